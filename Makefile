@@ -1,0 +1,90 @@
+# hookd — one Makefile. See README.md for the targets.
+#   make                 build the three binaries into build/
+#   make test            install missing packages, build, run every test
+#   make run             install, build, start redis + receiver + worker
+#   make SANITIZER=address,undefined test   (or: make test-asan)
+
+CC ?= cc
+SANITIZER ?=
+OPT ?= -O2
+BUILD ?= $(if $(SANITIZER),build-san,build)
+
+PKGS_COMMON := hiredis jansson libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_COMMON) libmicrohttpd libcurl 2>/dev/null)
+LIBS_COMMON := $(shell pkg-config --libs $(PKGS_COMMON) 2>/dev/null) -lpthread
+LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+LIBS_CURL := $(shell pkg-config --libs libcurl 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wno-unused-parameter
+CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -MMD -MP -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(EXTRA_LDFLAGS)
+ifneq ($(SANITIZER),)
+CFLAGS += -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+RECEIVER_SRC := $(wildcard receiver/*.c)
+WORKER_SRC := $(wildcard workers/*.c)
+HOOKCTL_SRC := $(wildcard hookctl/*.c)
+TEST_SRC := $(wildcard tests/lib/*.c tests/unit/*.c tests/integration/*.c)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBHOOKD := $(BUILD)/libhookd.a
+BINS := $(BUILD)/hookd-receiver $(if $(WORKER_SRC),$(BUILD)/hookd-worker) $(if $(HOOKCTL_SRC),$(BUILD)/hookctl)
+TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+
+.PHONY: all deps test test-asan run stop check clean fuzz bench
+all: $(BINS) $(BUILD)/tests $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBHOOKD): $(call obj,$(COMMON_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hookd-receiver: $(call obj,$(RECEIVER_SRC)) $(LIBHOOKD)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_COMMON)
+
+$(BUILD)/hookd-worker: $(call obj,$(WORKER_SRC)) $(LIBHOOKD)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_COMMON)
+
+$(BUILD)/hookctl: $(call obj,$(HOOKCTL_SRC)) $(LIBHOOKD)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+
+$(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBHOOKD)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBHOOKD)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)
+
+deps:
+	@sh scripts/install-deps.sh
+
+# The runner prints "N passed, M failed" last and exits non-zero on failure.
+test: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/tests $(T)
+
+test-asan:
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/run.sh
+
+stop:
+	@sh scripts/run.sh stop
+
+check:
+	@sh scripts/check.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

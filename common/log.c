@@ -1,0 +1,217 @@
+/*
+ * log.c — structured JSON log lines; see log.h. Thread-safe: each line is
+ * assembled in the caller's buffer and emitted with a single write(2).
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int min_level = LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void log_set_level(enum log_level lvl) { atomic_store(&min_level, (int)lvl); }
+
+int log_level_parse(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool log_enabled(enum log_level lvl) { return (int)lvl >= atomic_load(&min_level); }
+
+static void put(struct logline *l, const char *s, size_t n)
+{
+    /* Keep room for the closing "}\n" and a truncation marker. */
+    const size_t reserve = 24;
+    if (l->truncated || l->len + n + reserve > sizeof l->buf) {
+        l->truncated = true;
+        return;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    size_t need;
+    unsigned c = s[0];
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 4;
+    else
+        return 0;
+    if (n < need)
+        return 0;
+    for (size_t i = 1; i < need; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (need == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)))
+        return 0; /* overlong or surrogate */
+    if (need == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
+        return 0;
+    return need;
+}
+
+bool log_json_escape(char *dst, size_t cap, size_t *len, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char tmp[8];
+
+    for (size_t i = 0; i < n;) {
+        const char *out = tmp;
+        size_t outn, adv = 1;
+        if (p[i] == '"' || p[i] == '\\') {
+            tmp[0] = '\\', tmp[1] = (char)p[i], outn = 2;
+        } else if (p[i] < 0x20 || p[i] == 0x7f) {
+            outn = (size_t)snprintf(tmp, sizeof tmp, "\\u%04x", p[i]);
+        } else if (p[i] < 0x80) {
+            tmp[0] = (char)p[i], outn = 1;
+        } else if ((adv = utf8_seq_len(p + i, n - i)) != 0) {
+            out = s + i, outn = adv;
+        } else {
+            out = "\\ufffd", outn = 6, adv = 1;
+        }
+        if (*len + outn >= cap)
+            return false;
+        memcpy(dst + *len, out, outn);
+        *len += outn;
+        i += adv;
+    }
+    return true;
+}
+
+static void put_key(struct logline *l, const char *key)
+{
+    size_t klen = strlen(key);
+
+    /* All or nothing, so a cut line never ends in a dangling key. */
+    if (l->len + klen + 4 + 24 + 32 > sizeof l->buf) /* room for a number too */
+        l->truncated = true;
+    if (l->truncated)
+        return;
+    if (!l->first)
+        put(l, ",", 1);
+    l->first = false;
+    put(l, "\"", 1);
+    put(l, key, klen);
+    put(l, "\":", 2);
+}
+
+bool log_begin(struct logline *l, enum log_level lvl, const char *event)
+{
+    struct timespec ts;
+    struct tm tm;
+    char tbuf[40];
+
+    if (!log_enabled(lvl))
+        return false;
+    l->len = 0;
+    l->truncated = false;
+    l->first = true;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(tbuf, sizeof tbuf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(tbuf + n, sizeof tbuf - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    put(l, "{", 1);
+    log_str(l, "ts", tbuf);
+    log_str(l, "level", level_names[lvl]);
+    log_str(l, "event", event);
+    return true;
+}
+
+void log_strn(struct logline *l, const char *key, const char *val, size_t n)
+{
+    if (!val)
+        return;
+    put_key(l, key);
+    put(l, "\"", 1);
+    if (l->truncated)
+        return;
+    if (!log_json_escape(l->buf, sizeof l->buf - 24, &l->len, val, n)) {
+        /* Keep the prefix that fit (escapes are never split), close the
+         * string inside the reserve, and drop the rest of the line. */
+        l->buf[l->len++] = '"';
+        l->truncated = true;
+        return;
+    }
+    put(l, "\"", 1);
+}
+
+void log_str(struct logline *l, const char *key, const char *val)
+{
+    if (val)
+        log_strn(l, key, val, strlen(val));
+}
+
+void log_int(struct logline *l, const char *key, int64_t val)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%lld", (long long)val);
+    put_key(l, key);
+    put(l, b, (size_t)n);
+}
+
+void log_double(struct logline *l, const char *key, double val)
+{
+    char b[32];
+    int n = snprintf(b, sizeof b, "%.3f", val);
+    put_key(l, key);
+    put(l, b, (size_t)n);
+}
+
+void log_bool(struct logline *l, const char *key, bool val)
+{
+    put_key(l, key);
+    put(l, val ? "true" : "false", val ? 4 : 5);
+}
+
+void log_raw(struct logline *l, const char *key, const char *json, size_t n)
+{
+    put_key(l, key);
+    put(l, json, n);
+}
+
+void log_end(struct logline *l)
+{
+    bool cut = l->truncated;
+
+    /* put() always left room for this tail. */
+    l->truncated = false;
+    if (cut) {
+        if (!l->first)
+            put(l, ",", 1);
+        put(l, "\"truncated\":true", 16);
+    }
+    put(l, "}\n", 2);
+    ssize_t r = write(STDERR_FILENO, l->buf, l->len);
+    (void)r;
+}
+
+void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
+{
+    struct logline l;
+    char msg[1024];
+    va_list ap;
+
+    if (!log_begin(&l, lvl, event))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_str(&l, "msg", msg);
+    log_end(&l);
+}

@@ -1,0 +1,287 @@
+/*
+ * store.c — the Redis connection behind struct store: URL parsing, lazy
+ * (re)connection with a throttle, timeouts on every command, EVALSHA with
+ * NOSCRIPT fallback, and the ingress operations (enqueue, reject).
+ *
+ * Failure model: any connection error or timeout drops the hiredis context
+ * (its stream state is unknown after a timeout) and the next call reconnects.
+ * A timed-out enqueue may still have been applied by Redis: the caller
+ * answers 503, the provider retries, and the dedupe record turns the retry
+ * into a 200 duplicate. Never a 2xx without the reply in hand.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "err.h"
+#include "log.h"
+#include "store_internal.h"
+
+int64_t store_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t store_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* redis://[:password@]host[:port][/db]  or  unix:/path[?db=N] */
+static int parse_url(struct store *st, const char *url, char *err, size_t errlen)
+{
+    if (strncmp(url, "unix:", 5) == 0) {
+        const char *q = strchr(url + 5, '?');
+        st->unix_path = q ? strndup(url + 5, (size_t)(q - url - 5)) : strdup(url + 5);
+        if (q && strncmp(q, "?db=", 4) == 0)
+            st->db = (int)strtol(q + 4, NULL, 10);
+        return st->unix_path ? 0 : -1;
+    }
+    if (strncmp(url, "redis://", 8) != 0) {
+        snprintf(err, errlen, "redis url must start with redis:// or unix:, got \"%.60s\"", url);
+        return -1;
+    }
+    const char *p = url + 8, *at = strchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pw = colon ? colon + 1 : p;
+        free(st->password);
+        if (!(st->password = strndup(pw, (size_t)(at - pw))))
+            return -1;
+        p = at + 1;
+    }
+    const char *slash = strchr(p, '/');
+    const char *hend = slash ? slash : p + strlen(p);
+    const char *colon = memchr(p, ':', (size_t)(hend - p));
+    st->port = 6379;
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (end != hend || port <= 0 || port > 65535) {
+            snprintf(err, errlen, "bad port in redis url");
+            return -1;
+        }
+        st->port = (int)port;
+        hend = colon;
+    }
+    if (hend == p) {
+        snprintf(err, errlen, "no host in redis url");
+        return -1;
+    }
+    if (!(st->host = strndup(p, (size_t)(hend - p))))
+        return -1;
+    if (slash && slash[1])
+        st->db = (int)strtol(slash + 1, NULL, 10);
+    return 0;
+}
+
+struct store *store_open(const struct redis_cfg *cfg, char *err, size_t errlen)
+{
+    struct store *st = calloc(1, sizeof *st);
+
+    if (!st)
+        goto nomem;
+    st->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
+    st->last_attempt_ms = -STORE_RECONNECT_MIN_MS * 10;
+    if (!(st->prefix = strdup(cfg->prefix ? cfg->prefix : "hookd")))
+        goto nomem;
+    if (cfg->password && !(st->password = strdup(cfg->password)))
+        goto nomem;
+    if (cfg->master_name && !(st->master_name = strdup(cfg->master_name)))
+        goto nomem;
+    if (cfg->nsentinels) {
+        if (!(st->sentinels = calloc(cfg->nsentinels, sizeof(char *))))
+            goto nomem;
+        for (size_t i = 0; i < cfg->nsentinels; i++, st->nsentinels++)
+            if (!(st->sentinels[i] = strdup(cfg->sentinels[i])))
+                goto nomem;
+    }
+    err[0] = '\0';
+    if (parse_url(st, cfg->url ? cfg->url : "redis://127.0.0.1:6379/0", err, errlen) < 0) {
+        if (!err[0])
+            goto nomem;
+        store_close(st);
+        return NULL;
+    }
+    return st;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    store_close(st);
+    return NULL;
+}
+
+static void drop_connection(struct store *st)
+{
+    if (st->ctx)
+        redisFree(st->ctx);
+    st->ctx = NULL;
+    st->down = true;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    drop_connection(st);
+    free(st->host);
+    free(st->unix_path);
+    if (st->password) {
+        OPENSSL_cleanse(st->password, strlen(st->password));
+        free(st->password);
+    }
+    free(st->prefix);
+    for (size_t i = 0; i < st->nsentinels; i++)
+        free(st->sentinels[i]);
+    free(st->sentinels);
+    free(st->master_name);
+    free(st);
+}
+
+bool store_is_down(const struct store *st) { return st->down; }
+
+double store_last_rtt_ms(const struct store *st) { return st->last_rtt_ms; }
+
+/* AUTH and SELECT on a fresh connection. */
+static int handshake(struct store *st)
+{
+    redisReply *r;
+
+    if (st->password) {
+        r = redisCommand(st->ctx, "AUTH %s", st->password);
+        bool ok = r && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (!ok)
+            return -1;
+    }
+    if (st->db) {
+        r = redisCommand(st->ctx, "SELECT %d", st->db);
+        bool ok = r && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+
+
+int store_connect(struct store *st)
+{
+    struct timeval tv = {st->timeout_ms / 1000, (st->timeout_ms % 1000) * 1000};
+    int64_t now = store_now_ms();
+    const char *host = st->host;
+    int port = st->port;
+    char *resolved = NULL;
+
+    if (st->ctx && !st->ctx->err)
+        return 0;
+    drop_connection(st);
+    if (now - st->last_attempt_ms < STORE_RECONNECT_MIN_MS)
+        return HOOKD_EREDIS_CONN;
+    st->last_attempt_ms = now;
+    if (st->nsentinels) {
+        if (store_sentinel_resolve(st, &resolved, &port) < 0)
+            return HOOKD_EREDIS_CONN;
+        host = resolved;
+    }
+    st->ctx = st->unix_path && !st->nsentinels ? redisConnectUnixWithTimeout(st->unix_path, tv)
+                                               : redisConnectWithTimeout(host, port, tv);
+    free(resolved);
+    if (!st->ctx || st->ctx->err || redisSetTimeout(st->ctx, tv) != REDIS_OK ||
+        handshake(st) < 0) {
+        drop_connection(st);
+        return HOOKD_EREDIS_CONN;
+    }
+    if (st->down)
+        log_msg(LOG_INFO, EV_REDIS_UP, "connected to Redis");
+    st->down = false;
+    return 0;
+}
+
+redisReply *store_command(struct store *st, int argc, const char **argv, const size_t *argvlen,
+                          int *rc)
+{
+    redisReply *r;
+    int64_t start;
+
+    *rc = store_connect(st);
+    if (*rc < 0)
+        return NULL;
+    start = store_now_ms();
+    r = redisCommandArgv(st->ctx, argc, argv, argvlen);
+    st->last_rtt_ms = (double)(store_now_ms() - start);
+    if (!r) {
+        bool timeout = st->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+        *rc = timeout ? HOOKD_EREDIS_TIMEOUT : HOOKD_EREDIS_CONN;
+        if (!st->down)
+            log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis %s: %s", timeout ? "timed out" : "connection lost",
+                    st->ctx->errstr);
+        drop_connection(st);
+        return NULL;
+    }
+    *rc = 0;
+    return r;
+}
+
+redisReply *store_script(struct store *st, enum store_script which, int nkeys, int argc,
+                         const char **argv, size_t *argvlen, int *rc)
+{
+    /* argv[0..2] are reserved for the command, sha/body and numkeys. */
+    char nk[16];
+    redisReply *r;
+
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    argv[0] = "EVALSHA", argvlen[0] = 7;
+    argv[1] = store_script_sha(which), argvlen[1] = strlen(argv[1]);
+    argv[2] = nk, argvlen[2] = strlen(nk);
+    r = store_command(st, argc, argv, argvlen, rc);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        argv[0] = "EVAL", argvlen[0] = 4;
+        argv[1] = store_script_text(which), argvlen[1] = strlen(argv[1]);
+        r = store_command(st, argc, argv, argvlen, rc);
+    }
+    return r;
+}
+
+int store_ping(struct store *st)
+{
+    const char *argv[] = {"PING"};
+    size_t len[] = {4};
+    int rc;
+    redisReply *r = store_command(st, 1, argv, len, &rc);
+
+    if (!r)
+        return rc;
+    rc = r->type == REDIS_REPLY_STATUS ? 0 : HOOKD_EREDIS_REPLY;
+    freeReplyObject(r);
+    return rc;
+}
+
+bool store_reply_array(const redisReply *r, size_t n)
+{
+    return r && r->type == REDIS_REPLY_ARRAY && r->elements >= n;
+}
+
+bool store_reply_text(const redisReply *r, char *buf, size_t cap)
+{
+    if (!r || cap == 0)
+        return false;
+    if (r->type == REDIS_REPLY_INTEGER) {
+        snprintf(buf, cap, "%lld", r->integer);
+        return true;
+    }
+    if ((r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) || r->len >= cap)
+        return false;
+    memcpy(buf, r->str, r->len);
+    buf[r->len] = '\0';
+    return true;
+}

@@ -1,0 +1,155 @@
+/*
+ * store_ingress.c — the receiver's two writes: the atomic enqueue (dedupe
+ * record + stream entry, see store_scripts.c) and the capped stream of
+ * rejected requests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "store_internal.h"
+
+#define ENQ_MAX_FIELDS 14 /* field/value pairs of one stream entry */
+
+static void add(const char **argv, size_t *len, int *n, const char *s, size_t slen)
+{
+    argv[*n] = s;
+    len[*n] = slen;
+    (*n)++;
+}
+
+#define ADD_STR(s) add(argv, len, &n, (s), strlen(s))
+
+/* Appends the stream entry's fields (SPEC order) to argv. */
+static void add_event_fields(const char **argv, size_t *len, int *n_io,
+                             const struct store_event_in *ev, const char *route,
+                             char *received, size_t rcap)
+{
+    int n = *n_io;
+
+    snprintf(received, rcap, "%lld", (long long)ev->received_at_ms);
+    ADD_STR("event_id"), add(argv, len, &n, ev->event_id, ev->event_id_len);
+    ADD_STR("source"), ADD_STR(ev->source);
+    ADD_STR("route"), ADD_STR(route);
+    ADD_STR("type"), add(argv, len, &n, ev->type, ev->type_len);
+    ADD_STR("body"), add(argv, len, &n, ev->body ? ev->body : "", ev->body_len);
+    ADD_STR("body_sha256"), ADD_STR(ev->body_sha256);
+    ADD_STR("headers"), ADD_STR(ev->headers_json);
+    ADD_STR("sig_version"), ADD_STR(ev->sig_version ? ev->sig_version : "");
+    ADD_STR("received_at"), ADD_STR(received);
+    ADD_STR("request_id"), ADD_STR(ev->request_id);
+    if (ev->traceparent)
+        ADD_STR("traceparent"), ADD_STR(ev->traceparent);
+    if (ev->tenant)
+        ADD_STR("tenant"), add(argv, len, &n, ev->tenant, ev->tenant_len);
+    ADD_STR("attempt"), ADD_STR("1");
+    *n_io = n;
+}
+
+static int parse_enqueue_reply(const redisReply *r, struct enqueue_result *out)
+{
+    char word[16], num[32];
+
+    if (!store_reply_array(r, 3) || !store_reply_text(r->element[0], word, sizeof word) ||
+        !store_reply_text(r->element[2], num, sizeof num))
+        return HOOKD_EREDIS_REPLY;
+    out->backlog = strtoll(num, NULL, 10);
+    if (strcmp(word, "queued") == 0) {
+        out->status = ENQ_QUEUED;
+        return store_reply_text(r->element[1], out->stream_id, sizeof out->stream_id)
+                   ? 0 : HOOKD_EREDIS_REPLY;
+    }
+    if (strcmp(word, "duplicate") == 0) {
+        out->status = ENQ_DUPLICATE;
+        if (!store_reply_text(r->element[1], out->prior_state, sizeof out->prior_state))
+            out->prior_state[0] = '\0';
+        return 0;
+    }
+    if (strcmp(word, "overload") == 0) {
+        out->status = ENQ_OVERLOAD;
+        return 0;
+    }
+    if (strcmp(word, "paused") == 0) {
+        out->status = ENQ_PAUSED;
+        return 0;
+    }
+    return HOOKD_EREDIS_REPLY;
+}
+
+/* WAIT numreplicas timeout: 0 when enough replicas acknowledged. */
+static int wait_for_replicas(struct store *st, int replicas, int64_t timeout_ms)
+{
+    char nrep[16], tmo[24];
+    const char *argv[3] = {"WAIT", nrep, tmo};
+    size_t len[3] = {4};
+    int rc;
+    redisReply *r;
+
+    len[1] = (size_t)snprintf(nrep, sizeof nrep, "%d", replicas);
+    len[2] = (size_t)snprintf(tmo, sizeof tmo, "%lld", (long long)timeout_ms);
+    r = store_command(st, 3, argv, len, &rc);
+    if (!r)
+        return rc;
+    rc = r->type == REDIS_REPLY_INTEGER && r->integer >= replicas ? 0 : HOOKD_EREDIS_TIMEOUT;
+    freeReplyObject(r);
+    return rc;
+}
+
+int store_enqueue(struct store *st, const char *route, const struct store_event_in *ev,
+                  int64_t ttl_s, int64_t watermark, int wait_replicas, int64_t wait_timeout_ms,
+                  struct enqueue_result *out)
+{
+    char seen[STORE_KEY_MAX], stream[STORE_KEY_MAX], counters[STORE_KEY_MAX],
+        paused[STORE_KEY_MAX];
+    char ttl[24], wm[24], now[24], received[24];
+    const char *argv[3 + 4 + 5 + 2 * ENQ_MAX_FIELDS];
+    size_t len[3 + 4 + 5 + 2 * ENQ_MAX_FIELDS];
+    int n = 3, rc, sl;
+    redisReply *r;
+
+    memset(out, 0, sizeof *out);
+    if ((sl = store_key_seen(st, seen, sizeof seen, route, ev->source, ev->event_id,
+                             ev->event_id_len)) < 0 ||
+        store_key_route(st, stream, sizeof stream, route, "stream") < 0 ||
+        store_key_route(st, counters, sizeof counters, route, "counters") < 0 ||
+        store_key_route(st, paused, sizeof paused, route, "paused") < 0)
+        return HOOKD_ETOO_LARGE;
+    add(argv, len, &n, seen, (size_t)sl);
+    ADD_STR(stream), ADD_STR(counters), ADD_STR(paused);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
+    snprintf(wm, sizeof wm, "%lld", (long long)watermark);
+    snprintf(now, sizeof now, "%lld", (long long)ev->received_at_ms);
+    ADD_STR(ttl), ADD_STR(wm), ADD_STR(now), ADD_STR(ev->source), ADD_STR(route);
+    add_event_fields(argv, len, &n, ev, route, received, sizeof received);
+    r = store_script(st, SCRIPT_ENQUEUE, 4, n, argv, len, &rc);
+    if (!r)
+        return rc;
+    rc = parse_enqueue_reply(r, out);
+    freeReplyObject(r);
+    if (rc == 0 && out->status == ENQ_QUEUED && wait_replicas > 0)
+        rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
+    return rc;
+}
+
+int store_reject(struct store *st, const char *const *fields, size_t maxlen)
+{
+    char key[STORE_KEY_MAX], cap[24];
+    const char *argv[64];
+    size_t len[64];
+    int n = 0, rc;
+    redisReply *r;
+
+    if (store_key_global(st, key, sizeof key, "rejected") < 0)
+        return HOOKD_ETOO_LARGE;
+    snprintf(cap, sizeof cap, "%zu", maxlen);
+    ADD_STR("XADD"), ADD_STR(key), ADD_STR("MAXLEN"), ADD_STR("~"), ADD_STR(cap), ADD_STR("*");
+    for (size_t i = 0; fields[i] && fields[i + 1] && n + 2 <= 64; i += 2)
+        ADD_STR(fields[i]), ADD_STR(fields[i + 1]);
+    r = store_command(st, n, argv, len, &rc);
+    if (!r)
+        return rc;
+    rc = r->type == REDIS_REPLY_ERROR ? HOOKD_EREDIS_REPLY : 0;
+    freeReplyObject(r);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/*
+ * store_internal.h — shared by the store_*.c files only: the connection
+ * struct, the command/script helpers and the key builder.
+ */
+#ifndef HOOKD_STORE_INTERNAL_H
+#define HOOKD_STORE_INTERNAL_H
+
+#include <hiredis/hiredis.h>
+
+#include "store.h"
+
+#define STORE_KEY_MAX 1024 /* prefix + route + source + event id (ids are <= 256 bytes) */
+
+enum store_script {
+    SCRIPT_ENQUEUE,
+    SCRIPT_BEGIN,
+    SCRIPT_FINISH,
+    SCRIPT_RETRY,
+    SCRIPT_DEAD,
+    SCRIPT_MOVE_DUE,
+    SCRIPT_REPLAY,
+    SCRIPT_COUNT_
+};
+
+struct store {
+    redisContext *ctx; /* NULL while disconnected */
+    char *host;        /* NULL for a unix socket */
+    int port;
+    char *unix_path;
+    int db;
+    char *password;  /* owned; wiped on close */
+    char *prefix;    /* owned */
+    int64_t timeout_ms;
+    int64_t last_attempt_ms; /* last connect attempt, for the reconnect throttle */
+    bool down;
+    double last_rtt_ms;
+    char **sentinels; /* owned copies, may be empty */
+    size_t nsentinels;
+    char *master_name;
+};
+
+/* Monotonic milliseconds. */
+int64_t store_now_ms(void);
+/* Wall clock milliseconds since the epoch. */
+int64_t store_wall_ms(void);
+
+/* Asks the configured sentinels for the master's address (*host malloc'd). */
+int store_sentinel_resolve(struct store *st, char **host, int *port);
+
+/* Ensures a live connection; 0 or HOOKD_EREDIS_CONN. */
+int store_connect(struct store *st);
+
+/*
+ * Runs a command given as argv (binary-safe). Returns a reply owned by the
+ * caller (freeReplyObject), or NULL with *rc set (connection dropped and
+ * marked for reconnection). A Redis error reply is returned as a reply of
+ * type REDIS_REPLY_ERROR: the caller checks types.
+ */
+redisReply *store_command(struct store *st, int argc, const char **argv, const size_t *argvlen,
+                          int *rc);
+
+/* EVALSHA with a fallback to EVAL on NOSCRIPT. Same contract as above. */
+redisReply *store_script(struct store *st, enum store_script which, int nkeys, int argc,
+                         const char **argv, size_t *argvlen, int *rc);
+
+/* Key names: the only place they are spelled. Return length, or -1 if too long. */
+int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
+                    const char *what /* "stream", "retry", "dead", "counters", "paused" */);
+int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
+                   const char *source, const char *event_id, size_t event_id_len);
+int store_key_global(const struct store *st, char *buf, size_t cap, const char *what);
+
+/* The script bodies and their SHA1s (hex), from store_scripts.c. */
+const char *store_script_text(enum store_script which);
+const char *store_script_sha(enum store_script which);
+
+/* Reply helpers: true if r is an array of at least n elements. */
+bool store_reply_array(const redisReply *r, size_t n);
+/* Copies a string/status/integer element as text into buf; false otherwise. */
+bool store_reply_text(const redisReply *r, char *buf, size_t cap);
+
+#endif

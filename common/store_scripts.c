@@ -1,0 +1,164 @@
+/*
+ * store_scripts.c — every Lua script hookd runs in Redis, and their SHA1s.
+ *
+ * Each script is one atomic step of the event state machine:
+ *
+ *   ingress ──ENQUEUE──▶ queued ──BEGIN──▶ processing ──FINISH──▶ processed
+ *                          ▲                  │
+ *                          │                  ├──RETRY──▶ retry_scheduled
+ *                          │                  │              │ (due)
+ *                          └──────MOVE_DUE────┼──────────────┘
+ *                                             └──DEAD──▶ failed_permanent
+ *                                                            │
+ *                          replayed ◀──REPLAY────────────────┘
+ *
+ * Invariants: the dedupe record (seen key) and the stream entry are created
+ * together or not at all; an event has at most one entry in its route's
+ * stream at any time (MOVE_DUE and REPLAY add the new one and delete the old
+ * one in the same step); "processed" is written together with XACK; the
+ * counters hash changes in the same step as the state it counts, so
+ * counters.backlog = events accepted and not yet processed or dead.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "codec.h"
+#include "store_internal.h"
+
+/* KEYS: seen, stream, counters, paused
+ * ARGV: ttl_s, watermark, now_ms, source, route, field, value, ... */
+static const char enqueue_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  redis.call('HINCRBY', KEYS[3], 'duplicates', 1)\n"
+    "  return {'duplicate', redis.call('HGET', KEYS[1], 'state') or '', "
+    "    redis.call('HGET', KEYS[3], 'backlog') or '0'}\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[4]) == 1 then return {'paused', '', '0'} end\n"
+    "local backlog = tonumber(redis.call('HGET', KEYS[3], 'backlog') or '0')\n"
+    "local wm = tonumber(ARGV[2])\n"
+    "if wm > 0 and backlog >= wm then\n"
+    "  redis.call('HINCRBY', KEYS[3], 'overload_rejected', 1)\n"
+    "  return {'overload', '', tostring(backlog)}\n"
+    "end\n"
+    "local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))\n"
+    "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'attempts', '0',\n"
+    "  'source', ARGV[4], 'route', ARGV[5], 'received_at', ARGV[3], 'updated_at', ARGV[3])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "redis.call('HINCRBY', KEYS[3], 'received', 1)\n"
+    "return {'queued', id, tostring(redis.call('HINCRBY', KEYS[3], 'backlog', 1))}\n";
+
+/* Before running a handler. KEYS: seen, stream, counters
+ * ARGV: stream_id, group, now_ms, ttl_s
+ * Returns {'skip', state} when already processed (and XACKs it), else
+ * {'run', attempts} after marking it processing. */
+static const char begin_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if st == 'processed' then\n"
+    "  redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    "  redis.call('HINCRBY', KEYS[3], 'duplicate_skipped', 1)\n"
+    "  return {'skip', st}\n"
+    "end\n"
+    "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
+    "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
+    "  'started_at', ARGV[3], 'updated_at', ARGV[3])\n"
+    "if st == false then redis.call('EXPIRE', KEYS[1], ARGV[4]) end\n"
+    "return {'run', tostring(n)}\n";
+
+/* Handler succeeded. KEYS: seen, stream, counters
+ * ARGV: stream_id, group, now_ms */
+static const char finish_lua[] =
+    "local acked = redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    "if redis.call('HGET', KEYS[1], 'state') == 'processed' then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'state', 'processed', 'processed_at', ARGV[3],\n"
+    "  'updated_at', ARGV[3])\n"
+    "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n"
+    "redis.call('HINCRBY', KEYS[3], 'processed', 1)\n"
+    "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
+    "return 1\n";
+
+/* Transient failure with attempts left. KEYS: seen, stream, counters, retry
+ * ARGV: stream_id, group, now_ms, due_ms, last_error, member
+ * The zset member is "STREAM_ID|SOURCE|EVENT_ID": legible in redis-cli and
+ * enough to find both the entry and the dedupe record. */
+static const char retry_lua[] =
+    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])\n"
+    "redis.call('HSET', KEYS[1], 'state', 'retry_scheduled', 'next_attempt_at', ARGV[4],\n"
+    "  'last_error', ARGV[5], 'updated_at', ARGV[3])\n"
+    "redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
+    "return 1\n";
+
+/* Permanent failure or attempts exhausted. KEYS: seen, stream, counters, dead
+ * ARGV: stream_id, group, now_ms, reason, last_error, attempts, field, value...
+ * (the event's fields, copied into the dead letter) */
+static const char dead_lua[] =
+    "redis.call('XADD', KEYS[4], '*', unpack(ARGV, 7))\n"
+    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    "redis.call('HSET', KEYS[1], 'state', 'failed_permanent', 'failed_at', ARGV[3],\n"
+    "  'reason', ARGV[4], 'last_error', ARGV[5], 'updated_at', ARGV[3])\n"
+    "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"
+    "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
+    "return 1\n";
+
+/* One due retry back into the stream. KEYS: seen, stream, retry
+ * ARGV: member (the retry zset member), old_stream_id, now_ms
+ * ZREM decides the race between workers: only the one that removes the
+ * member moves the event. Returns 1 moved, 0 someone else did, -1 the old
+ * entry is gone (it stays removed from the zset; logged by the caller). */
+static const char move_due_lua[] =
+    "if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end\n"
+    "local e = redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2])\n"
+    "if #e == 0 then return -1 end\n"
+    "local f = e[1][2]\n"
+    "local n = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') + 1\n"
+    "for i = 1, #f, 2 do if f[i] == 'attempt' then f[i+1] = tostring(n) end end\n"
+    "local id = redis.call('XADD', KEYS[2], '*', unpack(f))\n"
+    "redis.call('XDEL', KEYS[2], ARGV[2])\n"
+    "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'updated_at', ARGV[3])\n"
+    "return 1\n";
+
+/* An operator's replay of one event. KEYS: seen, stream, counters
+ * ARGV: now_ms, ttl_s, old_stream_id ('' if none), field, value...
+ * Returns {'replayed', id} | {'duplicate', state} | {'in_flight', state} */
+static const char replay_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if st == 'processed' then return {'duplicate', st} end\n"
+    "if st and st ~= 'failed_permanent' then return {'in_flight', st} end\n"
+    "for i = 4, #ARGV, 2 do if ARGV[i] == 'attempt' then ARGV[i+1] = '1' end end\n"
+    "local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))\n"
+    "if ARGV[3] ~= '' then redis.call('XDEL', KEYS[2], ARGV[3]) end\n"
+    "redis.call('HSET', KEYS[1], 'state', 'replayed', 'stream_id', id, 'attempts', '0',\n"
+    "  'replayed_at', ARGV[1], 'updated_at', ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "redis.call('HINCRBY', KEYS[3], 'replayed', 1)\n"
+    "redis.call('HINCRBY', KEYS[3], 'backlog', 1)\n"
+    "return {'replayed', id}\n";
+
+static const char *const scripts[SCRIPT_COUNT_] = {
+    [SCRIPT_ENQUEUE] = enqueue_lua, [SCRIPT_BEGIN] = begin_lua,
+    [SCRIPT_FINISH] = finish_lua,   [SCRIPT_RETRY] = retry_lua,
+    [SCRIPT_DEAD] = dead_lua,       [SCRIPT_MOVE_DUE] = move_due_lua,
+    [SCRIPT_REPLAY] = replay_lua,
+};
+
+static char shas[SCRIPT_COUNT_][41];
+static pthread_once_t shas_once = PTHREAD_ONCE_INIT;
+
+static void compute_shas(void)
+{
+    for (int i = 0; i < SCRIPT_COUNT_; i++) {
+        unsigned char md[SHA_DIGEST_LENGTH];
+        SHA1((const unsigned char *)scripts[i], strlen(scripts[i]), md);
+        codec_hex_encode(md, sizeof md, shas[i]);
+    }
+}
+
+const char *store_script_text(enum store_script which) { return scripts[which]; }
+
+const char *store_script_sha(enum store_script which)
+{
+    pthread_once(&shas_once, compute_shas);
+    return shas[which];
+}

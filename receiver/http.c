@@ -1,0 +1,382 @@
+/*
+ * http.c — libmicrohttpd glue for the public listener.
+ *
+ * Threading: MHD's own epoll loops in a thread pool (receiver.threads);
+ * each request is handled start to end on one pool thread, which owns its
+ * Redis connection (runtime_store). Limits from the config bound what a
+ * peer can hold: connections, per-connection memory (headers), idle timeout
+ * (slowloris), body size (counted as it arrives, never buffered past
+ * max_body), and concurrent requests (503 before the pool saturates).
+ *
+ * Body buffering: the body is appended to a buffer grown up to the source's
+ * max_body; the raw bytes go to verification and the stream untouched.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "headers.h"
+#include "ingress.h"
+#include "log.h"
+#include "runtime.h"
+
+#define HOOKS_PREFIX "/hooks/"
+#define BODY_INITIAL_BYTES 4096
+#define DISCARD_FACTOR 4 /* bytes read past max_body before the connection is cut */
+#define ADMIN_THREADS 2
+
+struct http_server {
+    struct MHD_Daemon *public_d;
+    struct MHD_Daemon *admin_d;
+};
+
+/* One request's state, from its first callback to NOTIFY_COMPLETED. */
+struct request_ctx {
+    struct config *cfg; /* reference held for the request's life */
+    const struct source_cfg *src;
+    char *body; /* owned */
+    size_t len, cap, max;
+    size_t discarded;
+    bool too_large;
+    bool answered;
+    int64_t start_us;
+    char request_id[INGRESS_REQUEST_ID_MAX + 1];
+    char client[INET6_ADDRSTRLEN + 1];
+};
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int http_parse_listen(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(s, ':'), *h = s;
+    size_t hlen;
+    char *end;
+    long p;
+
+    if (!colon)
+        return -1;
+    hlen = (size_t)(colon - s);
+    if (s[0] == '[') { /* [::1]:8080 */
+        if (hlen < 2 || s[hlen - 1] != ']')
+            return -1;
+        h = s + 1, hlen -= 2;
+    }
+    p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535 || hlen == 0 || hlen >= cap)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct request_ctx *rq, int status,
+                                   const char *body, size_t len, int64_t retry_after_s,
+                                   bool allow_post)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ok;
+    char ra[24];
+
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "X-Request-Id", rq->request_id);
+    if (retry_after_s > 0) {
+        snprintf(ra, sizeof ra, "%lld", (long long)retry_after_s);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
+    if (allow_post)
+        MHD_add_response_header(r, "Allow", "POST");
+    ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    rq->answered = true;
+    return ok;
+}
+
+/* Answers decided before the body is read: nothing to verify or store. */
+static enum MHD_Result early(struct MHD_Connection *c, struct request_ctx *rq, int status,
+                             const char *error, int64_t retry_after_s)
+{
+    char body[256];
+    int n = snprintf(body, sizeof body, "{\"status\":\"rejected\",\"error\":\"%s\",\"request_id\":\"%s\"}",
+                     error, rq->request_id);
+    struct logline l;
+
+    if (log_begin(&l, status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST)) {
+        log_str(&l, "request_id", rq->request_id);
+        if (rq->src)
+            log_str(&l, "source", rq->src->name);
+        log_int(&l, "status", status);
+        log_str(&l, "outcome", error);
+        log_str(&l, "client", rq->client);
+        log_end(&l);
+    }
+    return send_answer(c, rq, status, body, (size_t)n, retry_after_s, status == 405);
+}
+
+static void client_address(struct MHD_Connection *c, const struct config *cfg, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const char *xff;
+
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
+    /* X-Forwarded-For is believed only from a trusted proxy: its last hop. */
+    for (size_t i = 0; i < cfg->receiver.ntrusted_proxies; i++) {
+        if (strcmp(cfg->receiver.trusted_proxies[i], out) != 0)
+            continue;
+        xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+        if (!xff)
+            return;
+        const char *last = strrchr(xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ')
+            last++;
+        size_t n = strcspn(last, " ");
+        if (n > 0 && n < cap) {
+            memcpy(out, last, n);
+            out[n] = '\0';
+        }
+        return;
+    }
+}
+
+static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *rq,
+                                  const char *url, const char *method)
+{
+    const struct config *cfg = rq->cfg;
+    const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+    const char *cl;
+
+    rq->start_us = now_us();
+    ingress_request_id(rid, rid ? strlen(rid) : 0, rq->request_id);
+    client_address(c, cfg, rq->client, sizeof rq->client);
+    if (atomic_fetch_add(&runtime_inflight, 1) + 1 > cfg->receiver.max_concurrent_requests)
+        return early(c, rq, 503, "too_many_concurrent_requests", cfg->receiver.retry_after_s);
+    if (strncmp(url, HOOKS_PREFIX, strlen(HOOKS_PREFIX)) != 0)
+        return early(c, rq, 404, "not_found", 0);
+    rq->src = config_source(cfg, url + strlen(HOOKS_PREFIX), strlen(url + strlen(HOOKS_PREFIX)));
+    if (strcmp(method, "POST") != 0)
+        return early(c, rq, 405, "method_not_allowed", 0);
+    if (!rq->src)
+        return early(c, rq, 404, "unknown_source", 0);
+    rq->max = rq->src->max_body;
+    cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > rq->max)
+        return early(c, rq, 413, "body_too_large", 0);
+    return MHD_YES;
+}
+
+/* Appends a body chunk, never growing past max: beyond it the bytes are
+ * counted and dropped, and the answer will be 413. */
+static enum MHD_Result on_body(struct request_ctx *rq, const char *data, size_t n)
+{
+    if (rq->too_large || rq->len + n > rq->max) {
+        rq->too_large = true;
+        rq->discarded += n;
+        return rq->discarded > DISCARD_FACTOR * rq->max + BODY_INITIAL_BYTES ? MHD_NO : MHD_YES;
+    }
+    if (rq->len + n > rq->cap) {
+        size_t cap = rq->cap ? rq->cap : BODY_INITIAL_BYTES;
+        while (cap < rq->len + n)
+            cap *= 2;
+        if (cap > rq->max)
+            cap = rq->max;
+        char *grown = realloc(rq->body, cap);
+        if (!grown)
+            return MHD_NO;
+        rq->body = grown, rq->cap = cap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len += n;
+    return MHD_YES;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    struct headers *h = cls;
+    if (headers_add(h, key, key_size, value ? value : "", value ? value_size : 0) < 0)
+        h->n = HEADERS_MAX_COUNT + 1; /* marks overflow; checked by the caller */
+    return h->n > HEADERS_MAX_COUNT ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result final_call(struct MHD_Connection *c, struct request_ctx *rq)
+{
+    struct headers *h;
+    struct ingress_response resp;
+    enum MHD_Result ok;
+
+    if (rq->too_large)
+        return early(c, rq, 413, "body_too_large", 0);
+    if (!(h = malloc(sizeof *h)))
+        return MHD_NO;
+    h->n = 0;
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, h);
+    if (h->n > HEADERS_MAX_COUNT) {
+        free(h);
+        return early(c, rq, 431, "too_many_headers", 0);
+    }
+    struct ingress_request req = {
+        .source = rq->src->name, .source_len = strlen(rq->src->name), .headers = h,
+        .body = rq->body ? rq->body : "", .body_len = rq->len, .request_id = rq->request_id,
+        .client_addr = rq->client, .start_us = rq->start_us,
+    };
+    ingress_handle(rq->cfg, runtime_store(), &req, &resp);
+    ok = send_answer(c, rq, resp.status, resp.body ? resp.body : "{}",
+                     resp.body ? resp.body_len : 2, resp.retry_after_s, false);
+    ingress_response_free(&resp);
+    free(h);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct request_ctx *rq = *con_cls;
+
+    if (!rq) {
+        if (!(rq = calloc(1, sizeof *rq)))
+            return MHD_NO;
+        rq->cfg = runtime_config();
+        *con_cls = rq;
+        return first_call(c, rq, url, method);
+    }
+    if (rq->answered) { /* an early answer: drain and ignore what follows */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        enum MHD_Result r = on_body(rq, upload, *upload_size);
+        *upload_size = 0;
+        return r;
+    }
+    return final_call(c, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct request_ctx *rq = *con_cls;
+
+    if (!rq)
+        return;
+    atomic_fetch_sub(&runtime_inflight, 1);
+    config_release(rq->cfg);
+    free(rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_msg(LOG_WARN, "http", "%s", msg);
+}
+
+/* Binds to the configured address; IPv4 or IPv6 literal. */
+static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, const struct config *cfg,
+                                       MHD_AccessHandlerCallback handler,
+                                       MHD_RequestCompletedCallback done, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+    const struct sockaddr *sa = (const struct sockaddr *)&sin;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d;
+
+    if (http_parse_listen(listen, host, sizeof host, &port) < 0) {
+        snprintf(err, errlen, "bad listen address \"%.100s\" (want HOST:PORT)", listen);
+        return NULL;
+    }
+    if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+        sin.sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
+        sin6.sin6_port = htons((uint16_t)port);
+        sa = (const struct sockaddr *)&sin6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "listen address \"%.100s\" must be an IP literal", listen);
+        return NULL;
+    }
+    d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                         MHD_OPTION_SOCK_ADDR, sa,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads,
+                         MHD_OPTION_CONNECTION_LIMIT, cfg->receiver.max_connections,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->receiver.connection_memory_limit,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->receiver.connection_timeout_s,
+                         MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                         MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errlen, "cannot listen on %.100s (address in use or not local?)", listen);
+    return d;
+}
+
+struct http_server *http_start(const struct config *cfg, char *err, size_t errlen)
+{
+    struct http_server *srv = calloc(1, sizeof *srv);
+
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->public_d = start_daemon(cfg->receiver.listen, cfg->receiver.threads, cfg, on_request,
+                                  on_completed, err, errlen);
+    if (!srv->public_d)
+        goto fail;
+    if (cfg->receiver.admin_listen && cfg->receiver.admin_listen[0]) {
+        srv->admin_d = start_daemon(cfg->receiver.admin_listen, ADMIN_THREADS, cfg,
+                                    admin_on_request, admin_on_completed, err, errlen);
+        if (!srv->admin_d)
+            goto fail;
+    }
+    return srv;
+fail:
+    http_stop(srv);
+    return NULL;
+}
+
+void http_quiesce(struct http_server *srv)
+{
+    MHD_socket s = MHD_quiesce_daemon(srv->public_d);
+    if (s != MHD_INVALID_SOCKET)
+        close(s);
+}
+
+void http_stop(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->public_d)
+        MHD_stop_daemon(srv->public_d);
+    if (srv->admin_d)
+        MHD_stop_daemon(srv->admin_d);
+    free(srv);
+}

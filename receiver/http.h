@@ -1,0 +1,26 @@
+/*
+ * http.h — the receiver's libmicrohttpd glue: the public listener
+ * (POST /hooks/SOURCE) and the admin listener, started from the config.
+ */
+#ifndef HOOKD_HTTP_H
+#define HOOKD_HTTP_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+struct http_server;
+
+/* Starts the public and admin daemons. NULL with a sentence in err. */
+struct http_server *http_start(const struct config *cfg, char *err, size_t errlen);
+
+/* Stops accepting new connections (SIGTERM's first step). */
+void http_quiesce(struct http_server *srv);
+
+/* Stops both daemons: in-flight callbacks complete first. Frees srv. */
+void http_stop(struct http_server *srv);
+
+/* Splits "host:port" (IPv4, [IPv6] or a name) for binding; 0 or -1. */
+int http_parse_listen(const char *s, char *host, size_t cap, int *port);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * main.c — hookd-receiver: flags, signals, lifecycle.
+ *
+ *   hookd-receiver -c FILE [--check]
+ *
+ * Signals are blocked in every thread and taken here with sigwait():
+ * SIGHUP re-reads the config and swaps it atomically (a bad file is logged
+ * and the old config stays); SIGTERM/SIGINT stop accepting, let requests in
+ * flight finish (bounded by DRAIN_TIMEOUT_S), and exit 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "runtime.h"
+
+#define DRAIN_TIMEOUT_S 30
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: hookd-receiver -c FILE [--check]\n"
+                "  -c FILE   config file (INI; see receiver.conf.example)\n"
+                "  --check   validate the config and exit (0 ok, 2 invalid)\n");
+}
+
+static void apply_log_level(const struct config *cfg)
+{
+    int lvl = log_level_parse(cfg->receiver.log_level);
+    log_set_level(lvl < 0 ? LOG_INFO : (enum log_level)lvl);
+}
+
+/* Listener addresses, threads and Redis settings are read once at start. */
+static void warn_restart_only(const struct config *old, const struct config *neu)
+{
+    if (strcmp(old->receiver.listen, neu->receiver.listen) != 0 ||
+        strcmp(old->receiver.admin_listen, neu->receiver.admin_listen) != 0 ||
+        old->receiver.threads != neu->receiver.threads || strcmp(old->redis.url, neu->redis.url) != 0 ||
+        strcmp(old->redis.prefix, neu->redis.prefix) != 0)
+        log_msg(LOG_WARN, EV_RELOAD,
+                "listen addresses, threads and [redis] settings change only on restart");
+}
+
+static void reload(const char *path)
+{
+    char err[512];
+    struct config *neu = config_load(path, err, sizeof err), *old;
+
+    if (!neu) {
+        log_msg(LOG_ERROR, EV_RELOAD_FAILED, "%s; keeping the running config", err);
+        return;
+    }
+    old = runtime_config();
+    warn_restart_only(old, neu);
+    config_release(old);
+    apply_log_level(neu);
+    runtime_swap_config(neu);
+    log_msg(LOG_INFO, EV_RELOAD, "config reloaded from %s: %zu sources, %zu routes", path,
+            neu->nsources, neu->nroutes);
+}
+
+static void drain(struct http_server *srv)
+{
+    time_t deadline = time(NULL) + DRAIN_TIMEOUT_S;
+
+    http_quiesce(srv);
+    while (atomic_load(&runtime_inflight) > 0 && time(NULL) < deadline)
+        usleep(10000);
+}
+
+/* Started as root with `user =`: give up root after binding the ports. */
+static int drop_privileges(const char *user)
+{
+    struct passwd *pw;
+
+    if (!user || geteuid() != 0)
+        return 0;
+    if (!(pw = getpwnam(user))) {
+        fprintf(stderr, "hookd-receiver: unknown user \"%s\"\n", user);
+        return -1;
+    }
+    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        fprintf(stderr, "hookd-receiver: cannot drop privileges to %s\n", user);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const char *path = NULL;
+    bool check = false;
+    char err[512];
+    struct config *cfg;
+    struct http_server *srv;
+    sigset_t set;
+    int opt, sig;
+
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 'k': check = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!(cfg = config_load(path, err, sizeof err))) {
+        fprintf(stderr, "hookd-receiver: %s\n", err);
+        return 2;
+    }
+    if (check) {
+        config_release(cfg);
+        printf("%s: ok\n", path);
+        return 0;
+    }
+    apply_log_level(cfg);
+    /* Every thread inherits this mask; signals arrive only at sigwait(). */
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP), sigaddset(&set, SIGTERM), sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    runtime_init(cfg);
+    if (!(srv = http_start(cfg, err, sizeof err))) {
+        fprintf(stderr, "hookd-receiver: %s\n", err);
+        runtime_shutdown();
+        return 1;
+    }
+    if (drop_privileges(cfg->receiver.user) < 0) {
+        http_stop(srv);
+        runtime_shutdown();
+        return 1;
+    }
+    log_msg(LOG_INFO, EV_START, "hookd-receiver listening on %s (admin %s), pid %d",
+            cfg->receiver.listen, cfg->receiver.admin_listen, (int)getpid());
+    while (sigwait(&set, &sig) == 0) {
+        if (sig == SIGHUP) {
+            reload(path);
+            continue;
+        }
+        log_msg(LOG_INFO, EV_STOP, "signal %d: draining requests in flight", sig);
+        break;
+    }
+    drain(srv);
+    http_stop(srv);
+    runtime_shutdown();
+    log_msg(LOG_INFO, EV_STOP, "stopped");
+    return 0;
+}

@@ -1,0 +1,87 @@
+/* rejects.c — see rejects.h. */
+#include "rejects.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "log.h"
+
+#define TRIED_TEXT_MAX (CONFIG_MAX_KEYS * (CONFIG_NAME_MAX + VERIFY_PREFIX_HEX + 4))
+
+/* "v1:1a2b3c4d,v2:9f8e7d6c" */
+static void tried_text(const struct verify_result *vr, char *out, size_t cap)
+{
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < vr->ntried; i++) {
+        int n = snprintf(out + len, cap - len, "%s%s:%s", i ? "," : "", vr->tried[i].version,
+                         vr->tried[i].prefix);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
+}
+
+void rejects_record(const struct config *cfg, struct store *st, const struct ingress_request *req,
+                    const struct source_cfg *src, const struct verify_result *vr)
+{
+    char sha[CODEC_SHA256_HEX_LEN + 1], tried[TRIED_TEXT_MAX], ts[24] = "", skew[24] = "";
+    char now[24];
+    const struct header *id_hdr = NULL;
+    struct logline l;
+
+    codec_sha256_hex(req->body, req->body_len, sha);
+    tried_text(vr, tried, sizeof tried);
+    if (vr->has_timestamp) {
+        snprintf(ts, sizeof ts, "%lld", (long long)vr->timestamp);
+        snprintf(skew, sizeof skew, "%lld", (long long)vr->skew_s);
+    }
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    /* The event id, when the scheme carries it in a header we can name. */
+    if (src->scheme->default_id && strncmp(src->scheme->default_id, "header:", 7) == 0) {
+        char name[96];
+        const char *bar = strchr(src->scheme->default_id, '|');
+        size_t n = bar ? (size_t)(bar - src->scheme->default_id - 7) : strlen(src->scheme->default_id + 7);
+        if (n < sizeof name) {
+            memcpy(name, src->scheme->default_id + 7, n);
+            name[n] = '\0';
+            id_hdr = headers_find(req->headers, name);
+        }
+    }
+    char event_id[129] = "";
+    if (id_hdr) {
+        size_t n = id_hdr->value_len < 128 ? id_hdr->value_len : 128;
+        for (size_t i = 0; i < n; i++) /* printable only: it goes to logs and redis-cli */
+            event_id[i] = id_hdr->value[i] >= 0x20 && id_hdr->value[i] < 0x7f ? id_hdr->value[i] : '?';
+        event_id[n] = '\0';
+    }
+    if (log_begin(&l, LOG_WARN, EV_SIG_REJECTED)) {
+        log_str(&l, "request_id", req->request_id);
+        log_str(&l, "source", src->name);
+        if (event_id[0])
+            log_str(&l, "event_id", event_id);
+        log_str(&l, "reason", vr->reason);
+        log_str(&l, "header", vr->header_name);
+        log_str(&l, "received", vr->received);
+        log_str(&l, "tried", tried);
+        log_str(&l, "body_sha256", sha);
+        if (vr->has_timestamp) {
+            log_int(&l, "timestamp", vr->timestamp);
+            log_int(&l, "skew_s", vr->skew_s);
+        }
+        log_str(&l, "client", req->client_addr);
+        log_end(&l);
+    }
+    if (!st)
+        return;
+    const char *fields[] = {"source", src->name, "reason", vr->reason,
+                            "request_id", req->request_id, "event_id", event_id,
+                            "header", vr->header_name ? vr->header_name : "",
+                            "received", vr->received, "tried", tried, "body_sha256", sha,
+                            "timestamp", ts, "skew_s", skew, "rejected_at", now,
+                            "client", req->client_addr ? req->client_addr : "", NULL, NULL};
+    store_reject(st, fields, cfg->receiver.rejected_maxlen);
+}
