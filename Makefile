@@ -39,6 +39,8 @@ TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 .PHONY: all deps test test-asan run stop check clean fuzz bench
 all: $(BINS) $(BUILD)/tests $(TOOLS)
 
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Ireceiver
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
