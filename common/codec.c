@@ -1,0 +1,136 @@
+/*
+ * codec.c — hex, base64 and SHA-256 over OpenSSL (see codec.h).
+ *
+ * Every decoder takes (pointer, length) and never reads past it: signature
+ * headers and secrets are network or file bytes, not C strings. Decoders are
+ * strict: a character outside the alphabet, a misplaced '=' or an odd hex
+ * length is malformed input, not something to skip, because a lenient
+ * decoder makes two different header texts mean the same signature.
+ *
+ * Base64 goes through EVP_DecodeBlock, which reports lengths rounded up to a
+ * multiple of 3 (it counts '=' padding as zero bytes); the real length is
+ * corrected here from the padding count. Callers: the schemes (signature
+ * candidates, Standard Webhooks keys), extract.c (sha256 ids), verify.c.
+ */
+#include "codec.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+static const char hexdigits[] = "0123456789abcdef";
+
+void codec_hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hexdigits[in[i] >> 4];
+        out[2 * i + 1] = hexdigits[in[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long codec_hex_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+    if (n % 2 != 0 || n / 2 > cap)
+        return -1;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_value((unsigned char)in[i]), lo = hex_value((unsigned char)in[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    return (long)(n / 2);
+}
+
+size_t codec_base64_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t done = 0, w = 0;
+
+    /* EVP_EncodeBlock takes an int length: feed it in bounded chunks (a
+     * multiple of 3, so no padding appears mid-output). */
+    while (n - done > 0) {
+        size_t chunk = n - done > 3 * 1024 * 1024 ? 3 * 1024 * 1024 : n - done;
+        w += (size_t)EVP_EncodeBlock((unsigned char *)out + w, in + done, (int)chunk);
+        done += chunk;
+    }
+    out[w] = '\0';
+    return w;
+}
+
+static bool b64_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+}
+
+/* Number of '=' at the end, or -1 if the text is not canonical base64. */
+static int b64_padding(const char *in, size_t n)
+{
+    int pad = 0;
+
+    if (n % 4 != 0)
+        return -1;
+    if (n > 0 && in[n - 1] == '=') {
+        pad = 1;
+        if (in[n - 2] == '=')
+            pad = 2;
+    }
+    for (size_t i = 0; i < n - (size_t)pad; i++)
+        if (!b64_char((unsigned char)in[i]))
+            return -1;
+    return pad;
+}
+
+long codec_base64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+    unsigned char last[3];
+    size_t body, total;
+    int pad = b64_padding(in, n);
+
+    if (pad < 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    total = n / 4 * 3 - (size_t)pad;
+    if (total > cap)
+        return -1;
+    /* All quartets but the last decode straight into out; the last goes
+     * through a 3-byte scratch so that padding never writes past cap. */
+    body = n - 4;
+    for (size_t done = 0; done < body;) {
+        size_t chunk = body - done > 4 * 1024 * 1024 ? 4 * 1024 * 1024 : body - done;
+        if (EVP_DecodeBlock(out + done / 4 * 3, (const unsigned char *)in + done, (int)chunk) < 0)
+            return -1;
+        done += chunk;
+    }
+    if (EVP_DecodeBlock(last, (const unsigned char *)in + body, 4) != 3)
+        return -1;
+    memcpy(out + body / 4 * 3, last, (size_t)(3 - pad));
+    return (long)total;
+}
+
+void codec_sha256_hex(const void *data, size_t n, char out[CODEC_SHA256_HEX_LEN + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) || len != 32) {
+        /* Only on a broken libcrypto; an all-zero digest is never a valid id. */
+        memset(out, '0', CODEC_SHA256_HEX_LEN);
+        out[CODEC_SHA256_HEX_LEN] = '\0';
+        return;
+    }
+    codec_hex_encode(md, len, out);
+}

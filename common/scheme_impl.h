@@ -1,0 +1,54 @@
+/*
+ * scheme_impl.h — helpers shared by the scheme_*.c files, and the scheme
+ * objects the registry (scheme.c) lists. Not for callers outside the
+ * schemes: they use scheme.h.
+ *
+ * Every helper takes (pointer, length) views of header bytes and never
+ * relies on NUL termination.
+ */
+#ifndef HOOKD_SCHEME_IMPL_H
+#define HOOKD_SCHEME_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scheme.h"
+
+#define SCHEME_TS_MAX_DIGITS 12 /* seconds: beyond the year 33000 is not a timestamp */
+#define SCHEME_MSG_ID_MAX 256   /* bytes of a message id that takes part in signing */
+
+extern const struct scheme scheme_github;
+extern const struct scheme scheme_stripe;
+extern const struct scheme scheme_shopify;
+extern const struct scheme scheme_slack;
+extern const struct scheme scheme_standard;
+extern const struct scheme scheme_hmac;
+
+/* Strips HTTP optional whitespace (spaces, tabs) from both ends of a view. */
+void scheme_trim(const char **p, size_t *n);
+
+/*
+ * Looks up header NAME; on success points v and n at its trimmed value and
+ * returns true. An absent header, or one with an empty value, is false.
+ */
+bool scheme_header(const struct headers *h, const char *name, const char **v, size_t *n);
+
+/*
+ * Parses decimal seconds (digits only, 1..SCHEME_TS_MAX_DIGITS) and records
+ * both the number and its text in in. Returns 0 or HOOKD_ESIG_MALFORMED.
+ */
+int scheme_set_timestamp(struct sig_input *in, const char *p, size_t n);
+
+/*
+ * Decodes one candidate signature (hex, or standard base64) that must be
+ * exactly want bytes long and appends it. Returns 0, or HOOKD_ESIG_MALFORMED
+ * when it does not decode to that length or SCHEME_MAX_SIGS are already held.
+ */
+int scheme_add_hex(struct sig_input *in, const char *p, size_t n, size_t want);
+int scheme_add_base64(struct sig_input *in, const char *p, size_t n, size_t want);
+
+/* Records which header carries the signature and its raw value (borrowed). */
+void scheme_set_raw(struct sig_input *in, const char *header_name, const char *v, size_t n);
+
+#endif
