@@ -1,0 +1,76 @@
+/*
+ * test_log.c — log lines are valid JSON objects whatever the input: control
+ * bytes, quotes, invalid UTF-8, and values far longer than a line.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "log.h"
+
+/* Runs fn with stderr redirected to a file; returns what it wrote. */
+static char *capture(void (*fn)(void))
+{
+    const char *path = harness_path("log.txt");
+    FILE *f = fopen(path, "w");
+    int saved = dup(2);
+
+    ASSERT_NOT_NULL(f);
+    dup2(fileno(f), 2);
+    fn();
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+    return harness_read_file(path, NULL);
+}
+
+static void write_hostile(void)
+{
+    struct logline l;
+    char big[10000];
+
+    memset(big, 'x', sizeof big);
+    log_set_level(LOG_DEBUG);
+    ASSERT(log_begin(&l, LOG_INFO, EV_REQUEST));
+    log_str(&l, "quote", "a\"b\\c\n\t\x01");
+    log_strn(&l, "bad_utf8", "\xff\xfe ok \xc3\xa9", 8);
+    log_strn(&l, "nul", "a\0b", 3);
+    log_int(&l, "n", -42);
+    log_end(&l);
+    ASSERT(log_begin(&l, LOG_WARN, EV_REQUEST));
+    log_strn(&l, "huge", big, sizeof big);
+    log_str(&l, "after", "dropped");
+    log_end(&l);
+    log_set_level(LOG_ERROR);
+    ASSERT(!log_begin(&l, LOG_INFO, EV_REQUEST));
+}
+
+TEST(log_lines_are_valid_json)
+{
+    char *out = capture(write_hostile);
+    char *nl = strchr(out, '\n');
+    json_error_t e;
+
+    ASSERT_NOT_NULL(nl);
+    json_t *a = json_loadb(out, (size_t)(nl - out), JSON_ALLOW_NUL, &e);
+    if (!a)
+        test_fail(__FILE__, __LINE__, "line 1 not JSON: %s: %s", e.text, out);
+    ASSERT_STR_EQ(json_string_value(json_object_get(a, "quote")), "a\"b\\c\n\t\x01");
+    ASSERT_STR_EQ(json_string_value(json_object_get(a, "bad_utf8")), "\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(a, "n")), -42);
+    ASSERT_STR_EQ(json_string_value(json_object_get(a, "event")), "request");
+    json_decref(a);
+    char *line2 = nl + 1, *nl2 = strchr(line2, '\n');
+    ASSERT_NOT_NULL(nl2);
+    ASSERT(nl2 - line2 < LOG_LINE_MAX);
+    json_t *b = json_loadb(line2, (size_t)(nl2 - line2), 0, &e);
+    if (!b)
+        test_fail(__FILE__, __LINE__, "line 2 not JSON: %s", e.text);
+    ASSERT(json_is_true(json_object_get(b, "truncated")));
+    ASSERT_NULL(json_object_get(b, "after"));
+    json_decref(b);
+    ASSERT(nl2[1] == '\0'); /* the level filter dropped the third line */
+    free(out);
+}
