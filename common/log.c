@@ -185,18 +185,20 @@ void log_raw(struct logline *l, const char *key, const char *json, size_t n)
     put(l, json, n);
 }
 
+/* Appends into the reserve that put() always leaves free. */
+static void put_tail(struct logline *l, const char *s, size_t n)
+{
+    if (l->len + n <= sizeof l->buf) {
+        memcpy(l->buf + l->len, s, n);
+        l->len += n;
+    }
+}
+
 void log_end(struct logline *l)
 {
-    bool cut = l->truncated;
-
-    /* put() always left room for this tail. */
-    l->truncated = false;
-    if (cut) {
-        if (!l->first)
-            put(l, ",", 1);
-        put(l, "\"truncated\":true", 16);
-    }
-    put(l, "}\n", 2);
+    if (l->truncated)
+        put_tail(l, l->first ? "\"truncated\":true" : ",\"truncated\":true", l->first ? 16 : 17);
+    put_tail(l, "}\n", 2);
     ssize_t r = write(STDERR_FILENO, l->buf, l->len);
     (void)r;
 }
