@@ -71,8 +71,8 @@ size_t codec_base64_encode(const unsigned char *in, size_t n, char *out)
 
 static bool b64_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 /* Number of '=' at the end, or -1 if the text is not canonical base64. */

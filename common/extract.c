@@ -56,7 +56,8 @@ static bool header_name_ok(const char *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              strchr("!#$%&'*+-.^_`~", c)) || c == '\0')
+              strchr("!#$%&'*+-.^_`~", c)) ||
+            c == '\0')
             return false;
     }
     return true;
@@ -89,11 +90,13 @@ static int view_parse(const char *p, size_t n, struct spec_view *v, char *err, s
     if (has_prefix(p, n, "header:")) {
         v->kind = FIELD_HEADER, v->arg = p + 7, v->arg_len = n - 7;
         if (!header_name_ok(v->arg, v->arg_len))
-            return spec_fail(err, errlen, "\"%.*s\": not a valid header name", (int)(n > 80 ? 80 : n), p);
+            return spec_fail(err, errlen, "\"%.*s\": not a valid header name",
+                             (int)(n > 80 ? 80 : n), p);
     } else if (has_prefix(p, n, "json:")) {
         v->kind = FIELD_JSON, v->arg = p + 5, v->arg_len = n - 5;
         if (!pointer_ok(v->arg, v->arg_len))
-            return spec_fail(err, errlen, "\"%.*s\": not a JSON pointer (\"/a/b\", ~0 for ~, ~1 for /)",
+            return spec_fail(err, errlen,
+                             "\"%.*s\": not a JSON pointer (\"/a/b\", ~0 for ~, ~1 for /)",
                              (int)(n > 80 ? 80 : n), p);
     } else if (n == 6 && memcmp(p, "sha256", 6) == 0) {
         v->kind = FIELD_SHA256;
@@ -240,8 +243,8 @@ json_t *extract_json(struct extract_ctx *x)
         x->json = json_loadb(x->body ? x->body : "", x->body_len,
                              JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
         if (!x->json)
-            x->json_err = json_error_code(&jerr) == json_error_out_of_memory ? HOOKD_ENOMEM
-                                                                             : HOOKD_ENOT_JSON;
+            x->json_err =
+                json_error_code(&jerr) == json_error_out_of_memory ? HOOKD_ENOMEM : HOOKD_ENOT_JSON;
     }
     return x->json;
 }
@@ -342,8 +345,7 @@ static int one(struct extract_ctx *x, const struct spec_view *v, char *out, size
         codec_sha256_hex(x->body ? x->body : "", x->body_len, hex);
         return emit(hex, CODEC_SHA256_HEX_LEN, out, cap, out_len);
     case FIELD_SOURCE:
-        return x->source ? emit(x->source, strlen(x->source), out, cap, out_len)
-                         : HOOKD_ENOT_FOUND;
+        return x->source ? emit(x->source, strlen(x->source), out, cap, out_len) : HOOKD_ENOT_FOUND;
     default:
         return HOOKD_ECONFIG;
     }
@@ -373,8 +375,7 @@ static int run_one(void *arg, const char *p, size_t n)
     return r->rc == HOOKD_ENOT_FOUND || r->rc == HOOKD_ENOT_JSON ? 0 : 1;
 }
 
-static int run_text(struct extract_ctx *x, const char *text, char *out, size_t cap,
-                    size_t *out_len)
+static int run_text(struct extract_ctx *x, const char *text, char *out, size_t cap, size_t *out_len)
 {
     struct run_arg r = {x, out, cap, out_len, HOOKD_ENOT_FOUND, false};
 

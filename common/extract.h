@@ -26,9 +26,9 @@
 #include "config.h"
 #include "headers.h"
 
-#define EXTRACT_MAX_LEN 256       /* bytes of an extracted value */
+#define EXTRACT_MAX_LEN         256 /* bytes of an extracted value */
 #define EXTRACT_HEADER_NAME_MAX 128 /* bytes of a header name in a spec */
-#define EXTRACT_POINTER_MAX 512   /* bytes of a JSON pointer in a spec */
+#define EXTRACT_POINTER_MAX     512 /* bytes of a JSON pointer in a spec */
 
 /* One request's inputs. Borrowed views, plus the lazily parsed body. */
 struct extract_ctx {

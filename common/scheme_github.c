@@ -20,7 +20,7 @@
 #include "scheme_impl.h"
 
 #define GITHUB_SIG_HEADER "X-Hub-Signature-256"
-#define GITHUB_PREFIX "sha256="
+#define GITHUB_PREFIX     "sha256="
 
 static int github_parse(const struct source_cfg *src, const struct headers *h,
                         struct sig_input *out)

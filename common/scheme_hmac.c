@@ -25,7 +25,7 @@
 #include "mac.h"
 #include "scheme_impl.h"
 
-#define HMAC_DEFAULT_TEMPLATE "{body}"
+#define HMAC_DEFAULT_TEMPLATE    "{body}"
 #define HMAC_DEFAULT_TEMPLATE_TS "{timestamp}.{body}"
 
 enum tmpl_piece { PIECE_LITERAL, PIECE_BODY, PIECE_TIMESTAMP, PIECE_ID, PIECE_BAD };
@@ -94,12 +94,14 @@ static int hmac_check(const struct source_cfg *src, char *err, size_t errlen)
         if ((pc = tmpl_next(&t, &lit, &litlen)) == PIECE_BAD)
             return check_fail(err, errlen,
                               "signed_content: unknown placeholder at \"%.20s\" (known: {body}, "
-                              "{timestamp}, {id})", t);
+                              "{timestamp}, {id})",
+                              t);
         if (pc == PIECE_TIMESTAMP && !src->ts_header)
             return check_fail(err, errlen,
                               "signed_content uses {timestamp} but no timestamp_header is set");
         if (pc == PIECE_ID && !id_is_header(src))
-            return check_fail(err, errlen, "signed_content uses {id}, which needs id = header:NAME");
+            return check_fail(err, errlen,
+                              "signed_content uses {id}, which needs id = header:NAME");
         bodies += pc == PIECE_BODY;
         pieces++;
     }
@@ -110,8 +112,7 @@ static int hmac_check(const struct source_cfg *src, char *err, size_t errlen)
     return 0;
 }
 
-static int hmac_parse(const struct source_cfg *src, const struct headers *h,
-                      struct sig_input *out)
+static int hmac_parse(const struct source_cfg *src, const struct headers *h, struct sig_input *out)
 {
     const char *name = src->sig_header ? src->sig_header : "", *v, *ts, *id;
     size_t n, tslen, idlen, plen = src->sig_prefix ? strlen(src->sig_prefix) : 0;

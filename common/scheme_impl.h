@@ -15,8 +15,8 @@
 
 #include "scheme.h"
 
-#define SCHEME_TS_MAX_DIGITS 12 /* seconds: beyond the year 33000 is not a timestamp */
-#define SCHEME_MSG_ID_MAX 256   /* bytes of a message id that takes part in signing */
+#define SCHEME_TS_MAX_DIGITS 12  /* seconds: beyond the year 33000 is not a timestamp */
+#define SCHEME_MSG_ID_MAX    256 /* bytes of a message id that takes part in signing */
 
 extern const struct scheme scheme_github;
 extern const struct scheme scheme_stripe;

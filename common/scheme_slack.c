@@ -20,11 +20,10 @@
 #include "scheme_impl.h"
 
 #define SLACK_SIG_HEADER "X-Slack-Signature"
-#define SLACK_TS_HEADER "X-Slack-Request-Timestamp"
-#define SLACK_PREFIX "v0="
+#define SLACK_TS_HEADER  "X-Slack-Request-Timestamp"
+#define SLACK_PREFIX     "v0="
 
-static int slack_parse(const struct source_cfg *src, const struct headers *h,
-                       struct sig_input *out)
+static int slack_parse(const struct source_cfg *src, const struct headers *h, struct sig_input *out)
 {
     const size_t plen = sizeof SLACK_PREFIX - 1;
     const char *v, *ts;

@@ -25,7 +25,7 @@
 #include "scheme_impl.h"
 
 #define STD_SECRET_PREFIX "whsec_"
-#define STD_KEY_MAX 1024 /* bytes of a decoded secret */
+#define STD_KEY_MAX       1024 /* bytes of a decoded secret */
 
 struct std_names {
     const char *sig, *id, *ts;
@@ -66,8 +66,7 @@ static int std_signatures(struct sig_input *out, const char *v, size_t n)
     return out->nsigs > 0 ? 0 : HOOKD_ESIG_MALFORMED;
 }
 
-static int std_parse(const struct source_cfg *src, const struct headers *h,
-                     struct sig_input *out)
+static int std_parse(const struct source_cfg *src, const struct headers *h, struct sig_input *out)
 {
     const struct std_names *f = NULL;
     const char *v, *id, *ts;
@@ -97,8 +96,10 @@ static int std_compute(const struct source_cfg *src, const struct sig_input *in,
                        const struct secret *key, const char *body, size_t body_len,
                        unsigned char mac[SCHEME_MAX_MAC], size_t *mac_len)
 {
-    const struct mac_part parts[] = {{in->msg_id, in->msg_id_len},   {".", 1},
-                                     {in->ts_text, in->ts_text_len}, {".", 1},
+    const struct mac_part parts[] = {{in->msg_id, in->msg_id_len},
+                                     {".", 1},
+                                     {in->ts_text, in->ts_text_len},
+                                     {".", 1},
                                      {body, body_len}};
 
     return mac_compute(MAC_SHA256, key->key, key->key_len, parts, 5, mac, mac_len);

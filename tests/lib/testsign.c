@@ -44,7 +44,8 @@ static int sign_standard(struct test_req *r, const char *secret, const void *bod
     char prefix[TESTSIGN_BUF + 40];
     const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
     int klen = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)strlen(b64));
-    size_t pads = strlen(b64) >= 2 ? (b64[strlen(b64) - 1] == '=') + (b64[strlen(b64) - 2] == '=') : 0;
+    size_t pads =
+        strlen(b64) >= 2 ? (b64[strlen(b64) - 1] == '=') + (b64[strlen(b64) - 2] == '=') : 0;
     unsigned n;
 
     if (klen < 0 || strlen(b64) > 300)
@@ -62,7 +63,9 @@ static int sign_standard(struct test_req *r, const char *secret, const void *bod
 static int sign_hmac(struct test_req *r, const struct source_cfg *src, const char *secret,
                      const void *body, size_t len)
 {
-    const EVP_MD *md = src->algo == MAC_SHA1 ? EVP_sha1() : src->algo == MAC_SHA512 ? EVP_sha512() : EVP_sha256();
+    const EVP_MD *md = src->algo == MAC_SHA1     ? EVP_sha1()
+                       : src->algo == MAC_SHA512 ? EVP_sha512()
+                                                 : EVP_sha256();
     char prefix[48] = "";
     unsigned char mac[64];
     size_t off = 0;

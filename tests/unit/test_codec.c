@@ -30,7 +30,10 @@ TEST(codec_hex_rejects_malformed)
     ASSERT_INT_EQ(codec_hex_decode("zz", 2, out, sizeof out), -1);          /* not hex */
     ASSERT_INT_EQ(codec_hex_decode("0 ", 2, out, sizeof out), -1);          /* space */
     ASSERT_INT_EQ(codec_hex_decode("0011223344", 10, out, sizeof out), -1); /* > cap */
-    ASSERT_INT_EQ(codec_hex_decode("00\0" "1", 4, out, sizeof out), -1);    /* NUL inside */
+    ASSERT_INT_EQ(codec_hex_decode("00\0"
+                                   "1",
+                                   4, out, sizeof out),
+                  -1); /* NUL inside */
     ASSERT_INT_EQ(codec_hex_decode("", 0, out, sizeof out), 0);
 }
 
@@ -46,7 +49,8 @@ TEST(codec_hex_reads_only_n_bytes)
 TEST(codec_base64_rfc4648_vectors)
 {
     static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     char out[16];
     unsigned char back[8];
 
@@ -81,10 +85,10 @@ TEST(codec_base64_rejects_malformed)
 {
     unsigned char out[64];
 
-    ASSERT_INT_EQ(codec_base64_decode("Zg", 2, out, sizeof out), -1);        /* no padding */
-    ASSERT_INT_EQ(codec_base64_decode("Zg=", 3, out, sizeof out), -1);       /* short */
-    ASSERT_INT_EQ(codec_base64_decode("Z===", 4, out, sizeof out), -1);      /* 3 pads */
-    ASSERT_INT_EQ(codec_base64_decode("Zg=a", 4, out, sizeof out), -1);      /* '=' inside */
+    ASSERT_INT_EQ(codec_base64_decode("Zg", 2, out, sizeof out), -1);   /* no padding */
+    ASSERT_INT_EQ(codec_base64_decode("Zg=", 3, out, sizeof out), -1);  /* short */
+    ASSERT_INT_EQ(codec_base64_decode("Z===", 4, out, sizeof out), -1); /* 3 pads */
+    ASSERT_INT_EQ(codec_base64_decode("Zg=a", 4, out, sizeof out), -1); /* '=' inside */
     ASSERT_INT_EQ(codec_base64_decode("Z=g=", 4, out, sizeof out), -1);
     ASSERT_INT_EQ(codec_base64_decode("Zm9v!mFy", 8, out, sizeof out), -1);  /* bad char */
     ASSERT_INT_EQ(codec_base64_decode("Zm9v YmFy", 9, out, sizeof out), -1); /* space */

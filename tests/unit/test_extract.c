@@ -68,8 +68,8 @@ TEST(extract_parse_spec_kinds)
 TEST(extract_parse_spec_errors)
 {
     static const char *const bad[] = {
-        "", "header:", "header:X Y", "header:X|", "json:abc", "json:/a~2", "json:/a~",
-        "sha1", "json", "header:A||sha256", "|", "SHA256",
+        "",         "header:", "header:X Y", "header:X|",        "json:abc", "json:/a~2",
+        "json:/a~", "sha1",    "json",       "header:A||sha256", "|",        "SHA256",
     };
     struct field_spec s;
     char err[200];
@@ -153,8 +153,9 @@ TEST(extract_json_value_types)
 TEST(extract_body_not_json)
 {
     static const char *const bodies[] = {
-        "token=abc&team_id=T1", "", "{\"id\":\"a\"} trailing", "{\"id\":", "\"just a string\"",
-        "{\"id\":\"a\",\"id\":\"b\"}", /* duplicate keys: ambiguous */
+        "token=abc&team_id=T1",    "",
+        "{\"id\":\"a\"} trailing", "{\"id\":",
+        "\"just a string\"",       "{\"id\":\"a\",\"id\":\"b\"}", /* duplicate keys: ambiguous */
     };
 
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
@@ -280,8 +281,14 @@ TEST(extract_rejects_control_and_invalid_utf8)
         const char *v;
         size_t n;
     } bad[] = {
-        {"a\nb", 3}, {"a\tb", 3}, {"a\0b", 3}, {"a\x7f", 2}, {"\xff", 1}, {"\xc3", 1},
-        {"\xc0\xaf", 2} /* overlong */, {"\xed\xa0\x80", 3} /* surrogate */,
+        {"a\nb", 3},
+        {"a\tb", 3},
+        {"a\0b", 3},
+        {"a\x7f", 2},
+        {"\xff", 1},
+        {"\xc3", 1},
+        {"\xc0\xaf", 2} /* overlong */,
+        {"\xed\xa0\x80", 3} /* surrogate */,
         {"\xf4\x90\x80\x80", 4} /* > U+10FFFF */,
     };
     struct fx f;

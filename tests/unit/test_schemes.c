@@ -100,8 +100,9 @@ TEST(scheme_github_parses_sha256_header)
 TEST(scheme_github_legacy_sha1_only_is_missing)
 {
     struct sig_input in;
-    ASSERT_INT_EQ(parse1("github", "X-Hub-Signature", "sha1=aa6c15286b8b2f4835d42de396b001f31719a30e", &in),
-                  HOOKD_ESIG_MISSING);
+    ASSERT_INT_EQ(
+        parse1("github", "X-Hub-Signature", "sha1=aa6c15286b8b2f4835d42de396b001f31719a30e", &in),
+        HOOKD_ESIG_MISSING);
     ASSERT_STR_EQ(in.header_name, "X-Hub-Signature-256");
     ASSERT_NULL(in.raw);
 }
@@ -113,7 +114,8 @@ TEST(scheme_github_malformed)
 
     snprintf(v, sizeof v, "sha1=%s", HEX64);
     ASSERT_INT_EQ(parse1("github", "X-Hub-Signature-256", v, &in), HOOKD_ESIG_MALFORMED);
-    ASSERT_INT_EQ(parse1("github", "X-Hub-Signature-256", "sha256=abcd", &in), HOOKD_ESIG_MALFORMED);
+    ASSERT_INT_EQ(parse1("github", "X-Hub-Signature-256", "sha256=abcd", &in),
+                  HOOKD_ESIG_MALFORMED);
     ASSERT_INT_EQ(parse1("github", "X-Hub-Signature-256", HEX64, &in), HOOKD_ESIG_MALFORMED);
     snprintf(v, sizeof v, "sha256=%.63sZ", HEX64);
     ASSERT_INT_EQ(parse1("github", "X-Hub-Signature-256", v, &in), HOOKD_ESIG_MALFORMED);
@@ -158,8 +160,8 @@ TEST(scheme_stripe_malformed)
         "t=17x0,v1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
         "t=,v1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
         "t=1,t=2,v1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
-        "t=1700000000,v1=7571",                                     /* truncated */
-        "t=1700000000,v1",                                          /* no '=' */
+        "t=1700000000,v1=7571", /* truncated */
+        "t=1700000000,v1",      /* no '=' */
         "garbage",
         "t=-5,v1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
         "t=99999999999999,v1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
@@ -190,13 +192,17 @@ TEST(scheme_shopify_base64)
 {
     struct sig_input in;
 
-    ASSERT_INT_EQ(parse1("shopify", "X-Shopify-Hmac-Sha256", "dlc0XUsGndIMCu2oIVuG0vcxXCnL3b9mBJOM34o2DNY=", &in), 0);
+    ASSERT_INT_EQ(parse1("shopify", "X-Shopify-Hmac-Sha256",
+                         "dlc0XUsGndIMCu2oIVuG0vcxXCnL3b9mBJOM34o2DNY=", &in),
+                  0);
     ASSERT_INT_EQ(in.nsigs, 1);
     ASSERT_INT_EQ(in.sigs[0].len, 32);
     ASSERT(!in.has_timestamp);
-    ASSERT_INT_EQ(parse1("shopify", "X-Shopify-Hmac-Sha256", "dlc0XUsGndIMCu2oIVuG0vcxXCnL3b9mBJOM34o2DNY", &in),
+    ASSERT_INT_EQ(parse1("shopify", "X-Shopify-Hmac-Sha256",
+                         "dlc0XUsGndIMCu2oIVuG0vcxXCnL3b9mBJOM34o2DNY", &in),
                   HOOKD_ESIG_MALFORMED); /* padding removed */
-    ASSERT_INT_EQ(parse1("shopify", "X-Shopify-Hmac-Sha256", "Zm9vYmFy", &in), HOOKD_ESIG_MALFORMED);
+    ASSERT_INT_EQ(parse1("shopify", "X-Shopify-Hmac-Sha256", "Zm9vYmFy", &in),
+                  HOOKD_ESIG_MALFORMED);
     ASSERT_INT_EQ(parse1("shopify", "X-Shopify-Hmac-Sha256", HEX64, &in), HOOKD_ESIG_MALFORMED);
     ASSERT_INT_EQ(parse1("shopify", "X-Other", "x", &in), HOOKD_ESIG_MISSING);
 }
@@ -243,7 +249,11 @@ TEST(scheme_standard_malformed)
 {
     static const char *const bad[] = {
         "v1a,aGVsbG8=", /* only asymmetric */
-        "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "v1,notbase64!", "v1,aGVsbG8=", ",x", "",
+        "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        "v1,notbase64!",
+        "v1,aGVsbG8=",
+        ",x",
+        "",
     };
     struct sig_input in;
 
@@ -294,8 +304,8 @@ TEST(scheme_standard_decode_key)
     ASSERT_NULL(scheme_find("stripe")->decode_key); /* whsec_ text used as is */
 }
 
-static void hmac_src(struct test_source *t, enum mac_encoding enc, const char *prefix, const char *ts,
-                     const char *tmpl)
+static void hmac_src(struct test_source *t, enum mac_encoding enc, const char *prefix,
+                     const char *ts, const char *tmpl)
 {
     testsrc_init(t, "hmac");
     testsrc_set(&t->src.sig_header, "X-Signature");
@@ -332,10 +342,14 @@ TEST(scheme_hmac_check_templates)
         const char *tmpl, *ts;
         int ok;
     } cases[] = {
-        {"{body}", NULL, 1},           {"{timestamp}.{body}", "X-Ts", 1},
-        {"v0:{timestamp}:{body}", "X-Ts", 1}, {"{timestamp}.{body}", NULL, 0},
-        {"{timestamp}", "X-Ts", 0},    {"{bodyy}", NULL, 0},
-        {"{body", NULL, 0},            {"{id}.{body}", NULL, 0},
+        {"{body}", NULL, 1},
+        {"{timestamp}.{body}", "X-Ts", 1},
+        {"v0:{timestamp}:{body}", "X-Ts", 1},
+        {"{timestamp}.{body}", NULL, 0},
+        {"{timestamp}", "X-Ts", 0},
+        {"{bodyy}", NULL, 0},
+        {"{body", NULL, 0},
+        {"{id}.{body}", NULL, 0},
         {"a{body}b{body}c{body}d{body}e{body}f{body}g{body}h{body}i", NULL, 0},
     };
     char err[200];
@@ -377,7 +391,7 @@ TEST(scheme_hmac_id_placeholder_uses_id_header)
 TEST(scheme_parsers_survive_huge_values)
 {
     static const char *const cases[][2] = {
-        {"github", "X-Hub-Signature-256"}, {"stripe", "Stripe-Signature"},
+        {"github", "X-Hub-Signature-256"},    {"stripe", "Stripe-Signature"},
         {"shopify", "X-Shopify-Hmac-Sha256"}, {"slack", "X-Slack-Signature"},
         {"standard", "webhook-signature"},
     };

@@ -18,7 +18,7 @@
 #include "verify.h"
 
 #define MAX_VECTORS 64
-#define TS 1700000000LL
+#define TS          1700000000LL
 
 static const char *const ALL[] = {"github", "stripe", "shopify", "slack", "standard", "hmac"};
 #define NALL (sizeof ALL / sizeof ALL[0])
@@ -27,7 +27,8 @@ static const char *const ALL[] = {"github", "stripe", "shopify", "slack", "stand
 static const char *secret_for(const char *scheme, int which)
 {
     if (strcmp(scheme, "standard") == 0)
-        return which ? "whsec_c2Vjb25kIHNlY3JldCBmb3IgdGVzdHM=" : "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        return which ? "whsec_c2Vjb25kIHNlY3JldCBmb3IgdGVzdHM="
+                     : "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     if (strcmp(scheme, "stripe") == 0)
         return which ? "whsec_other_secret" : "whsec_test_secret";
     return which ? "another secret" : "It's a Secret to Everybody";
@@ -71,7 +72,9 @@ static void vector_config(json_t *vec, struct test_source *t)
     testsrc_set(&t->src.sig_prefix, json_string_value(json_object_get(c, "signature_prefix")));
     testsrc_set(&t->src.ts_header, json_string_value(json_object_get(c, "timestamp_header")));
     testsrc_set(&t->src.signed_content, json_string_value(json_object_get(c, "signed_content")));
-    t->src.algo = algo && strcmp(algo, "sha1") == 0 ? MAC_SHA1 : algo && strcmp(algo, "sha512") == 0 ? MAC_SHA512 : MAC_SHA256;
+    t->src.algo = algo && strcmp(algo, "sha1") == 0     ? MAC_SHA1
+                  : algo && strcmp(algo, "sha512") == 0 ? MAC_SHA512
+                                                        : MAC_SHA256;
     t->src.enc = enc && strcmp(enc, "base64") == 0 ? ENC_BASE64 : ENC_HEX;
 }
 
@@ -87,7 +90,8 @@ static void check_default_field(const char *file, const struct source_cfg *src, 
         return;
     rc = extract_field(x, NULL, spec, out, sizeof out, &len);
     if (rc != 0 || strcmp(out, want) != 0)
-        test_fail(__FILE__, __LINE__, "%s: %s: got %d \"%s\", want \"%s\"", file, key, rc, out, want);
+        test_fail(__FILE__, __LINE__, "%s: %s: got %d \"%s\", want \"%s\"", file, key, rc, out,
+                  want);
 }
 
 /* Verifies one vector file; returns nothing, fails the test on a mismatch. */
@@ -184,7 +188,8 @@ static enum verify_status sign_and_verify(const char *scheme, int which, long lo
         snprintf(ver, sizeof ver, "v%zu", i + 1);
         ASSERT_INT_EQ(testsrc_add_key(&t, ver, secret_for(scheme, keys[i])), 0);
     }
-    ASSERT_INT_EQ(testsign(&req, scheme, &t.src, secret_for(scheme, which), ts, "msg_1", body, len), 0);
+    ASSERT_INT_EQ(testsign(&req, scheme, &t.src, secret_for(scheme, which), ts, "msg_1", body, len),
+                  0);
     st = verify_request(&t.src, &req.h, body, len, now, true, r);
     /* version strings die with t: keep the test's view stable */
     if (r->matched_version)
@@ -207,14 +212,16 @@ TEST(verify_every_scheme_accepts_and_rejects)
         ASSERT_STR_EQ(r.reason, "ok");
         ASSERT_STR_EQ(r.matched_version, "v1");
         /* wrong secret */
-        ASSERT_INT_EQ(sign_and_verify(s, 1, TS, body, strlen(body), k0, 1, TS, &r), VERIFY_MISMATCH);
+        ASSERT_INT_EQ(sign_and_verify(s, 1, TS, body, strlen(body), k0, 1, TS, &r),
+                      VERIFY_MISMATCH);
         ASSERT_STR_EQ(r.reason, "no_match");
         ASSERT_NULL(r.matched_version);
         ASSERT_INT_EQ(r.ntried, 1);
         ASSERT_INT_EQ(strlen(r.tried[0].prefix), VERIFY_PREFIX_HEX);
         ASSERT_INT_EQ(verify_http_status(r.status), 401);
         /* retired version: signed with a secret no longer in the set */
-        ASSERT_INT_EQ(sign_and_verify(s, 0, TS, body, strlen(body), k1, 1, TS, &r), VERIFY_MISMATCH);
+        ASSERT_INT_EQ(sign_and_verify(s, 0, TS, body, strlen(body), k1, 1, TS, &r),
+                      VERIFY_MISMATCH);
     }
 }
 
@@ -246,8 +253,10 @@ TEST(verify_tampered_body_every_scheme)
         testsrc_add_key(&t, "v1", secret_for(ALL[i], 0));
         testsign(&req, ALL[i], &t.src, secret_for(ALL[i], 0), TS, "msg_1", "{\"a\":1}", 7);
         ASSERT_INT_EQ(verify_request(&t.src, &req.h, "{\"a\":1}", 7, TS, true, &r), VERIFY_OK);
-        ASSERT_INT_EQ(verify_request(&t.src, &req.h, "{\"a\":2}", 7, TS, true, &r), VERIFY_MISMATCH);
-        ASSERT_INT_EQ(verify_request(&t.src, &req.h, "{\"a\":1} ", 8, TS, true, &r), VERIFY_MISMATCH);
+        ASSERT_INT_EQ(verify_request(&t.src, &req.h, "{\"a\":2}", 7, TS, true, &r),
+                      VERIFY_MISMATCH);
+        ASSERT_INT_EQ(verify_request(&t.src, &req.h, "{\"a\":1} ", 8, TS, true, &r),
+                      VERIFY_MISMATCH);
         ASSERT_INT_EQ(verify_request(&t.src, &req.h, "{\"a\":1", 6, TS, true, &r), VERIFY_MISMATCH);
         testsrc_free(&t);
     }
@@ -404,7 +413,8 @@ TEST(verify_standard_several_signatures)
     src_for(&t, "standard");
     testsrc_add_key(&t, "v1", secret_for("standard", 0));
     testsign(&req, "standard", &t.src, secret_for("standard", 0), TS, "msg_2", "{}", 2);
-    snprintf(list, sizeof list, "v1a,aGVsbG8= v1,MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE= %s", req.sig);
+    snprintf(list, sizeof list, "v1a,aGVsbG8= v1,MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE= %s",
+             req.sig);
     testsign_set(&req, "webhook-signature", list, strlen(list));
     ASSERT_INT_EQ(verify_request(&t.src, &req.h, "{}", 2, TS, true, &r), VERIFY_OK);
     ASSERT_INT_EQ(r.input.nsigs, 2);
@@ -450,7 +460,8 @@ TEST(verify_diagnostics_never_hold_a_full_mac_or_secret)
     ASSERT_STR_EQ(r.tried[1].version, "v2");
     ASSERT_INT_EQ(strlen(r.tried[0].prefix), 8);
     ASSERT(memmem(&r, sizeof r, "topsecret", 9) == NULL);
-    ASSERT_INT_EQ(strlen(r.received), strlen("sha256=") + 64 > VERIFY_RECEIVED_MAX ? VERIFY_RECEIVED_MAX : 71);
+    ASSERT_INT_EQ(strlen(r.received),
+                  strlen("sha256=") + 64 > VERIFY_RECEIVED_MAX ? VERIFY_RECEIVED_MAX : 71);
     testsrc_free(&t);
 }
 
