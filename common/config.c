@@ -1,8 +1,8 @@
 /*
  * config.c — the INI parser and validator for hookd's one config file.
  *
- * Every key is listed once, in `keys[]` below, with its section, type and
- * destination; parsing a line is a table lookup, never an if-chain. After
+ * Every key is listed once, in config_keys.c's table, with its section, type
+ * and destination; parsing a line is a table lookup, never an if-chain. After
  * the whole file is read, validate() fills defaults that depend on other
  * keys and checks cross-references (routes name known sources, route
  * "default" exists). Errors name file:line and the key; secrets never appear
@@ -20,12 +20,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/crypto.h>
-
+#include "config_internal.h"
 #include "config_values.h"
 #include "err.h"
-#include "extract.h"
-#include "log.h"
 #include "scheme.h"
 
 #define CONFIG_FILE_MAX_BYTES (1024 * 1024)
@@ -49,396 +46,9 @@
 #define DEFAULT_WAIT_TIMEOUT_MS 1000
 #define DEFAULT_TOLERANCE_S 300
 #define DEFAULT_MAX_ATTEMPTS 8
-#define DEFAULT_RETRY_SCHEDULE "0s,10s,30s,60s,120s,300s,600s"
 #define DEFAULT_MAX_BACKOFF_MS (3600 * 1000)
 #define DEFAULT_HANDLER_TIMEOUT_MS (30 * 1000)
 #define DEFAULT_VISIBILITY_TIMEOUT_MS (60 * 1000)
-
-enum section { SEC_NONE, SEC_RECEIVER, SEC_REDIS, SEC_SOURCE, SEC_ROUTE };
-
-struct parse_ctx {
-    struct config *cfg;
-    const char *file;
-    int line;
-    enum section sec;
-    void *target; /* the struct the current section fills */
-    uint64_t seen[2]; /* keys[] rows already set in this section: duplicates are errors */
-    bool had_receiver, had_redis;
-    char *err;
-    size_t errlen;
-};
-
-typedef int (*setter_fn)(struct parse_ctx *c, void *field, const char *key, const char *val);
-
-static void secret_wipe_free(void *p, size_t n)
-{
-    if (p)
-        OPENSSL_cleanse(p, n);
-    free(p);
-}
-
-/* ---------------------------------------------------------------- setters */
-
-static int fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
-{
-    char msg[300];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (key)
-        snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, c->line, key, msg);
-    else
-        snprintf(c->err, c->errlen, "%s:%d: %s", c->file, c->line, msg);
-    return -1;
-}
-
-static int set_str(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    char **dst = f;
-    free(*dst);
-    if (!(*dst = strdup(val)))
-        return fail(c, key, "out of memory");
-    return 0;
-}
-
-static int set_secret_str(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    char **dst = f, *s = NULL, msg[256];
-    size_t n;
-
-    if (cv_secret(val, &s, &n, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    free(*dst);
-    *dst = s;
-    return 0;
-}
-
-static int set_size(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    char msg[200];
-    if (cv_size(val, f, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    return 0;
-}
-
-#define INT_SETTER(fname, type, lo, hi)                                               \
-    static int fname(struct parse_ctx *c, void *f, const char *key, const char *val) \
-    {                                                                                 \
-        char msg[200];                                                                \
-        int64_t v;                                                                    \
-        if (cv_int(val, lo, hi, &v, msg, sizeof msg) < 0)                             \
-            return fail(c, key, "%s", msg);                                           \
-        *(type *)f = (type)v;                                                         \
-        return 0;                                                                     \
-    }
-INT_SETTER(set_i64, int64_t, 0, INT64_MAX / 2)
-INT_SETTER(set_uint, unsigned, 1, 1000000)
-INT_SETTER(set_int, int, 0, 1000000)
-INT_SETTER(set_attempts, int, 1, 1000)
-
-static int set_ms(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    char msg[200];
-    if (cv_duration_ms(val, f, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    return 0;
-}
-
-static int set_s(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    int64_t ms;
-    if (set_ms(c, &ms, key, val) < 0)
-        return -1;
-    *(int64_t *)f = ms / 1000;
-    return 0;
-}
-
-static int set_list(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    char ***dst = f, msg[200];
-    size_t *n = (size_t *)((char *)f + sizeof(char **));
-
-    cv_list_free(*dst, *n);
-    *dst = NULL, *n = 0;
-    if (cv_list(val, dst, n, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    return 0;
-}
-
-static int set_log_level(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    if (log_level_parse(val) < 0)
-        return fail(c, key, "expected debug, info, warn or error, got \"%.40s\"", val);
-    return set_str(c, f, key, val);
-}
-
-static int set_scheme(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    const struct scheme **dst = f;
-    if (!(*dst = scheme_find(val)))
-        return fail(c, key, "unknown scheme \"%.40s\" (known: %s)", val, scheme_names());
-    return 0;
-}
-
-static int set_algo(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    enum mac_algo *dst = f;
-    if (strcmp(val, "sha1") == 0)
-        *dst = MAC_SHA1;
-    else if (strcmp(val, "sha256") == 0)
-        *dst = MAC_SHA256;
-    else if (strcmp(val, "sha512") == 0)
-        *dst = MAC_SHA512;
-    else
-        return fail(c, key, "expected sha1, sha256 or sha512, got \"%.40s\"", val);
-    return 0;
-}
-
-static int set_encoding(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    enum mac_encoding *dst = f;
-    if (strcmp(val, "hex") == 0)
-        *dst = ENC_HEX;
-    else if (strcmp(val, "base64") == 0)
-        *dst = ENC_BASE64;
-    else
-        return fail(c, key, "expected hex or base64, got \"%.40s\"", val);
-    return 0;
-}
-
-static int set_field(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    struct field_spec *dst = f;
-    char msg[200];
-
-    free(dst->arg);
-    memset(dst, 0, sizeof *dst);
-    if (extract_parse_spec(val, dst, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    return 0;
-}
-
-/* "N/s", "N/m" or a bare N (per second). */
-static int set_rate(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    char *end;
-    double v, per = 1;
-
-    errno = 0;
-    v = strtod(val, &end);
-    if (strcmp(end, "/s") == 0 || *end == '\0')
-        per = 1;
-    else if (strcmp(end, "/m") == 0)
-        per = 60;
-    else
-        end = NULL;
-    if (errno || !end || end == val || v < 0)
-        return fail(c, key, "expected a rate like 100/s, got \"%.40s\"", val);
-    *(double *)f = v / per;
-    return 0;
-}
-
-static int set_priority(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    enum route_priority *dst = f;
-    if (strcmp(val, "high") == 0)
-        *dst = PRIORITY_HIGH;
-    else if (strcmp(val, "normal") == 0)
-        *dst = PRIORITY_NORMAL;
-    else if (strcmp(val, "low") == 0)
-        *dst = PRIORITY_LOW;
-    else
-        return fail(c, key, "expected high, normal or low, got \"%.40s\"", val);
-    return 0;
-}
-
-static int set_match(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    struct route_cfg *r = c->target;
-    char **items = NULL, msg[200];
-    size_t n = 0;
-    int rc = -1;
-
-    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    if (!(r->match = calloc(n, sizeof *r->match)))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        char *colon = strchr(items[i], ':');
-        if (!colon || colon == items[i] || !colon[1]) {
-            fail(c, key, "expected SOURCE:TYPE-GLOB, got \"%.60s\"", items[i]);
-            goto out;
-        }
-        r->match[i].source = strndup(items[i], (size_t)(colon - items[i]));
-        r->match[i].glob = strdup(colon + 1);
-        r->nmatch = i + 1;
-        if (!r->match[i].source || !r->match[i].glob)
-            goto out;
-    }
-    rc = 0;
-out:
-    cv_list_free(items, n);
-    if (rc < 0 && !c->err[0])
-        fail(c, key, "out of memory");
-    return rc;
-}
-
-static int set_schedule(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    struct route_cfg *r = c->target;
-    char **items = NULL, msg[200];
-    size_t n = 0;
-    int rc = -1;
-
-    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    free(r->retry_schedule_ms);
-    r->nschedule = 0;
-    if (!(r->retry_schedule_ms = calloc(n, sizeof *r->retry_schedule_ms))) {
-        fail(c, key, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (cv_duration_ms(items[i], &r->retry_schedule_ms[i], msg, sizeof msg) < 0) {
-            fail(c, key, "%s", msg);
-            goto out;
-        }
-    r->nschedule = n;
-    rc = 0;
-out:
-    cv_list_free(items, n);
-    return rc;
-}
-
-static int set_exit_codes(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    struct route_cfg *r = c->target;
-    char **items = NULL, msg[200];
-    size_t n = 0;
-    int rc = -1;
-
-    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    free(r->permanent_exit_codes);
-    r->npermanent = 0;
-    if (!(r->permanent_exit_codes = calloc(n, sizeof(int)))) {
-        fail(c, key, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int64_t v;
-        if (cv_int(items[i], 1, 255, &v, msg, sizeof msg) < 0) {
-            fail(c, key, "%s", msg);
-            goto out;
-        }
-        r->permanent_exit_codes[i] = (int)v;
-    }
-    r->npermanent = n;
-    rc = 0;
-out:
-    cv_list_free(items, n);
-    return rc;
-}
-
-/* ------------------------------------------------------------- key table */
-
-#define RCV(f) SEC_RECEIVER, #f, offsetof(struct receiver_cfg, f)
-#define RDS(f) SEC_REDIS, #f, offsetof(struct redis_cfg, f)
-#define SRC(f) SEC_SOURCE, #f, offsetof(struct source_cfg, f)
-#define RTE(f) SEC_ROUTE, #f, offsetof(struct route_cfg, f)
-
-struct key_row {
-    enum section sec;
-    const char *name;
-    size_t offset;
-    setter_fn set;
-};
-
-static const struct key_row keys[] = {
-    {RCV(listen), set_str},
-    {RCV(admin_listen), set_str},
-    {RCV(admin_token), set_secret_str},
-    {RCV(max_body), set_size},
-    {RCV(high_watermark), set_i64},
-    {RCV(low_watermark), set_i64},
-    {RCV(threads), set_uint},
-    {RCV(max_connections), set_uint},
-    {RCV(connection_memory_limit), set_size},
-    {SEC_RECEIVER, "connection_timeout", offsetof(struct receiver_cfg, connection_timeout_s), set_s},
-    {RCV(max_concurrent_requests), set_uint},
-    {SEC_RECEIVER, "retry_after", offsetof(struct receiver_cfg, retry_after_s), set_s},
-    {RCV(trusted_proxies), set_list},
-    {RCV(log_level), set_log_level},
-    {RCV(user), set_str},
-    {RCV(rejected_maxlen), set_size},
-    {RDS(url), set_str},
-    {RDS(prefix), set_str},
-    {SEC_REDIS, "dedupe_ttl", offsetof(struct redis_cfg, dedupe_ttl_s), set_s},
-    {SEC_REDIS, "timeout", offsetof(struct redis_cfg, timeout_ms), set_ms},
-    {RDS(wait_replicas), set_int},
-    {SEC_REDIS, "wait_timeout", offsetof(struct redis_cfg, wait_timeout_ms), set_ms},
-    {RDS(sentinels), set_list},
-    {RDS(master_name), set_str},
-    {RDS(password), set_secret_str},
-    {SRC(scheme), set_scheme},
-    {SRC(max_body), set_size},
-    {SEC_SOURCE, "tolerance", offsetof(struct source_cfg, tolerance_s), set_s},
-    {SEC_SOURCE, "id", offsetof(struct source_cfg, id), set_field},
-    {SEC_SOURCE, "type", offsetof(struct source_cfg, type), set_field},
-    {SEC_SOURCE, "tenant", offsetof(struct source_cfg, tenant), set_field},
-    {SRC(rate_limit), set_rate},
-    {SRC(burst), set_int},
-    {SEC_SOURCE, "signature_header", offsetof(struct source_cfg, sig_header), set_str},
-    {SEC_SOURCE, "algorithm", offsetof(struct source_cfg, algo), set_algo},
-    {SEC_SOURCE, "encoding", offsetof(struct source_cfg, enc), set_encoding},
-    {SEC_SOURCE, "signature_prefix", offsetof(struct source_cfg, sig_prefix), set_str},
-    {SEC_SOURCE, "timestamp_header", offsetof(struct source_cfg, ts_header), set_str},
-    {SRC(signed_content), set_str},
-    {RTE(match), set_match},
-    {RTE(priority), set_priority},
-    {RTE(handler), set_str},
-    {RTE(max_attempts), set_attempts},
-    {SEC_ROUTE, "retry_schedule", 0, set_schedule},
-    {SEC_ROUTE, "max_backoff", offsetof(struct route_cfg, max_backoff_ms), set_ms},
-    {SEC_ROUTE, "handler_timeout", offsetof(struct route_cfg, handler_timeout_ms), set_ms},
-    {SEC_ROUTE, "visibility_timeout", offsetof(struct route_cfg, visibility_timeout_ms), set_ms},
-    {SEC_ROUTE, "permanent_exit_codes", 0, set_exit_codes},
-    {RTE(high_watermark), set_i64},
-};
-
-/* secret.VERSION = value: one entry of the source's versioned key set. */
-static int set_secret_version(struct parse_ctx *c, const char *key, const char *val)
-{
-    struct source_cfg *src = c->target;
-    const char *version = key + strlen("secret.");
-    struct secret *k;
-    char *text = NULL, msg[256];
-    size_t len;
-
-    if (!cv_valid_name(version, strlen(version)))
-        return fail(c, key, "secret version must be [A-Za-z0-9_.-]{1,64}");
-    for (size_t i = 0; i < src->keys.n; i++)
-        if (strcmp(src->keys.keys[i].version, version) == 0)
-            return fail(c, key, "duplicate key");
-    if (src->keys.n >= CONFIG_MAX_KEYS)
-        return fail(c, key, "at most %d secret versions per source", CONFIG_MAX_KEYS);
-    if (cv_secret(val, &text, &len, msg, sizeof msg) < 0)
-        return fail(c, key, "%s", msg);
-    k = &src->keys.keys[src->keys.n];
-    k->key = (unsigned char *)text, k->key_len = len;
-    if (!(k->version = strdup(version))) {
-        free(text);
-        k->key = NULL;
-        return fail(c, key, "out of memory");
-    }
-    src->keys.n++;
-    return 0;
-}
 
 /* ------------------------------------------------------------- sections */
 
@@ -464,41 +74,41 @@ static int open_named_section(struct parse_ctx *c, enum section sec, const char 
     struct config *cfg = c->cfg;
 
     if (!cv_valid_name(name, nlen))
-        return fail(c, NULL, "section name \"%.*s\" must be [A-Za-z0-9_.-]{1,64}",
+        return config_fail(c, NULL, "section name \"%.*s\" must be [A-Za-z0-9_.-]{1,64}",
                     (int)(nlen > 64 ? 64 : nlen), name);
     if (sec == SEC_SOURCE) {
         if (config_source(cfg, name, nlen))
-            return fail(c, NULL, "duplicate [source %.*s]", (int)nlen, name);
+            return config_fail(c, NULL, "duplicate [source %.*s]", (int)nlen, name);
         if (cfg->nsources >= CONFIG_MAX_SOURCES)
-            return fail(c, NULL, "too many sources");
+            return config_fail(c, NULL, "too many sources");
         struct source_cfg *grown = realloc(cfg->sources, (cfg->nsources + 1) * sizeof *grown);
         if (!grown)
-            return fail(c, NULL, "out of memory");
+            return config_fail(c, NULL, "out of memory");
         cfg->sources = grown;
         struct source_cfg *s = memset(&grown[cfg->nsources++], 0, sizeof *s);
         source_defaults(s);
         s->line = c->line;
         s->name = strndup(name, nlen);
         c->target = s;
-        return s->name ? 0 : fail(c, NULL, "out of memory");
+        return s->name ? 0 : config_fail(c, NULL, "out of memory");
     }
     char tmp[CONFIG_NAME_MAX + 1];
     memcpy(tmp, name, nlen);
     tmp[nlen] = '\0';
     if (config_route(cfg, tmp))
-        return fail(c, NULL, "duplicate [route %s]", tmp);
+        return config_fail(c, NULL, "duplicate [route %s]", tmp);
     if (cfg->nroutes >= CONFIG_MAX_ROUTES)
-        return fail(c, NULL, "too many routes");
+        return config_fail(c, NULL, "too many routes");
     struct route_cfg *grown = realloc(cfg->routes, (cfg->nroutes + 1) * sizeof *grown);
     if (!grown)
-        return fail(c, NULL, "out of memory");
+        return config_fail(c, NULL, "out of memory");
     cfg->routes = grown;
     struct route_cfg *r = memset(&grown[cfg->nroutes++], 0, sizeof *r);
     route_defaults(r);
     r->line = c->line;
     r->name = strdup(tmp);
     c->target = r;
-    return r->name ? 0 : fail(c, NULL, "out of memory");
+    return r->name ? 0 : config_fail(c, NULL, "out of memory");
 }
 
 /* "[receiver]", "[redis]", "[source NAME]", "[route NAME]" */
@@ -507,7 +117,7 @@ static int parse_section(struct parse_ctx *c, const char *p, size_t n)
     const char *end = memchr(p, ']', n);
 
     if (!end || end != p + n - 1)
-        return fail(c, NULL, "malformed section header");
+        return config_fail(c, NULL, "malformed section header");
     p++, n -= 2;
     while (n && isspace((unsigned char)p[n - 1]))
         n--;
@@ -516,14 +126,14 @@ static int parse_section(struct parse_ctx *c, const char *p, size_t n)
     c->seen[0] = c->seen[1] = 0;
     if (n == 8 && memcmp(p, "receiver", 8) == 0) {
         if (c->had_receiver)
-            return fail(c, NULL, "duplicate [receiver]");
+            return config_fail(c, NULL, "duplicate [receiver]");
         c->had_receiver = true;
         c->sec = SEC_RECEIVER, c->target = &c->cfg->receiver;
         return 0;
     }
     if (n == 5 && memcmp(p, "redis", 5) == 0) {
         if (c->had_redis)
-            return fail(c, NULL, "duplicate [redis]");
+            return config_fail(c, NULL, "duplicate [redis]");
         c->had_redis = true;
         c->sec = SEC_REDIS, c->target = &c->cfg->redis;
         return 0;
@@ -535,7 +145,7 @@ static int parse_section(struct parse_ctx *c, const char *p, size_t n)
     else if (n > 6 && memcmp(p, "route", 5) == 0 && isspace((unsigned char)p[5]))
         sec = SEC_ROUTE, skip = 6;
     if (sec == SEC_NONE)
-        return fail(c, NULL, "unknown section [%.*s]", (int)(n > 60 ? 60 : n), p);
+        return config_fail(c, NULL, "unknown section [%.*s]", (int)(n > 60 ? 60 : n), p);
     p += skip, n -= skip;
     while (n && isspace((unsigned char)*p))
         p++, n--;
@@ -549,7 +159,7 @@ static int parse_key_value(struct parse_ctx *c, char *line)
     char *key = line, *val, *kend;
 
     if (!eq)
-        return fail(c, NULL, "expected key = value");
+        return config_fail(c, NULL, "expected key = value");
     kend = eq;
     while (kend > key && isspace((unsigned char)kend[-1]))
         kend--;
@@ -567,23 +177,12 @@ static int parse_key_value(struct parse_ctx *c, char *line)
     while (vlen && isspace((unsigned char)val[vlen - 1]))
         val[--vlen] = '\0';
     if (c->sec == SEC_NONE)
-        return fail(c, key, "key outside of any section");
+        return config_fail(c, key, "key outside of any section");
     if (!*key)
-        return fail(c, NULL, "empty key");
+        return config_fail(c, NULL, "empty key");
     if (!*val)
-        return fail(c, key, "empty value");
-    if (c->sec == SEC_SOURCE && strncmp(key, "secret.", 7) == 0)
-        return set_secret_version(c, key, val);
-    _Static_assert(sizeof keys / sizeof keys[0] <= 128, "seen[] holds 128 bits");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (keys[i].sec != c->sec || strcmp(keys[i].name, key) != 0)
-            continue;
-        if (c->seen[i / 64] & (1ULL << (i % 64)))
-            return fail(c, key, "duplicate key");
-        c->seen[i / 64] |= 1ULL << (i % 64);
-        return keys[i].set(c, (char *)c->target + keys[i].offset, key, val);
-    }
-    return fail(c, key, "unknown key in this section");
+        return config_fail(c, key, "empty value");
+    return config_set_key(c, key, val);
 }
 
 /* ----------------------------------------------------------- validation */
@@ -624,26 +223,26 @@ static int validate_source(struct parse_ctx *c, struct source_cfg *s)
 {
     c->line = s->line;
     if (!s->scheme)
-        return fail(c, "scheme", "[source %s] needs a scheme (one of %s)", s->name, scheme_names());
+        return config_fail(c, "scheme", "[source %s] needs a scheme (one of %s)", s->name, scheme_names());
     if (s->keys.n == 0)
-        return fail(c, NULL, "[source %s] needs at least one secret.VERSION key", s->name);
+        return config_fail(c, NULL, "[source %s] needs at least one secret.VERSION key", s->name);
     if (strcmp(s->scheme->name, "hmac") == 0 && !s->sig_header)
-        return fail(c, "signature_header", "[source %s] (scheme hmac) needs signature_header", s->name);
+        return config_fail(c, "signature_header", "[source %s] (scheme hmac) needs signature_header", s->name);
     if (!s->max_body)
         s->max_body = c->cfg->receiver.max_body;
     if (s->burst == 0 && s->rate_limit > 0)
         s->burst = s->rate_limit < 1 ? 1 : (int)s->rate_limit;
     if (!s->signed_content && !(s->signed_content = strdup(s->ts_header ? "{timestamp}.{body}" : "{body}")))
-        return fail(c, NULL, "out of memory");
+        return config_fail(c, NULL, "out of memory");
     /* Key text to HMAC key bytes, where the scheme encodes its secrets. */
     for (size_t i = 0; s->scheme->decode_key && i < s->keys.n; i++) {
         struct secret *k = &s->keys.keys[i];
         unsigned char *raw = NULL;
         size_t rawlen = 0;
         if (s->scheme->decode_key((const char *)k->key, k->key_len, &raw, &rawlen) < 0)
-            return fail(c, NULL, "[source %s] secret.%s is not a valid %s secret", s->name,
+            return config_fail(c, NULL, "[source %s] secret.%s is not a valid %s secret", s->name,
                         k->version, s->scheme->name);
-        secret_wipe_free(k->key, k->key_len);
+        config_secret_free(k->key, k->key_len);
         k->key = raw, k->key_len = rawlen;
     }
     return 0;
@@ -653,22 +252,19 @@ static int validate_route(struct parse_ctx *c, struct route_cfg *r)
 {
     c->line = r->line;
     if (!r->handler)
-        return fail(c, "handler", "[route %s] needs a handler", r->name);
+        return config_fail(c, "handler", "[route %s] needs a handler", r->name);
     if (strncmp(r->handler, "exec:", 5) != 0 && strncmp(r->handler, "http://", 7) != 0 &&
         strncmp(r->handler, "https://", 8) != 0)
-        return fail(c, "handler", "[route %s] handler must be exec:PATH [ARGS] or an http(s):// URL",
+        return config_fail(c, "handler", "[route %s] handler must be exec:PATH [ARGS] or an http(s):// URL",
                     r->name);
     for (size_t i = 0; i < r->nmatch; i++)
         if (strcmp(r->match[i].source, "*") != 0 &&
             !config_source(c->cfg, r->match[i].source, strlen(r->match[i].source)))
-            return fail(c, "match", "[route %s] names unknown source \"%s\"", r->name,
+            return config_fail(c, "match", "[route %s] names unknown source \"%s\"", r->name,
                         r->match[i].source);
     if (!r->retry_schedule_ms) {
-        char err[200];
-        struct parse_ctx tmp = *c;
-        tmp.target = r, tmp.err = err, tmp.errlen = sizeof err;
-        if (set_schedule(&tmp, NULL, "retry_schedule", DEFAULT_RETRY_SCHEDULE) < 0)
-            return fail(c, NULL, "out of memory");
+        if (config_set_schedule(c, r, DEFAULT_RETRY_SCHEDULE) < 0)
+            return -1;
     }
     if (!r->high_watermark)
         r->high_watermark = c->cfg->receiver.high_watermark;
@@ -680,11 +276,11 @@ static int validate(struct parse_ctx *c)
     struct config *cfg = c->cfg;
 
     if (receiver_defaults(cfg) < 0)
-        return fail(c, NULL, "out of memory");
+        return config_fail(c, NULL, "out of memory");
     if (cfg->receiver.low_watermark > cfg->receiver.high_watermark)
-        return fail(c, "low_watermark", "must not exceed high_watermark");
+        return config_fail(c, "low_watermark", "must not exceed high_watermark");
     if (!cv_valid_name(cfg->redis.prefix, strlen(cfg->redis.prefix)))
-        return fail(c, "prefix", "must be [A-Za-z0-9_.-]{1,64}");
+        return config_fail(c, "prefix", "must be [A-Za-z0-9_.-]{1,64}");
     for (size_t i = 0; i < cfg->nsources; i++)
         if (validate_source(c, &cfg->sources[i]) < 0)
             return -1;
@@ -692,7 +288,7 @@ static int validate(struct parse_ctx *c)
         if (validate_route(c, &cfg->routes[i]) < 0)
             return -1;
     if (!config_route(cfg, "default"))
-        return fail(c, NULL, "a [route default] is required: events that match no route go there");
+        return config_fail(c, NULL, "a [route default] is required: events that match no route go there");
     return 0;
 }
 
@@ -708,16 +304,16 @@ static void config_free(struct config *cfg)
     free(cfg->path);
     free(r->listen), free(r->admin_listen), free(r->log_level), free(r->user);
     if (r->admin_token)
-        secret_wipe_free(r->admin_token, strlen(r->admin_token));
+        config_secret_free(r->admin_token, strlen(r->admin_token));
     cv_list_free(r->trusted_proxies, r->ntrusted_proxies);
     free(d->url), free(d->prefix), free(d->master_name);
     if (d->password)
-        secret_wipe_free(d->password, strlen(d->password));
+        config_secret_free(d->password, strlen(d->password));
     cv_list_free(d->sentinels, d->nsentinels);
     for (size_t i = 0; i < cfg->nsources; i++) {
         struct source_cfg *s = &cfg->sources[i];
         for (size_t k = 0; k < s->keys.n; k++) {
-            secret_wipe_free(s->keys.keys[k].key, s->keys.keys[k].key_len);
+            config_secret_free(s->keys.keys[k].key, s->keys.keys[k].key_len);
             free(s->keys.keys[k].version);
         }
         field_free(&s->id), field_free(&s->type), field_free(&s->tenant);
@@ -780,7 +376,7 @@ struct config *config_parse(const char *name, const char *text, size_t len, char
     memcpy(copy, text, len);
     copy[len] = '\0';
     if (memchr(text, '\0', len)) {
-        fail(&c, NULL, "NUL byte in config file");
+        config_fail(&c, NULL, "NUL byte in config file");
         goto fail;
     }
     for (char *p = copy, *nl; p; p = nl) {

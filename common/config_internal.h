@@ -1,0 +1,45 @@
+/*
+ * config_internal.h — shared by config.c (sections, validation, lifecycle)
+ * and config_keys.c (the key table and value setters). Not for other modules.
+ */
+#ifndef HOOKD_CONFIG_INTERNAL_H
+#define HOOKD_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define DEFAULT_RETRY_SCHEDULE "0s,10s,30s,60s,120s,300s,600s"
+
+enum section { SEC_NONE, SEC_RECEIVER, SEC_REDIS, SEC_SOURCE, SEC_ROUTE };
+
+struct parse_ctx {
+    struct config *cfg;
+    const char *file;
+    int line;
+    enum section sec;
+    void *target; /* the struct the current section fills */
+    uint64_t seen[2]; /* keys[] rows already set in this section: duplicates are errors */
+    bool had_receiver, had_redis;
+    char *err;
+    size_t errlen;
+};
+
+typedef int (*setter_fn)(struct parse_ctx *c, void *field, const char *key, const char *val);
+
+/* Writes "FILE:LINE: KEY: message" into c->err; returns -1. */
+int config_fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Applies one "key = value" of the current section through the key table. */
+int config_set_key(struct parse_ctx *c, const char *key, const char *val);
+
+/* Sets a route's retry schedule from text (used for the default). */
+int config_set_schedule(struct parse_ctx *c, struct route_cfg *r, const char *text);
+
+/* Wipes and frees secret bytes. NULL does nothing. */
+void config_secret_free(void *p, size_t n);
+
+#endif

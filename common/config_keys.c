@@ -1,0 +1,413 @@
+/*
+ * config_keys.c — the table of every config key (section, name, where it
+ * goes, how its value is parsed) and the setters it uses. Adding a key is
+ * one row here plus its field in config.h and its line in the README.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "config_internal.h"
+#include "config_values.h"
+#include "extract.h"
+#include "log.h"
+#include "scheme.h"
+
+void config_secret_free(void *p, size_t n)
+{
+    if (p)
+        OPENSSL_cleanse(p, n);
+    free(p);
+}
+
+/* ---------------------------------------------------------------- setters */
+
+int config_fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (key)
+        snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, c->line, key, msg);
+    else
+        snprintf(c->err, c->errlen, "%s:%d: %s", c->file, c->line, msg);
+    return -1;
+}
+
+static int set_str(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    char **dst = f;
+    free(*dst);
+    if (!(*dst = strdup(val)))
+        return config_fail(c, key, "out of memory");
+    return 0;
+}
+
+static int set_secret_str(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    char **dst = f, *s = NULL, msg[256];
+    size_t n;
+
+    if (cv_secret(val, &s, &n, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+static int set_size(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    char msg[200];
+    if (cv_size(val, f, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    return 0;
+}
+
+#define INT_SETTER(fname, type, lo, hi)                                               \
+    static int fname(struct parse_ctx *c, void *f, const char *key, const char *val) \
+    {                                                                                 \
+        char msg[200];                                                                \
+        int64_t v;                                                                    \
+        if (cv_int(val, lo, hi, &v, msg, sizeof msg) < 0)                             \
+            return config_fail(c, key, "%s", msg);                                           \
+        *(type *)f = (type)v;                                                         \
+        return 0;                                                                     \
+    }
+INT_SETTER(set_i64, int64_t, 0, INT64_MAX / 2)
+INT_SETTER(set_uint, unsigned, 1, 1000000)
+INT_SETTER(set_int, int, 0, 1000000)
+INT_SETTER(set_attempts, int, 1, 1000)
+
+static int set_ms(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    char msg[200];
+    if (cv_duration_ms(val, f, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    return 0;
+}
+
+static int set_s(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    int64_t ms;
+    if (set_ms(c, &ms, key, val) < 0)
+        return -1;
+    *(int64_t *)f = ms / 1000;
+    return 0;
+}
+
+static int set_list(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    char ***dst = f, msg[200];
+    size_t *n = (size_t *)((char *)f + sizeof(char **));
+
+    cv_list_free(*dst, *n);
+    *dst = NULL, *n = 0;
+    if (cv_list(val, dst, n, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    return 0;
+}
+
+static int set_log_level(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    if (log_level_parse(val) < 0)
+        return config_fail(c, key, "expected debug, info, warn or error, got \"%.40s\"", val);
+    return set_str(c, f, key, val);
+}
+
+static int set_scheme(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    const struct scheme **dst = f;
+    if (!(*dst = scheme_find(val)))
+        return config_fail(c, key, "unknown scheme \"%.40s\" (known: %s)", val, scheme_names());
+    return 0;
+}
+
+static int set_algo(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    enum mac_algo *dst = f;
+    if (strcmp(val, "sha1") == 0)
+        *dst = MAC_SHA1;
+    else if (strcmp(val, "sha256") == 0)
+        *dst = MAC_SHA256;
+    else if (strcmp(val, "sha512") == 0)
+        *dst = MAC_SHA512;
+    else
+        return config_fail(c, key, "expected sha1, sha256 or sha512, got \"%.40s\"", val);
+    return 0;
+}
+
+static int set_encoding(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    enum mac_encoding *dst = f;
+    if (strcmp(val, "hex") == 0)
+        *dst = ENC_HEX;
+    else if (strcmp(val, "base64") == 0)
+        *dst = ENC_BASE64;
+    else
+        return config_fail(c, key, "expected hex or base64, got \"%.40s\"", val);
+    return 0;
+}
+
+static int set_field(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct field_spec *dst = f;
+    char msg[200];
+
+    free(dst->arg);
+    memset(dst, 0, sizeof *dst);
+    if (extract_parse_spec(val, dst, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    return 0;
+}
+
+/* "N/s", "N/m" or a bare N (per second). */
+static int set_rate(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    char *end;
+    double v, per = 1;
+
+    errno = 0;
+    v = strtod(val, &end);
+    if (strcmp(end, "/s") == 0 || *end == '\0')
+        per = 1;
+    else if (strcmp(end, "/m") == 0)
+        per = 60;
+    else
+        end = NULL;
+    if (errno || !end || end == val || v < 0)
+        return config_fail(c, key, "expected a rate like 100/s, got \"%.40s\"", val);
+    *(double *)f = v / per;
+    return 0;
+}
+
+static int set_priority(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    enum route_priority *dst = f;
+    if (strcmp(val, "high") == 0)
+        *dst = PRIORITY_HIGH;
+    else if (strcmp(val, "normal") == 0)
+        *dst = PRIORITY_NORMAL;
+    else if (strcmp(val, "low") == 0)
+        *dst = PRIORITY_LOW;
+    else
+        return config_fail(c, key, "expected high, normal or low, got \"%.40s\"", val);
+    return 0;
+}
+
+static int set_match(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct route_cfg *r = c->target;
+    char **items = NULL, msg[200];
+    size_t n = 0;
+    int rc = -1;
+
+    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    if (!(r->match = calloc(n, sizeof *r->match)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        char *colon = strchr(items[i], ':');
+        if (!colon || colon == items[i] || !colon[1]) {
+            config_fail(c, key, "expected SOURCE:TYPE-GLOB, got \"%.60s\"", items[i]);
+            goto out;
+        }
+        r->match[i].source = strndup(items[i], (size_t)(colon - items[i]));
+        r->match[i].glob = strdup(colon + 1);
+        r->nmatch = i + 1;
+        if (!r->match[i].source || !r->match[i].glob)
+            goto out;
+    }
+    rc = 0;
+out:
+    cv_list_free(items, n);
+    if (rc < 0 && !c->err[0])
+        config_fail(c, key, "out of memory");
+    return rc;
+}
+
+static int set_schedule(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct route_cfg *r = c->target;
+    char **items = NULL, msg[200];
+    size_t n = 0;
+    int rc = -1;
+
+    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    free(r->retry_schedule_ms);
+    r->nschedule = 0;
+    if (!(r->retry_schedule_ms = calloc(n, sizeof *r->retry_schedule_ms))) {
+        config_fail(c, key, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cv_duration_ms(items[i], &r->retry_schedule_ms[i], msg, sizeof msg) < 0) {
+            config_fail(c, key, "%s", msg);
+            goto out;
+        }
+    r->nschedule = n;
+    rc = 0;
+out:
+    cv_list_free(items, n);
+    return rc;
+}
+
+static int set_exit_codes(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct route_cfg *r = c->target;
+    char **items = NULL, msg[200];
+    size_t n = 0;
+    int rc = -1;
+
+    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    free(r->permanent_exit_codes);
+    r->npermanent = 0;
+    if (!(r->permanent_exit_codes = calloc(n, sizeof(int)))) {
+        config_fail(c, key, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t v;
+        if (cv_int(items[i], 1, 255, &v, msg, sizeof msg) < 0) {
+            config_fail(c, key, "%s", msg);
+            goto out;
+        }
+        r->permanent_exit_codes[i] = (int)v;
+    }
+    r->npermanent = n;
+    rc = 0;
+out:
+    cv_list_free(items, n);
+    return rc;
+}
+
+/* ------------------------------------------------------------- key table */
+
+#define RCV(f) SEC_RECEIVER, #f, offsetof(struct receiver_cfg, f)
+#define RDS(f) SEC_REDIS, #f, offsetof(struct redis_cfg, f)
+#define SRC(f) SEC_SOURCE, #f, offsetof(struct source_cfg, f)
+#define RTE(f) SEC_ROUTE, #f, offsetof(struct route_cfg, f)
+
+struct key_row {
+    enum section sec;
+    const char *name;
+    size_t offset;
+    setter_fn set;
+};
+
+static const struct key_row keys[] = {
+    {RCV(listen), set_str},
+    {RCV(admin_listen), set_str},
+    {RCV(admin_token), set_secret_str},
+    {RCV(max_body), set_size},
+    {RCV(high_watermark), set_i64},
+    {RCV(low_watermark), set_i64},
+    {RCV(threads), set_uint},
+    {RCV(max_connections), set_uint},
+    {RCV(connection_memory_limit), set_size},
+    {SEC_RECEIVER, "connection_timeout", offsetof(struct receiver_cfg, connection_timeout_s), set_s},
+    {RCV(max_concurrent_requests), set_uint},
+    {SEC_RECEIVER, "retry_after", offsetof(struct receiver_cfg, retry_after_s), set_s},
+    {RCV(trusted_proxies), set_list},
+    {RCV(log_level), set_log_level},
+    {RCV(user), set_str},
+    {RCV(rejected_maxlen), set_size},
+    {RDS(url), set_str},
+    {RDS(prefix), set_str},
+    {SEC_REDIS, "dedupe_ttl", offsetof(struct redis_cfg, dedupe_ttl_s), set_s},
+    {SEC_REDIS, "timeout", offsetof(struct redis_cfg, timeout_ms), set_ms},
+    {RDS(wait_replicas), set_int},
+    {SEC_REDIS, "wait_timeout", offsetof(struct redis_cfg, wait_timeout_ms), set_ms},
+    {RDS(sentinels), set_list},
+    {RDS(master_name), set_str},
+    {RDS(password), set_secret_str},
+    {SRC(scheme), set_scheme},
+    {SRC(max_body), set_size},
+    {SEC_SOURCE, "tolerance", offsetof(struct source_cfg, tolerance_s), set_s},
+    {SEC_SOURCE, "id", offsetof(struct source_cfg, id), set_field},
+    {SEC_SOURCE, "type", offsetof(struct source_cfg, type), set_field},
+    {SEC_SOURCE, "tenant", offsetof(struct source_cfg, tenant), set_field},
+    {SRC(rate_limit), set_rate},
+    {SRC(burst), set_int},
+    {SEC_SOURCE, "signature_header", offsetof(struct source_cfg, sig_header), set_str},
+    {SEC_SOURCE, "algorithm", offsetof(struct source_cfg, algo), set_algo},
+    {SEC_SOURCE, "encoding", offsetof(struct source_cfg, enc), set_encoding},
+    {SEC_SOURCE, "signature_prefix", offsetof(struct source_cfg, sig_prefix), set_str},
+    {SEC_SOURCE, "timestamp_header", offsetof(struct source_cfg, ts_header), set_str},
+    {SRC(signed_content), set_str},
+    {RTE(match), set_match},
+    {RTE(priority), set_priority},
+    {RTE(handler), set_str},
+    {RTE(max_attempts), set_attempts},
+    {SEC_ROUTE, "retry_schedule", 0, set_schedule},
+    {SEC_ROUTE, "max_backoff", offsetof(struct route_cfg, max_backoff_ms), set_ms},
+    {SEC_ROUTE, "handler_timeout", offsetof(struct route_cfg, handler_timeout_ms), set_ms},
+    {SEC_ROUTE, "visibility_timeout", offsetof(struct route_cfg, visibility_timeout_ms), set_ms},
+    {SEC_ROUTE, "permanent_exit_codes", 0, set_exit_codes},
+    {RTE(high_watermark), set_i64},
+};
+
+/* secret.VERSION = value: one entry of the source's versioned key set. */
+static int set_secret_version(struct parse_ctx *c, const char *key, const char *val)
+{
+    struct source_cfg *src = c->target;
+    const char *version = key + strlen("secret.");
+    struct secret *k;
+    char *text = NULL, msg[256];
+    size_t len;
+
+    if (!cv_valid_name(version, strlen(version)))
+        return config_fail(c, key, "secret version must be [A-Za-z0-9_.-]{1,64}");
+    for (size_t i = 0; i < src->keys.n; i++)
+        if (strcmp(src->keys.keys[i].version, version) == 0)
+            return config_fail(c, key, "duplicate key");
+    if (src->keys.n >= CONFIG_MAX_KEYS)
+        return config_fail(c, key, "at most %d secret versions per source", CONFIG_MAX_KEYS);
+    if (cv_secret(val, &text, &len, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    k = &src->keys.keys[src->keys.n];
+    k->key = (unsigned char *)text, k->key_len = len;
+    if (!(k->version = strdup(version))) {
+        free(text);
+        k->key = NULL;
+        return config_fail(c, key, "out of memory");
+    }
+    src->keys.n++;
+    return 0;
+}
+
+int config_set_key(struct parse_ctx *c, const char *key, const char *val)
+{
+    if (c->sec == SEC_SOURCE && strncmp(key, "secret.", 7) == 0)
+        return set_secret_version(c, key, val);
+    _Static_assert(sizeof keys / sizeof keys[0] <= 128, "seen[] holds 128 bits");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (keys[i].sec != c->sec || strcmp(keys[i].name, key) != 0)
+            continue;
+        if (c->seen[i / 64] & (1ULL << (i % 64)))
+            return config_fail(c, key, "duplicate key");
+        c->seen[i / 64] |= 1ULL << (i % 64);
+        return keys[i].set(c, (char *)c->target + keys[i].offset, key, val);
+    }
+    return config_fail(c, key, "unknown key in this section");
+}
+
+int config_set_schedule(struct parse_ctx *c, struct route_cfg *r, const char *text)
+{
+    void *saved = c->target;
+    int rc;
+
+    c->target = r;
+    rc = set_schedule(c, NULL, "retry_schedule", text);
+    c->target = saved;
+    return rc;
+}
