@@ -234,6 +234,11 @@ static int validate_source(struct parse_ctx *c, struct source_cfg *s)
         s->burst = s->rate_limit < 1 ? 1 : (int)s->rate_limit;
     if (!s->signed_content && !(s->signed_content = strdup(s->ts_header ? "{timestamp}.{body}" : "{body}")))
         return config_fail(c, NULL, "out of memory");
+    if (s->scheme->check) {
+        char msg[256];
+        if (s->scheme->check(s, msg, sizeof msg) < 0)
+            return config_fail(c, "signed_content", "[source %s] %s", s->name, msg);
+    }
     /* Key text to HMAC key bytes, where the scheme encodes its secrets. */
     for (size_t i = 0; s->scheme->decode_key && i < s->keys.n; i++) {
         struct secret *k = &s->keys.keys[i];

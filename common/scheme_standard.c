@@ -45,8 +45,14 @@ static int std_token(struct sig_input *out, const char *p, size_t n)
     if (!comma || comma == p)
         return HOOKD_ESIG_MALFORMED;
     vlen = (size_t)(comma - p);
-    if (vlen == 2 && p[0] == 'v' && p[1] == '1')
-        return scheme_add_base64(out, comma + 1, n - vlen - 1, 32);
+    /* A v1 that does not decode to 32 bytes cannot match: skip it, as the
+     * reference library does (it compares each candidate); the header is
+     * malformed only when no usable v1 is left. */
+    if (vlen == 2 && p[0] == 'v' && p[1] == '1') {
+        if (out->nsigs >= SCHEME_MAX_SIGS)
+            return HOOKD_ESIG_MALFORMED; /* more than any rotation needs */
+        (void)scheme_add_base64(out, comma + 1, n - vlen - 1, 32);
+    }
     return 0; /* v1a and future versions */
 }
 

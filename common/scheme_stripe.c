@@ -33,8 +33,14 @@ static int stripe_item(struct sig_input *out, const char *p, size_t n)
     scheme_trim(&val, &vlen);
     if (klen == 1 && p[0] == 't')
         return out->has_timestamp ? HOOKD_ESIG_MALFORMED : scheme_set_timestamp(out, val, vlen);
-    if (klen == 2 && p[0] == 'v' && p[1] == '1')
-        return scheme_add_hex(out, val, vlen, 32);
+    if (klen == 2 && p[0] == 'v' && p[1] == '1') {
+        /* An unusable v1 cannot match, but others in the header still may:
+         * skipped; with no usable v1 at all the header is malformed. */
+        if (out->nsigs >= SCHEME_MAX_SIGS)
+            return HOOKD_ESIG_MALFORMED; /* more than any rotation needs */
+        (void)scheme_add_hex(out, val, vlen, 32);
+        return 0;
+    }
     return 0; /* v0 and unknown schemes */
 }
 

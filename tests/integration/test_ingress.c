@@ -210,7 +210,7 @@ TEST(ingress_other_schemes_accept_signed_events)
     /* Standard Webhooks */
     const char *wbody = "{\"type\":\"user.created\"}";
     standard_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", now, wbody, strlen(wbody), sig);
-    snprintf(h1, sizeof h1, "webhook-signature: v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= %s", sig);
+    snprintf(h1, sizeof h1, "webhook-signature: v1,bm90LXRoaXMtb25l v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= %s", sig);
     snprintf(h2, sizeof h2, "webhook-timestamp: %lld", now);
     const char *std_h[] = {h1, h2, "webhook-id: msg_1", NULL};
     ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/standard", std_h, wbody, strlen(wbody), &r), 0);

@@ -413,3 +413,15 @@ TEST(scheme_parsers_survive_huge_values)
     }
     free(big);
 }
+
+TEST(scheme_unusable_candidate_is_skipped_not_fatal)
+{
+    struct sig_input in;
+    char v[400];
+
+    /* A garbled v1 next to a good one: the good one still counts. */
+    snprintf(v, sizeof v, "t=1,v1=zz,v1=%s", HEX64);
+    ASSERT_INT_EQ(parse1("stripe", "Stripe-Signature", v, &in), 0);
+    ASSERT_INT_EQ(in.nsigs, 1);
+    ASSERT_INT_EQ(parse1("stripe", "Stripe-Signature", "t=1,v1=zz", &in), HOOKD_ESIG_MALFORMED);
+}
