@@ -1,13 +1,21 @@
 /*
  * store.c — the Redis connection behind struct store: URL parsing, lazy
  * (re)connection with a throttle, timeouts on every command, EVALSHA with
- * NOSCRIPT fallback, and the ingress operations (enqueue, reject).
+ * NOSCRIPT fallback, and where each command goes (main connection, the
+ * master Sentinel names, or a cluster node: see the diagram in
+ * store_conn.h).
  *
  * Failure model: any connection error or timeout drops the hiredis context
  * (its stream state is unknown after a timeout) and the next call reconnects.
  * A timed-out enqueue may still have been applied by Redis: the caller
  * answers 503, the provider retries, and the dedupe record turns the retry
  * into a 200 duplicate. Never a 2xx without the reply in hand.
+ *
+ * Failover: a node that stops being a writable master says so with an error
+ * reply (-READONLY from a demoted master, -LOADING while it reloads,
+ * -MASTERDOWN, -CLUSTERDOWN). The reply goes back to the caller (→ 503) and
+ * the connection is dropped, so the next call asks Sentinel again and lands
+ * on the new master without a restart.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +27,7 @@
 
 #include "err.h"
 #include "log.h"
-#include "store_internal.h"
+#include "store_conn.h"
 
 int64_t store_now_ms(void)
 {
@@ -85,10 +93,12 @@ static int parse_url(struct store *st, const char *url, char *err, size_t errlen
 
 struct store *store_open(const struct redis_cfg *cfg, char *err, size_t errlen)
 {
-    struct store *st = calloc(1, sizeof *st);
+    struct store_conn *sc = calloc(1, sizeof *sc);
+    struct store *st = sc ? &sc->st : NULL;
 
     if (!st)
         goto nomem;
+    sc->last_node = STORE_MAIN_NODE;
     st->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
     st->last_attempt_ms = -STORE_RECONNECT_MIN_MS * 10;
     if (!(st->prefix = strdup(cfg->prefix ? cfg->prefix : "hookd")))
@@ -131,6 +141,7 @@ void store_close(struct store *st)
     if (!st)
         return;
     drop_connection(st);
+    store_cluster_free(st);
     free(st->host);
     free(st->unix_path);
     if (st->password) {
@@ -142,27 +153,26 @@ void store_close(struct store *st)
         free(st->sentinels[i]);
     free(st->sentinels);
     free(st->master_name);
-    free(st);
+    free(store_conn(st));
 }
 
 bool store_is_down(const struct store *st) { return st->down; }
 
 double store_last_rtt_ms(const struct store *st) { return st->last_rtt_ms; }
 
-/* AUTH and SELECT on a fresh connection. */
-static int handshake(struct store *st)
+int store_handshake(struct store *st, redisContext *c)
 {
     redisReply *r;
 
     if (st->password) {
-        r = redisCommand(st->ctx, "AUTH %s", st->password);
+        r = redisCommand(c, "AUTH %s", st->password);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
         freeReplyObject(r);
         if (!ok)
             return -1;
     }
     if (st->db) {
-        r = redisCommand(st->ctx, "SELECT %d", st->db);
+        r = redisCommand(c, "SELECT %d", st->db);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
         freeReplyObject(r);
         if (!ok)
@@ -170,8 +180,6 @@ static int handshake(struct store *st)
     }
     return 0;
 }
-
-
 
 int store_connect(struct store *st)
 {
@@ -196,7 +204,7 @@ int store_connect(struct store *st)
                                                : redisConnectWithTimeout(host, port, tv);
     free(resolved);
     if (!st->ctx || st->ctx->err || redisSetTimeout(st->ctx, tv) != REDIS_OK ||
-        handshake(st) < 0) {
+        store_handshake(st, st->ctx) < 0 || (st->nsentinels && store_sentinel_check_role(st) < 0)) {
         drop_connection(st);
         return HOOKD_EREDIS_CONN;
     }
@@ -206,29 +214,89 @@ int store_connect(struct store *st)
     return 0;
 }
 
+/* Error replies after which this connection must not be used again as is:
+ * the node is no longer (or not yet) a writable master. */
+static bool failover_reply(const redisReply *r)
+{
+    static const char *const words[] = {"READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN"};
+
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        if (r->len >= n && memcmp(r->str, words[i], n) == 0 && (r->len == n || r->str[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* Closes the connection of node (STORE_MAIN_NODE: the main one). */
+static void drop_node(struct store *st, int node)
+{
+    if (node == STORE_MAIN_NODE)
+        drop_connection(st);
+    else
+        store_cluster_drop(st, node);
+    st->down = true;
+}
+
+/* One round trip on c, ASKING first when asked to. NULL on an I/O error or
+ * a timeout, with *rc set and the event logged; the caller drops c. */
+static redisReply *round_trip(struct store *st, redisContext *c, bool asking, int argc,
+                              const char **argv, const size_t *argvlen, int *rc)
+{
+    int64_t start = store_now_ms();
+    redisReply *r = asking ? redisCommand(c, "ASKING") : NULL;
+
+    if (asking && !r)
+        goto io_error;
+    freeReplyObject(r);
+    r = redisCommandArgv(c, argc, argv, argvlen);
+    st->last_rtt_ms = (double)(store_now_ms() - start);
+    if (r) {
+        *rc = 0;
+        return r;
+    }
+io_error:;
+    bool timeout = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+    *rc = timeout ? HOOKD_EREDIS_TIMEOUT : HOOKD_EREDIS_CONN;
+    if (!st->down)
+        log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis %s: %s", timeout ? "timed out" : "connection lost",
+                c->errstr);
+    return NULL;
+}
+
 redisReply *store_command(struct store *st, int argc, const char **argv, const size_t *argvlen,
                           int *rc)
 {
-    redisReply *r;
-    int64_t start;
+    int node = store_cluster_route(st, argc, argv, argvlen);
+    bool asking = false;
 
-    *rc = store_connect(st);
-    if (*rc < 0)
-        return NULL;
-    start = store_now_ms();
-    r = redisCommandArgv(st->ctx, argc, argv, argvlen);
-    st->last_rtt_ms = (double)(store_now_ms() - start);
-    if (!r) {
-        bool timeout = st->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-        *rc = timeout ? HOOKD_EREDIS_TIMEOUT : HOOKD_EREDIS_CONN;
-        if (!st->down)
-            log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis %s: %s", timeout ? "timed out" : "connection lost",
-                    st->ctx->errstr);
-        drop_connection(st);
-        return NULL;
+    for (int hop = 0; hop <= STORE_MAX_REDIRECTS; hop++) {
+        redisContext *c = node == STORE_MAIN_NODE ? (store_connect(st) == 0 ? st->ctx : NULL)
+                                                  : store_cluster_ctx(st, node, rc);
+        redisReply *r;
+
+        if (!c) {
+            *rc = HOOKD_EREDIS_CONN;
+            return NULL;
+        }
+        if (!(r = round_trip(st, c, asking, argc, argv, argvlen, rc))) {
+            drop_node(st, node);
+            return NULL;
+        }
+        store_conn(st)->last_node = node;
+        if (r->type != REDIS_REPLY_ERROR || store_cluster_redirect(st, r, &node, &asking) != 1) {
+            if (r->type == REDIS_REPLY_ERROR && failover_reply(r)) {
+                log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis answered %.40s: reconnecting", r->str);
+                drop_node(st, node);
+            }
+            return r;
+        }
+        freeReplyObject(r);
     }
-    *rc = 0;
-    return r;
+    log_msg(LOG_ERROR, EV_ERROR, "more than %d cluster redirects for %.*s", STORE_MAX_REDIRECTS,
+            (int)argvlen[0], argv[0]);
+    *rc = HOOKD_EREDIS_REPLY;
+    return NULL;
 }
 
 redisReply *store_script(struct store *st, enum store_script which, int nkeys, int argc,
