@@ -11,7 +11,7 @@ BUILD ?= $(if $(SANITIZER),build-san,build)
 
 PKGS_COMMON := hiredis jansson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_COMMON) libmicrohttpd libcurl 2>/dev/null)
-LIBS_COMMON := $(shell pkg-config --libs $(PKGS_COMMON) 2>/dev/null) -lpthread
+LIBS_COMMON := $(shell pkg-config --libs $(PKGS_COMMON) 2>/dev/null) -lpthread -lm
 LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 LIBS_CURL := $(shell pkg-config --libs libcurl 2>/dev/null)
 

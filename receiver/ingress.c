@@ -24,6 +24,7 @@
 #include "err.h"
 #include "extract.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "rejects.h"
 #include "runtime.h"
 #include "scheme.h"
@@ -329,6 +330,12 @@ void ingress_handle(const struct config *cfg, struct store *st, const struct ing
         goto out;
     }
     s.sig_version = vr.matched_version;
+    /* After verification, so unsigned junk cannot spend a provider's tokens. */
+    if ((resp->retry_after_s = ratelimit_check(s.src, st)) > 0) {
+        s.outcome = "rate_limited";
+        answer(resp, 429, "rejected", &s, "error", "rate limit exceeded, retry later");
+        goto out;
+    }
     extract_init(&s.x, s.src->name, req->headers, req->body, req->body_len);
     if (slack_challenge(&s, resp))
         goto out;
