@@ -18,6 +18,10 @@
  * one in the same step); "processed" is written together with XACK; the
  * counters hash changes in the same step as the state it counts, so
  * counters.backlog = events accepted and not yet processed or dead.
+ * Worker steps read the event's state before writing it (BEGIN, RETRY, DEAD
+ * and MOVE_DUE act only on an open event through its current entry, see
+ * LUA_OPEN_AND_CURRENT; FINISH never counts "processed" twice), so a second
+ * worker holding the same entry, or a stray copy, never counts twice.
  */
 #include <pthread.h>
 #include <string.h>
@@ -49,55 +53,99 @@ static const char enqueue_lua[] =
     "redis.call('HINCRBY', KEYS[3], 'received', 1)\n"
     "return {'queued', id, tostring(redis.call('HINCRBY', KEYS[3], 'backlog', 1))}\n";
 
+/*
+ * Worker-side guards. A stream entry is "current" when the dedupe record's
+ * stream_id names it. Two workers can hold the same entry (the first one's
+ * handler outlived visibility_timeout and the entry was claimed again), and a
+ * stray copy can be XADDed by hand; so every worker step first checks that
+ * the event is still open (not processed, not failed_permanent) and that the
+ * entry is the current one. A step that finds otherwise only XACKs: the
+ * counters stay equal to the states they count.
+ */
+#define LUA_OPEN_AND_CURRENT(id_argv)                                            \
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"                          \
+    "local cur = redis.call('HGET', KEYS[1], 'stream_id')\n"                     \
+    "local open = st ~= 'processed' and st ~= 'failed_permanent' and\n"          \
+    "  (not cur or cur == " id_argv ")\n"
+
+/* A state write on a dedupe record that expired meanwhile recreates it: give
+ * it the TTL again so that it never lives forever. */
+#define LUA_KEEP_TTL(ttl_argv)                                                   \
+    "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], " ttl_argv ") end\n"
+
 /* Before running a handler. KEYS: seen, stream, counters
  * ARGV: stream_id, group, now_ms, ttl_s
- * Returns {'skip', state} when already processed (and XACKs it), else
- * {'run', attempts} after marking it processing. */
+ * Returns {'skip', state} when the event is closed or the entry is not its
+ * current one (and XACKs it), else {'run', attempts} after marking it
+ * processing. attempts counts every start, so an event that kills its
+ * workers still reaches max_attempts. */
 static const char begin_lua[] =
-    "local st = redis.call('HGET', KEYS[1], 'state')\n"
-    "if st == 'processed' then\n"
+    LUA_OPEN_AND_CURRENT("ARGV[1]")
+    "if not open then\n"
     "  redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
     "  redis.call('HINCRBY', KEYS[3], 'duplicate_skipped', 1)\n"
-    "  return {'skip', st}\n"
+    "  return {'skip', st or ''}\n"
     "end\n"
     "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
     "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
     "  'started_at', ARGV[3], 'updated_at', ARGV[3])\n"
-    "if st == false then redis.call('EXPIRE', KEYS[1], ARGV[4]) end\n"
+    LUA_KEEP_TTL("ARGV[4]")
     "return {'run', tostring(n)}\n";
 
 /* Handler succeeded. KEYS: seen, stream, counters
- * ARGV: stream_id, group, now_ms */
+ * ARGV: stream_id, group, now_ms, ttl_s
+ * Also applies when another worker already dead-lettered the event (the
+ * handler did succeed after all): the dead count goes back down instead of
+ * the backlog. Returns 1 applied, 0 already processed. */
 static const char finish_lua[] =
-    "local acked = redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
-    "if redis.call('HGET', KEYS[1], 'state') == 'processed' then return 0 end\n"
+    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if st == 'processed' then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'state', 'processed', 'processed_at', ARGV[3],\n"
     "  'updated_at', ARGV[3])\n"
     "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n"
+    LUA_KEEP_TTL("ARGV[4]")
     "redis.call('HINCRBY', KEYS[3], 'processed', 1)\n"
-    "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
+    "if st == 'failed_permanent' then\n"
+    "  redis.call('HINCRBY', KEYS[3], 'failed_permanent', -1)\n"
+    "else\n"
+    "  redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
+    "end\n"
     "return 1\n";
 
 /* Transient failure with attempts left. KEYS: seen, stream, counters, retry
- * ARGV: stream_id, group, now_ms, due_ms, last_error, member
+ * ARGV: stream_id, group, now_ms, due_ms, last_error, member, ttl_s
  * The zset member is "STREAM_ID|SOURCE|EVENT_ID": legible in redis-cli and
- * enough to find both the entry and the dedupe record. */
+ * enough to find both the entry and the dedupe record. Returns 1 scheduled,
+ * 0 only acked (closed or superseded meanwhile). */
 static const char retry_lua[] =
     "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    LUA_OPEN_AND_CURRENT("ARGV[1]")
+    "if not open then return 0 end\n"
     "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])\n"
     "redis.call('HSET', KEYS[1], 'state', 'retry_scheduled', 'next_attempt_at', ARGV[4],\n"
     "  'last_error', ARGV[5], 'updated_at', ARGV[3])\n"
+    LUA_KEEP_TTL("ARGV[7]")
     "redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
     "return 1\n";
 
 /* Permanent failure or attempts exhausted. KEYS: seen, stream, counters, dead
- * ARGV: stream_id, group, now_ms, reason, last_error, attempts, field, value...
- * (the event's fields, copied into the dead letter) */
+ * ARGV: stream_id, group, now_ms, reason, last_error, attempts, ttl_s,
+ *       field, value... (the event's fields, copied into the dead letter,
+ *       followed by the SPEC's reason, last_error, attempts, failed_at)
+ * Returns 1 dead-lettered, 0 only acked (closed or superseded meanwhile). */
 static const char dead_lua[] =
-    "redis.call('XADD', KEYS[4], '*', unpack(ARGV, 7))\n"
     "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+    LUA_OPEN_AND_CURRENT("ARGV[1]")
+    "if not open then return 0 end\n"
+    "local f = {unpack(ARGV, 8)}\n"
+    "for _, v in ipairs({'reason', ARGV[4], 'last_error', ARGV[5], 'attempts', ARGV[6],\n"
+    "  'failed_at', ARGV[3]}) do f[#f + 1] = v end\n"
+    "redis.call('XADD', KEYS[4], '*', unpack(f))\n"
     "redis.call('HSET', KEYS[1], 'state', 'failed_permanent', 'failed_at', ARGV[3],\n"
     "  'reason', ARGV[4], 'last_error', ARGV[5], 'updated_at', ARGV[3])\n"
+    "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n"
+    LUA_KEEP_TTL("ARGV[7]")
     "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"
     "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
     "return 1\n";
@@ -106,9 +154,12 @@ static const char dead_lua[] =
  * ARGV: member (the retry zset member), old_stream_id, now_ms
  * ZREM decides the race between workers: only the one that removes the
  * member moves the event. Returns 1 moved, 0 someone else did, -1 the old
- * entry is gone (it stays removed from the zset; logged by the caller). */
+ * entry is gone, -2 the event was closed or superseded meanwhile (a second
+ * worker finished it); in both last cases the member stays removed. */
 static const char move_due_lua[] =
     "if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end\n"
+    LUA_OPEN_AND_CURRENT("ARGV[2]")
+    "if not open then return -2 end\n"
     "local e = redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2])\n"
     "if #e == 0 then return -1 end\n"
     "local f = e[1][2]\n"

@@ -1,0 +1,127 @@
+/*
+ * store_worker.h — the worker side of the event state machine in Redis
+ * (see the diagram in store_scripts.c): consumer groups, reading and
+ * claiming entries, the atomic BEGIN / FINISH / RETRY / DEAD steps, moving
+ * due retries back into the stream, and the heartbeat that keeps a long
+ * handler's entry from being claimed by another worker.
+ *
+ * Every call takes the caller's struct store (one connection, one thread).
+ * Calls return 0 or a negative code from err.h; a connection error leaves
+ * the connection marked for reconnection (store.h) and the caller retries.
+ * Replies are type-checked: a wrong type is HOOKD_EREDIS_REPLY, never a crash.
+ */
+#ifndef HOOKD_STORE_WORKER_H
+#define HOOKD_STORE_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_EVENT_MAX_FIELDS 32 /* field/value pairs kept from one entry */
+#define STORE_ROUTE_MAX 64        /* = CONFIG_NAME_MAX */
+
+/* Log event names of this module. */
+#define EV_ENTRY_MALFORMED "entry_malformed"
+#define EV_RETRY_LOST "retry_entry_missing"
+
+/*
+ * One stream entry, owning copies of all its fields. names[i] and values[i]
+ * are NUL-terminated copies (a value may also contain NULs: value_lens[i] is
+ * its length). The named views point into values[] and are NULL when the
+ * entry lacks the field. Free with store_event_free.
+ */
+struct store_event {
+    char route[STORE_ROUTE_MAX + 1];
+    char stream_id[STORE_STREAM_ID_MAX];
+    size_t nfields;
+    char *names[STORE_EVENT_MAX_FIELDS];
+    char *values[STORE_EVENT_MAX_FIELDS];
+    size_t value_lens[STORE_EVENT_MAX_FIELDS];
+
+    const char *event_id; /* length-delimited: may hold any byte */
+    size_t event_id_len;
+    const char *source;
+    const char *type;
+    const char *body; /* raw bytes, exactly as received */
+    size_t body_len;
+    const char *headers; /* JSON object of the kept provider headers */
+    const char *request_id;
+    const char *traceparent; /* NULL when the request had none */
+    const char *tenant;
+    int attempt; /* the entry's attempt field; 0 when absent */
+};
+
+void store_event_free(struct store_event *ev); /* NULL: no-op */
+/* True when the entry names its event (event_id and source present). */
+bool store_event_valid(const struct store_event *ev);
+/* A field's value by name (borrowed), or NULL. */
+const char *store_event_field(const struct store_event *ev, const char *name, size_t *len);
+
+/* XGROUP CREATE stream hookd-workers 0 MKSTREAM; an existing group is fine.
+ * Id 0: events queued before the first worker ever started are delivered. */
+int store_group_ensure(struct store *st, const char *route);
+
+/*
+ * XREADGROUP of ROUTE's new entries ('>'), at most COUNT, blocking up to
+ * BLOCK_MS when > 0 (keep it below the store's command timeout). One route
+ * per call: routes live in different cluster slots. Stores up to CAP new
+ * events in OUT (each owned by the caller) and sets *n. Entries that cannot
+ * be parsed are acknowledged and logged, never handed out.
+ */
+int store_read_new(struct store *st, const char *route, const char *consumer, size_t count,
+                   int64_t block_ms, struct store_event **out, size_t cap, size_t *n);
+
+/*
+ * XAUTOCLAIM of ROUTE's entries idle for at least MIN_IDLE_MS (their worker
+ * died, hung, or lost Redis): up to COUNT into OUT (owned by the caller).
+ * CURSOR (in/out, "0-0" to start) walks the pending list across calls; it
+ * is back at "0-0" after a full pass.
+ */
+int store_claim_stale(struct store *st, const char *route, const char *consumer,
+                      int64_t min_idle_ms, char cursor[STORE_STREAM_ID_MAX], size_t count,
+                      struct store_event **out, size_t cap, size_t *n);
+
+struct store_begin_result {
+    bool run;     /* false: closed event or stray copy, acked and skipped */
+    int attempts; /* this attempt's number (1 for the first) when run */
+    char state[32]; /* the state found, when skipped */
+};
+
+/* SCRIPT_BEGIN: processing, attempts + 1; or the duplicate skip. */
+int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s,
+                struct store_begin_result *out);
+/* SCRIPT_FINISH: processed + XACK. *applied false: it already was. */
+int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s, bool *applied);
+/* SCRIPT_RETRY: XACK + retry zset at DUE_MS (epoch ms) + last_error. */
+int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,
+                const char *last_error, int64_t ttl_s, bool *applied);
+/* SCRIPT_DEAD: XACK + dead letter (REASON "permanent" or "exhausted"). */
+int store_dead(struct store *st, const struct store_event *ev, const char *reason,
+               const char *last_error, int attempts, int64_t ttl_s, bool *applied);
+/* Plain XACK (an entry that cannot be handled at all). */
+int store_ack(struct store *st, const char *route, const char *stream_id);
+
+/* Moves up to LIMIT of ROUTE's retries due at NOW_MS (epoch ms) back into
+ * the stream, one SCRIPT_MOVE_DUE each; *moved counts those this call moved
+ * (a member another worker moved first is not counted). */
+int store_move_due(struct store *st, const char *route, int64_t now_ms, size_t limit,
+                   size_t *moved);
+
+/*
+ * The heartbeat: resets the idle time of the entries IDS[0..n) of ROUTE
+ * that CONSUMER still owns (XPENDING for the owner, then XCLAIM min-idle 0
+ * JUSTID, which neither copies the entry nor counts a delivery). owned[i]
+ * says whether ids[i] was still ours: false means another worker claimed
+ * it (our handler outlived visibility_timeout without a heartbeat) or it
+ * was acknowledged meanwhile. Called every visibility_timeout / 3.
+ */
+int store_heartbeat(struct store *st, const char *route, const char *consumer,
+                    const char *const *ids, size_t n, bool *owned);
+
+/* Removes CONSUMER from ROUTE's group if it has no pending entries (a
+ * clean shutdown), so XINFO CONSUMERS lists live workers only. */
+int store_consumer_retire(struct store *st, const char *route, const char *consumer);
+
+#endif
