@@ -26,6 +26,7 @@
 #include "admin.h"
 #include "headers.h"
 #include "ingress.h"
+#include "ingress_metrics.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -118,6 +119,8 @@ static enum MHD_Result early(struct MHD_Connection *c, struct request_ctx *rq, i
                      error, rq->request_id);
     struct logline l;
 
+    ingress_metrics_request(rq->src ? rq->src->name : NULL, error, status, NULL,
+                            (double)(now_us() - rq->start_us) / 1e6);
     if (log_begin(&l, status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST)) {
         log_str(&l, "request_id", rq->request_id);
         if (rq->src)

@@ -12,6 +12,7 @@
  * One JSON log line per request, always, with the request id.
  */
 #include "ingress.h"
+#include "ingress_metrics.h"
 
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -144,6 +145,8 @@ static void log_request(const struct ingress_state *s, const struct ingress_resp
     const struct ingress_request *req = s->req;
     struct logline l;
 
+    ingress_metrics_request(s->src ? s->src->name : NULL, s->outcome, resp->status, s->sig_version,
+                            (double)(now_us() - req->start_us) / 1e6);
     if (!log_begin(&l, resp->status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST))
         return;
     log_str(&l, "request_id", req->request_id);
@@ -271,9 +274,12 @@ static void enqueue(struct ingress_state *s, const struct config *cfg, struct st
         .received_at_ms = wall_ms(), .request_id = req->request_id,
         .traceparent = s->traceparent,
     };
+    int64_t t0 = now_us();
     rc = st ? store_enqueue(st, r->name, &ev, cfg->redis.dedupe_ttl_s, over ? low : r->high_watermark,
                             cfg->redis.wait_replicas, cfg->redis.wait_timeout_ms, &res)
             : HOOKD_EREDIS_CONN;
+    if (st)
+        ingress_metrics_redis("enqueue", (double)(now_us() - t0) / 1e6);
     free(hjson);
     if (rc < 0) {
         s->outcome = rc == HOOKD_EREDIS_TIMEOUT ? "redis_timeout" : "redis_unavailable";
@@ -325,6 +331,7 @@ void ingress_handle(const struct config *cfg, struct store *st, const struct ing
     if (verify_request(s.src, req->headers, req->body, req->body_len, time(NULL), true, &vr) !=
         VERIFY_OK) {
         s.outcome = vr.reason;
+        ingress_metrics_signature_failure(s.src->name, &vr);
         rejects_record(cfg, st, req, s.src, &vr);
         answer(resp, verify_http_status(vr.status), "rejected", &s, "error", vr.reason);
         goto out;
