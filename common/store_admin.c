@@ -1,12 +1,33 @@
 /*
- * store_admin.c — operator-facing reads and writes; see store_admin.h.
+ * store_admin.c — statistics for operators: per-route stream, consumer
+ * group and counter figures, the summary of the rejected-requests stream,
+ * and the stats document shared by `hookctl stats --json` and the admin
+ * API; see store_admin.h. Read-only: nothing here writes to Redis.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "codec.h"
 #include "err.h"
 #include "store_admin.h"
 #include "store_internal.h"
+
+#define SCAN_PAGE 1000             /* entries per XRANGE page */
+#define LAG_SCAN_MAX 100000        /* entries counted when Redis cannot tell the lag */
+#define REJECTED_SCAN_MAX 1000000  /* the rejected stream is capped far below this */
+
+static const char *const counter_names[STORE_NCOUNTERS] = {
+#define STORE_COUNTER_NAME_(id, name) [STORE_C_##id] = name,
+    STORE_COUNTERS(STORE_COUNTER_NAME_)
+#undef STORE_COUNTER_NAME_
+};
+
+const char *store_counter_name(enum store_counter c)
+{
+    return (unsigned)c < STORE_NCOUNTERS ? counter_names[c] : "";
+}
 
 int store_route_backlog(struct store *st, const char *route, int64_t *out)
 {
@@ -28,5 +49,351 @@ int store_route_backlog(struct store *st, const char *route, int64_t *out)
     else
         rc = HOOKD_EREDIS_REPLY;
     freeReplyObject(r);
+    return rc;
+}
+
+/* Runs ARGV with argv[KEYPOS] replaced by the route's WHAT key. */
+static redisReply *route_cmd(struct store *st, const char *route, const char *what, int argc,
+                             const char **argv, int keypos, int *rc)
+{
+    char key[STORE_KEY_MAX];
+    size_t len[8];
+
+    if (argc > 8 || store_key_route(st, key, sizeof key, route, what) < 0) {
+        *rc = HOOKD_ETOO_LARGE;
+        return NULL;
+    }
+    argv[keypos] = key;
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    return store_command(st, argc, argv, len, rc);
+}
+
+static int route_int(struct store *st, const char *route, const char *what, const char *cmd,
+                     int64_t *out)
+{
+    const char *argv[2] = {cmd, NULL};
+    int rc;
+    redisReply *r = route_cmd(st, route, what, 2, argv, 1, &rc);
+
+    if (!r)
+        return rc;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *out = r->integer;
+    else
+        rc = HOOKD_EREDIS_REPLY;
+    freeReplyObject(r);
+    return rc;
+}
+
+static int read_counters(struct store *st, const char *route, int64_t *counters)
+{
+    const char *argv[2] = {"HGETALL", NULL};
+    int rc;
+    redisReply *r = route_cmd(st, route, "counters", 2, argv, 1, &rc);
+
+    if (!r)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+        freeReplyObject(r);
+        return HOOKD_EREDIS_REPLY;
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        for (int c = 0; c < STORE_NCOUNTERS; c++)
+            if (strcmp(k->str, counter_names[c]) == 0)
+                counters[c] = strtoll(v->str, NULL, 10);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Value of KEY in a flat [k, v, k, v...] reply, or NULL. Borrowed. */
+static const redisReply *flat_get(const redisReply *r, const char *key)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, key) == 0)
+            return r->element[i + 1];
+    return NULL;
+}
+
+static int64_t flat_int(const redisReply *r, const char *key, int64_t dflt)
+{
+    const redisReply *v = flat_get(r, key);
+    return v && v->type == REDIS_REPLY_INTEGER ? v->integer : dflt;
+}
+
+/* Entries after LAST (exclusive), when XINFO cannot tell (after XDELs). */
+static int count_after(struct store *st, const char *route, const char *last, int64_t *out)
+{
+    char lo[STORE_STREAM_ID_MAX + 1];
+    struct store_entry *v;
+    size_t n;
+    int rc;
+
+    *out = 0;
+    snprintf(lo, sizeof lo, "(%s", last);
+    while (*out < LAG_SCAN_MAX) {
+        if ((rc = store_log_range(st, route, STORE_LOG_STREAM, lo, "+", SCAN_PAGE, false, &v,
+                                  &n)) < 0)
+            return rc;
+        *out += (int64_t)n;
+        if (n)
+            snprintf(lo, sizeof lo, "(%s", v[n - 1].id);
+        store_entries_free(v, n);
+        if (n < SCAN_PAGE)
+            break;
+    }
+    return 0;
+}
+
+/* XINFO GROUPS KEY: pending and lag of the hookd consumer group. A stream
+ * or group that does not exist yet is not an error: no worker ran. */
+static int read_group(struct store *st, const char *route, struct store_route_stats *s)
+{
+    const char *argv[3] = {"XINFO", "GROUPS", NULL};
+    char last[STORE_STREAM_ID_MAX] = "0-0";
+    const redisReply *g = NULL, *lag;
+    int rc;
+    redisReply *r = route_cmd(st, route, "stream", 3, argv, 2, &rc);
+
+    s->lag = s->stream_length;
+    if (!r)
+        return rc;
+    if (r->type == REDIS_REPLY_ERROR)
+        goto out; /* no such key */
+    if (r->type != REDIS_REPLY_ARRAY) {
+        rc = HOOKD_EREDIS_REPLY;
+        goto out;
+    }
+    for (size_t i = 0; i < r->elements && !g; i++) {
+        const redisReply *name = flat_get(r->element[i], "name");
+        if (name && name->type == REDIS_REPLY_STRING && strcmp(name->str, STORE_GROUP) == 0)
+            g = r->element[i];
+    }
+    if (!g)
+        goto out;
+    s->group_exists = true;
+    s->pending = flat_int(g, "pending", 0);
+    lag = flat_get(g, "lag");
+    if (lag && lag->type == REDIS_REPLY_INTEGER) {
+        s->lag = lag->integer;
+        goto out;
+    }
+    store_reply_text(flat_get(g, "last-delivered-id"), last, sizeof last);
+    rc = count_after(st, route, last, &s->lag);
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+static int read_consumers(struct store *st, const char *route, struct store_route_stats *s)
+{
+    const char *argv[4] = {"XINFO", "CONSUMERS", NULL, STORE_GROUP};
+    int rc;
+    redisReply *r = route_cmd(st, route, "stream", 4, argv, 2, &rc);
+
+    if (!r)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        rc = r->type == REDIS_REPLY_ERROR ? 0 : HOOKD_EREDIS_REPLY; /* NOGROUP */
+        goto out;
+    }
+    if (r->elements && !(s->consumers = calloc(r->elements, sizeof *s->consumers))) {
+        rc = HOOKD_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        struct store_consumer *c = &s->consumers[s->nconsumers];
+        if (!store_reply_text(flat_get(r->element[i], "name"), c->name, sizeof c->name))
+            continue;
+        c->pending = flat_int(r->element[i], "pending", 0);
+        c->idle_ms = flat_int(r->element[i], "idle", 0);
+        s->nconsumers++;
+    }
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+int store_route_stats(struct store *st, const char *route, struct store_route_stats *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = store_log_len(st, route, STORE_LOG_STREAM, &out->stream_length)) < 0 ||
+        (rc = store_log_len(st, route, STORE_LOG_DEAD, &out->dead)) < 0 ||
+        (rc = route_int(st, route, "retry", "ZCARD", &out->retry_scheduled)) < 0 ||
+        (rc = read_counters(st, route, out->counters)) < 0 ||
+        (rc = read_group(st, route, out)) < 0 || (rc = read_consumers(st, route, out)) < 0) {
+        store_route_stats_free(out);
+        return rc;
+    }
+    return 0;
+}
+
+void store_route_stats_free(struct store_route_stats *s)
+{
+    if (!s)
+        return;
+    free(s->consumers);
+    s->consumers = NULL;
+    s->nconsumers = 0;
+}
+
+json_t *store_route_stats_json(const struct store_route_stats *s)
+{
+    json_t *o = json_object(), *cons = json_array(), *cnt = json_object();
+
+    if (!o || !cons || !cnt) {
+        json_decref(o), json_decref(cons), json_decref(cnt);
+        return NULL;
+    }
+    json_object_set_new(o, "stream_length", json_integer(s->stream_length));
+    json_object_set_new(o, "pending", json_integer(s->pending));
+    json_object_set_new(o, "lag", json_integer(s->lag));
+    json_object_set_new(o, "retry_scheduled", json_integer(s->retry_scheduled));
+    json_object_set_new(o, "dead", json_integer(s->dead));
+    json_object_set_new(o, "group_exists", json_boolean(s->group_exists));
+    for (size_t i = 0; i < s->nconsumers; i++)
+        json_array_append_new(cons, json_pack("{s:s, s:I, s:I}", "name", s->consumers[i].name,
+                                              "pending", (json_int_t)s->consumers[i].pending,
+                                              "idle_ms", (json_int_t)s->consumers[i].idle_ms));
+    json_object_set_new(o, "consumers", cons);
+    for (int c = 0; c < STORE_NCOUNTERS; c++)
+        json_object_set_new(cnt, counter_names[c], json_integer(s->counters[c]));
+    json_object_set_new(o, "counters", cnt);
+    return o;
+}
+
+/* ---- the rejected stream ---- */
+
+static void bump(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v)
+        json_integer_set(v, json_integer_value(v) + 1);
+    else
+        json_object_set_new(obj, key, json_integer(1));
+}
+
+/* The summary object of SOURCE in SUM, created on first use. Borrowed. */
+static json_t *source_summary(json_t *sum, const char *source)
+{
+    json_t *s = json_object_get(sum, source);
+
+    if (!s) {
+        s = json_pack("{s:I, s:{}, s:{}}", "total", (json_int_t)0, "by_reason",
+                      "by_version_tried");
+        if (!s || json_object_set_new(sum, source, s) < 0)
+            return NULL;
+    }
+    return s;
+}
+
+/* Counts one rejected entry; "tried" is "v1:1a2b3c4d,v2:9f8e7d6c". */
+static void count_rejected(json_t *sum, const struct store_entry *e)
+{
+    const char *reason = store_entry_str(e, "reason"), *tried = store_entry_str(e, "tried");
+    json_t *s = source_summary(sum, e->nfields ? store_entry_str(e, "source") : "");
+    char version[CONFIG_NAME_MAX + 1];
+
+    if (!s)
+        return;
+    bump(s, "total");
+    bump(json_object_get(s, "by_reason"), reason[0] ? reason : "unknown");
+    while (*tried) {
+        size_t n = strcspn(tried, ":,");
+        if (n && n < sizeof version) {
+            memcpy(version, tried, n);
+            version[n] = '\0';
+            bump(json_object_get(s, "by_version_tried"), version);
+        }
+        tried += n;
+        tried += strcspn(tried, ",");
+        if (*tried == ',')
+            tried++;
+    }
+}
+
+/* Adds every entry of the rejected stream to SUM. */
+static int count_rejected_stream(struct store *st, json_t *sum)
+{
+    char lo[STORE_STREAM_ID_MAX + 1] = "-";
+    struct store_entry *v;
+    size_t n, seen = 0;
+    int rc;
+
+    do {
+        if ((rc = store_rejected_range(st, lo, "+", SCAN_PAGE, false, &v, &n)) < 0)
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            count_rejected(sum, &v[i]);
+        if (n)
+            snprintf(lo, sizeof lo, "(%s", v[n - 1].id);
+        store_entries_free(v, n);
+        seen += n;
+    } while (n == SCAN_PAGE && seen < REJECTED_SCAN_MAX);
+    return 0;
+}
+
+int store_rejected_summary(struct store *st, json_t **out)
+{
+    int rc;
+
+    if (!(*out = json_object()))
+        return HOOKD_ENOMEM;
+    if ((rc = count_rejected_stream(st, *out)) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- the whole document ---- */
+
+static void iso8601_utc(int64_t epoch_s, char *buf, size_t cap)
+{
+    time_t t = (time_t)epoch_s;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int store_stats_json(struct store *st, const struct config *cfg, json_t **out)
+{
+    json_t *doc = NULL, *routes, *sources;
+    char now[32];
+    int rc = HOOKD_ENOMEM;
+
+    iso8601_utc(store_wall_ms() / 1000, now, sizeof now);
+    doc = json_pack("{s:s, s:s, s:{}, s:{}}", "generated_at", now, "prefix",
+                    cfg->redis.prefix ? cfg->redis.prefix : "hookd", "routes", "sources");
+    if (!doc)
+        goto out;
+    routes = json_object_get(doc, "routes");
+    sources = json_object_get(doc, "sources");
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        struct store_route_stats s;
+        if ((rc = store_route_stats(st, cfg->routes[i].name, &s)) < 0)
+            goto out;
+        json_object_set_new(routes, cfg->routes[i].name, store_route_stats_json(&s));
+        store_route_stats_free(&s);
+    }
+    for (size_t i = 0; i < cfg->nsources; i++) /* every configured source, zero or not */
+        source_summary(sources, cfg->sources[i].name);
+    rc = count_rejected_stream(st, sources);
+out:
+    if (rc < 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    *out = doc;
     return rc;
 }

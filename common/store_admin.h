@@ -1,16 +1,165 @@
 /*
- * store_admin.h — read-mostly operations for operators (readiness, stats,
- * dead letters, pause/resume, replay), shared by the receiver's admin
- * listener and hookctl. Key names stay in store_keys.c.
+ * store_admin.h — operator operations on what hookd keeps in Redis, shared
+ * by hookctl and the receiver's admin listener (API and dashboard): route
+ * statistics, the rejected-signature summary, dead letters, dedupe-record
+ * lookups and the replay step. Nothing here prints: results are structs or
+ * jansson values. Key names stay in store_keys.c, scripts in store_scripts.c.
+ *
+ * Functions return 0 or a negative code from err.h (HOOKD_EREDIS_CONN /
+ * HOOKD_EREDIS_TIMEOUT when Redis is unreachable, HOOKD_EREDIS_REPLY on a
+ * reply of the wrong type, HOOKD_ENOT_FOUND when asked for what is absent).
+ * The replay policy (integrity checks, selection, waiting) is in replay.h.
  */
 #ifndef HOOKD_STORE_ADMIN_H
 #define HOOKD_STORE_ADMIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "store.h"
 
 /* The route's backlog counter (accepted, not yet processed or dead). */
 int store_route_backlog(struct store *st, const char *route, int64_t *out);
+
+/* ---- stream entries, binary-safe ---- */
+
+struct store_field {
+    char *name;  /* NUL-terminated */
+    char *value; /* value_len bytes plus a NUL (the bytes may hold NULs) */
+    size_t value_len;
+};
+
+/* One stream entry; owns its fields (store_entry_clear frees them). */
+struct store_entry {
+    char id[STORE_STREAM_ID_MAX];
+    struct store_field *fields;
+    size_t nfields;
+};
+
+/* The first field NAME (borrowed), or NULL. */
+const struct store_field *store_entry_get(const struct store_entry *e, const char *name);
+/* Its value as text (borrowed), "" when absent. */
+const char *store_entry_str(const struct store_entry *e, const char *name);
+void store_entry_clear(struct store_entry *e);
+/* Frees v[0..n) and v itself; NULL does nothing. */
+void store_entries_free(struct store_entry *v, size_t n);
+/* New reference: {"id": ..., FIELD: VALUE, ...}. The body is a JSON string
+ * when it is valid UTF-8, else base64 with "body_encoding": "base64".
+ * WITH_BODY false leaves out body and headers (for listings). */
+json_t *store_entry_json(const struct store_entry *e, bool with_body);
+
+enum store_log { STORE_LOG_STREAM, STORE_LOG_DEAD };
+
+/* XLEN of the route's stream or dead stream. */
+int store_log_len(struct store *st, const char *route, enum store_log log, int64_t *out);
+/* Entries with LO <= id <= HI (XRANGE bounds: "-", "+", "MS-SEQ", "(ID"),
+ * at most COUNT, oldest first, or newest first when NEWEST_FIRST. *out is
+ * the caller's (store_entries_free); *n may be 0. */
+int store_log_range(struct store *st, const char *route, enum store_log log, const char *lo,
+                    const char *hi, size_t count, bool newest_first, struct store_entry **out,
+                    size_t *n);
+
+/* The same over the global capped stream of rejected requests. */
+int store_rejected_range(struct store *st, const char *lo, const char *hi, size_t count,
+                         bool newest_first, struct store_entry **out, size_t *n);
+
+/* ---- dead letters ---- */
+
+/* The LIMIT newest dead letters, newest first. */
+int store_dead_list(struct store *st, const char *route, size_t limit, struct store_entry **out,
+                    size_t *n);
+/* The dead letter whose entry id is ID, else the newest whose event_id is
+ * ID; HOOKD_ENOT_FOUND if none. *out is cleared by store_entry_clear. */
+int store_dead_find(struct store *st, const char *route, const char *id, size_t id_len,
+                    struct store_entry *out);
+/* Dead letters written before BEFORE_MS (epoch ms): counts them when
+ * DRY_RUN, else deletes them (XTRIM MINID). *count: how many. */
+int store_dead_purge(struct store *st, const char *route, int64_t before_ms, bool dry_run,
+                     int64_t *count);
+
+/* ---- dedupe records ---- */
+
+struct store_seen {
+    char state[32]; /* queued, processing, retry_scheduled, processed, failed_permanent, ... */
+    char stream_id[STORE_STREAM_ID_MAX];
+    int64_t attempts;
+    int64_t updated_at_ms;
+};
+
+/* HOOKD_ENOT_FOUND when the record does not exist (never seen or expired). */
+int store_seen_get(struct store *st, const char *route, const char *source, const char *event_id,
+                   size_t event_id_len, struct store_seen *out);
+
+/* ---- the replay step ---- */
+
+enum store_replay_status {
+    STORE_REPLAYED,         /* appended again; state "replayed", attempts reset */
+    STORE_REPLAY_DUPLICATE, /* already processed: nothing written */
+    STORE_REPLAY_IN_FLIGHT, /* queued, processing or scheduled: nothing written */
+};
+
+struct store_replay_result {
+    enum store_replay_status status;
+    char detail[STORE_STREAM_ID_MAX]; /* the new stream id, or the state that stopped it */
+};
+
+/*
+ * One atomic SCRIPT_REPLAY: unless the event's dedupe record says processed
+ * or in flight, XADDs FIELDS (the event's stream fields; "attempt" is reset
+ * to 1) to the route's stream, deletes OLD_STREAM_ID (NULL or "" for none)
+ * from it, marks the record "replayed" with attempts 0 and TTL ttl_s, and
+ * counts it. A record that expired is created again.
+ */
+int store_replay_event(struct store *st, const char *route, const char *source,
+                       const char *event_id, size_t event_id_len, const char *old_stream_id,
+                       const struct store_field *fields, size_t nfields, int64_t ttl_s,
+                       struct store_replay_result *out);
+
+/* ---- statistics ---- */
+
+#define STORE_COUNTERS(X)                                                                          \
+    X(RECEIVED, "received") X(DUPLICATES, "duplicates") X(OVERLOAD, "overload_rejected")           \
+    X(BACKLOG, "backlog") X(PROCESSED, "processed") X(RETRIED, "retried")                          \
+    X(FAILED, "failed_permanent") X(DUP_SKIPPED, "duplicate_skipped") X(REPLAYED, "replayed")
+
+enum store_counter {
+#define STORE_COUNTER_ENUM_(id, name) STORE_C_##id,
+    STORE_COUNTERS(STORE_COUNTER_ENUM_)
+#undef STORE_COUNTER_ENUM_
+        STORE_NCOUNTERS
+};
+
+/* The counter's field name in P:{ROUTE}:counters (static). */
+const char *store_counter_name(enum store_counter c);
+
+struct store_consumer {
+    char name[128];
+    int64_t pending; /* entries delivered to it, not yet acknowledged */
+    int64_t idle_ms; /* since its last attempted interaction */
+};
+
+struct store_route_stats {
+    int64_t stream_length, pending, lag, retry_scheduled, dead;
+    bool group_exists; /* false until a worker created the consumer group */
+    struct store_consumer *consumers; /* owned; store_route_stats_free */
+    size_t nconsumers;
+    int64_t counters[STORE_NCOUNTERS]; /* absent fields read as 0 */
+};
+
+int store_route_stats(struct store *st, const char *route, struct store_route_stats *out);
+void store_route_stats_free(struct store_route_stats *s);
+/* New reference; the schema is documented in docs/hookctl.md ("stats"). */
+json_t *store_route_stats_json(const struct store_route_stats *s);
+
+/* New reference in *out: {SOURCE: {"total": N, "by_reason": {REASON: N},
+ * "by_version_tried": {VERSION: N}}} over the whole capped rejected stream. */
+int store_rejected_summary(struct store *st, json_t **out);
+
+/* New reference in *out: the whole stats document of `hookctl stats --json`
+ * and the admin API: {"generated_at", "routes": {ROUTE: ...}, "sources":
+ * {SOURCE: ...}} for every route and source of CFG. */
+int store_stats_json(struct store *st, const struct config *cfg, json_t **out);
 
 #endif

@@ -1,0 +1,181 @@
+/*
+ * main.c — hookctl, the operator CLI: global options, config loading, the
+ * Redis connection and dispatch to one command file per group.
+ *
+ *   hookctl -c FILE [--json] COMMAND ...
+ *
+ * Every failure is one line on stderr and an exit code from ctl.h: 0 ok,
+ * 1 problem found, 2 usage or config error, 3 Redis unreachable. The store's
+ * own log lines (JSON, for daemons) are muted below errors: a CLI speaks in
+ * sentences.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "err.h"
+#include "log.h"
+
+static const char usage_text[] =
+    "usage: hookctl -c FILE [--json] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  stats                                   per-route queues, workers, counters;\n"
+    "                                          per-source rejected signatures\n"
+    "  dead list ROUTE [--limit N]             newest dead letters first\n"
+    "  dead show ROUTE ID                      one dead letter, all fields (ID: event id\n"
+    "                                          or dead-letter entry id)\n"
+    "  dead purge ROUTE --before T [--yes]     delete dead letters older than T\n"
+    "  replay ROUTE [--id ID | --all | --since T] [--wait [--timeout D]]\n"
+    "                                          re-queue dead letters (default: all) or,\n"
+    "                                          with --since, every event since T\n"
+    "  reconcile SOURCE --provider-log FILE [--replay]\n"
+    "                                          compare a provider's event log with hookd\n"
+    "  verify SOURCE --headers FILE --body FILE [--at T]\n"
+    "                                          diagnose a captured request's signature\n"
+    "\n"
+    "T: a duration ago (90s, 2h, 7d), RFC 3339 time, or epoch seconds.\n"
+    "-c defaults to $HOOKD_CONFIG. Exit: 0 ok, 1 problem found, 2 usage or config\n"
+    "error, 3 Redis unreachable. See docs/hookctl.md.\n";
+
+void ctl_err(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "hookctl: %s\n", msg);
+}
+
+int ctl_store(struct ctl *c)
+{
+    char err[256];
+    int rc;
+
+    if (!c->st && !(c->st = store_open(&c->cfg->redis, err, sizeof err))) {
+        ctl_err("%s: [redis] %s", c->config_path, err);
+        return CTL_USAGE;
+    }
+    if ((rc = store_ping(c->st)) < 0) {
+        ctl_err("Redis unreachable ([redis] url in %s): %s", c->config_path, hookd_strerror(rc));
+        return CTL_REDIS;
+    }
+    return 0;
+}
+
+int ctl_store_failed(int rc, const char *what)
+{
+    ctl_err("%s: %s", what, hookd_strerror(rc));
+    if (rc == HOOKD_EREDIS_CONN || rc == HOOKD_EREDIS_TIMEOUT)
+        return CTL_REDIS;
+    return CTL_PROBLEM;
+}
+
+const struct route_cfg *ctl_route(const struct ctl *c, const char *name)
+{
+    const struct route_cfg *r = config_route(c->cfg, name);
+
+    if (!r) {
+        char list[512] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < c->cfg->nroutes && len < sizeof list; i++) {
+            int n = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                             c->cfg->routes[i].name);
+            len += n > 0 ? (size_t)n : 0;
+        }
+        ctl_err("unknown route \"%s\" (routes in %s: %s)", name, c->config_path, list);
+    }
+    return r;
+}
+
+static int dispatch(struct ctl *c, int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(struct ctl *, int, char **);
+    } cmds[] = {
+        {"stats", cmd_stats},         {"dead", cmd_dead},     {"replay", cmd_replay},
+        {"reconcile", cmd_reconcile}, {"verify", cmd_verify},
+    };
+
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[0], cmds[i].name) == 0)
+            return cmds[i].fn(c, argc - 1, argv + 1);
+    ctl_err("unknown command \"%s\" (try hookctl --help)", argv[0]);
+    return CTL_USAGE;
+}
+
+/* Global options before the command; returns the command's index or -1. */
+static int parse_globals(struct ctl *c, int argc, char **argv, int *exit_code)
+{
+    int i = 1;
+
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        int got = ctl_opt_value(argc, argv, &i, "-c", &c->config_path);
+        if (got == 0)
+            got = ctl_opt_value(argc, argv, &i, "--config", &c->config_path);
+        if (got < 0)
+            goto usage;
+        if (got > 0)
+            continue;
+        if (strcmp(argv[i], "--json") == 0) {
+            c->json = true;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            *exit_code = CTL_OK;
+            return -1;
+        } else {
+            ctl_err("unknown option \"%s\" (try hookctl --help)", argv[i]);
+            goto usage;
+        }
+    }
+    if (i < argc)
+        return i;
+    fputs(usage_text, stderr);
+usage:
+    *exit_code = CTL_USAGE;
+    return -1;
+}
+
+/* --json may also follow the command's words. */
+static int strip_json_flag(struct ctl *c, int argc, char **argv)
+{
+    int n = 0;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            c->json = true;
+        else
+            argv[n++] = argv[i];
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl c = {0};
+    char err[512];
+    int code = CTL_USAGE, first;
+
+    log_set_level(LOG_ERROR + 1);
+    if ((first = parse_globals(&c, argc, argv, &code)) < 0)
+        return code;
+    if (!c.config_path)
+        c.config_path = getenv("HOOKD_CONFIG");
+    if (!c.config_path || !c.config_path[0]) {
+        ctl_err("no config: give -c FILE (or set HOOKD_CONFIG)");
+        return CTL_USAGE;
+    }
+    if (!(c.cfg = config_load(c.config_path, err, sizeof err))) {
+        ctl_err("%s", err);
+        return CTL_USAGE;
+    }
+    code = dispatch(&c, strip_json_flag(&c, argc - first, argv + first), argv + first);
+    store_close(c.st);
+    config_release(c.cfg);
+    return code;
+}
