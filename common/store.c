@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -238,18 +239,62 @@ static void drop_node(struct store *st, int node)
     st->down = true;
 }
 
+/* A number argument as milliseconds; -1 when it is not one. */
+static int64_t arg_ms(const char *s, size_t n)
+{
+    int64_t v = 0;
+
+    if (n == 0 || n > 12)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* How long the server may legitimately hold this command before answering:
+ * WAIT's timeout, or the BLOCK of XREAD/XREADGROUP. The socket timeout is
+ * the store's timeout plus this, so a blocking command is not mistaken for a
+ * hung server (0 = block forever is capped by the plain timeout: hookd never
+ * sends it). */
+static int64_t blocking_ms(int argc, const char **argv, const size_t *len)
+{
+    if (argc == 3 && len[0] == 4 && strncasecmp(argv[0], "WAIT", 4) == 0)
+        return arg_ms(argv[2], len[2]);
+    if (len[0] >= 5 && strncasecmp(argv[0], "XREAD", 5) == 0)
+        for (int i = 1; i + 1 < argc; i++)
+            if (len[i] == 5 && strncasecmp(argv[i], "BLOCK", 5) == 0)
+                return arg_ms(argv[i + 1], len[i + 1]);
+    return 0;
+}
+
+static void set_timeout(redisContext *c, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    redisSetTimeout(c, tv);
+}
+
 /* One round trip on c, ASKING first when asked to. NULL on an I/O error or
  * a timeout, with *rc set and the event logged; the caller drops c. */
 static redisReply *round_trip(struct store *st, redisContext *c, bool asking, int argc,
                               const char **argv, const size_t *argvlen, int *rc)
 {
-    int64_t start = store_now_ms();
+    int64_t start = store_now_ms(), block = blocking_ms(argc, argv, argvlen);
     redisReply *r = asking ? redisCommand(c, "ASKING") : NULL;
 
     if (asking && !r)
         goto io_error;
     freeReplyObject(r);
+    if (block > 0)
+        set_timeout(c, st->timeout_ms + block);
     r = redisCommandArgv(c, argc, argv, argvlen);
+    if (block > 0) {
+        int saved = errno; /* read below to tell a timeout from a reset */
+        set_timeout(c, st->timeout_ms);
+        errno = saved;
+    }
     st->last_rtt_ms = (double)(store_now_ms() - start);
     if (r) {
         *rc = 0;

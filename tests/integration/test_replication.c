@@ -1,0 +1,255 @@
+/*
+ * test_replication.c — durability and failover of the receiver's write:
+ *
+ *   wait_replicas   a replica attached → 202; replica stopped → 503 with
+ *                   Retry-After within wait_timeout; the provider's retry
+ *                   after the replica is back → 200 duplicate
+ *   latency         the cost of WAIT: p50/p99 with and without it (printed;
+ *                   the figures in docs/deployment.md come from here)
+ *   READONLY        a master demoted to replica answers -READONLY: 503, and
+ *                   the receiver reconnects once it is a master again
+ *   Sentinel        primary killed: 503s while Sentinel fails over, then 202
+ *                   from the promoted replica, no restart; every event that
+ *                   got a 2xx is on the new master
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingress_fixture.h"
+#include "topology.h"
+
+#define SECRET "gh-secret-one"
+#define LATENCY_REQUESTS 400
+#define FAILOVER_BUDGET_MS 30000
+
+/* A receiver on redis srv with the topology template and redis_extra. */
+static void start_receiver(struct fixture *f, struct redis_srv *srv, const char *redis_extra)
+{
+    char *tpl = topo_receiver_conf(redis_extra, NULL);
+
+    memset(f, 0, sizeof *f);
+    f->redis = srv;
+    f->port = harness_free_port();
+    f->admin_port = harness_free_port();
+    fixture_rewrite_config(f, tpl);
+    f->receiver = receiver_start(f->config_path, f->admin_port);
+    free(tpl);
+}
+
+static int post(struct fixture *f, const char *id, struct http_response *resp)
+{
+    char body[128];
+
+    snprintf(body, sizeof body, "{\"delivery\":\"%s\"}", id);
+    return fixture_post_github(f, SECRET, id, "push", body, resp);
+}
+
+TEST(replication_wait_replicas_202_then_503)
+{
+    struct topo t;
+    struct fixture f;
+    struct http_response resp = {0};
+    int64_t start, elapsed;
+
+    topo_start_pair(&t, 0);
+    start_receiver(&f, t.primary, "wait_replicas = 1\nwait_timeout = 300ms");
+    ASSERT_INT_EQ(post(&f, "wr-1", NULL), 202);
+
+    redis_stop(t.replica);
+    start = harness_now_ms();
+    ASSERT_INT_EQ(post(&f, "wr-2", &resp), 503);
+    elapsed = harness_now_ms() - start;
+    ASSERT_NOT_NULL(http_header(&resp, "Retry-After"));
+    ASSERT_INT_OP(elapsed, >=, 250);
+    ASSERT_INT_OP(elapsed, <, 1500);
+    http_response_free(&resp);
+
+    /* The write stayed on the primary; once a replica has it, the
+     * provider's retry is a duplicate and a new event is queued again. */
+    redis_restart(t.replica);
+    topo_wait_replicas(redis_port(t.primary), 1, TOPO_SYNC_TIMEOUT_MS);
+    ASSERT_INT_EQ(post(&f, "wr-2", NULL), 200);
+    ASSERT_INT_EQ(post(&f, "wr-3", NULL), 202);
+    f.rc = redis_connect(t.replica);
+    WAIT_FOR(fixture_stream_len(&f, "default") == 3, 5000);
+    redisFree(f.rc);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void percentiles(double *v, size_t n, double *p50, double *p99)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    *p50 = v[n * 50 / 100];
+    *p99 = v[n * 99 / 100];
+}
+
+/* One signed POST on a kept-alive connection; its latency in ms. */
+static double timed_post(struct http_conn *c, const char *id)
+{
+    char body[128], sig[SIG_BUF_SIZE], h1[300], h2[300];
+    struct http_response resp = {0};
+    struct timespec t0, t1;
+
+    snprintf(body, sizeof body, "{\"delivery\":\"%s\"}", id);
+    github_signature(SECRET, body, strlen(body), sig);
+    snprintf(h1, sizeof h1, "X-Hub-Signature-256: %s", sig);
+    snprintf(h2, sizeof h2, "X-GitHub-Delivery: %s", id);
+    const char *headers[] = {h1, h2, "X-GitHub-Event: push", "Content-Type: application/json",
+                             NULL};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ASSERT_INT_EQ(http_conn_request(c, "POST", "/hooks/github", headers, body, strlen(body), &resp),
+                  0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ASSERT_INT_EQ(resp.status, 202);
+    http_response_free(&resp);
+    return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+TEST_T(replication_wait_latency_figures, 120)
+{
+    static double with_wait[LATENCY_REQUESTS], without[LATENCY_REQUESTS];
+    struct topo t;
+    struct fixture fw, fn;
+    struct http_conn *cw, *cn;
+    char id[64];
+    double w50, w99, n50, n99;
+
+    topo_start_pair(&t, 1); /* AOF everysec, as deploy/redis/redis.conf */
+    start_receiver(&fw, t.primary, "wait_replicas = 1\nwait_timeout = 1s");
+    start_receiver(&fn, t.primary, "wait_replicas = 0");
+    ASSERT_NOT_NULL(cw = http_conn_open(fw.port));
+    ASSERT_NOT_NULL(cn = http_conn_open(fn.port));
+    /* Interleaved, so both see the same machine load. */
+    for (int i = 0; i < LATENCY_REQUESTS; i++) {
+        snprintf(id, sizeof id, "lat-w-%d", i);
+        with_wait[i] = timed_post(cw, id);
+        snprintf(id, sizeof id, "lat-n-%d", i);
+        without[i] = timed_post(cn, id);
+    }
+    http_conn_close(cw);
+    http_conn_close(cn);
+    percentiles(with_wait, LATENCY_REQUESTS, &w50, &w99);
+    percentiles(without, LATENCY_REQUESTS, &n50, &n99);
+    printf("    wait_replicas latency over %d requests each (ms, loopback, one replica):\n"
+           "      wait_replicas = 0: p50 %.3f  p99 %.3f\n"
+           "      wait_replicas = 1: p50 %.3f  p99 %.3f\n",
+           LATENCY_REQUESTS, n50, n99, w50, w99);
+}
+
+TEST(replication_readonly_master_answers_503_then_recovers)
+{
+    struct redis_srv *a = redis_start(NULL), *b = redis_start(NULL);
+    struct fixture f;
+    redisContext *ca;
+
+    start_receiver(&f, a, NULL);
+    ASSERT_INT_EQ(post(&f, "ro-1", NULL), 202);
+    ca = redis_connect(a);
+    freeReplyObject(redis_cmd(ca, "REPLICAOF 127.0.0.1 %d", redis_port(b)));
+    /* A is a replica now: never a 2xx for a new event. */
+    WAIT_FOR(post(&f, "ro-2", NULL) == 503, 5000);
+    ASSERT_INT_OP(proc_log_count(f.receiver, "READONLY"), >=, 1);
+    freeReplyObject(redis_cmd(ca, "REPLICAOF NO ONE"));
+    WAIT_FOR(post(&f, "ro-3", NULL) == 202, 5000);
+    redisFree(ca);
+}
+
+/* A provider: sends numbered events, re-sending each one until it gets a
+ * 2xx. Counts the 503s; any other status fails the test. */
+struct sender {
+    struct fixture *f;
+    int next;          /* number of the next new event */
+    int acked;         /* events acknowledged (202 or 200) */
+    int unavailable;   /* 503 answers */
+    int pending;       /* -1, or the event being re-sent */
+    char ids[512][32]; /* acknowledged ids */
+};
+
+/* Sends the pending or the next event once; returns the status. */
+static int send_one(struct sender *s)
+{
+    char id[32];
+    int n = s->pending >= 0 ? s->pending : s->next++, status;
+
+    snprintf(id, sizeof id, "fo-%d", n);
+    status = post(s->f, id, NULL);
+    if (status == 503) {
+        s->unavailable++;
+        s->pending = n;
+        return status;
+    }
+    if (status != 202 && status != 200)
+        test_fail(__FILE__, __LINE__, "event %s: status %d during failover", id, status);
+    s->pending = -1;
+    ASSERT_INT_OP(s->acked, <, 512);
+    memcpy(s->ids[s->acked++], id, sizeof id);
+    return status;
+}
+
+/* Sends until n more events are acknowledged, within budget_ms. */
+static void send_acked(struct sender *s, int n, int budget_ms)
+{
+    int64_t deadline = harness_now_ms() + budget_ms;
+
+    for (int goal = s->acked + n; s->acked < goal; harness_backoff(3))
+        if (send_one(s) == 503)
+            ASSERT_INT_OP(harness_now_ms(), <, deadline);
+}
+
+TEST_T(replication_sentinel_failover_without_restart, 90)
+{
+    static struct sender s;
+    struct topo t;
+    struct fixture f;
+    char extra[256];
+    int old_port, new_port = 0;
+    int64_t killed, promoted = 0, resumed = 0;
+    redisContext *c;
+
+    topo_start_pair(&t, 0);
+    topo_start_sentinels(&t, 1000);
+    snprintf(extra, sizeof extra,
+             "sentinels = %s\nmaster_name = %s\nwait_replicas = 1\nwait_timeout = 300ms",
+             t.sentinels, TOPO_MASTER_NAME);
+    start_receiver(&f, t.primary, extra);
+    s.f = &f, s.pending = -1;
+    send_acked(&s, 20, 5000);
+    ASSERT_INT_EQ(s.unavailable, 0);
+
+    old_port = redis_port(t.primary);
+    redis_kill(t.primary);
+    killed = harness_now_ms();
+    while (!resumed) {
+        ASSERT_INT_OP(harness_now_ms() - killed, <, FAILOVER_BUDGET_MS);
+        int status = send_one(&s);
+        if (!promoted && (new_port = topo_master_port(&t)) != old_port && new_port) {
+            promoted = harness_now_ms();
+            /* The old primary comes back, as systemd would restart it, and
+             * Sentinel turns it into a replica of the new master: with
+             * wait_replicas = 1 writes resume once it has synced. */
+            redis_restart(t.primary);
+        }
+        /* A 200 duplicate is no proof: it needs no write. */
+        if (promoted && status == 202)
+            resumed = harness_now_ms();
+        if (status == 503)
+            harness_backoff(5);
+    }
+    send_acked(&s, 20, 10000);
+    printf("    sentinel failover: promoted after %lld ms, writes resumed after %lld ms, "
+           "%d answers 503, %d events acknowledged\n",
+           (long long)(promoted - killed), (long long)(resumed - killed), s.unavailable, s.acked);
+
+    /* Every acknowledged event is on the new master. */
+    c = redis_connect(topo_server(&t, new_port));
+    for (int i = 0; i < s.acked; i++)
+        ASSERT_INT_EQ(redis_int(c, "EXISTS hookd:{default}:seen:github:%s", s.ids[i]), 1);
+    redisFree(c);
+}
