@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ struct request_ctx {
     size_t discarded;
     bool too_large;
     bool answered;
+    bool close_after; /* the answer ends the connection (ambiguous framing) */
     int64_t start_us;
     char request_id[INGRESS_REQUEST_ID_MAX + 1];
     char client[INET6_ADDRSTRLEN + 1];
@@ -104,6 +106,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request_ctx 
     }
     if (allow_post)
         MHD_add_response_header(r, "Allow", "POST");
+    if (rq->close_after)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     rq->answered = true;
@@ -164,6 +168,35 @@ static void client_address(struct MHD_Connection *c, const struct config *cfg, c
     }
 }
 
+struct framing_count {
+    unsigned content_length, transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct framing_count *fc = cls;
+    fc->content_length += strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0;
+    fc->transfer_encoding += strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0;
+    return MHD_YES;
+}
+
+/*
+ * Framing that another HTTP hop could read differently from libmicrohttpd
+ * (which takes Transfer-Encoding over Content-Length, and the first of
+ * duplicates): both headers, or either one twice. RFC 9112 6.3 wants such a
+ * request refused or read by Transfer-Encoding alone, and the connection
+ * closed after the answer either way, so that no byte behind it is ever
+ * taken for a request of its own (request smuggling).
+ */
+static bool ambiguous_framing(struct MHD_Connection *c)
+{
+    struct framing_count fc = {0, 0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &fc);
+    return fc.content_length > 1 || fc.transfer_encoding > 1 ||
+           (fc.content_length && fc.transfer_encoding);
+}
+
 static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *rq,
                                   const char *url, const char *method)
 {
@@ -176,6 +209,10 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *
     client_address(c, cfg, rq->client, sizeof rq->client);
     if (atomic_fetch_add(&runtime_inflight, 1) + 1 > cfg->receiver.max_concurrent_requests)
         return early(c, rq, 503, "too_many_concurrent_requests", cfg->receiver.retry_after_s);
+    if (ambiguous_framing(c)) {
+        rq->close_after = true;
+        return early(c, rq, 400, "ambiguous_framing", 0);
+    }
     if (strncmp(url, HOOKS_PREFIX, strlen(HOOKS_PREFIX)) != 0)
         return early(c, rq, 404, "not_found", 0);
     rq->src = config_source(cfg, url + strlen(HOOKS_PREFIX), strlen(url + strlen(HOOKS_PREFIX)));
