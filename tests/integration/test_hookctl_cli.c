@@ -1,0 +1,203 @@
+/*
+ * test_hookctl_cli.c — hookctl without workers: offline signature
+ * diagnosis (verify), the rejected-signature summary of stats, and the
+ * exit codes for usage errors, bad configs and an unreachable Redis.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hookctl_fixture.h"
+
+static const char gh_body[] = "{\"action\":\"opened\",\"number\":7}";
+
+/* The first 8 hex digits of GitHub's signature of gh_body under SECRET. */
+static void gh_prefix(const char *secret, char out[9])
+{
+    char sig[SIG_BUF_SIZE];
+
+    github_signature(secret, gh_body, strlen(gh_body), sig);
+    memcpy(out, sig + 7, 8); /* after "sha256=" */
+    out[8] = '\0';
+}
+
+/* A captured GitHub request signed with SECRET; returns the headers path. */
+static const char *capture_github(const char *secret)
+{
+    char sig[SIG_BUF_SIZE], text[1024];
+
+    github_signature(secret, gh_body, strlen(gh_body), sig);
+    snprintf(text, sizeof text,
+             "POST /hooks/github HTTP/1.1\r\n"
+             "Host: hooks.example.com\r\n"
+             "X-GitHub-Event: pull_request\r\n"
+             "X-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\r\n"
+             "X-Hub-Signature-256: %s\r\n"
+             "Content-Type: application/json\r\n"
+             "\r\n", sig);
+    harness_write_file("body.json", gh_body);
+    return harness_write_file("headers.txt", text);
+}
+
+TEST(hookctl_verify_names_matching_version)
+{
+    struct hk h;
+    char *out, p1[9], p2[9], line[128];
+
+    hk_start(&h, false);
+    const char *headers = capture_github("gh-secret-two");
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "github", "--headers", headers, "--body",
+                         harness_path("body.json"), NULL), 0);
+    gh_prefix("gh-secret-one", p1);
+    gh_prefix("gh-secret-two", p2);
+    ASSERT_STR_CONTAINS(out, "header         = X-Hub-Signature-256");
+    snprintf(line, sizeof line, "v1             = %s  no match", p1);
+    ASSERT_STR_CONTAINS(out, line);
+    snprintf(line, sizeof line, "v2             = %s  MATCH", p2);
+    ASSERT_STR_CONTAINS(out, line);
+    char sha[65];
+    sha256_hex(gh_body, strlen(gh_body), sha);
+    ASSERT_STR_CONTAINS(out, sha);
+    ASSERT_STR_CONTAINS(out, "verdict        = valid (signed with v2)");
+    free(out);
+
+    /* A secret no longer configured: every version named, none matching. */
+    headers = capture_github("gh-secret-retired");
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "github", "--headers", headers, "--body",
+                         harness_path("body.json"), NULL), 1);
+    snprintf(line, sizeof line, "v1             = %s  no match", p1);
+    ASSERT_STR_CONTAINS(out, line);
+    snprintf(line, sizeof line, "v2             = %s  no match", p2);
+    ASSERT_STR_CONTAINS(out, line);
+    ASSERT_STR_CONTAINS(out, "verdict        = invalid: no_match");
+    free(out);
+}
+
+TEST(hookctl_verify_timestamp_and_json_headers)
+{
+    struct hk h;
+    char *out, sig[SIG_BUF_SIZE], text[512], at[32];
+    const char *body = "{\"id\":\"evt_v\",\"type\":\"invoice.paid\"}";
+    long long ts = (long long)time(NULL) - 3600;
+
+    hk_start(&h, false);
+    stripe_signature("whsec_stripe_test", ts, body, strlen(body), sig);
+    snprintf(text, sizeof text, "{\"stripe-signature\": \"%s\", \"content-type\": \"application/json\"}",
+             sig);
+    const char *headers = harness_write_file("stripe-headers.json", text);
+    const char *bodyf = harness_write_file("stripe-body.json", body);
+    /* Genuine, but an hour old: outside the 300 s tolerance now. */
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "stripe", "--headers", headers, "--body", bodyf, NULL),
+                  1);
+    ASSERT_STR_CONTAINS(out, "header         = Stripe-Signature");
+    ASSERT_STR_CONTAINS(out, "MATCH");
+    ASSERT_STR_CONTAINS(out, "verdict        = invalid: timestamp_too_old");
+    free(out);
+    /* At the time it was sent, it is valid. */
+    snprintf(at, sizeof at, "%lld", ts + 5);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "stripe", "--headers", headers, "--body", bodyf,
+                         "--at", at, NULL), 0);
+    ASSERT_STR_CONTAINS(out, "skew           = 5 s");
+    ASSERT_STR_CONTAINS(out, "verdict        = valid (signed with v1)");
+    free(out);
+    /* A missing signature header. */
+    headers = harness_write_file("none.txt", "Content-Type: application/json\n");
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "stripe", "--headers", headers, "--body", bodyf, NULL),
+                  1);
+    ASSERT_STR_CONTAINS(out, "verdict        = invalid: missing_header");
+    free(out);
+}
+
+static void post_github(struct hk *h, const char *secret, const char *delivery, int status)
+{
+    ASSERT_INT_EQ(fixture_post_github(&h->f, secret, delivery, "push", "{}", NULL), status);
+}
+
+TEST(hookctl_stats_rejected_by_reason_and_version)
+{
+    struct hk h;
+    char *out;
+
+    hk_start(&h, false);
+    post_github(&h, "gh-secret-one", "ok-1", 202);
+    post_github(&h, "gh-secret-one", "ok-1", 200);
+    post_github(&h, "wrong", "bad-1", 401);
+    post_github(&h, "wrong", "bad-2", 401);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "stats", "--json", NULL), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    ASSERT_NOT_NULL(doc);
+    json_t *gh = json_object_get(json_object_get(doc, "sources"), "github");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(gh, "total")), 2);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(gh, "by_reason"), "no_match")),
+                  2);
+    json_t *byv = json_object_get(gh, "by_version_tried");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(byv, "v1")), 2);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(byv, "v2")), 2);
+    json_t *def = json_object_get(json_object_get(doc, "routes"), "default");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(def, "stream_length")), 1);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(def, "lag")), 1);
+    ASSERT(json_is_false(json_object_get(def, "group_exists")));
+    json_t *cnt = json_object_get(def, "counters");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "received")), 1);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "duplicates")), 1);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "backlog")), 1);
+    json_decref(doc);
+    free(out);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "stats", NULL), 0);
+    ASSERT_STR_CONTAINS(out, "no_match=2");
+    ASSERT_STR_CONTAINS(out, "v1=2,v2=2");
+    free(out);
+}
+
+TEST(hookctl_redis_down_exits_3)
+{
+    struct hk h;
+    char *out;
+
+    hk_start(&h, false);
+    redis_kill(h.f.redis);
+    const char *const cmds[][4] = {{"stats"}, {"dead", "list", "billing"},
+                                   {"replay", "billing", "--all"}, {"dead", "show", "billing", "x"}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        ASSERT_INT_EQ(hk_ctl(&h, &out, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], NULL), 3);
+        ASSERT_STR_CONTAINS(out, "hookctl: Redis unreachable");
+        ASSERT_INT_EQ(strchr(out, '\n') - out + 1, (long long)strlen(out)); /* one line */
+        free(out);
+    }
+}
+
+TEST(hookctl_usage_and_config_errors_exit_2)
+{
+    struct hk h;
+    char *out;
+
+    hk_start(&h, false);
+    ASSERT_INT_EQ(hk_ctl_config(harness_path("missing.conf"), &out, "stats", NULL), 2);
+    ASSERT_STR_CONTAINS(out, "missing.conf");
+    free(out);
+    const char *bad = harness_write_file("bad.conf", "[redis]\nurl = redis://127.0.0.1:1/0\n"
+                                                     "no_such_key = 1\n");
+    ASSERT_INT_EQ(hk_ctl_config(bad, &out, "stats", NULL), 2);
+    ASSERT_STR_CONTAINS(out, "bad.conf");
+    free(out);
+    const char *const cases[][5] = {
+        {"replay", "nosuchroute"},      {"dead", "list", "nosuchroute"},
+        {"frobnicate"},                 {"replay", "billing", "--id", "a", "--all"},
+        {"dead", "purge", "billing"},   {"dead", "list", "billing", "--limit", "x"},
+        {"verify", "nosuchsource", "--headers", "h", "--body"},
+        {"reconcile", "stripe"},        {"replay", "billing", "--since", "yesterday"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int code = hk_ctl(&h, &out, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+                          cases[i][4], NULL);
+        if (code != 2)
+            test_fail(__FILE__, __LINE__, "case %zu (%s %s): exit %d: %s", i, cases[i][0],
+                      cases[i][1] ? cases[i][1] : "", code, out);
+        ASSERT_STR_CONTAINS(out, "hookctl: ");
+        free(out);
+    }
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "replay", "nosuchroute", NULL), 2);
+    ASSERT_STR_CONTAINS(out, "unknown route \"nosuchroute\"");
+    free(out);
+}
