@@ -70,8 +70,9 @@ void ctl_format_time(int64_t ms, char *buf, size_t cap);
 /* A number of milliseconds as "850ms", "12.3s", "4m05s", "3h02m", "2d04h". */
 void ctl_format_duration(int64_t ms, char *buf, size_t cap);
 
-/* Copies N bytes for a terminal: control and non-ASCII bytes become '?',
- * at most CAP - 1 kept (a cut value ends in "..."). */
+/* Copies N bytes for a terminal: trailing newlines dropped, newlines and
+ * tabs as spaces, other control and non-ASCII bytes as '?', at most CAP - 1
+ * kept (a cut value ends in "..."). */
 void ctl_printable(const char *p, size_t n, char *buf, size_t cap);
 
 /* ---- aligned tables ---- */

@@ -118,12 +118,12 @@ static void print_blob(const char *label, const struct store_field *f)
     }
 }
 
-static void print_entry(const char *route, const struct store_entry *e)
+static void print_entry(const struct store_entry *e)
 {
     static const char *const times[] = {"failed_at", "received_at", NULL};
     char value[512], when[40];
 
-    printf("%-12s = %s\n%-12s = %s\n", "route", route, "dead_id", e->id);
+    printf("%-12s = %s\n", "dead_id", e->id);
     for (size_t i = 0; i < e->nfields; i++) {
         const struct store_field *f = &e->fields[i];
         if (strcmp(f->name, "body") == 0 || strcmp(f->name, "headers") == 0)
@@ -165,7 +165,7 @@ static int dead_show(struct ctl *c, const char *route, int argc, char **argv)
         putchar('\n');
         json_decref(o);
     } else {
-        print_entry(route, &e);
+        print_entry(&e);
     }
     store_entry_clear(&e);
     return CTL_OK;

@@ -140,9 +140,11 @@ void ctl_printable(const char *p, size_t n, char *buf, size_t cap)
 
     if (cap == 0)
         return;
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
+        n--; /* a handler's message usually ends in a newline */
     for (size_t i = 0; i < n && k + 1 < cap; i++) {
         unsigned char ch = (unsigned char)p[i];
-        buf[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        buf[k++] = ch == '\n' || ch == '\t' ? ' ' : ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
     }
     buf[k] = '\0';
     if (k < n && cap > 4)

@@ -230,6 +230,7 @@ int cmd_reconcile(struct ctl *c, int argc, char **argv)
         code = ctl_store_failed(rc, "reconcile");
         goto out;
     }
+    putchar('\n');
     for (int k = 0; k < ST_COUNT_; k++)
         printf("%s = %zu\n", status_names[k], r.counts[k]);
     if (r.replay)
