@@ -420,8 +420,10 @@ static void render_family(struct metrics_family *f, struct metrics_series **tmp,
 
 void metrics_render(struct metrics *m, struct metrics_buf *out)
 {
-    struct metrics_series **tmp = malloc(METRICS_MAX_SERIES * sizeof *tmp);
+    struct metrics_series **tmp = m ? malloc(METRICS_MAX_SERIES * sizeof *tmp) : NULL;
 
+    if (!m)
+        return;
     if (!tmp) {
         out->truncated = true;
         return;

@@ -1,0 +1,247 @@
+/*
+ * admin_api.c — the admin listener's JSON API; see admin_api.h and
+ * docs/admin-api.md. Reads go through store_admin.h (the same figures as
+ * `hookctl stats` and `hookctl dead list`); replays through replay_run()
+ * (the same path as `hookctl replay`: integrity check, idempotency skip).
+ *
+ * Everything that comes from Redis is data (event ids and errors are chosen
+ * by whoever sent the request or wrote the handler): it leaves here only as
+ * JSON strings, and the page renders them as text, never as markup.
+ */
+#include "admin_api.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "ingress_metrics.h"
+#include "log.h"
+#include "replay.h"
+#include "store_admin.h"
+
+#define EV_ADMIN_REPLAY "admin_replay"
+#define REPLAY_BODY_MAX 4096
+
+/* Takes over O (a new reference; NULL means out of memory). */
+static void reply_json(struct admin_reply *out, int status, json_t *o)
+{
+    out->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!out->body) {
+        out->status = 500;
+        out->body = strdup("{\"error\":\"out of memory\"}");
+    } else {
+        out->status = status;
+    }
+    out->len = out->body ? strlen(out->body) : 0;
+}
+
+void admin_api_error(struct admin_reply *out, int status, const char *message)
+{
+    reply_json(out, status, json_pack("{s:s}", "error", message));
+}
+
+/* 503 for Redis trouble, 500 for anything else. */
+static void store_error(struct admin_reply *out, int rc)
+{
+    bool redis = rc == HOOKD_EREDIS_CONN || rc == HOOKD_EREDIS_TIMEOUT;
+    admin_api_error(out, redis ? 503 : 500, hookd_strerror(rc));
+}
+
+static void now_iso8601(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- GET /api/counts ---- */
+
+static json_t *route_counts(const char *route, const struct store_route_stats *s)
+{
+    const int64_t *c = s->counters;
+
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "route", route, "pending", (json_int_t)s->lag, "in_flight",
+                     (json_int_t)s->pending, "retry_scheduled", (json_int_t)s->retry_scheduled,
+                     "processed", (json_int_t)c[STORE_C_PROCESSED], "duplicate_skipped",
+                     (json_int_t)c[STORE_C_DUP_SKIPPED], "replayed", (json_int_t)c[STORE_C_REPLAYED],
+                     "failed_permanent", (json_int_t)c[STORE_C_FAILED], "dead_letters",
+                     (json_int_t)s->dead, "backlog", (json_int_t)c[STORE_C_BACKLOG], "received",
+                     (json_int_t)c[STORE_C_RECEIVED], "duplicates", (json_int_t)c[STORE_C_DUPLICATES],
+                     "stream_entries", (json_int_t)s->stream_length, "consumers",
+                     (json_int_t)s->nconsumers);
+}
+
+void admin_api_counts(const struct config *cfg, struct store *st, struct admin_reply *out)
+{
+    char now[32];
+    json_t *routes = json_array();
+    int rc = 0;
+
+    for (size_t i = 0; routes && i < cfg->nroutes && rc == 0; i++) {
+        struct store_route_stats s;
+        if ((rc = store_route_stats(st, cfg->routes[i].name, &s)) == 0)
+            json_array_append_new(routes, route_counts(cfg->routes[i].name, &s));
+        store_route_stats_free(&s);
+    }
+    if (rc < 0) {
+        json_decref(routes);
+        store_error(out, rc);
+        return;
+    }
+    now_iso8601(now, sizeof now);
+    reply_json(out, 200, json_pack("{s:s, s:o, s:o}", "generated_at", now, "routes", routes,
+                                   "signatures", ingress_metrics_signatures_json()));
+}
+
+/* ---- GET /api/rejected ---- */
+
+void admin_api_rejected(const struct config *cfg, struct store *st, struct admin_reply *out)
+{
+    json_t *summary = NULL, *recent;
+    struct store_entry *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = store_rejected_summary(st, &summary)) < 0 ||
+        (rc = store_rejected_range(st, "-", "+", ADMIN_RECENT_REJECTED, true, &v, &n)) < 0) {
+        json_decref(summary);
+        store_error(out, rc);
+        return;
+    }
+    recent = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(recent, store_entry_json(&v[i], false));
+    store_entries_free(v, n);
+    reply_json(out, 200, json_pack("{s:o, s:o}", "by_source", summary, "recent", recent));
+}
+
+/* ---- GET /api/dead/ROUTE ---- */
+
+/* The dead letter as JSON, with the current state of its event. */
+static json_t *dead_json(struct store *st, const char *route, const struct store_entry *e)
+{
+    json_t *o = store_entry_json(e, false);
+    const struct store_field *id = store_entry_get(e, "event_id");
+    const char *source = store_entry_str(e, "source");
+    struct store_seen seen;
+
+    if (o && id && source[0] &&
+        store_seen_get(st, route, source, id->value, id->value_len, &seen) == 0)
+        json_object_set_new(o, "state", json_string(seen.state));
+    else if (o)
+        json_object_set_new(o, "state", json_null()); /* the record expired */
+    return o;
+}
+
+void admin_api_dead(const struct config *cfg, struct store *st, const char *route,
+                    const char *limit, struct admin_reply *out)
+{
+    long want = ADMIN_DEAD_DEFAULT;
+    struct store_entry *v = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    json_t *list;
+    int rc;
+
+    if (!config_route(cfg, route)) {
+        admin_api_error(out, 404, "unknown route");
+        return;
+    }
+    if (limit) {
+        char *end;
+        want = strtol(limit, &end, 10);
+        if (*end || want < 1 || want > ADMIN_DEAD_MAX) {
+            admin_api_error(out, 400, "limit must be 1..500");
+            return;
+        }
+    }
+    if ((rc = store_log_len(st, route, STORE_LOG_DEAD, &total)) < 0 ||
+        (rc = store_dead_list(st, route, (size_t)want, &v, &n)) < 0) {
+        store_error(out, rc);
+        return;
+    }
+    list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, dead_json(st, route, &v[i]));
+    store_entries_free(v, n);
+    reply_json(out, 200, json_pack("{s:s, s:I, s:o}", "route", route, "total", (json_int_t)total,
+                                   "dead", list));
+}
+
+/* ---- POST /api/replay/ROUTE ---- */
+
+/* {"id": "..."} or {"all": true}; false (and a 400 in out) otherwise. */
+static bool parse_replay(json_t *req, struct replay_request *rq, struct admin_reply *out)
+{
+    json_t *id = json_object_get(req, "id"), *all = json_object_get(req, "all");
+
+    if (json_is_object(req) && json_is_string(id) && !all && json_string_length(id) > 0) {
+        rq->select = REPLAY_DEAD_ONE;
+        rq->id = json_string_value(id);
+        rq->id_len = json_string_length(id);
+        return true;
+    }
+    if (json_is_object(req) && json_is_true(all) && !id) {
+        rq->select = REPLAY_DEAD_ALL;
+        return true;
+    }
+    admin_api_error(out, 400, "body must be {\"id\": \"EVENT_OR_ENTRY_ID\"} or {\"all\": true}");
+    return false;
+}
+
+static void log_replay(const struct replay_request *rq, const struct replay_summary *s, int rc,
+                       const char *client)
+{
+    struct logline l;
+
+    if (!log_begin(&l, rc < 0 ? LOG_WARN : LOG_INFO, EV_ADMIN_REPLAY))
+        return;
+    log_str(&l, "route", rq->route);
+    log_str(&l, "select", rq->select == REPLAY_DEAD_ONE ? "id" : "all");
+    if (rq->select == REPLAY_DEAD_ONE)
+        log_strn(&l, "id", rq->id, rq->id_len);
+    log_int(&l, "events_scanned", (int64_t)s->events_scanned);
+    log_int(&l, "replayed", (int64_t)s->replayed);
+    log_int(&l, "duplicate_skipped", (int64_t)s->duplicate_skipped);
+    log_int(&l, "integrity_failed", (int64_t)s->integrity_failed);
+    if (rc < 0)
+        log_str(&l, "error", hookd_strerror(rc));
+    log_str(&l, "client", client);
+    log_end(&l);
+}
+
+void admin_api_replay(const struct config *cfg, struct store *st, const char *route,
+                      const char *body, size_t len, const char *client, struct admin_reply *out)
+{
+    struct replay_request rq = {.route = route};
+    struct replay_summary sum;
+    json_t *req;
+    int rc;
+
+    if (!config_route(cfg, route)) {
+        admin_api_error(out, 404, "unknown route");
+        return;
+    }
+    req = len <= REPLAY_BODY_MAX ? json_loadb(body ? body : "", len, 0, NULL) : NULL;
+    if (!parse_replay(req, &rq, out)) {
+        json_decref(req);
+        return;
+    }
+    rc = replay_run(cfg, st, &rq, &sum);
+    log_replay(&rq, &sum, rc, client);
+    json_decref(req); /* rq.id pointed into it */
+    if (rc == HOOKD_ENOT_FOUND)
+        admin_api_error(out, 404, "no dead letter with that id");
+    else if (rc < 0)
+        store_error(out, rc);
+    else
+        reply_json(out, 200, replay_summary_json(&sum));
+    replay_summary_free(&sum);
+}

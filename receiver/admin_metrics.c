@@ -1,0 +1,153 @@
+/*
+ * admin_metrics.c — see admin_metrics.h. Redis is read first (each route's
+ * stats and handler histogram; the time it took is itself recorded as
+ * hookd_redis_roundtrip_seconds{op="scrape"}), then everything is written
+ * family by family, every route's sample under one HELP/TYPE pair.
+ *
+ * Why Redis-backed worker figures rather than a listener per worker: the
+ * counters are already kept atomically with each state change by the
+ * store's scripts, they survive worker restarts, and one scrape target sees
+ * every worker of every route without service discovery.
+ */
+#include "admin_metrics.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingress_metrics.h"
+#include "store_admin.h"
+#include "store_metrics.h"
+
+/* What one route's reads produced. */
+struct route_figures {
+    const char *route; /* borrowed from the config */
+    bool ok;
+    struct store_route_stats stats;
+    struct store_handler_hist hist[STORE_HANDLER_MAX_RESULTS];
+    size_t nhist;
+};
+
+struct gauge {
+    const char *name, *help;
+    size_t offset; /* of an int64_t in struct store_route_stats */
+};
+
+static const struct gauge gauges[] = {
+    {"hookd_route_stream_entries", "Entries in the route's stream (XLEN), acknowledged ones included.",
+     offsetof(struct store_route_stats, stream_length)},
+    {"hookd_route_in_flight", "Entries delivered to a worker and not yet acknowledged (pending).",
+     offsetof(struct store_route_stats, pending)},
+    {"hookd_route_consumer_lag", "Entries not yet delivered to any worker.",
+     offsetof(struct store_route_stats, lag)},
+    {"hookd_route_retry_scheduled", "Events waiting for a delayed retry.",
+     offsetof(struct store_route_stats, retry_scheduled)},
+    {"hookd_route_dead_letters", "Entries in the route's dead-letter stream.",
+     offsetof(struct store_route_stats, dead)},
+};
+
+struct counter {
+    enum store_counter which;
+    const char *name, *help;
+    const char *type;
+};
+
+static const struct counter counters[] = {
+    {STORE_C_BACKLOG, "hookd_route_backlog", "Events accepted and not yet processed or dead-lettered.", "gauge"},
+    {STORE_C_RECEIVED, "hookd_route_received_total", "Events queued by any receiver.", "counter"},
+    {STORE_C_DUPLICATES, "hookd_route_duplicates_total", "Deliveries answered as duplicates at ingress, all receivers.", "counter"},
+    {STORE_C_OVERLOAD, "hookd_route_overload_rejected_total", "Events refused because the backlog was over its watermark.", "counter"},
+    {STORE_C_PROCESSED, "hookd_route_processed_total", "Events whose handler succeeded.", "counter"},
+    {STORE_C_RETRIED, "hookd_route_retried_total", "Transient failures scheduled for a retry.", "counter"},
+    {STORE_C_FAILED, "hookd_route_failed_permanent_total", "Events dead-lettered (permanent failure or attempts exhausted).", "counter"},
+    {STORE_C_DUP_SKIPPED, "hookd_route_duplicate_skipped_total", "Deliveries of already processed events, skipped by workers.", "counter"},
+    {STORE_C_REPLAYED, "hookd_route_replayed_total", "Events put back by an operator's replay.", "counter"},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool read_route(struct store *st, struct route_figures *f)
+{
+    double t0 = now_s();
+
+    f->ok = store_route_stats(st, f->route, &f->stats) == 0 &&
+            store_handler_hist_read(st, f->route, f->hist, STORE_HANDLER_MAX_RESULTS, &f->nhist) == 0;
+    ingress_metrics_redis("scrape", now_s() - t0);
+    return f->ok;
+}
+
+static void write_route_families(const struct route_figures *f, size_t n, struct metrics_buf *out)
+{
+    const char *const route_label[] = {"route", NULL};
+
+    for (size_t g = 0; g < N(gauges); g++) {
+        metrics_write_header(out, gauges[g].name, gauges[g].help, "gauge");
+        for (size_t i = 0; i < n; i++) {
+            if (!f[i].ok)
+                continue;
+            int64_t v;
+            memcpy(&v, (const char *)&f[i].stats + gauges[g].offset, sizeof v);
+            metrics_write_sample(out, gauges[g].name, route_label, &f[i].route, (double)v);
+        }
+    }
+    metrics_write_header(out, "hookd_route_consumers", "Workers in the route's consumer group.", "gauge");
+    for (size_t i = 0; i < n; i++)
+        if (f[i].ok)
+            metrics_write_sample(out, "hookd_route_consumers", route_label, &f[i].route,
+                                 (double)f[i].stats.nconsumers);
+    for (size_t c = 0; c < N(counters); c++) {
+        metrics_write_header(out, counters[c].name, counters[c].help, counters[c].type);
+        for (size_t i = 0; i < n; i++)
+            if (f[i].ok)
+                metrics_write_sample(out, counters[c].name, route_label, &f[i].route,
+                                     (double)f[i].stats.counters[counters[c].which]);
+    }
+}
+
+static void write_handler_hist(const struct route_figures *f, size_t n, struct metrics_buf *out)
+{
+    const char *const labels[] = {"route", "result", NULL};
+
+    metrics_write_header(out, "hookd_handler_duration_seconds",
+                         "Handler run time, by the worker's verdict (ok, transient, permanent).",
+                         "histogram");
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; f[i].ok && k < f[i].nhist; k++) {
+            const char *values[] = {f[i].route, f[i].hist[k].result};
+            metrics_write_histogram(out, "hookd_handler_duration_seconds", labels, values,
+                                    store_handler_bounds_s, STORE_HANDLER_NBOUNDS,
+                                    f[i].hist[k].counts, f[i].hist[k].sum_s);
+        }
+}
+
+void admin_metrics_render(const struct config *cfg, struct store *st, struct metrics_buf *out)
+{
+    struct route_figures *f = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *f);
+    bool up = st != NULL;
+
+    if (!f) {
+        out->truncated = true;
+        return;
+    }
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        f[i].route = cfg->routes[i].name;
+        if (up) /* after one failure the rest would only wait for timeouts */
+            up = read_route(st, &f[i]);
+    }
+    metrics_render(ingress_metrics(), out);
+    metrics_write_header(out, "hookd_redis_up", "1 when this scrape could read Redis, else 0.", "gauge");
+    metrics_write_sample(out, "hookd_redis_up", NULL, NULL, up ? 1 : 0);
+    write_route_families(f, cfg->nroutes, out);
+    write_handler_hist(f, cfg->nroutes, out);
+    for (size_t i = 0; i < cfg->nroutes; i++)
+        store_route_stats_free(&f[i].stats);
+    free(f);
+}
