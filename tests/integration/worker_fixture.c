@@ -1,0 +1,184 @@
+/*
+ * worker_fixture.c — see worker_fixture.h.
+ */
+#include "worker_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FIXTURE_EXPAND_SLACK 4096
+
+char *wfx_expand(const struct wfx *f, const char *tpl)
+{
+    char handlers[1024];
+    size_t cap = strlen(tpl) + FIXTURE_EXPAND_SLACK, n = 0;
+    char *out = malloc(cap);
+
+    snprintf(handlers, sizeof handlers, "%s/tests/data/handlers", harness_repo_dir());
+    ASSERT_NOT_NULL(out);
+    for (const char *p = tpl; *p;) {
+        const char *val = NULL;
+        size_t skip = 0;
+        if (strncmp(p, "@REDIS@", 7) == 0)
+            val = redis_url(f->redis), skip = 7;
+        else if (strncmp(p, "@H@", 3) == 0)
+            val = handlers, skip = 3;
+        else if (strncmp(p, "@DIR@", 5) == 0)
+            val = f->dir, skip = 5;
+        if (val) {
+            size_t vl = strlen(val);
+            ASSERT(n + vl < cap);
+            memcpy(out + n, val, vl), n += vl, p += skip;
+        } else {
+            ASSERT(n + 1 < cap);
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+void wfx_start(struct wfx *f, const char *tpl, const struct redis_opts *opts)
+{
+    struct redis_cfg rcfg = {0};
+    char err[200], *body, *conf;
+    size_t len;
+
+    memset(f, 0, sizeof *f);
+    log_set_level(LOG_WARN); /* the fixture's own store: keep test output quiet */
+    f->dir = harness_tmpdir();
+    f->redis = redis_start(opts);
+    f->rc = redis_connect(f->redis);
+    body = wfx_expand(f, tpl);
+    len = strlen(body) + 256;
+    conf = malloc(len);
+    ASSERT_NOT_NULL(conf);
+    snprintf(conf, len, "[redis]\nurl = %s\ntimeout = 1s\ndedupe_ttl = 3600\n%s",
+             redis_url(f->redis), body);
+    f->config_path = harness_write_file("worker.conf", conf);
+    free(conf);
+    free(body);
+    rcfg.url = (char *)redis_url(f->redis);
+    rcfg.prefix = (char *)"hookd";
+    rcfg.timeout_ms = 2000;
+    f->st = store_open(&rcfg, err, sizeof err);
+    if (!f->st)
+        test_fail(__FILE__, __LINE__, "store_open: %s", err);
+}
+
+struct proc *wfx_worker(struct wfx *f, const char *const args[])
+{
+    const char *argv[32] = {harness_bin("hookd-worker"), "-c", f->config_path};
+    size_t n = 3;
+
+    for (size_t i = 0; args && args[i]; i++) {
+        ASSERT(n < 31);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return proc_start(argv, NULL, "worker");
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, const char *id,
+                      const char *type, const char *body, size_t body_len,
+                      const char *headers_json, const char *traceparent)
+{
+    char sha[65], reqid[96];
+    struct enqueue_result res;
+    struct store_event_in ev = {0};
+    int rc;
+
+    sha256_hex(body, body_len, sha);
+    snprintf(reqid, sizeof reqid, "req-%s", id);
+    ev.event_id = id, ev.event_id_len = strlen(id);
+    ev.source = source;
+    ev.type = type, ev.type_len = strlen(type);
+    ev.body = body, ev.body_len = body_len;
+    ev.body_sha256 = sha;
+    ev.headers_json = headers_json ? headers_json : "{}";
+    ev.sig_version = "v1";
+    ev.received_at_ms = wall_ms();
+    ev.request_id = reqid;
+    ev.traceparent = traceparent;
+    rc = store_enqueue(f->st, route, &ev, 3600, 0, 0, 0, &res);
+    ASSERT_INT_EQ(rc, 0);
+    ASSERT_INT_EQ(res.status, ENQ_QUEUED);
+}
+
+void wfx_enqueue(struct wfx *f, const char *route, const char *id, const char *body)
+{
+    wfx_enqueue_full(f, route, "github", id, "push", body, strlen(body), NULL, NULL);
+}
+
+char *wfx_seen(struct wfx *f, const char *route, const char *id, const char *field)
+{
+    char key[512];
+
+    snprintf(key, sizeof key, "hookd:{%s}:seen:github:%s", route, id);
+    return redis_str(f->rc, "HGET %s %s", key, field);
+}
+
+int wfx_state_is(struct wfx *f, const char *route, const char *id, const char *state)
+{
+    char *s = wfx_seen(f, route, id, "state");
+    int ok = s && strcmp(s, state) == 0;
+
+    free(s);
+    return ok;
+}
+
+long long wfx_counter(struct wfx *f, const char *route, const char *name)
+{
+    char key[256], *s;
+    long long v;
+
+    snprintf(key, sizeof key, "hookd:{%s}:counters", route);
+    s = redis_str(f->rc, "HGET %s %s", key, name);
+    v = s ? strtoll(s, NULL, 10) : 0;
+    free(s);
+    return v;
+}
+
+long long wfx_pending(struct wfx *f, const char *route)
+{
+    char key[256];
+    redisReply *r;
+    long long n = -1;
+
+    snprintf(key, sizeof key, "hookd:{%s}:stream", route);
+    r = redis_cmd(f->rc, "XPENDING %s hookd-workers", key);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER)
+        n = r->element[0]->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+int wfx_lines_with(const char *name, const char *prefix)
+{
+    char *text = harness_read_file(harness_path(name), NULL);
+    int n = 0;
+    size_t plen = strlen(prefix);
+
+    for (char *p = text; p && *p;) {
+        char *nl = strchr(p, '\n');
+        if (strncmp(p, prefix, plen) == 0)
+            n++;
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    free(text);
+    return n;
+}
+
+int wfx_lines(const char *name) { return wfx_lines_with(name, ""); }

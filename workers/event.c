@@ -1,0 +1,291 @@
+/*
+ * event.c — one event, from its stream entry to its outcome, on one worker
+ * thread (called by loop.c with an entry just read or claimed):
+ *
+ *   BEGIN ──closed / stray copy──▶ acked, logged "skipped_duplicate"
+ *     │ state processing, attempts + 1 = n
+ *     ├── n > max_attempts (earlier attempts ended with no outcome: their
+ *     │   workers died) ──▶ DEAD "exhausted", handler not run again
+ *     ▼
+ *   run the handler (attempt n) ─▶ classify (classify.c)
+ *     ok ─────────────────────────▶ FINISH (processed + XACK, one step)
+ *     permanent ──────────────────▶ DEAD "permanent"
+ *     transient, n >= max_attempts ▶ DEAD "exhausted"
+ *     transient ──────────────────▶ RETRY, due now + retry_delay_ms (retry.c)
+ *
+ * One JSON line per attempt (event "attempt"). Redis errors never lose the
+ * event: each step is retried with backoff (100 ms doubling to 2 s) until it
+ * goes through; the entry stays in this consumer's pending list meanwhile,
+ * kept alive by the heartbeat. Only when stopping do we give up (BEGIN at
+ * once, an outcome after STOP_REDIS_GRACE_MS): the entry then stays pending
+ * and another worker claims it after visibility_timeout — the handler may
+ * run again, which is why handlers get an idempotency key.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "retry.h"
+#include "worker.h"
+
+#define LOG_OUTPUT_MAX 1024 /* handler output bytes in the attempt line */
+
+struct redis_retry {
+    unsigned tries;
+    int64_t grace_ms; /* once stopping, how long to keep trying */
+    int64_t give_up_at;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool worker_stopping(struct worker *w) { return atomic_load(&w->stopping) != 0; }
+
+int worker_route_index(const struct worker *w, const char *route)
+{
+    for (size_t i = 0; i < w->nroutes; i++)
+        if (strcmp(w->routes[i].cfg->name, route) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool worker_redis_wait(struct worker *w, unsigned *tries, int64_t give_up_at)
+{
+    int64_t delay = REDIS_BACKOFF_MIN_MS << (*tries < 5 ? *tries : 5);
+    struct timespec ts;
+
+    if (worker_stopping(w) && (give_up_at <= 0 || mono_ms() >= give_up_at))
+        return false;
+    if (delay > REDIS_BACKOFF_MAX_MS)
+        delay = REDIS_BACKOFF_MAX_MS;
+    (*tries)++;
+    ts.tv_sec = delay / 1000, ts.tv_nsec = (delay % 1000) * 1000000;
+    nanosleep(&ts, NULL);
+    return true;
+}
+
+/* After a failed step: true to try again. */
+static bool again(struct slot *s, struct redis_retry *rr, int rc, const char *step,
+                  const struct store_event *ev)
+{
+    if (rc != HOOKD_ETOO_LARGE && rc != HOOKD_ENOMEM) {
+        if (worker_stopping(s->w) && !rr->give_up_at)
+            rr->give_up_at = mono_ms() + (rr->grace_ms > 0 ? rr->grace_ms : 1);
+        if (worker_redis_wait(s->w, &rr->tries, rr->give_up_at))
+            return true;
+    }
+    struct logline l;
+    if (log_begin(&l, LOG_ERROR, EV_WORKER_GIVE_UP)) {
+        log_str(&l, "route", ev->route);
+        log_strn(&l, "event_id", ev->event_id, ev->event_id_len);
+        log_str(&l, "stream_id", ev->stream_id);
+        log_str(&l, "step", step);
+        log_str(&l, "error", hookd_strerror(rc));
+        log_str(&l, "msg", "left pending: another worker claims it after visibility_timeout");
+        log_end(&l);
+    }
+    return false;
+}
+
+static void inflight_set(struct slot *s, int route, const char *id)
+{
+    struct inflight *f = &s->w->inflight[s->index];
+
+    pthread_mutex_lock(&s->w->inflight_mu);
+    f->route = route;
+    snprintf(f->stream_id, sizeof f->stream_id, "%s", id);
+    f->lost_logged = false;
+    pthread_mutex_unlock(&s->w->inflight_mu);
+}
+
+static void inflight_clear(struct slot *s)
+{
+    pthread_mutex_lock(&s->w->inflight_mu);
+    s->w->inflight[s->index].route = -1;
+    pthread_mutex_unlock(&s->w->inflight_mu);
+}
+
+/* ---- the attempt log line -------------------------------------------------- */
+
+struct attempt {
+    int n;
+    const char *outcome;        /* processed, retry_scheduled, dead, skipped_duplicate */
+    const char *classification; /* ok, transient, permanent, exhausted; NULL for a skip */
+    const char *reason;         /* dead letters: permanent | exhausted */
+    const struct run_result *res; /* NULL when the handler did not run */
+    int64_t next_in_ms;         /* retries: the delay chosen */
+    bool applied;               /* false: the step found the event closed or superseded */
+    const char *prior_state;    /* skips: the state found */
+};
+
+static void log_result(struct logline *l, const struct run_result *r)
+{
+    log_int(l, "duration_ms", r->duration_ms);
+    if (r->status == RUN_EXITED)
+        log_int(l, "exit_code", r->code);
+    else if (r->status == RUN_SIGNALED)
+        log_int(l, "signal", r->code);
+    else if (r->status == RUN_HTTP_STATUS)
+        log_int(l, "http_status", r->code);
+    if (r->status == RUN_TIMEOUT)
+        log_bool(l, "timeout", true);
+    if (r->retry_after_ms >= 0)
+        log_int(l, "retry_after_ms", r->retry_after_ms);
+    log_str(l, "error", r->status == RUN_EXITED && r->code == 0 ? NULL : r->what);
+}
+
+static void log_attempt(const struct slot *s, const struct store_event *ev,
+                        const struct attempt *a)
+{
+    enum log_level lvl = a->reason ? LOG_ERROR : a->next_in_ms >= 0 ? LOG_WARN : LOG_INFO;
+    const struct route_cfg *rt = s->w->routes[worker_route_index(s->w, ev->route)].cfg;
+    struct logline l;
+
+    if (!log_begin(&l, lvl, EV_ATTEMPT))
+        return;
+    log_str(&l, "route", ev->route);
+    log_strn(&l, "event_id", ev->event_id, ev->event_id_len);
+    log_str(&l, "source", ev->source);
+    log_str(&l, "type", ev->type);
+    log_str(&l, "stream_id", ev->stream_id);
+    if (a->n > 0)
+        log_int(&l, "attempt", a->n), log_int(&l, "max_attempts", rt->max_attempts);
+    log_str(&l, "outcome", a->outcome);
+    log_str(&l, "classification", a->classification);
+    log_str(&l, "reason", a->reason);
+    log_str(&l, "prior_state", a->prior_state);
+    if (a->next_in_ms >= 0)
+        log_int(&l, "next_attempt_in_ms", a->next_in_ms);
+    if (!a->applied)
+        log_bool(&l, "applied", false);
+    log_str(&l, "request_id", ev->request_id);
+    log_str(&l, "traceparent", ev->traceparent);
+    if (a->res) {
+        log_result(&l, a->res);
+        if (a->res->output_len) /* last: a long output truncates nothing else */
+            log_strn(&l, "output", a->res->output,
+                     a->res->output_len < LOG_OUTPUT_MAX ? a->res->output_len : LOG_OUTPUT_MAX);
+    }
+    log_end(&l);
+}
+
+/* ---- the steps --------------------------------------------------------------- */
+
+/* BEGIN, retried; false when we gave up (stopping). */
+static bool begin(struct slot *s, const struct store_event *ev, struct store_begin_result *b)
+{
+    struct redis_retry rr = {0};
+    int rc;
+
+    while ((rc = store_begin(s->st, ev, s->w->cfg->redis.dedupe_ttl_s, b)) < 0)
+        if (!again(s, &rr, rc, "begin", ev))
+            return false;
+    return true;
+}
+
+/* Records the outcome (FINISH, RETRY or DEAD), retried; fills a->applied. */
+static void record(struct slot *s, const struct store_event *ev, struct attempt *a,
+                   const char *last_error, int64_t due_ms)
+{
+    struct redis_retry rr = {.grace_ms = STOP_REDIS_GRACE_MS};
+    int64_t ttl = s->w->cfg->redis.dedupe_ttl_s;
+    int rc;
+
+    for (;;) {
+        if (a->reason)
+            rc = store_dead(s->st, ev, a->reason, last_error, a->n, ttl, &a->applied);
+        else if (a->next_in_ms >= 0)
+            rc = store_retry(s->st, ev, due_ms, last_error, ttl, &a->applied);
+        else
+            rc = store_finish(s->st, ev, ttl, &a->applied);
+        if (rc == 0) {
+            log_attempt(s, ev, a);
+            return;
+        }
+        if (!again(s, &rr, rc, a->outcome, ev))
+            return;
+    }
+}
+
+static void run_handler(struct slot *s, const struct worker_route *wr,
+                        const struct store_event *ev, int attempt, struct run_result *res)
+{
+    struct run_input in = {.ev = ev, .route = ev->route, .attempt = attempt,
+                           .timeout_ms = wr->cfg->handler_timeout_ms};
+
+    if (wr->handler.kind == HANDLER_HTTP)
+        runner_http(s->curl, &wr->handler, &in, res);
+    else
+        runner_exec(&wr->handler, &in, res);
+}
+
+/* Classifies RES and records what follows from it. */
+static void conclude(struct slot *s, const struct worker_route *wr, const struct store_event *ev,
+                     int n, const struct run_result *res)
+{
+    char last_error[RUN_WHAT_MAX + RUN_OUTPUT_MAX + 16];
+    enum verdict v = classify(wr->cfg, res);
+    struct attempt a = {.n = n, .res = res, .next_in_ms = -1, .classification = verdict_name(v)};
+    int64_t due = 0;
+
+    run_last_error(res, last_error, sizeof last_error);
+    if (v == VERDICT_OK) {
+        a.outcome = "processed";
+    } else if (v == VERDICT_PERMANENT) {
+        a.outcome = "dead", a.reason = "permanent";
+    } else if (n >= wr->cfg->max_attempts) {
+        a.outcome = "dead", a.reason = "exhausted", a.classification = "exhausted";
+    } else {
+        a.outcome = "retry_scheduled";
+        a.next_in_ms = retry_delay_ms(wr->cfg, n, res->retry_after_ms, &s->rng);
+        due = wall_ms() + a.next_in_ms;
+    }
+    record(s, ev, &a, last_error, due);
+}
+
+void event_handle(struct slot *s, struct store_event *ev)
+{
+    int ri = worker_route_index(s->w, ev->route);
+    const struct worker_route *wr;
+    struct store_begin_result b;
+    struct run_result res;
+
+    if (ri < 0) /* cannot happen: we only read our routes */
+        goto out;
+    wr = &s->w->routes[ri];
+    if (!begin(s, ev, &b))
+        goto out;
+    if (!b.run) {
+        struct attempt a = {.outcome = "skipped_duplicate", .prior_state = b.state,
+                            .next_in_ms = -1, .applied = true};
+        log_attempt(s, ev, &a);
+    } else if (b.attempts > wr->cfg->max_attempts) {
+        struct attempt a = {.n = b.attempts, .outcome = "dead", .reason = "exhausted",
+                            .classification = "exhausted", .next_in_ms = -1};
+        record(s, ev, &a, "attempts exhausted: earlier attempts ended without an outcome "
+                          "(their worker died or lost Redis)", 0);
+    } else {
+        /* Heartbeats cover the handler's run; the slot is cleared before
+         * the outcome step XACKs, so the heartbeat never mistakes an entry
+         * we just acknowledged for one claimed away. */
+        inflight_set(s, ri, ev->stream_id);
+        run_handler(s, wr, ev, b.attempts, &res);
+        inflight_clear(s);
+        conclude(s, wr, ev, b.attempts, &res);
+    }
+out:
+    store_event_free(ev);
+}

@@ -1,0 +1,149 @@
+/*
+ * loop.c — a worker thread: find the next event and hand it to event.c.
+ *
+ * Each cycle, in this order:
+ *   1. stale entries — every claim interval (visibility_timeout / 4, within
+ *      100 ms..5 s), XAUTOCLAIM one entry per route idle for at least that
+ *      route's visibility_timeout: its worker died, hung or lost Redis.
+ *   2. new entries by priority — a non-blocking XREADGROUP COUNT 1 per route,
+ *      highest priority first (config order within a level); the first route
+ *      that has an entry wins and the cycle ends.
+ *      Anti-starvation: every ANTI_STARVATION_EVERY-th cycle walks the routes
+ *      lowest priority first, so a flooded high-priority route still leaves
+ *      the others at least 1/8 of this thread's events.
+ *   3. nothing anywhere — a blocking XREADGROUP on one route (rotating by
+ *      thread and cycle, so N threads cover N routes) for block_ms; with one
+ *      route this is the only read.
+ * One route per command: routes hash to different cluster slots.
+ *
+ * A thread holds at most one event (COUNT 1). On SIGTERM it finishes the
+ * event in hand, then returns; a blocked read returns within block_ms.
+ * Redis errors: back off (100 ms doubling to 2 s) and retry; the consumer
+ * group is re-created in case the stream was deleted meanwhile.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "worker.h"
+
+#define CLAIM_INTERVAL_MIN_MS 100
+#define CLAIM_INTERVAL_MAX_MS 5000
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t claim_interval_ms(const struct worker *w)
+{
+    int64_t iv = CLAIM_INTERVAL_MAX_MS;
+
+    for (size_t i = 0; i < w->nroutes; i++)
+        if (w->routes[i].cfg->visibility_timeout_ms / 4 < iv)
+            iv = w->routes[i].cfg->visibility_timeout_ms / 4;
+    return iv < CLAIM_INTERVAL_MIN_MS ? CLAIM_INTERVAL_MIN_MS : iv;
+}
+
+static void log_claimed(const struct store_event *ev)
+{
+    struct logline l;
+
+    if (log_begin(&l, LOG_WARN, EV_WORKER_CLAIMED)) {
+        log_str(&l, "route", ev->route);
+        log_strn(&l, "event_id", ev->event_id, ev->event_id_len);
+        log_str(&l, "stream_id", ev->stream_id);
+        log_str(&l, "msg", "entry idle past visibility_timeout taken over");
+        log_end(&l);
+    }
+}
+
+/* Step 1: 1 when an event was handled, 0 if none, < 0 on a Redis error. */
+static int claim_stale(struct slot *s)
+{
+    struct worker *w = s->w;
+    struct store_event *ev = NULL;
+    int64_t now = mono_ms();
+    bool more = false;
+    size_t n;
+
+    if (now < s->next_claim_ms)
+        return 0;
+    for (size_t i = 0; i < w->nroutes; i++) {
+        const struct route_cfg *rt = w->routes[i].cfg;
+        int rc = store_claim_stale(s->st, rt->name, w->consumer, rt->visibility_timeout_ms,
+                                   s->cursors[i], 1, &ev, 1, &n);
+        if (rc < 0)
+            return rc;
+        more = more || strcmp(s->cursors[i], "0-0") != 0;
+        if (n == 1) {
+            log_claimed(ev);
+            event_handle(s, ev);
+            return 1; /* come back at once: there may be more */
+        }
+    }
+    if (!more) /* a full pass over every pending list found nothing */
+        s->next_claim_ms = now + claim_interval_ms(w);
+    return 0;
+}
+
+/* Steps 2 and 3 for route I: 1 when an event was handled, 0 if none, < 0. */
+static int read_route(struct slot *s, size_t i, int64_t block_ms)
+{
+    struct store_event *ev = NULL;
+    size_t n;
+    int rc = store_read_new(s->st, s->w->routes[i].cfg->name, s->w->consumer, 1, block_ms, &ev,
+                            1, &n);
+
+    if (rc < 0)
+        return rc;
+    if (n == 1) {
+        event_handle(s, ev);
+        return 1;
+    }
+    return 0;
+}
+
+static int read_by_priority(struct slot *s)
+{
+    size_t nr = s->w->nroutes;
+    bool lowest_first = s->cycles % ANTI_STARVATION_EVERY == ANTI_STARVATION_EVERY - 1;
+    int rc;
+
+    if (nr > 1)
+        for (size_t k = 0; k < nr; k++)
+            if ((rc = read_route(s, lowest_first ? nr - 1 - k : k, 0)) != 0)
+                return rc;
+    return read_route(s, (s->cycles + (unsigned)s->index) % nr, s->w->block_ms);
+}
+
+static void recover(struct slot *s)
+{
+    for (size_t i = 0; i < s->w->nroutes; i++)
+        if (store_group_ensure(s->st, s->w->routes[i].cfg->name) < 0)
+            return;
+}
+
+void *loop_thread(void *arg)
+{
+    struct slot *s = arg;
+    unsigned tries = 0;
+
+    while (!worker_stopping(s->w)) {
+        int rc = claim_stale(s);
+        if (rc == 0)
+            rc = read_by_priority(s);
+        s->cycles++;
+        if (rc >= 0) {
+            tries = 0;
+            continue;
+        }
+        if (!worker_redis_wait(s->w, &tries, 0))
+            break;
+        recover(s);
+    }
+    return NULL;
+}

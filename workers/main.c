@@ -1,0 +1,377 @@
+/*
+ * main.c — hookd-worker: flags, config, signals, threads, shutdown.
+ *
+ *   hookd-worker -c FILE [-r ROUTE]... [--concurrency N] [--consumer NAME]
+ *
+ * Without -r the worker serves every route of the config. The consumer name
+ * (default HOST:PID) identifies this process in each route's consumer group
+ * "hookd-workers"; all its threads share it (see worker.h).
+ *
+ * Lifecycle: load the config (errors: exit 2), ensure each route's group
+ * (waiting for Redis if needed), start the maintenance thread and N worker
+ * threads, then wait for signals in this thread (the others block them).
+ * SIGTERM / SIGINT / SIGQUIT: take no new events, finish those in hand, stop
+ * the maintenance thread last, leave the group if nothing is pending under
+ * our name, exit 0. SIGHUP is logged and ignored: route settings are read at
+ * start, so apply a changed config with a restart (systemd: reload = restart).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "retry.h"
+#include "worker.h"
+
+#define EXIT_USAGE 2
+#define BLOCK_MAX_MS 1000
+#define BLOCK_MIN_MS 50
+
+struct opts {
+    const char *config;
+    const char *routes[WORKER_MAX_ROUTES];
+    size_t nroutes;
+    int concurrency;
+    const char *consumer;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hookd-worker -c FILE [-r ROUTE]... [--concurrency N] [--consumer NAME]\n"
+               "  -c, --config FILE     hookd config (INI)\n"
+               "  -r, --route ROUTE     a route to serve; repeatable (default: every route)\n"
+               "  -n, --concurrency N   events handled at once (default 1, max %d)\n"
+               "      --consumer NAME   consumer name in the group (default HOST:PID)\n",
+            WORKER_MAX_CONCURRENCY);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},      {"route", required_argument, NULL, 'r'},
+        {"concurrency", required_argument, NULL, 'n'}, {"consumer", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+    int ch;
+    char *end;
+    long v;
+
+    o->concurrency = 1;
+    while ((ch = getopt_long(argc, argv, "c:r:n:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'r':
+            if (o->nroutes == WORKER_MAX_ROUTES)
+                return fprintf(stderr, "hookd-worker: at most %d routes\n", WORKER_MAX_ROUTES), -1;
+            o->routes[o->nroutes++] = optarg;
+            break;
+        case 'n':
+            v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || v < 1 || v > WORKER_MAX_CONCURRENCY)
+                return fprintf(stderr, "hookd-worker: --concurrency must be 1..%d\n",
+                               WORKER_MAX_CONCURRENCY), -1;
+            o->concurrency = (int)v;
+            break;
+        case 'C':
+            if (!*optarg || strlen(optarg) >= WORKER_CONSUMER_MAX)
+                return fprintf(stderr, "hookd-worker: bad --consumer\n"), -1;
+            o->consumer = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
+        }
+    }
+    if (!o->config || optind != argc)
+        return -1;
+    return 0;
+}
+
+/* Adds route NAME (once); handlers are parsed here so that a bad one fails
+ * the start, not the first event. */
+static int add_route(struct worker *w, const char *name, char *err, size_t errlen)
+{
+    const struct route_cfg *rt = config_route(w->cfg, name);
+    struct worker_route *wr;
+    char herr[160];
+
+    if (!rt) {
+        snprintf(err, errlen, "no [route %s] in %s", name, w->cfg->path);
+        return -1;
+    }
+    if (worker_route_index(w, name) >= 0)
+        return 0;
+    wr = &w->routes[w->nroutes];
+    wr->cfg = rt;
+    if (handler_parse(rt->handler, &wr->handler, herr, sizeof herr) < 0) {
+        snprintf(err, errlen, "[route %s] handler: %s", name, herr);
+        return -1;
+    }
+    w->nroutes++;
+    return 0;
+}
+
+static int setup_routes(struct worker *w, const struct opts *o, char *err, size_t errlen)
+{
+    size_t n = o->nroutes ? o->nroutes : w->cfg->nroutes;
+
+    if (n > WORKER_MAX_ROUTES) {
+        snprintf(err, errlen, "at most %d routes per worker", WORKER_MAX_ROUTES);
+        return -1;
+    }
+    if (!(w->routes = calloc(n ? n : 1, sizeof *w->routes))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (add_route(w, o->nroutes ? o->routes[i] : w->cfg->routes[i].name, err, errlen) < 0)
+            return -1;
+    /* Highest priority first; stable, so config order decides within a level. */
+    for (size_t i = 1; i < w->nroutes; i++)
+        for (size_t j = i; j > 0 && w->routes[j - 1].cfg->priority < w->routes[j].cfg->priority;
+             j--) {
+            struct worker_route t = w->routes[j];
+            w->routes[j] = w->routes[j - 1];
+            w->routes[j - 1] = t;
+        }
+    return 0;
+}
+
+/* BLOCK of an idle read: short enough to notice SIGTERM and to claim stale
+ * entries soon, and below the Redis command timeout. */
+static int64_t idle_block_ms(const struct worker *w)
+{
+    int64_t b = BLOCK_MAX_MS;
+
+    if (w->cfg->redis.timeout_ms / 2 < b)
+        b = w->cfg->redis.timeout_ms / 2;
+    for (size_t i = 0; i < w->nroutes; i++)
+        if (w->routes[i].cfg->visibility_timeout_ms / 4 < b)
+            b = w->routes[i].cfg->visibility_timeout_ms / 4;
+    return b < BLOCK_MIN_MS ? BLOCK_MIN_MS : b;
+}
+
+static int setup(struct worker *w, const struct opts *o)
+{
+    char err[512];
+    int lvl;
+
+    if (!(w->cfg = config_load(o->config, err, sizeof err))) {
+        fprintf(stderr, "hookd-worker: %s\n", err);
+        return -1;
+    }
+    if ((lvl = log_level_parse(w->cfg->receiver.log_level)) >= 0)
+        log_set_level((enum log_level)lvl);
+    if (setup_routes(w, o, err, sizeof err) < 0) {
+        fprintf(stderr, "hookd-worker: %s\n", err);
+        return -1;
+    }
+    if (o->consumer)
+        snprintf(w->consumer, sizeof w->consumer, "%s", o->consumer);
+    else {
+        char host[128] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(w->consumer, sizeof w->consumer, "%s:%ld", host, (long)getpid());
+    }
+    w->concurrency = o->concurrency;
+    w->block_ms = idle_block_ms(w);
+    if (!(w->inflight = calloc((size_t)w->concurrency, sizeof *w->inflight)))
+        return fprintf(stderr, "hookd-worker: out of memory\n"), -1;
+    for (int i = 0; i < w->concurrency; i++)
+        w->inflight[i].route = -1;
+    return pthread_mutex_init(&w->inflight_mu, NULL) == 0 ? 0 : -1;
+}
+
+/* True when a stop signal is pending (consumed); for waits before sigwait. */
+static bool stop_requested(const sigset_t *sigs)
+{
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(sigs, NULL, &zero);
+
+    return sig == SIGTERM || sig == SIGINT || sig == SIGQUIT;
+}
+
+/* Creates each route's group, waiting out a Redis outage. */
+static int ensure_groups(struct worker *w, struct store *st, const sigset_t *sigs)
+{
+    unsigned tries = 0;
+
+    for (size_t i = 0; i < w->nroutes;) {
+        if (store_group_ensure(st, w->routes[i].cfg->name) == 0) {
+            i++;
+            continue;
+        }
+        if (stop_requested(sigs))
+            return -1;
+        worker_redis_wait(w, &tries, 0);
+    }
+    return 0;
+}
+
+static bool any_http(const struct worker *w)
+{
+    for (size_t i = 0; i < w->nroutes; i++)
+        if (w->routes[i].handler.kind == HANDLER_HTTP)
+            return true;
+    return false;
+}
+
+static int slots_open(struct worker *w, struct slot *slots)
+{
+    char err[200];
+
+    for (int i = 0; i < w->concurrency; i++) {
+        struct slot *s = &slots[i];
+        s->w = w, s->index = i, s->rng = retry_seed();
+        for (size_t r = 0; r < WORKER_MAX_ROUTES; r++)
+            snprintf(s->cursors[r], sizeof s->cursors[r], "0-0");
+        if (!(s->st = store_open(&w->cfg->redis, err, sizeof err))) {
+            log_msg(LOG_ERROR, EV_ERROR, "%s", err);
+            return -1;
+        }
+        if (any_http(w) && !(s->curl = curl_easy_init())) {
+            log_msg(LOG_ERROR, EV_ERROR, "curl_easy_init failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void slots_close(struct worker *w, struct slot *slots)
+{
+    for (int i = 0; slots && i < w->concurrency; i++) {
+        store_close(slots[i].st);
+        if (slots[i].curl)
+            curl_easy_cleanup(slots[i].curl);
+    }
+    free(slots);
+}
+
+static void log_start(const struct worker *w)
+{
+    struct logline l;
+    char routes[512];
+    size_t n = 0;
+
+    routes[0] = '\0';
+    for (size_t i = 0; i < w->nroutes && n < sizeof routes; i++) {
+        int k = snprintf(routes + n, sizeof routes - n, "%s%s", i ? "," : "",
+                         w->routes[i].cfg->name);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (log_begin(&l, LOG_INFO, EV_START)) {
+        log_str(&l, "consumer", w->consumer);
+        log_str(&l, "routes", routes);
+        log_int(&l, "concurrency", w->concurrency);
+        log_int(&l, "pid", (int64_t)getpid());
+        log_end(&l);
+    }
+}
+
+/* Waits for a stop signal; SIGHUP is only logged. */
+static void wait_for_stop(const sigset_t *sigs)
+{
+    for (;;) {
+        int sig = sigwaitinfo(sigs, NULL);
+        if (sig == SIGHUP) {
+            log_msg(LOG_WARN, EV_RELOAD_FAILED,
+                    "SIGHUP: a worker reads its routes at start; restart it to apply changes");
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+            log_msg(LOG_INFO, EV_STOP, "signal %d: finishing the events in hand", sig);
+            return;
+        }
+    }
+}
+
+/* Threads up, wait for the signal, threads down (maintenance last). */
+static int run(struct worker *w, struct store *st, const sigset_t *sigs)
+{
+    struct slot *slots = calloc((size_t)w->concurrency, sizeof *slots);
+    pthread_t maint;
+    int started = 0, rc = 1;
+    bool maint_up = false;
+
+    if (!slots || slots_open(w, slots) < 0)
+        goto out;
+    if (pthread_create(&maint, NULL, maint_thread, w) != 0)
+        goto out;
+    maint_up = true;
+    for (; started < w->concurrency; started++)
+        if (pthread_create(&((pthread_t *)w->threads)[started], NULL, loop_thread,
+                           &slots[started]) != 0)
+            goto out;
+    log_start(w);
+    wait_for_stop(sigs);
+    rc = 0;
+out:
+    atomic_store(&w->stopping, 1);
+    for (int i = 0; i < started; i++)
+        pthread_join(((pthread_t *)w->threads)[i], NULL);
+    if (maint_up) {
+        maint_stop();
+        pthread_join(maint, NULL);
+    }
+    for (size_t i = 0; rc == 0 && i < w->nroutes; i++)
+        store_consumer_retire(st, w->routes[i].cfg->name, w->consumer);
+    slots_close(w, slots);
+    return rc;
+}
+
+static void teardown(struct worker *w)
+{
+    for (size_t i = 0; i < w->nroutes; i++)
+        handler_free(&w->routes[i].handler);
+    free(w->routes);
+    free(w->inflight);
+    free(w->threads);
+    config_release(w->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct worker w = {0};
+    struct opts o = {0};
+    struct store *st = NULL;
+    sigset_t sigs;
+    char err[200];
+    int rc = EXIT_USAGE;
+
+    if (parse_args(argc, argv, &o) < 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    /* Before any thread exists: every thread inherits the mask, and only
+     * this one takes the signals (sigwaitinfo). */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM), sigaddset(&sigs, SIGINT), sigaddset(&sigs, SIGQUIT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a handler that closes its stdin early: EPIPE, not death */
+    if (setup(&w, &o) < 0 || !(w.threads = calloc((size_t)w.concurrency, sizeof(pthread_t))))
+        goto out;
+    if (!(st = store_open(&w.cfg->redis, err, sizeof err))) {
+        fprintf(stderr, "hookd-worker: %s\n", err);
+        goto out;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc = 1;
+        goto out;
+    }
+    rc = ensure_groups(&w, st, &sigs) < 0 ? 0 : run(&w, st, &sigs);
+    curl_global_cleanup();
+out:
+    store_close(st);
+    teardown(&w);
+    return rc;
+}

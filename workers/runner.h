@@ -1,0 +1,89 @@
+/*
+ * runner.h — running one event's handler and judging the result.
+ *
+ *   handler text ──handler_parse──▶ struct handler (once per route, at start)
+ *   event + attempt ──runner_exec / runner_http──▶ struct run_result
+ *   run_result ──classify──▶ ok | transient | permanent   (the SPEC's table)
+ *
+ * Runners never touch Redis and never block past the route's
+ * handler_timeout (plus the SIGTERM→SIGKILL grace for exec handlers).
+ */
+#ifndef HOOKD_WORKER_RUNNER_H
+#define HOOKD_WORKER_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store_worker.h"
+
+#define HANDLER_MAX_ARGS 32
+#define RUN_OUTPUT_MAX 2048 /* stderr tail / response body kept per attempt */
+#define RUN_WHAT_MAX 192
+#define KILL_GRACE_MS 2000 /* SIGTERM → SIGKILL of a timed-out handler's group */
+
+enum handler_kind { HANDLER_EXEC, HANDLER_HTTP };
+
+struct handler {
+    enum handler_kind kind;
+    char *argbuf;                     /* owned: the text after "exec:", split in place */
+    char *argv[HANDLER_MAX_ARGS + 1]; /* views into argbuf, NULL-terminated */
+    char *url;                        /* owned copy (http and https) */
+};
+
+/* Parses "exec:PATH [ARGS]" (split on spaces, no shell, no quoting) or an
+ * http(s):// URL. 0, or -1 with a sentence in err. */
+int handler_parse(const char *spec, struct handler *h, char *err, size_t errlen);
+void handler_free(struct handler *h);
+
+enum run_status {
+    RUN_EXITED,       /* code = exit status */
+    RUN_SIGNALED,     /* code = signal number */
+    RUN_TIMEOUT,      /* handler_timeout exceeded; the process group was killed */
+    RUN_SPAWN_FAILED, /* code = errno */
+    RUN_HTTP_STATUS,  /* code = HTTP status */
+    RUN_HTTP_ERROR,   /* code = CURLcode (connect error, timeout, TLS, ...) */
+};
+
+enum { RUN_CUT_NONE, RUN_CUT_HEAD /* stderr: its tail is kept */, RUN_CUT_TAIL /* body head */ };
+
+struct run_result {
+    enum run_status status;
+    int code;
+    int64_t retry_after_ms; /* from an HTTP Retry-After; -1 when absent */
+    int64_t duration_ms;
+    char what[RUN_WHAT_MAX]; /* short account: "exit 75", "HTTP 503", ... */
+    char output[RUN_OUTPUT_MAX + 1]; /* stderr tail or response body head */
+    size_t output_len;
+    int output_cut; /* RUN_CUT_*: which end of output was dropped to fit */
+};
+
+/* What one run needs to know about the event. */
+struct run_input {
+    const struct store_event *ev;
+    const char *route;
+    int attempt;
+    int64_t timeout_ms;
+};
+
+/* Runs an exec handler: body on stdin, HOOKD_* environment, own process
+ * group, killed (TERM, then KILL after KILL_GRACE_MS) past the timeout.
+ * Always fills *res. */
+void runner_exec(const struct handler *h, const struct run_input *in, struct run_result *res);
+
+/* POSTs the event to h->url on CURL (a handle owned by the caller and kept
+ * between calls, so connections are reused). Always fills *res. */
+void runner_http(void *curl, const struct handler *h, const struct run_input *in,
+                 struct run_result *res);
+
+enum verdict { VERDICT_OK, VERDICT_TRANSIENT, VERDICT_PERMANENT };
+
+/* The SPEC's classification of one run for route RT. */
+enum verdict classify(const struct route_cfg *rt, const struct run_result *res);
+const char *verdict_name(enum verdict v); /* "ok", "transient", "permanent" */
+
+/* last_error as stored in Redis: what, then ": " and the output. Returns
+ * the length written into buf (always NUL-terminated). */
+size_t run_last_error(const struct run_result *res, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * worker.h — the hookd-worker process: what its threads share.
+ *
+ * Concurrency (why threads): --concurrency N runs N worker threads, each
+ * with its own Redis connection (struct store is one connection, one
+ * thread), its own curl handle and at most one event in hand, plus one
+ * maintenance thread. A handler run blocks its thread (a child process or
+ * an HTTP exchange), and a blocking XREADGROUP is the cheapest way for an
+ * idle thread to wait; so one thread per event in flight keeps every step a
+ * straight line of blocking calls that reads top to bottom, where an event
+ * loop would turn each of them into a state machine. N is small (events in
+ * flight, not connections), so N threads cost little.
+ *
+ *   worker thread i (loop.c)                maintenance thread (maint.c)
+ *     claim stale entries (XAUTOCLAIM)        every 100 ms: due retries back
+ *     else read new, by priority                into their streams (MOVE_DUE)
+ *     → event.c: BEGIN, run, classify,        every visibility_timeout / 3:
+ *       FINISH | RETRY | DEAD, log line         heartbeat the entries in hand
+ *
+ * inflight[i] is the entry whose handler thread i is running (route +
+ * stream id), under inflight_mu, read by the heartbeat. stopping is set once by the signal
+ * handling in main.c: threads finish the event in hand and return; the
+ * maintenance thread stops last, so heartbeats continue while draining.
+ */
+#ifndef HOOKD_WORKER_H
+#define HOOKD_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "runner.h"
+#include "store_worker.h"
+
+/* Log event names of the worker (others come from log.h). */
+#define EV_WORKER_CLAIMED "claimed_stale"
+#define EV_WORKER_LOST "entry_claimed_away"
+#define EV_WORKER_RETRIES_MOVED "retries_due"
+#define EV_WORKER_GIVE_UP "redis_give_up"
+
+#define WORKER_CONSUMER_MAX 200
+#define WORKER_MAX_ROUTES 32
+#define WORKER_MAX_CONCURRENCY 256
+#define ANTI_STARVATION_EVERY 8 /* every 8th read cycle serves the lowest priority first */
+#define REDIS_BACKOFF_MIN_MS 100
+#define REDIS_BACKOFF_MAX_MS 2000
+#define STOP_REDIS_GRACE_MS 10000 /* draining: how long to retry Redis for an outcome */
+
+struct worker_route {
+    const struct route_cfg *cfg; /* borrowed from worker.cfg */
+    struct handler handler;      /* owned */
+};
+
+struct inflight {
+    int route; /* index in worker.routes; -1 when the slot is free */
+    char stream_id[STORE_STREAM_ID_MAX];
+    bool lost_logged;
+};
+
+struct worker {
+    struct config *cfg;          /* owned reference */
+    struct worker_route *routes; /* owned; highest priority first, config order within */
+    size_t nroutes;
+    char consumer[WORKER_CONSUMER_MAX];
+    int concurrency;
+    int64_t block_ms;   /* BLOCK of an idle XREADGROUP, below the Redis timeout */
+    atomic_int stopping;
+    pthread_mutex_t inflight_mu;
+    struct inflight *inflight; /* owned; [concurrency] */
+    void *threads;             /* owned pthread_t[concurrency] */
+};
+
+/* One worker thread. */
+struct slot {
+    struct worker *w;
+    int index;
+    struct store *st; /* owned */
+    void *curl;       /* owned CURL *, NULL unless a route has an http handler */
+    uint64_t rng;
+    unsigned cycles;  /* read cycles, for ANTI_STARVATION_EVERY */
+    int64_t next_claim_ms;
+    char cursors[WORKER_MAX_ROUTES][STORE_STREAM_ID_MAX]; /* XAUTOCLAIM, per route */
+};
+
+/* loop.c: a worker thread's body (arg: struct slot *). */
+void *loop_thread(void *arg);
+
+/* event.c: one event from BEGIN to its outcome; takes ownership of ev. */
+void event_handle(struct slot *s, struct store_event *ev);
+/* Sleeps the next Redis backoff step (100 ms doubling to 2 s); false when
+ * the caller should give up (stopping, and past GIVE_UP_AT if > 0). */
+bool worker_redis_wait(struct worker *w, unsigned *tries, int64_t give_up_at);
+int worker_route_index(const struct worker *w, const char *route);
+bool worker_stopping(struct worker *w);
+
+/* maint.c: the maintenance thread (arg: struct worker *); returns once
+ * maint_stop() was called. */
+void *maint_thread(void *arg);
+void maint_stop(void);
+
+#endif
