@@ -1,0 +1,15 @@
+/* targets.c — the table of fuzz targets (fuzz.h), for the corpus replay. */
+#include "fuzz.h"
+
+const struct fuzz_target fuzz_targets[] = {
+    {"scheme_github", fuzz_scheme_github},
+    {"scheme_stripe", fuzz_scheme_stripe},
+    {"scheme_shopify", fuzz_scheme_shopify},
+    {"scheme_slack", fuzz_scheme_slack},
+    {"scheme_standard", fuzz_scheme_standard},
+    {"scheme_hmac", fuzz_scheme_hmac},
+    {"extract", fuzz_extract},
+    {"config", fuzz_config},
+    {"log_escape", fuzz_log_escape},
+};
+const size_t fuzz_ntargets = sizeof fuzz_targets / sizeof fuzz_targets[0];
