@@ -90,3 +90,4 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include tests/fuzz/fuzz.mk
