@@ -309,3 +309,43 @@ TEST_T(hookctl_stats_counts_and_consumers, 90)
     ASSERT_STR_CONTAINS(out, "consumers (group hookd-workers):");
     free(out);
 }
+
+TEST_T(hookctl_replay_wait_times_out_without_workers, 90)
+{
+    struct hk h;
+    char *out;
+
+    hk_start(&h, true);
+    build_outage(&h);
+    proc_stop(h.workers[0]); /* billing has no worker now */
+    hk_fix_billing(&h);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "replay", "billing", "--wait", "--timeout", "500ms", NULL), 1);
+    ASSERT_INT_EQ(hk_value(out, "replayed"), 3);
+    ASSERT_INT_EQ(hk_value(out, "processed"), 0);
+    ASSERT_INT_EQ(hk_value(out, "still_pending"), 3);
+    ASSERT_STR_CONTAINS(out, "evt_out_1: replayed after replay");
+    free(out);
+    /* Queued again and not yet taken: a second replay leaves them alone. */
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "--json", "replay", "billing", NULL), 0);
+    json_t *s = json_loads(out, 0, NULL);
+    ASSERT_NOT_NULL(s);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(s, "replayed")), 0);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(s, "in_flight_skipped")), 3);
+    ASSERT_STR_EQ(json_string_value(json_object_get(s, "integrity_check")), "pass");
+    json_decref(s);
+    free(out);
+    /* A worker comes back and finishes them, each once. */
+    h.workers[0] = worker_start(h.f.config_path, "billing", NULL);
+    WAIT_FOR(hk_runs(&h, NULL) == 3, 20000);
+    WAIT_FOR(redis_int(h.f.rc, "HINCRBY hookd:{billing}:counters backlog 0") == 0, 20000);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "stats", "--json", NULL), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    json_t *b = json_object_get(json_object_get(doc, "routes"), "billing");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(b, "counters"), "replayed")),
+                  3);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(b, "counters"), "processed")),
+                  3);
+    json_decref(doc);
+    free(out);
+    ASSERT_INT_EQ(hk_runs(&h, NULL), 3);
+}
