@@ -32,6 +32,9 @@ int store_route_backlog(struct store *st, const char *route, int64_t *out);
 /* The LIMIT newest dead letters, newest first. */
 int store_dead_list(struct store *st, const char *route, size_t limit, struct store_entry **out,
                     size_t *n);
+/* The same as a new JSON array of store_entry_json(e, false) (for the
+ * admin API's GET /api/dead/ROUTE); *out NULL on failure. */
+int store_dead_list_json(struct store *st, const char *route, size_t limit, json_t **out);
 /* The dead letter whose entry id is ID, else the newest whose event_id is
  * ID; HOOKD_ENOT_FOUND if none. *out is cleared by store_entry_clear. */
 int store_dead_find(struct store *st, const char *route, const char *id, size_t id_len,

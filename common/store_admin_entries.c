@@ -236,6 +236,28 @@ int store_dead_list(struct store *st, const char *route, size_t limit, struct st
     return store_log_range(st, route, STORE_LOG_DEAD, "-", "+", limit, true, out, n);
 }
 
+int store_dead_list_json(struct store *st, const char *route, size_t limit, json_t **out)
+{
+    struct store_entry *v;
+    size_t n;
+    int rc = store_dead_list(st, route, limit, &v, &n);
+
+    *out = NULL;
+    if (rc < 0)
+        return rc;
+    if (!(*out = json_array()))
+        rc = HOOKD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (json_array_append_new(*out, store_entry_json(&v[i], false)) < 0)
+            rc = HOOKD_ENOMEM;
+    store_entries_free(v, n);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* True when ID looks like a stream id: digits, '-', digits. */
 static bool is_stream_id(const char *id, size_t n)
 {

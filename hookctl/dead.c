@@ -81,18 +81,18 @@ static int dead_list(struct ctl *c, const char *route, int argc, char **argv)
     }
     if ((rc = ctl_store(c)) != 0)
         return rc;
-    if ((rc = store_dead_list(c->st, route, (size_t)limit, &v, &n)) < 0)
-        return ctl_store_failed(rc, "dead list");
     if (c->json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, store_entry_json(&v[i], false));
+        json_t *arr;
+        if ((rc = store_dead_list_json(c->st, route, (size_t)limit, &arr)) < 0)
+            return ctl_store_failed(rc, "dead list");
         json_dumpf(arr, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(arr);
-    } else {
-        print_list(v, n);
+        return CTL_OK;
     }
+    if ((rc = store_dead_list(c->st, route, (size_t)limit, &v, &n)) < 0)
+        return ctl_store_failed(rc, "dead list");
+    print_list(v, n);
     store_entries_free(v, n);
     return CTL_OK;
 }

@@ -175,6 +175,17 @@ TEST_T(hookctl_dead_list_show_purge, 90)
     ASSERT_INT_EQ(hk_ctl(&h, &out, "dead", "list", "billing", "--limit", "1", NULL), 0);
     ASSERT_STR_CONTAINS(out, "(1 shown, newest first)");
     free(out);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "dead", "list", "billing", "--json", NULL), 0);
+    json_t *list = json_loads(out, 0, NULL);
+    ASSERT_INT_EQ(json_array_size(list), 3);
+    ASSERT_INT_OP(strcmp(json_string_value(json_object_get(json_array_get(list, 0), "id")),
+                         json_string_value(json_object_get(json_array_get(list, 2), "id"))),
+                  >, 0); /* newest first */
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(list, 0), "reason")),
+                  "permanent");
+    ASSERT_NULL(json_object_get(json_array_get(list, 0), "body"));
+    json_decref(list);
+    free(out);
 
     ASSERT_INT_EQ(hk_ctl(&h, &out, "dead", "show", "billing", "evt_out_2", NULL), 0);
     ASSERT_STR_CONTAINS(out, "event_id     = evt_out_2");
