@@ -9,6 +9,7 @@
 #include <time.h>
 
 #define FIXTURE_EXPAND_SLACK 4096
+#define ENQUEUE_TRIES 50
 
 char *wfx_expand(const struct wfx *f, const char *tpl)
 {
@@ -109,7 +110,12 @@ void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, cons
     ev.received_at_ms = wall_ms();
     ev.request_id = reqid;
     ev.traceparent = traceparent;
-    rc = store_enqueue(f->st, route, &ev, 3600, 0, 0, 0, &res);
+    /* Right after a Redis restart the fixture's connection is stale: the
+     * first call drops it, a later one reconnects. */
+    for (unsigned i = 0; (rc = store_enqueue(f->st, route, &ev, 3600, 0, 0, 0, &res)) < 0 &&
+                         i < ENQUEUE_TRIES;
+         i++)
+        harness_backoff(i + 5);
     ASSERT_INT_EQ(rc, 0);
     ASSERT_INT_EQ(res.status, ENQ_QUEUED);
 }
