@@ -94,8 +94,8 @@ struct store_event *store_event_parse(const char *route, const redisReply *entry
     size_t route_len = strlen(route);
 
     id_out[0] = '\0';
-    if (!store_reply_array(entry, 2) || !store_reply_text(entry->element[0], id_out,
-                                                          STORE_STREAM_ID_MAX))
+    if (!store_reply_array(entry, 2) ||
+        !store_reply_text(entry->element[0], id_out, STORE_STREAM_ID_MAX))
         goto bad;
     fields = entry->element[1];
     /* A nil here is an entry deleted while it was pending (Redis < 7). */

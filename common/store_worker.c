@@ -246,8 +246,7 @@ int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s,
             if (!store_reply_text(r->element[1], out->state, sizeof out->state))
                 out->state[0] = '\0';
             rc = 0;
-        } else if (strcmp(word, "run") == 0 &&
-                   store_reply_text(r->element[1], num, sizeof num)) {
+        } else if (strcmp(word, "run") == 0 && store_reply_text(r->element[1], num, sizeof num)) {
             out->run = true;
             out->attempts = (int)strtol(num, NULL, 10);
             rc = out->attempts > 0 ? 0 : HOOKD_EREDIS_REPLY;
@@ -387,8 +386,8 @@ static int move_one(struct store *st, const char *route, const redisReply *m, co
         rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
         if (rc == 0 && r->integer == -1)
             log_msg(LOG_ERROR, EV_RETRY_LOST,
-                    "route %s: retry of entry %s dropped, the entry is gone from the stream",
-                    route, id);
+                    "route %s: retry of entry %s dropped, the entry is gone from the stream", route,
+                    id);
         moved = rc == 0 && r->integer == 1;
         freeReplyObject(r);
     }
@@ -405,8 +404,7 @@ malformed:
     return 0;
 }
 
-int store_move_due(struct store *st, const char *route, int64_t now_ms, size_t limit,
-                   size_t *moved)
+int store_move_due(struct store *st, const char *route, int64_t now_ms, size_t limit, size_t *moved)
 {
     char key[STORE_KEY_MAX], now[24], lim[24];
     const char *argv[7];

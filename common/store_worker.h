@@ -84,8 +84,8 @@ int store_claim_stale(struct store *st, const char *route, const char *consumer,
                       struct store_event **out, size_t cap, size_t *n);
 
 struct store_begin_result {
-    bool run;     /* false: closed event or stray copy, acked and skipped */
-    int attempts; /* this attempt's number (1 for the first) when run */
+    bool run;       /* false: closed event or stray copy, acked and skipped */
+    int attempts;   /* this attempt's number (1 for the first) when run */
     char state[32]; /* the state found, when skipped */
 };
 

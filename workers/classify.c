@@ -56,15 +56,12 @@ static enum verdict classify_http(int status)
 enum verdict classify(const struct route_cfg *rt, const struct run_result *res)
 {
     switch (res->status) {
-    case RUN_EXITED:
-        return classify_exit(rt, res->code);
-    case RUN_HTTP_STATUS:
-        return classify_http(res->code);
+    case RUN_EXITED: return classify_exit(rt, res->code);
+    case RUN_HTTP_STATUS: return classify_http(res->code);
     case RUN_SIGNALED:
     case RUN_TIMEOUT:
     case RUN_SPAWN_FAILED:
-    case RUN_HTTP_ERROR:
-        break;
+    case RUN_HTTP_ERROR: break;
     }
     return VERDICT_TRANSIENT;
 }
@@ -72,12 +69,9 @@ enum verdict classify(const struct route_cfg *rt, const struct run_result *res)
 const char *verdict_name(enum verdict v)
 {
     switch (v) {
-    case VERDICT_OK:
-        return "ok";
-    case VERDICT_PERMANENT:
-        return "permanent";
-    case VERDICT_TRANSIENT:
-        break;
+    case VERDICT_OK: return "ok";
+    case VERDICT_PERMANENT: return "permanent";
+    case VERDICT_TRANSIENT: break;
     }
     return "transient";
 }

@@ -52,7 +52,10 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool worker_stopping(struct worker *w) { return atomic_load(&w->stopping) != 0; }
+bool worker_stopping(struct worker *w)
+{
+    return atomic_load(&w->stopping) != 0;
+}
 
 int worker_route_index(const struct worker *w, const char *route)
 {
@@ -122,13 +125,13 @@ static void inflight_clear(struct slot *s)
 
 struct attempt {
     int n;
-    const char *outcome;        /* processed, retry_scheduled, dead, skipped_duplicate */
-    const char *classification; /* ok, transient, permanent, exhausted; NULL for a skip */
-    const char *reason;         /* dead letters: permanent | exhausted */
+    const char *outcome;          /* processed, retry_scheduled, dead, skipped_duplicate */
+    const char *classification;   /* ok, transient, permanent, exhausted; NULL for a skip */
+    const char *reason;           /* dead letters: permanent | exhausted */
     const struct run_result *res; /* NULL when the handler did not run */
-    int64_t next_in_ms;         /* retries: the delay chosen */
-    bool applied;               /* false: the step found the event closed or superseded */
-    const char *prior_state;    /* skips: the state found */
+    int64_t next_in_ms;           /* retries: the delay chosen */
+    bool applied;                 /* false: the step found the event closed or superseded */
+    const char *prior_state;      /* skips: the state found */
 };
 
 static void log_result(struct logline *l, const struct run_result *r)
@@ -147,8 +150,7 @@ static void log_result(struct logline *l, const struct run_result *r)
     log_str(l, "error", r->status == RUN_EXITED && r->code == 0 ? NULL : r->what);
 }
 
-static void log_attempt(const struct slot *s, const struct store_event *ev,
-                        const struct attempt *a)
+static void log_attempt(const struct slot *s, const struct store_event *ev, const struct attempt *a)
 {
     enum log_level lvl = a->reason ? LOG_ERROR : a->next_in_ms >= 0 ? LOG_WARN : LOG_INFO;
     const struct route_cfg *rt = s->w->routes[worker_route_index(s->w, ev->route)].cfg;
@@ -220,10 +222,12 @@ static void record(struct slot *s, const struct store_event *ev, struct attempt 
     }
 }
 
-static void run_handler(struct slot *s, const struct worker_route *wr,
-                        const struct store_event *ev, int attempt, struct run_result *res)
+static void run_handler(struct slot *s, const struct worker_route *wr, const struct store_event *ev,
+                        int attempt, struct run_result *res)
 {
-    struct run_input in = {.ev = ev, .route = ev->route, .attempt = attempt,
+    struct run_input in = {.ev = ev,
+                           .route = ev->route,
+                           .attempt = attempt,
                            .timeout_ms = wr->cfg->handler_timeout_ms};
 
     if (wr->handler.kind == HANDLER_HTTP)
@@ -269,14 +273,21 @@ void event_handle(struct slot *s, struct store_event *ev)
     if (!begin(s, ev, &b))
         goto out;
     if (!b.run) {
-        struct attempt a = {.outcome = "skipped_duplicate", .prior_state = b.state,
-                            .next_in_ms = -1, .applied = true};
+        struct attempt a = {.outcome = "skipped_duplicate",
+                            .prior_state = b.state,
+                            .next_in_ms = -1,
+                            .applied = true};
         log_attempt(s, ev, &a);
     } else if (b.attempts > wr->cfg->max_attempts) {
-        struct attempt a = {.n = b.attempts, .outcome = "dead", .reason = "exhausted",
-                            .classification = "exhausted", .next_in_ms = -1};
-        record(s, ev, &a, "attempts exhausted: earlier attempts ended without an outcome "
-                          "(their worker died or lost Redis)", 0);
+        struct attempt a = {.n = b.attempts,
+                            .outcome = "dead",
+                            .reason = "exhausted",
+                            .classification = "exhausted",
+                            .next_in_ms = -1};
+        record(s, ev, &a,
+               "attempts exhausted: earlier attempts ended without an outcome "
+               "(their worker died or lost Redis)",
+               0);
     } else {
         /* Heartbeats cover the handler's run; the slot is cleared before
          * the outcome step XACKs, so the heartbeat never mistakes an entry

@@ -95,8 +95,8 @@ static int read_route(struct slot *s, size_t i, int64_t block_ms)
 {
     struct store_event *ev = NULL;
     size_t n;
-    int rc = store_read_new(s->st, s->w->routes[i].cfg->name, s->w->consumer, 1, block_ms, &ev,
-                            1, &n);
+    int rc =
+        store_read_new(s->st, s->w->routes[i].cfg->name, s->w->consumer, 1, block_ms, &ev, 1, &n);
 
     if (rc < 0)
         return rc;

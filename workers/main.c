@@ -43,20 +43,23 @@ struct opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hookd-worker -c FILE [-r ROUTE]... [--concurrency N] [--consumer NAME]\n"
-               "  -c, --config FILE     hookd config (INI)\n"
-               "  -r, --route ROUTE     a route to serve; repeatable (default: every route)\n"
-               "  -n, --concurrency N   events handled at once (default 1, max %d)\n"
-               "      --consumer NAME   consumer name in the group (default HOST:PID)\n",
+    fprintf(f,
+            "usage: hookd-worker -c FILE [-r ROUTE]... [--concurrency N] [--consumer NAME]\n"
+            "  -c, --config FILE     hookd config (INI)\n"
+            "  -r, --route ROUTE     a route to serve; repeatable (default: every route)\n"
+            "  -n, --concurrency N   events handled at once (default 1, max %d)\n"
+            "      --consumer NAME   consumer name in the group (default HOST:PID)\n",
             WORKER_MAX_CONCURRENCY);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},      {"route", required_argument, NULL, 'r'},
-        {"concurrency", required_argument, NULL, 'n'}, {"consumer", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"route", required_argument, NULL, 'r'},
+                                             {"concurrency", required_argument, NULL, 'n'},
+                                             {"consumer", required_argument, NULL, 'C'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int ch;
     char *end;
     long v;
@@ -64,9 +67,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->concurrency = 1;
     while ((ch = getopt_long(argc, argv, "c:r:n:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            o->config = optarg;
-            break;
+        case 'c': o->config = optarg; break;
         case 'r':
             if (o->nroutes == WORKER_MAX_ROUTES)
                 return fprintf(stderr, "hookd-worker: at most %d routes\n", WORKER_MAX_ROUTES), -1;
@@ -76,7 +77,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             v = strtol(optarg, &end, 10);
             if (*optarg == '\0' || *end || v < 1 || v > WORKER_MAX_CONCURRENCY)
                 return fprintf(stderr, "hookd-worker: --concurrency must be 1..%d\n",
-                               WORKER_MAX_CONCURRENCY), -1;
+                               WORKER_MAX_CONCURRENCY),
+                       -1;
             o->concurrency = (int)v;
             break;
         case 'C':
@@ -84,11 +86,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return fprintf(stderr, "hookd-worker: bad --consumer\n"), -1;
             o->consumer = optarg;
             break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            return -1;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
         }
     }
     if (!o->config || optind != argc)
@@ -264,8 +263,8 @@ static void log_start(const struct worker *w)
 
     routes[0] = '\0';
     for (size_t i = 0; i < w->nroutes && n < sizeof routes; i++) {
-        int k = snprintf(routes + n, sizeof routes - n, "%s%s", i ? "," : "",
-                         w->routes[i].cfg->name);
+        int k =
+            snprintf(routes + n, sizeof routes - n, "%s%s", i ? "," : "", w->routes[i].cfg->name);
         n += k > 0 ? (size_t)k : 0;
     }
     if (log_begin(&l, LOG_INFO, EV_START)) {

@@ -119,8 +119,7 @@ static void heartbeat_route(struct worker *w, struct store *st, int route)
             n++;
         }
     pthread_mutex_unlock(&w->inflight_mu);
-    if (n == 0 || store_heartbeat(st, w->routes[route].cfg->name, w->consumer, views, n,
-                                  owned) < 0)
+    if (n == 0 || store_heartbeat(st, w->routes[route].cfg->name, w->consumer, views, n, owned) < 0)
         return;
     for (size_t i = 0; i < n; i++)
         if (!owned[i])

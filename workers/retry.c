@@ -17,8 +17,8 @@ uint64_t retry_seed(void)
     if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed && seed)
         return seed;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^
-           ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&seed;
+    return ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^
+           (uint64_t)(uintptr_t)&seed;
 }
 
 uint64_t retry_random(uint64_t *state)

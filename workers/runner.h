@@ -52,7 +52,7 @@ struct run_result {
     int code;
     int64_t retry_after_ms; /* from an HTTP Retry-After; -1 when absent */
     int64_t duration_ms;
-    char what[RUN_WHAT_MAX]; /* short account: "exit 75", "HTTP 503", ... */
+    char what[RUN_WHAT_MAX];         /* short account: "exit 75", "HTTP 503", ... */
     char output[RUN_OUTPUT_MAX + 1]; /* stderr tail or response body head */
     size_t output_len;
     int output_cut; /* RUN_CUT_*: which end of output was dropped to fit */

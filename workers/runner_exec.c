@@ -37,10 +37,10 @@
 #include "err.h"
 #include "runner.h"
 
-#define TICK_MS 25          /* exit check period without a pidfd */
+#define TICK_MS 25 /* exit check period without a pidfd */
 #define WRITE_CHUNK (64 * 1024)
-#define ENV_OWN_MAX 10      /* variables we add */
-#define DRAIN_READS_MAX 64  /* reads of leftover stderr after the child exited */
+#define ENV_OWN_MAX 10     /* variables we add */
+#define DRAIN_READS_MAX 64 /* reads of leftover stderr after the child exited */
 
 extern char **environ;
 
@@ -176,7 +176,8 @@ static void output_tail(struct run_result *res, const char *p, size_t n)
 {
     if (n >= RUN_OUTPUT_MAX) {
         res->output_cut = res->output_cut || res->output_len > 0 || n > RUN_OUTPUT_MAX
-                              ? RUN_CUT_HEAD : RUN_CUT_NONE;
+                              ? RUN_CUT_HEAD
+                              : RUN_CUT_NONE;
         memcpy(res->output, p + n - RUN_OUTPUT_MAX, RUN_OUTPUT_MAX);
         res->output_len = RUN_OUTPUT_MAX;
     } else {

@@ -86,7 +86,8 @@ static struct curl_slist *build_headers(const struct run_input *in, bool *ok)
     n = snprintf(idem, sizeof idem, "%s:%.*s", ev->source, (int)ev->event_id_len, ev->event_id);
     snprintf(attempt, sizeof attempt, "%d", in->attempt);
     h = add_header(h, ok, "Content-Type", ct, strlen(ct));
-    h = add_header(h, ok, "Idempotency-Key", idem, n > 0 && (size_t)n < sizeof idem ? (size_t)n : 0);
+    h = add_header(h, ok, "Idempotency-Key", idem,
+                   n > 0 && (size_t)n < sizeof idem ? (size_t)n : 0);
     h = add_header(h, ok, "X-Hookd-Event-Id", ev->event_id, ev->event_id_len);
     h = add_header(h, ok, "X-Hookd-Event-Type", ev->type ? ev->type : "",
                    ev->type ? strlen(ev->type) : 0);

@@ -65,7 +65,7 @@ struct worker {
     size_t nroutes;
     char consumer[WORKER_CONSUMER_MAX];
     int concurrency;
-    int64_t block_ms;   /* BLOCK of an idle XREADGROUP, below the Redis timeout */
+    int64_t block_ms; /* BLOCK of an idle XREADGROUP, below the Redis timeout */
     atomic_int stopping;
     pthread_mutex_t inflight_mu;
     struct inflight *inflight; /* owned; [concurrency] */
@@ -79,7 +79,7 @@ struct slot {
     struct store *st; /* owned */
     void *curl;       /* owned CURL *, NULL unless a route has an http handler */
     uint64_t rng;
-    unsigned cycles;  /* read cycles, for ANTI_STARVATION_EVERY */
+    unsigned cycles; /* read cycles, for ANTI_STARVATION_EVERY */
     int64_t next_claim_ms;
     char cursors[WORKER_MAX_ROUTES][STORE_STREAM_ID_MAX]; /* XAUTOCLAIM, per route */
 };
