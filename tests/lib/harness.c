@@ -288,7 +288,8 @@ const char *harness_write_bytes(const char *name, const void *data, size_t len)
     int fd;
 
     make_parents(path);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Owner-only, as a config holding literal secrets must be (config_perms.h). */
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         test_fail(__FILE__, __LINE__, "harness: open %s: errno %d", path, errno);
     while (len > 0) {
