@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "config_internal.h"
+#include "config_perms.h"
 #include "config_values.h"
 #include "err.h"
 #include "scheme.h"
@@ -424,6 +425,8 @@ struct config *config_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: unreadable or larger than %d bytes", path, CONFIG_FILE_MAX_BYTES);
         goto out;
     }
+    if (config_perms_check(fileno(f), path, buf, n, err, errlen) < 0)
+        goto out;
     cfg = config_parse(path, buf, n, err, errlen);
 out:
     free(buf);
