@@ -254,11 +254,13 @@ int cmd_verify(struct ctl *c, int argc, char **argv)
         code = CTL_USAGE;
         goto out;
     }
-    if (a.at && (at_s = ctl_parse_time(a.at, ctl_now_ms()) / 1000) < 0) {
+    if (a.at && (at_s = ctl_parse_time(a.at, ctl_now_ms())) < 0) {
         ctl_err("verify: --at wants a time (RFC 3339, epoch seconds or 2h ago), got \"%s\"", a.at);
         code = CTL_USAGE;
         goto out;
     }
+    if (a.at)
+        at_s /= 1000;
     if ((code = load_request(&a, &htext, &hjson, h, &body, &len)) != CTL_OK)
         goto out;
     verify_request(src, h, body, len, at_s, true, &vr);

@@ -197,6 +197,10 @@ TEST(hookctl_usage_and_config_errors_exit_2)
         ASSERT_STR_CONTAINS(out, "hookctl: ");
         free(out);
     }
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "stripe", "--headers", "h", "--body", "b", "--at",
+                         "noon", NULL), 2);
+    ASSERT_STR_CONTAINS(out, "--at wants a time");
+    free(out);
     ASSERT_INT_EQ(hk_ctl(&h, &out, "replay", "nosuchroute", NULL), 2);
     ASSERT_STR_CONTAINS(out, "unknown route \"nosuchroute\"");
     free(out);
