@@ -61,7 +61,8 @@ int64_t ctl_now_ms(void);
 int64_t ctl_parse_count(const char *s);
 
 /* A time argument: a duration ago ("90s", "2h", "7d"), an RFC 3339 time
- * ("2024-05-01T12:00:00Z", offsets allowed) or epoch seconds ("1714564800").
+ * ("2024-05-01T12:00:00Z", offsets allowed; a date alone is its midnight
+ * UTC) or epoch seconds ("1714564800").
  * Returns epoch milliseconds, or -1 if malformed. */
 int64_t ctl_parse_time(const char *s, int64_t now_ms);
 

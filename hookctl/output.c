@@ -11,6 +11,7 @@
 #include "ctl.h"
 
 #define TABLE_MAX_ROWS 1000000
+#define MAX_EPOCH_S 253402300799LL /* 9999-12-31T23:59:59Z */
 
 int ctl_opt_value(int argc, char **argv, int *i, const char *name, const char **value)
 {
@@ -95,8 +96,15 @@ int64_t ctl_parse_time(const char *s, int64_t now_ms)
 
     if (n == 0)
         return -1;
-    if (digits == n) /* epoch seconds */
-        return ctl_parse_count(s) * 1000;
+    if (digits == n) { /* epoch seconds */
+        int64_t secs = ctl_parse_count(s);
+        return secs < 0 || secs > MAX_EPOCH_S ? -1 : secs * 1000;
+    }
+    if (digits == 4 && s[4] == '-' && n == 10) { /* a date alone: its midnight, UTC */
+        char full[32];
+        snprintf(full, sizeof full, "%sT00:00:00Z", s);
+        return parse_rfc3339(full);
+    }
     if (digits == 4 && s[4] == '-')
         return parse_rfc3339(s);
     if (digits == 0 || (ms = config_parse_duration_ms(s, n)) < 0)

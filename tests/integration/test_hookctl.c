@@ -286,6 +286,12 @@ TEST_T(hookctl_replay_since_skips_processed, 90)
                   0);
     ASSERT_INT_EQ(hk_value(out, "events_scanned"), 0);
     free(out);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "replay", "default", "--since", "2000-01-01", NULL), 0);
+    ASSERT_INT_EQ(hk_value(out, "events_scanned"), 2);
+    free(out);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "replay", "default", "--since", "946684800", NULL), 0);
+    ASSERT_INT_EQ(hk_value(out, "duplicate_skipped"), 2);
+    free(out);
     ASSERT_INT_EQ(hk_runs(&h, NULL), 2);
 }
 
