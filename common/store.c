@@ -333,6 +333,10 @@ redisReply *store_command(struct store *st, int argc, const char **argv, const s
             if (r->type == REDIS_REPLY_ERROR && failover_reply(r)) {
                 log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis answered %.40s: reconnecting", r->str);
                 drop_node(st, node);
+            } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0) {
+                /* A slot being migrated: the caller answers 503 until it is done. */
+                log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis Cluster slot migration under way: %.60s",
+                        r->str);
             }
             return r;
         }

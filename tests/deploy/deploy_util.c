@@ -50,8 +50,7 @@ const char *deploy_cert_path(void) { return harness_path("tls/cert.pem"); }
 
 /* ---- nginx -------------------------------------------------------------- */
 
-/* Replaces every `from` in *text by `to`; fails the test if there is none. */
-static void replace_all(char **text, const char *from, const char *to)
+void deploy_replace_all(char **text, const char *from, const char *to)
 {
     size_t fl = strlen(from), tl = strlen(to), n = 0, cap;
     char *out, *p = *text, *hit;
@@ -60,7 +59,7 @@ static void replace_all(char **text, const char *from, const char *to)
     for (char *q = *text; (q = strstr(q, from)); q += fl)
         found++;
     if (!found)
-        test_fail(__FILE__, __LINE__, "deploy/nginx/hookd.conf no longer has \"%s\"", from);
+        test_fail(__FILE__, __LINE__, "the file to rewrite no longer has \"%s\"", from);
     cap = strlen(*text) + (size_t)found * tl + 1;
     ASSERT_NOT_NULL(out = malloc(cap));
     while ((hit = strstr(p, from))) {
@@ -87,15 +86,15 @@ static char *render_site(int https_port, const int *ports, size_t n)
         used += (size_t)snprintf(upstream + used, sizeof upstream - used,
                                  "%sserver 127.0.0.1:%d max_fails=1 fail_timeout=5s;",
                                  i ? "\n    " : "", ports[i]);
-    replace_all(&text, "server 127.0.0.1:8080 max_fails=1 fail_timeout=5s;", upstream);
-    replace_all(&text, "server 127.0.0.1:8081 max_fails=1 fail_timeout=5s;", "");
+    deploy_replace_all(&text, "server 127.0.0.1:8080 max_fails=1 fail_timeout=5s;", upstream);
+    deploy_replace_all(&text, "server 127.0.0.1:8081 max_fails=1 fail_timeout=5s;", "");
     snprintf(buf, sizeof buf, "listen 127.0.0.1:%d ssl;", https_port);
-    replace_all(&text, "listen 443 ssl;", buf);
-    replace_all(&text, "listen [::]:443 ssl;", "");
-    replace_all(&text, "/etc/hookd/tls/fullchain.pem", harness_path("tls/cert.pem"));
-    replace_all(&text, "/etc/hookd/tls/privkey.pem", harness_path("tls/key.pem"));
+    deploy_replace_all(&text, "listen 443 ssl;", buf);
+    deploy_replace_all(&text, "listen [::]:443 ssl;", "");
+    deploy_replace_all(&text, "/etc/hookd/tls/fullchain.pem", harness_path("tls/cert.pem"));
+    deploy_replace_all(&text, "/etc/hookd/tls/privkey.pem", harness_path("tls/key.pem"));
     snprintf(buf, sizeof buf, "%s/", harness_path("nginx"));
-    replace_all(&text, "/var/log/nginx/", buf);
+    deploy_replace_all(&text, "/var/log/nginx/", buf);
     return text;
 }
 

@@ -27,6 +27,10 @@ void deploy_require_tools(void);
 void deploy_make_cert(void);
 const char *deploy_cert_path(void);
 
+/* Replaces every `from` in *text (malloc'd, replaced) by `to`; fails the
+ * test if there is none, so a rewritten file that changed shape is noticed. */
+void deploy_replace_all(char **text, const char *from, const char *to);
+
 /* Renders deploy/nginx/hookd.conf for receivers on ports[0..n), checks it
  * with `nginx -t` and starts nginx in the foreground; returns the HTTPS
  * port once it accepts connections. */
