@@ -282,7 +282,7 @@ static void wait_for_stop(const sigset_t *sigs)
     for (;;) {
         int sig = sigwaitinfo(sigs, NULL);
         if (sig == SIGHUP) {
-            log_msg(LOG_WARN, EV_RELOAD_FAILED,
+            log_msg(LOG_WARN, EV_WORKER_SIGHUP,
                     "SIGHUP: a worker reads its routes at start; restart it to apply changes");
             continue;
         }
