@@ -324,3 +324,40 @@ TEST_T(worker_end_to_end_through_receiver, 30)
     http_response_free(&resp);
     free(got), free(env);
 }
+
+TEST_T(worker_exec_pipes_big_body_no_deadlock, 30)
+{
+    enum { BODY = 1 << 20 };
+    struct wfx f;
+    char *body = malloc(BODY + 1), *size, *err;
+
+    ASSERT_NOT_NULL(body);
+    memset(body, 'b', BODY);
+    body[BODY] = '\0';
+    wfx_start(&f,
+              "[route default]\nhandler = exec:@H@/noisy.sh @DIR@\nretry_schedule = 0s\n"
+              "[route deaf]\nhandler = exec:/bin/true\n"
+              "[route missing]\nhandler = exec:/nonexistent/handler arg\nmax_attempts = 1\n",
+              NULL);
+    wfx_enqueue_full(&f, "default", "github", "big-1", "push", body, BODY, NULL, NULL);
+    wfx_enqueue_full(&f, "deaf", "github", "big-2", "push", body, BODY, NULL, NULL);
+    wfx_enqueue(&f, "missing", "gone-1", "x");
+    wfx_worker(&f, (const char *const[]){"-r", "default", "-r", "deaf", "-r", "missing", NULL});
+    WAIT_FOR(wfx_state_is(&f, "default", "big-1", "processed"), 15000);
+    WAIT_FOR(wfx_state_is(&f, "deaf", "big-2", "processed"), 15000); /* never read its stdin */
+    WAIT_FOR(wfx_state_is(&f, "missing", "gone-1", "failed_permanent"), 15000);
+
+    size = harness_read_file(harness_path("size.big-1"), NULL);
+    ASSERT_STR_EQ(size, "1048576\n");
+    /* attempt 1's last_error: the tail of 256 KiB of stderr, bounded */
+    err = wfx_seen(&f, "default", "big-1", "last_error");
+    ASSERT_NOT_NULL(err);
+    ASSERT_INT_OP(strlen(err), <=, 2048 + 64);
+    ASSERT(strncmp(err, "exit 75: …eee", strlen("exit 75: …eee")) == 0);
+    ASSERT_STR_CONTAINS(err, "eeenoisy.sh: tail marker\n");
+    free(err);
+    expect_seen(&f, "missing", "gone-1", "reason", "exhausted");
+    err = wfx_seen(&f, "missing", "gone-1", "last_error");
+    ASSERT_STR_EQ(err, "cannot run /nonexistent/handler: No such file or directory");
+    free(err), free(size), free(body);
+}
