@@ -1,5 +1,5 @@
 /*
- * dashboard.c — serves the dashboard's three static files; see dashboard.h.
+ * dashboard.c — serves the dashboard's static files; see dashboard.h.
  * The files' text lives in receiver/dashboard/ (edit there, then run
  * scripts/gen-dashboard-assets.sh); assets.inc holds them as C literals.
  */
@@ -21,6 +21,7 @@ bool dashboard_asset(const char *path, struct dashboard_asset *out)
         {"/index.html", dashboard_html, sizeof dashboard_html - 1, "text/html; charset=utf-8"},
         {"/dashboard.js", dashboard_js, sizeof dashboard_js - 1, "text/javascript; charset=utf-8"},
         {"/dashboard.css", dashboard_css, sizeof dashboard_css - 1, "text/css; charset=utf-8"},
+        {"/favicon.svg", dashboard_favicon, sizeof dashboard_favicon - 1, "image/svg+xml"},
     };
 
     for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++)

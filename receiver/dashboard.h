@@ -23,7 +23,7 @@ struct dashboard_asset {
 };
 
 /* The asset served at PATH ("/", "/index.html", "/dashboard.js",
- * "/dashboard.css"): true and *out filled, else false. */
+ * "/dashboard.css", "/favicon.svg"): true and *out filled, else false. */
 bool dashboard_asset(const char *path, struct dashboard_asset *out);
 
 #endif

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Turns the dashboard's page, style sheet and script (receiver/dashboard/)
+# Turns the dashboard's page, style sheet, script and icon (receiver/dashboard/)
 # into C string literals in receiver/dashboard/assets.inc, which
 # receiver/dashboard.c includes: the binary serves them, nothing is fetched.
 # Run it after editing a file in receiver/dashboard/ and commit both.
@@ -23,6 +23,7 @@ generate() {
     emit dashboard_html "$dir/index.html"
     emit dashboard_css "$dir/dashboard.css"
     emit dashboard_js "$dir/dashboard.js"
+    emit dashboard_favicon "$dir/favicon.svg"
 }
 
 if [ "${1:-}" = --check ]; then

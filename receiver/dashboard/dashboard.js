@@ -95,10 +95,14 @@
     }), 'no routes configured', ROUTE_COLS.length + 2);
   }
 
+  // A dead letter can be retried while its event is still failed (or its
+  // dedupe record expired); once replayed it is in flight, then processed.
+  const retryable = (d) => d.state == null || d.state === 'failed_permanent';
+
   function deadRow(route, d) {
-    const done = d.state === 'processed';
-    const b = el('button', { type: 'button', class: 'retry' }, done ? 'Done' : 'Retry');
-    b.disabled = done;
+    const label = retryable(d) ? 'Retry' : d.state === 'processed' ? 'Done' : 'Retrying…';
+    const b = el('button', { type: 'button', class: 'retry' }, label);
+    b.disabled = !retryable(d);
     b.addEventListener('click', () => replay(route, { id: d.id }, 'event ' + (d.event_id || d.id), b));
     return el('tr', { 'data-entry-id': d.id },
       el('td', { class: 'mono', 'data-col': 'event_id' }, d.event_id == null ? '(not UTF-8) ' + d.id : d.event_id),
@@ -112,8 +116,9 @@
   function renderDead(lists) {
     const out = [];
     for (const l of lists) {
+      const open = l.dead.filter(retryable).length;
       out.push(el('h2', {}, 'Dead letters — ' + l.route + ' ',
-        el('small', {}, l.dead.length + ' newest of ' + l.total)));
+        el('small', {}, l.dead.length + ' newest of ' + l.total + ', ' + open + ' still failed')));
       out.push(el('table', { 'data-dead-route': l.route },
         el('thead', {}, el('tr', {}, ...['Event id', 'Source', 'Type', 'Reason', 'Attempts',
           'Last error', 'Failed at', 'State now', ''].map((h) => el('th', {}, h)))),
