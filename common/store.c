@@ -17,7 +17,9 @@
  * the connection is dropped, so the next call asks Sentinel again and lands
  * on the new master without a restart.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,22 @@ int store_handshake(struct store *st, redisContext *c)
     return 0;
 }
 
+/*
+ * True when the peer has closed an idle connection (Redis restarted, an
+ * idle timeout, a failover): poll() sees the FIN before we send. Sending a
+ * command on such a socket would fail only after the write, when we could
+ * no longer tell whether Redis ran it; checking first lets the caller
+ * reconnect and send it exactly once.
+ */
+static bool peer_closed(const redisContext *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+
+    /* An idle RESP connection has nothing to read: readable means EOF or
+     * an error, never a reply we are owed. */
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
+}
+
 int store_connect(struct store *st)
 {
     struct timeval tv = {st->timeout_ms / 1000, (st->timeout_ms % 1000) * 1000};
@@ -190,8 +208,10 @@ int store_connect(struct store *st)
     int port = st->port;
     char *resolved = NULL;
 
-    if (st->ctx && !st->ctx->err)
+    if (st->ctx && !st->ctx->err && !peer_closed(st->ctx))
         return 0;
+    if (st->ctx && !st->ctx->err)
+        st->last_attempt_ms = now - STORE_RECONNECT_MIN_MS; /* closed while idle: retry now */
     drop_connection(st);
     if (now - st->last_attempt_ms < STORE_RECONNECT_MIN_MS)
         return HOOKD_EREDIS_CONN;

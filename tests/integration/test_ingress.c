@@ -375,7 +375,7 @@ TEST_T(ingress_redis_down_503_then_recovers, 90)
     f.rc = redis_connect(f.redis);
     /* The receiver reconnects by itself. */
     WAIT_FOR(fixture_post_github(&f, "gh-secret-one", "down-1", "push", "{}", NULL) == 202, 10000);
-    ASSERT_INT_EQ(readyz_status(f.admin_port), 200);
+    WAIT_FOR(readyz_status(f.admin_port) == 200, 5000); /* reconnects are throttled to 1 per 100 ms */
     ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 1); /* no persistence: only the new one */
 }
 
@@ -497,4 +497,26 @@ TEST(ingress_watermark_503_and_recovery)
     freeReplyObject(redis_cmd(f.rc, "HSET hookd:{default}:counters backlog 2"));
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "w-5", "push", "{}", NULL), 202);
     ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 6); /* nothing trimmed, nothing lost */
+}
+
+TEST(ingress_redis_restart_between_requests_costs_no_503)
+{
+    struct fixture f;
+    char id[32];
+
+    fixture_start(&f, NULL);
+    /* Open a connection on each pool thread. */
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof id, "before-%d", i);
+        ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", id, "push", "{}", NULL), 202);
+    }
+    redisFree(f.rc);
+    redis_stop(f.redis);
+    redis_restart(f.redis);
+    f.rc = redis_connect(f.redis);
+    /* Stale connections are noticed before a command is sent on them. */
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof id, "after-%d", i);
+        ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", id, "push", "{}", NULL), 202);
+    }
 }
