@@ -17,7 +17,7 @@
 
 #include "admin_fixture.h"
 
-#define INSTALL_TIMEOUT_MS (240 * 1000)
+#define INSTALL_TIMEOUT_MS (400 * 1000)
 #define BROWSER_TIMEOUT_MS (120 * 1000)
 #define HOSTILE_ID "<img src=x onerror=\"window.__pwned=1\">"
 
@@ -128,7 +128,7 @@ static void keep_screenshot(const char *png)
     free(data);
 }
 
-TEST_T(dashboard_in_headless_chromium, 420)
+TEST_T(dashboard_in_headless_chromium, 600)
 {
     struct afx f;
     char script[1024], url[64], tok[128], expect[1024], shot[1024], profile[1024];
