@@ -12,10 +12,16 @@
  * threads, then wait for signals in this thread (the others block them).
  * SIGTERM / SIGINT / SIGQUIT: take no new events, finish those in hand, stop
  * the maintenance thread last, leave the group if nothing is pending under
- * our name, exit 0. SIGHUP is logged and ignored: route settings are read at
- * start, so apply a changed config with a restart (systemd: reload = restart).
+ * our name, exit 0.
+ *
+ * SIGHUP (systemctl reload): route settings and handlers are read at start
+ * and shared by every thread, so rather than swap them under running events
+ * the worker checks the file first — invalid: logged, the running config
+ * stays — then drains exactly as for SIGTERM and re-executes itself in place
+ * with the same arguments: same pid, same consumer name, new config.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@
 
 #include <curl/curl.h>
 
+#include "err.h"
 #include "log.h"
 #include "retry.h"
 #include "worker.h"
@@ -276,25 +283,49 @@ static void log_start(const struct worker *w)
     }
 }
 
-/* Waits for a stop signal; SIGHUP is only logged. */
-static void wait_for_stop(const sigset_t *sigs)
+/* SIGHUP: would the file, as it is now, start a worker with these flags? */
+static int config_check(const struct opts *o, char *err, size_t errlen)
 {
+    struct worker t = {0};
+    int rc = -1;
+
+    if ((t.cfg = config_load(o->config, err, errlen)) != NULL)
+        rc = setup_routes(&t, o, err, errlen);
+    for (size_t i = 0; i < t.nroutes; i++)
+        handler_free(&t.routes[i].handler);
+    free(t.routes);
+    config_release(t.cfg);
+    return rc;
+}
+
+/* Waits for a stop signal; true when it was a SIGHUP with a valid config
+ * (stop, then re-execute in place). */
+static bool wait_for_stop(const sigset_t *sigs, const struct opts *o)
+{
+    char err[512];
+
     for (;;) {
         int sig = sigwaitinfo(sigs, NULL);
         if (sig == SIGHUP) {
-            log_msg(LOG_WARN, EV_WORKER_SIGHUP,
-                    "SIGHUP: a worker reads its routes at start; restart it to apply changes");
+            if (config_check(o, err, sizeof err) == 0) {
+                log_msg(LOG_INFO, EV_RELOAD,
+                        "SIGHUP: new config valid; finishing the events "
+                        "in hand, then restarting in place with it");
+                return true;
+            }
+            log_msg(LOG_ERROR, EV_RELOAD_FAILED, "SIGHUP: %s; the running config stays", err);
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
             log_msg(LOG_INFO, EV_STOP, "signal %d: finishing the events in hand", sig);
-            return;
+            return false;
         }
     }
 }
 
 /* Threads up, wait for the signal, threads down (maintenance last). */
-static int run(struct worker *w, struct store *st, const sigset_t *sigs)
+static int run(struct worker *w, struct store *st, const sigset_t *sigs, const struct opts *o,
+               bool *reexec)
 {
     struct slot *slots = calloc((size_t)w->concurrency, sizeof *slots);
     pthread_t maint;
@@ -311,7 +342,7 @@ static int run(struct worker *w, struct store *st, const sigset_t *sigs)
                            &slots[started]) != 0)
             goto out;
     log_start(w);
-    wait_for_stop(sigs);
+    *reexec = wait_for_stop(sigs, o);
     rc = 0;
 out:
     atomic_store(&w->stopping, 1);
@@ -345,6 +376,7 @@ int main(int argc, char **argv)
     sigset_t sigs;
     char err[200];
     int rc = EXIT_USAGE;
+    bool reexec = false;
 
     if (parse_args(argc, argv, &o) < 0) {
         usage(stderr);
@@ -367,10 +399,19 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    rc = ensure_groups(&w, st, &sigs) < 0 ? 0 : run(&w, st, &sigs);
+    rc = ensure_groups(&w, st, &sigs) < 0 ? 0 : run(&w, st, &sigs, &o, &reexec);
     curl_global_cleanup();
 out:
     store_close(st);
     teardown(&w);
+    if (rc == 0 && reexec) {
+        /* Same pid (systemd keeps tracking it), same consumer name, the
+         * signal mask carried over: a SIGTERM meanwhile waits for the new
+         * image. getopt only permuted argv, which stays valid. */
+        execv("/proc/self/exe", argv);
+        log_msg(LOG_ERROR, EV_ERROR, "SIGHUP: cannot re-execute /proc/self/exe: %s",
+                hookd_strerror(-errno));
+        rc = 1;
+    }
     return rc;
 }

@@ -39,7 +39,6 @@
 #define EV_WORKER_LOST "entry_claimed_away"
 #define EV_WORKER_RETRIES_MOVED "retries_due"
 #define EV_WORKER_GIVE_UP "redis_give_up"
-#define EV_WORKER_SIGHUP "sighup_ignored"
 
 #define WORKER_CONSUMER_MAX 200
 #define WORKER_MAX_ROUTES 32

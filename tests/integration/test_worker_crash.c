@@ -216,3 +216,38 @@ TEST_T(worker_survives_redis_restart, 60)
     ASSERT_INT_EQ(wfx_pending(&f, "default"), 0);
     ASSERT(proc_alive(w));
 }
+
+TEST_T(worker_sighup_reloads_in_place, 40)
+{
+    struct wfx f;
+    struct proc *w;
+    char *conf;
+
+    wfx_start(&f, "[route default]\nhandler = exec:@H@/record.sh @DIR@\n", NULL);
+    w = wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
+    wfx_enqueue(&f, "default", "hup-1", "{}");
+    WAIT_FOR(wfx_state_is(&f, "default", "hup-1", "processed"), 10000);
+
+    /* A broken file: refused, the running config stays. */
+    harness_write_file("worker.conf", "[route default]\nhandler = ftp://nowhere\n");
+    ASSERT_INT_EQ(proc_signal(w, SIGHUP), 0);
+    ASSERT_INT_EQ(proc_log_wait_for(w, "\"event\":\"config_reload_failed\"", 5000), 0);
+    wfx_enqueue(&f, "default", "hup-2", "{}");
+    WAIT_FOR(wfx_state_is(&f, "default", "hup-2", "processed"), 10000);
+
+    /* A good one: drained, re-executed in place (same pid), new handler. */
+    conf = wfx_expand(&f, "[route default]\nhandler = exec:@H@/record.sh @DIR@ 65\n");
+    char full[2048];
+    snprintf(full, sizeof full, "[redis]\nurl = %s\ntimeout = 1s\n%s", redis_url(f.redis), conf);
+    harness_write_file("worker.conf", full);
+    free(conf);
+    ASSERT_INT_EQ(proc_signal(w, SIGHUP), 0);
+    ASSERT_INT_EQ(proc_log_wait_for(w, "\"event\":\"config_reload\"", 5000), 0);
+    WAIT_FOR(proc_log_count(w, "\"event\":\"start\"") == 2, 10000);
+    char pid[32];
+    snprintf(pid, sizeof pid, "\"pid\":%d}", (int)proc_pid(w));
+    ASSERT_INT_EQ(proc_log_count(w, pid), 2); /* the same process, started twice */
+    wfx_enqueue(&f, "default", "hup-3", "{}");
+    WAIT_FOR(wfx_state_is(&f, "default", "hup-3", "failed_permanent"), 10000);
+    ASSERT_INT_EQ(proc_stop(w), 0);
+}
