@@ -127,7 +127,9 @@ int store_enqueue(struct store *st, const char *route, const struct store_event_
         return rc;
     rc = parse_enqueue_reply(r, out);
     freeReplyObject(r);
-    if (rc == 0 && out->status == ENQ_QUEUED && wait_replicas > 0)
+    /* A duplicate waits too: the record may so far exist only on the
+     * primary (an earlier attempt that got 503), and 200 must mean durable. */
+    if (rc == 0 && (out->status == ENQ_QUEUED || out->status == ENQ_DUPLICATE) && wait_replicas > 0)
         rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
     return rc;
 }

@@ -10,7 +10,7 @@ status=0
 SRC=$(ls common/*.[ch] receiver/*.[ch] workers/*.[ch] hookctl/*.[ch] 2>/dev/null)
 
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|atoi|atol|gets|localtime|strerror)[[:space:]]*\('
-if grep -nE "$banned" $SRC tests/lib/*.c tests/unit/*.c tests/integration/*.c 2>/dev/null; then
+if grep -nE "$banned" $SRC tests/lib/*.c tests/unit/*.c tests/integration/*.c tests/deploy/*.c tests/tools/*.c 2>/dev/null; then
     echo "check: banned function used (see STYLE: snprintf, memcpy with bounds, strtol, gmtime_r, hookd_strerror)"
     status=1
 fi

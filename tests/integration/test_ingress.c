@@ -435,7 +435,7 @@ TEST(ingress_rate_limit_429_with_retry_after)
         if (st == 429) {
             limited++;
             ASSERT_NOT_NULL(http_header(&r, "Retry-After"));
-            ASSERT(atoi(http_header(&r, "Retry-After")) >= 1);
+            ASSERT(strtol(http_header(&r, "Retry-After"), NULL, 10) >= 1);
         }
         accepted += st == 202;
         http_response_free(&r);
@@ -487,7 +487,7 @@ TEST(ingress_watermark_503_and_recovery)
         ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", id, "push", "{}", NULL), 202);
     }
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "w-5", "push", "{}", &r), 503);
-    ASSERT(atoi(http_header(&r, "Retry-After")) >= 2);
+    ASSERT(strtol(http_header(&r, "Retry-After"), NULL, 10) >= 2);
     http_response_free(&r);
     /* Only the overloaded route pushes back. */
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "o-1", "other", "{}", NULL), 202);
