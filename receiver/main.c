@@ -97,31 +97,57 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Parses the flags; returns -1 to exit with *code. */
+static int parse_args(int argc, char **argv, const char **path, bool *check, int *code)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': *path = optarg; break;
+        case 'k': *check = true; break;
+        case 'h': usage(stdout); *code = 0; return -1;
+        default: usage(stderr); *code = 2; return -1;
+        }
+    }
+    if (!*path || optind != argc) {
+        usage(stderr);
+        *code = 2;
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes SIGHUP/SIGTERM/SIGINT until a stop signal arrives. */
+static void serve_signals(const char *path, sigset_t *set)
+{
+    int sig;
+
+    while (sigwait(set, &sig) == 0) {
+        if (sig == SIGHUP) {
+            reload(path);
+            continue;
+        }
+        log_msg(LOG_INFO, EV_STOP, "signal %d: draining requests in flight", sig);
+        break;
+    }
+}
+
+int main(int argc, char **argv)
+{
     const char *path = NULL;
     bool check = false;
     char err[512];
     struct config *cfg;
     struct http_server *srv;
     sigset_t set;
-    int opt, sig;
+    int code = 0;
 
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': path = optarg; break;
-        case 'k': check = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (!path || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    if (parse_args(argc, argv, &path, &check, &code) < 0)
+        return code;
     if (!(cfg = config_load(path, err, sizeof err))) {
         fprintf(stderr, "hookd-receiver: %s\n", err);
         return 2;
@@ -150,14 +176,7 @@ int main(int argc, char **argv)
     }
     log_msg(LOG_INFO, EV_START, "hookd-receiver listening on %s (admin %s), pid %d",
             cfg->receiver.listen, cfg->receiver.admin_listen, (int)getpid());
-    while (sigwait(&set, &sig) == 0) {
-        if (sig == SIGHUP) {
-            reload(path);
-            continue;
-        }
-        log_msg(LOG_INFO, EV_STOP, "signal %d: draining requests in flight", sig);
-        break;
-    }
+    serve_signals(path, &set);
     drain(srv);
     http_stop(srv);
     runtime_shutdown();
