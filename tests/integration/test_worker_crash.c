@@ -102,11 +102,11 @@ TEST_T(worker_heartbeat_keeps_long_handler, 40)
     struct wfx f;
     struct proc *w[2];
 
-    /* The handler (2.5 s) outlives visibility_timeout (1 s) twice over: only
+    /* The handler (3.5 s) outlives visibility_timeout (1.5 s) twice over: only
      * the heartbeat keeps the second worker from claiming it. */
     wfx_start(&f,
-              "[route default]\nhandler = exec:@H@/slow.sh @DIR@ 2.5\n"
-              "visibility_timeout = 1s\nhandler_timeout = 10s\n",
+              "[route default]\nhandler = exec:@H@/slow.sh @DIR@ 3.5\n"
+              "visibility_timeout = 1500ms\nhandler_timeout = 10s\n",
               NULL);
     w[0] = wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
     w[1] = wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
