@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CHAOS_SECRET "chaos-secret"
 #define SEND_TIMEOUT_MS 3000
 #define RESEND_PAUSE_US 50000
 

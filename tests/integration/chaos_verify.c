@@ -107,6 +107,14 @@ static int sum_sends(const struct chaos *c)
     return n;
 }
 
+static void assert_no_secret(struct proc *p)
+{
+    char *log = proc_log(p);
+    if (strstr(log, CHAOS_SECRET))
+        test_fail(__FILE__, __LINE__, "the secret is in %s's log", proc_name(p));
+    free(log);
+}
+
 void chaos_verify(struct chaos *c, const char *label)
 {
     struct tally *t = calloc((size_t)c->nev, sizeof *t);
@@ -148,5 +156,8 @@ void chaos_verify(struct chaos *c, const char *label)
             c->worker_restarts);
     ASSERT_INT_EQ(lost, 0);
     ASSERT_INT_EQ(acked, c->nev);
+    assert_no_secret(c->receiver);
+    for (int i = 0; i < c->nworkers; i++)
+        assert_no_secret(c->workers[i]);
     free(t);
 }
