@@ -16,10 +16,12 @@
  * One JSON line per attempt (event "attempt"). Redis errors never lose the
  * event: each step is retried with backoff (100 ms doubling to 2 s) until it
  * goes through; the entry stays in this consumer's pending list meanwhile,
- * kept alive by the heartbeat. Only when stopping do we give up (BEGIN at
- * once, an outcome after STOP_REDIS_GRACE_MS): the entry then stays pending
- * and another worker claims it after visibility_timeout — the handler may
- * run again, which is why handlers get an idempotency key.
+ * kept alive by the heartbeat. We give up only when stopping (BEGIN at once,
+ * an outcome after STOP_REDIS_GRACE_MS), or when Redis keeps answering a
+ * step with an error for about a minute (a wrong key type, say: retrying
+ * forever would hold this thread): the entry then stays pending and is
+ * claimed again after visibility_timeout — the handler may run again, which
+ * is why handlers get an idempotency key.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,11 +32,13 @@
 #include "retry.h"
 #include "worker.h"
 
-#define LOG_OUTPUT_MAX 1024 /* handler output bytes in the attempt line */
+#define LOG_OUTPUT_MAX 1024  /* handler output bytes in the attempt line */
+#define REPLY_ERROR_TRIES 30 /* ~1 min of error replies (e.g. READONLY in a failover) */
 
 struct redis_retry {
     unsigned tries;
-    int64_t grace_ms; /* once stopping, how long to keep trying */
+    unsigned reply_errors; /* Redis answered, with an error: not an outage */
+    int64_t grace_ms;      /* once stopping, how long to keep trying */
     int64_t give_up_at;
 };
 
@@ -84,7 +88,10 @@ bool worker_redis_wait(struct worker *w, unsigned *tries, int64_t give_up_at)
 static bool again(struct slot *s, struct redis_retry *rr, int rc, const char *step,
                   const struct store_event *ev)
 {
-    if (rc != HOOKD_ETOO_LARGE && rc != HOOKD_ENOMEM) {
+    bool hopeless = rc == HOOKD_ETOO_LARGE || rc == HOOKD_ENOMEM ||
+                    (rc == HOOKD_EREDIS_REPLY && ++rr->reply_errors > REPLY_ERROR_TRIES);
+
+    if (!hopeless) {
         if (worker_stopping(s->w) && !rr->give_up_at)
             rr->give_up_at = mono_ms() + (rr->grace_ms > 0 ? rr->grace_ms : 1);
         if (worker_redis_wait(s->w, &rr->tries, rr->give_up_at))
