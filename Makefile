@@ -36,7 +36,7 @@ LIBHOOKD := $(BUILD)/libhookd.a
 BINS := $(BUILD)/hookd-receiver $(if $(WORKER_SRC),$(BUILD)/hookd-worker) $(if $(HOOKCTL_SRC),$(BUILD)/hookctl)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
-.PHONY: all deps test test-asan run stop check clean fuzz bench
+.PHONY: all deps browser-deps test test-asan run stop check clean fuzz bench
 all: $(BINS) $(BUILD)/tests $(TOOLS)
 
 $(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Ireceiver
@@ -68,8 +68,12 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBHOOKD)
 deps:
 	@sh scripts/install-deps.sh
 
+# The dashboard's browser test: Debian's chromium and playwright-core from npm.
+browser-deps: deps
+	@sh scripts/install-browser-deps.sh
+
 # The runner prints "N passed, M failed" last and exits non-zero on failure.
-test: deps
+test: deps browser-deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/tests $(T)
 
@@ -92,3 +96,4 @@ clean:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include tests/fuzz/fuzz.mk
 include deploy/test.mk
+-include bench/bench.mk

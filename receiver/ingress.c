@@ -332,7 +332,7 @@ void ingress_handle(const struct config *cfg, struct store *st, const struct ing
         VERIFY_OK) {
         s.outcome = vr.reason;
         ingress_metrics_signature_failure(s.src->name, &vr);
-        rejects_record(cfg, st, req, s.src, &vr);
+        rejects_record(cfg, st, req, s.src, &vr, s.traceparent);
         answer(resp, verify_http_status(vr.status), "rejected", &s, "error", vr.reason);
         goto out;
     }

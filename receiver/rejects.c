@@ -26,7 +26,8 @@ static void tried_text(const struct verify_result *vr, char *out, size_t cap)
 }
 
 void rejects_record(const struct config *cfg, struct store *st, const struct ingress_request *req,
-                    const struct source_cfg *src, const struct verify_result *vr)
+                    const struct source_cfg *src, const struct verify_result *vr,
+                    const char *traceparent)
 {
     char sha[CODEC_SHA256_HEX_LEN + 1], tried[TRIED_TEXT_MAX], ts[24] = "", skew[24] = "";
     char now[24];
@@ -73,6 +74,7 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
             log_int(&l, "skew_s", vr->skew_s);
         }
         log_str(&l, "client", req->client_addr);
+        log_str(&l, "traceparent", traceparent);
         log_end(&l);
     }
     if (!st)

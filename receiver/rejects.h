@@ -15,6 +15,7 @@
 #include "verify.h"
 
 void rejects_record(const struct config *cfg, struct store *st, const struct ingress_request *req,
-                    const struct source_cfg *src, const struct verify_result *vr);
+                    const struct source_cfg *src, const struct verify_result *vr,
+                    const char *traceparent);
 
 #endif
