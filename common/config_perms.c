@@ -26,7 +26,8 @@ static bool is_space(char c)
 /* The secret keys: secret.VERSION in a source, admin_token, password. */
 static bool is_secret_key(const char *k, size_t n)
 {
-    return (n > 7 && memcmp(k, "secret.", 7) == 0) || (n == 11 && memcmp(k, "admin_token", 11) == 0) ||
+    return (n > 7 && memcmp(k, "secret.", 7) == 0) ||
+           (n == 11 && memcmp(k, "admin_token", 11) == 0) ||
            (n == 8 && memcmp(k, "password", 8) == 0);
 }
 
@@ -57,7 +58,8 @@ int config_perms_literal_secret_line(const char *text, size_t len, const char **
             const char *kend = eq;
             while (kend > p && is_space(kend[-1]))
                 kend--;
-            if (is_secret_key(p, (size_t)(kend - p)) && is_literal(eq + 1, (size_t)(eol - eq - 1))) {
+            if (is_secret_key(p, (size_t)(kend - p)) &&
+                is_literal(eq + 1, (size_t)(eol - eq - 1))) {
                 if (key_out)
                     *key_out = p, *key_len = (size_t)(kend - p);
                 return line;

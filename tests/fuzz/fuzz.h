@@ -39,7 +39,10 @@ extern const size_t fuzz_ntargets;
 #ifdef FUZZ_LIBFUZZER
 #define FUZZ_ENTRY(fn)                                                                             \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                                  \
-    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return fn(data, size); }
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                                   \
+    {                                                                                              \
+        return fn(data, size);                                                                     \
+    }
 #else
 #define FUZZ_ENTRY(fn)
 #endif

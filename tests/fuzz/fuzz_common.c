@@ -33,7 +33,8 @@ const struct source_cfg *fuzz_source(const char *name)
     char err[512];
     const struct source_cfg *src;
 
-    if (!fuzz_cfg && !(fuzz_cfg = config_parse("fuzz.conf", fuzz_conf, strlen(fuzz_conf), err, sizeof err))) {
+    if (!fuzz_cfg &&
+        !(fuzz_cfg = config_parse("fuzz.conf", fuzz_conf, strlen(fuzz_conf), err, sizeof err))) {
         fprintf(stderr, "fuzz: config: %s\n", err);
         abort();
     }
@@ -80,8 +81,11 @@ void fuzz_assert_utf8(const char *p, size_t n)
     const unsigned char *s = (const unsigned char *)p;
 
     for (size_t i = 0; i < n;) {
-        size_t len = s[i] < 0x80 ? 1 : (s[i] & 0xe0) == 0xc0 ? 2 : (s[i] & 0xf0) == 0xe0 ? 3
-                                   : (s[i] & 0xf8) == 0xf0 ? 4 : 0;
+        size_t len = s[i] < 0x80             ? 1
+                     : (s[i] & 0xe0) == 0xc0 ? 2
+                     : (s[i] & 0xf0) == 0xe0 ? 3
+                     : (s[i] & 0xf8) == 0xf0 ? 4
+                                             : 0;
         if (len == 0 || i + len > n)
             abort();
         for (size_t k = 1; k < len; k++)

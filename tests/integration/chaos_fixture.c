@@ -15,21 +15,20 @@
 /* Records the run first (at-least-once is counted by runs), then does what
  * the id's suffix asks. A hang sleeps past handler_timeout (1 s), not for
  * ever: a handler orphaned by a killed worker must not outlive the test. */
-static const char handler_sh[] =
-    "#!/bin/sh\n"
-    "dir=$1\n"
-    "id=$HOOKD_EVENT_ID\n"
-    "cat > /dev/null\n"
-    "echo \"$id $HOOKD_ATTEMPT\" >> \"$dir/runs\"\n"
-    "case \"$id\" in\n"
-    "  *-hang) [ \"$HOOKD_ATTEMPT\" = 1 ] && exec sleep 4 ;;\n"
-    "  *-crash) [ \"$HOOKD_ATTEMPT\" = 1 ] && kill -9 $$ ;;\n"
-    "  *-fail) [ \"$HOOKD_ATTEMPT\" -lt 3 ] && exit 1 ;;\n"
-    "  *-perm) exit 65 ;;\n"
-    "  *-slow) sleep 0.3 ;;\n"
-    "  *-killworker) [ \"$HOOKD_ATTEMPT\" = 1 ] && kill -9 $PPID ;;\n"
-    "esac\n"
-    "exit 0\n";
+static const char handler_sh[] = "#!/bin/sh\n"
+                                 "dir=$1\n"
+                                 "id=$HOOKD_EVENT_ID\n"
+                                 "cat > /dev/null\n"
+                                 "echo \"$id $HOOKD_ATTEMPT\" >> \"$dir/runs\"\n"
+                                 "case \"$id\" in\n"
+                                 "  *-hang) [ \"$HOOKD_ATTEMPT\" = 1 ] && exec sleep 4 ;;\n"
+                                 "  *-crash) [ \"$HOOKD_ATTEMPT\" = 1 ] && kill -9 $$ ;;\n"
+                                 "  *-fail) [ \"$HOOKD_ATTEMPT\" -lt 3 ] && exit 1 ;;\n"
+                                 "  *-perm) exit 65 ;;\n"
+                                 "  *-slow) sleep 0.3 ;;\n"
+                                 "  *-killworker) [ \"$HOOKD_ATTEMPT\" = 1 ] && kill -9 $PPID ;;\n"
+                                 "esac\n"
+                                 "exit 0\n";
 
 static const char *write_conf(struct chaos *c, const char *name, int redis_port, int attempts)
 {
@@ -52,8 +51,14 @@ static const char *write_conf(struct chaos *c, const char *name, int redis_port,
 static struct proc *start_worker(struct chaos *c, int i)
 {
     char name[32];
-    const char *const argv[] = {harness_bin("hookd-worker"), "-c", c->worker_conf, "-r", "default",
-                                "--concurrency", "2", NULL};
+    const char *const argv[] = {harness_bin("hookd-worker"),
+                                "-c",
+                                c->worker_conf,
+                                "-r",
+                                "default",
+                                "--concurrency",
+                                "2",
+                                NULL};
     snprintf(name, sizeof name, "worker%d", i);
     return proc_start(argv, NULL, name);
 }
@@ -87,10 +92,12 @@ void chaos_start(struct chaos *c, const struct chaos_opts *o)
     if (o->proxy)
         start_proxy(c);
     c->worker_conf = write_conf(c, "worker.conf", redis_port(c->redis), attempts);
-    c->receiver_conf = o->proxy ? write_conf(c, "receiver.conf", c->proxy_port, attempts)
-                                : c->worker_conf;
+    c->receiver_conf =
+        o->proxy ? write_conf(c, "receiver.conf", c->proxy_port, attempts) : c->worker_conf;
     c->receiver = receiver_start(c->receiver_conf, c->admin_port);
-    c->nworkers = o->workers < 1 ? 1 : o->workers > CHAOS_MAX_WORKERS ? CHAOS_MAX_WORKERS : o->workers;
+    c->nworkers = o->workers < 1                   ? 1
+                  : o->workers > CHAOS_MAX_WORKERS ? CHAOS_MAX_WORKERS
+                                                   : o->workers;
     for (int i = 0; i < c->nworkers; i++)
         c->workers[i] = start_worker(c, i);
 }

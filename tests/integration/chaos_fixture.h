@@ -28,7 +28,7 @@
 #define CHAOS_MAX_EVENTS 400
 #define CHAOS_MAX_WORKERS 4
 #define CHAOS_MAX_SENDERS 8
-#define CHAOS_SECRET "chaos-secret" /* the github key; never in any log */
+#define CHAOS_SECRET "chaos-secret"   /* the github key; never in any log */
 #define CHAOS_SETTLE_TIMEOUT_MS 45000 /* for every acked event to be processed or dead */
 
 struct chaos_event {

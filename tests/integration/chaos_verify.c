@@ -29,7 +29,8 @@ static int read_states(struct chaos *c, struct tally *t)
     int unsettled = 0;
 
     for (int i = 0; i < c->nev; i++) {
-        redisReply *r = redisCommand(c->rc, "HGET hookd:{default}:seen:github:%s state", c->ev[i].id);
+        redisReply *r =
+            redisCommand(c->rc, "HGET hookd:{default}:seen:github:%s state", c->ev[i].id);
         t[i].state[0] = '\0';
         if (r && r->type == REDIS_REPLY_STRING)
             snprintf(t[i].state, sizeof t[i].state, "%s", r->str);
@@ -142,7 +143,8 @@ void chaos_verify(struct chaos *c, const char *label)
         processed += is_processed, dead += is_dead;
         lost += !is_processed && !is_dead;
         if (t[i].stream > 1)
-            test_fail(__FILE__, __LINE__, "%s: %s is %d times in the stream", label, id, t[i].stream);
+            test_fail(__FILE__, __LINE__, "%s: %s is %d times in the stream", label, id,
+                      t[i].stream);
         if ((is_processed && t[i].dead != 0) || (is_dead && t[i].dead != 1))
             test_fail(__FILE__, __LINE__, "%s: %s is %s with %d dead letters", label, id,
                       t[i].state, t[i].dead);

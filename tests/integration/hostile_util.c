@@ -65,8 +65,8 @@ static ssize_t read_some(int fd, char *buf, size_t cap, int wait_ms)
     return r < 0 ? 0 : r;
 }
 
-char *hx_exchange(int port, const void *bytes, size_t len, int quiet_ms, int timeout_ms,
-                  size_t *n, int *closed)
+char *hx_exchange(int port, const void *bytes, size_t len, int quiet_ms, int timeout_ms, size_t *n,
+                  int *closed)
 {
     int fd = http_connect(port);
     int64_t deadline = harness_now_ms() + timeout_ms, last = 0;

@@ -26,8 +26,8 @@ char *hx_github_request(const char *secret, const char *id, const char *body, si
  * first byte, or timeout_ms passed. Returns what arrived (malloc'd,
  * NUL-terminated, *n set), or NULL if the connection failed. *closed is 1
  * when the server closed the connection. */
-char *hx_exchange(int port, const void *bytes, size_t len, int quiet_ms, int timeout_ms,
-                  size_t *n, int *closed);
+char *hx_exchange(int port, const void *bytes, size_t len, int quiet_ms, int timeout_ms, size_t *n,
+                  int *closed);
 
 /* The status codes of every "HTTP/1.x NNN" response head in raw, in order;
  * returns how many (at most max). */

@@ -23,7 +23,8 @@
 
 static const char *mixed_kind(int i)
 {
-    static const char *const kinds[] = {"", "", "slow", "", "fail", "", "hang", "", "crash", "perm"};
+    static const char *const kinds[] = {"", "",     "slow", "",      "fail",
+                                        "", "hang", "",     "crash", "perm"};
     return kinds[i % 10];
 }
 

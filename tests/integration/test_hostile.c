@@ -182,8 +182,8 @@ TEST_T(hostile_thousands_of_idle_connections, 90)
     int st = try_normal(&f, 0);
     ASSERT(st == 0 || st == 202 || st == 503);
     long held_kb = hx_rss_kb(proc_pid(f.receiver));
-    fprintf(stderr, "    idle: %d connections opened, receiver RSS %ld KiB -> %ld KiB\n",
-            opened, base_kb, held_kb);
+    fprintf(stderr, "    idle: %d connections opened, receiver RSS %ld KiB -> %ld KiB\n", opened,
+            base_kb, held_kb);
     ASSERT_INT_OP(held_kb - base_kb, <, 32 * 1024);
     /* The idle ones are cut by connection_timeout, or refused over the
      * limit; every one of them ends closed. */
@@ -240,9 +240,9 @@ static int signed_with_headers(struct fixture *f, const char *id, const char *ex
 TEST_T(hostile_header_floods_and_oversized_headers, 40)
 {
     struct fixture f;
-    char *many_small = header_block(200, 4);     /* fits memory, too many headers */
-    char *over_memory = header_block(400, 100);  /* 40 KB > connection_memory_limit */
-    char *one_huge = header_block(1, 100000);    /* a single 100 KB header */
+    char *many_small = header_block(200, 4);    /* fits memory, too many headers */
+    char *over_memory = header_block(400, 100); /* 40 KB > connection_memory_limit */
+    char *one_huge = header_block(1, 100000);   /* a single 100 KB header */
     char url[20000];
 
     fixture_start(&f, hostile_conf);
@@ -258,8 +258,9 @@ TEST_T(hostile_header_floods_and_oversized_headers, 40)
     snprintf(url + sizeof url - 64, 64, " HTTP/1.1\r\nHost: x\r\n\r\n");
     int st4 = raw_status(&f, url, strlen(url));
     ASSERT(st4 == 414 || st4 == 431 || st4 == 413 || st4 == 400 || st4 == 0);
-    fprintf(stderr, "    200 headers: %d, 40 KB of headers: %d, one 100 KB header: %d, 19 KB URL: %d\n",
-            st, st2, st3, st4);
+    fprintf(stderr,
+            "    200 headers: %d, 40 KB of headers: %d, one 100 KB header: %d, 19 KB URL: %d\n", st,
+            st2, st3, st4);
     free(many_small), free(over_memory), free(one_huge);
     ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 0);
     ASSERT_INT_EQ(redis_int(f.rc, "EXISTS hookd:{default}:seen:github:flood-1"), 0);
@@ -278,7 +279,8 @@ static int stream_big_body(struct fixture *f, size_t total, int chunked, int *cu
     char reply[4096];
 
     ASSERT_INT_OP(fd, >=, 0);
-    snprintf(head, sizeof head, "POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n%s\r\n",
+    snprintf(head, sizeof head,
+             "POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n%s\r\n",
              chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: 4000\r\n");
     ASSERT_INT_EQ(hx_send_all(fd, head, strlen(head)), 0);
     size_t csize = total < 65536 ? total : 65536;
@@ -328,15 +330,18 @@ TEST_T(hostile_oversized_bodies_413_memory_bounded, 60)
     fixture_start(&f, hostile_conf);
     long base_kb = hx_rss_kb(proc_pid(f.receiver));
     /* A declared 10 GB body: 413 from the headers alone. */
-    snprintf(head, sizeof head, "POST /hooks/github HTTP/1.1\r\nHost: x\r\n"
-                                "Content-Length: 10000000000\r\n\r\n");
+    snprintf(head, sizeof head,
+             "POST /hooks/github HTTP/1.1\r\nHost: x\r\n"
+             "Content-Length: 10000000000\r\n\r\n");
     ASSERT_INT_EQ(raw_status(&f, head, strlen(head)), 413);
     /* Content-Length past what 64 bits hold, and a negative one. */
-    snprintf(head, sizeof head, "POST /hooks/github HTTP/1.1\r\nHost: x\r\n"
-                                "Content-Length: 99999999999999999999999\r\n\r\n");
+    snprintf(head, sizeof head,
+             "POST /hooks/github HTTP/1.1\r\nHost: x\r\n"
+             "Content-Length: 99999999999999999999999\r\n\r\n");
     int st = raw_status(&f, head, strlen(head));
     ASSERT(st == 413 || st == 400);
-    snprintf(head, sizeof head, "POST /hooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n");
+    snprintf(head, sizeof head,
+             "POST /hooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n");
     st = raw_status(&f, head, strlen(head));
     ASSERT(st == 413 || st == 400);
     /* Chunked, twice max_body: counted as it arrives, answered 413. */
@@ -344,8 +349,8 @@ TEST_T(hostile_oversized_bodies_413_memory_bounded, 60)
     /* 64 MB chunked into a 4 KB max_body: 413 and the connection is cut
      * long before the end; memory does not follow the body. */
     st = stream_big_body(&f, (size_t)64 << 20, 1, &cut);
-    fprintf(stderr, "    chunked 64 MB: status %d, cut %d, RSS %ld -> %ld KiB\n", st, cut,
-            base_kb, hx_rss_kb(proc_pid(f.receiver)));
+    fprintf(stderr, "    chunked 64 MB: status %d, cut %d, RSS %ld -> %ld KiB\n", st, cut, base_kb,
+            hx_rss_kb(proc_pid(f.receiver)));
     ASSERT(st == 413 || (st == 0 && cut));
     /* A body longer than its Content-Length: the rest is a bad next request. */
     st = stream_big_body(&f, (size_t)1 << 20, 0, &cut);

@@ -18,26 +18,25 @@
 #include "hostile_util.h"
 #include "ingress_fixture.h"
 
-static const char input_conf[] =
-    "[receiver]\n"
-    "listen = 127.0.0.1:@PORT@\n"
-    "admin_listen = 127.0.0.1:@ADMIN@\n"
-    "admin_token = test-admin-token\n"
-    "max_body = 4096\n"
-    "threads = 2\n"
-    "connection_timeout = 2s\n"
-    "[redis]\n"
-    "url = @REDIS@\n"
-    "timeout = 1s\n"
-    "[source github]\n"
-    "scheme = github\n"
-    "secret.v1 = gh-secret-one\n"
-    "[source stripe]\n"
-    "scheme = stripe\n"
-    "max_body = 2097152\n"
-    "secret.v1 = whsec_stripe_test\n"
-    "[route default]\n"
-    "handler = exec:/bin/true\n";
+static const char input_conf[] = "[receiver]\n"
+                                 "listen = 127.0.0.1:@PORT@\n"
+                                 "admin_listen = 127.0.0.1:@ADMIN@\n"
+                                 "admin_token = test-admin-token\n"
+                                 "max_body = 4096\n"
+                                 "threads = 2\n"
+                                 "connection_timeout = 2s\n"
+                                 "[redis]\n"
+                                 "url = @REDIS@\n"
+                                 "timeout = 1s\n"
+                                 "[source github]\n"
+                                 "scheme = github\n"
+                                 "secret.v1 = gh-secret-one\n"
+                                 "[source stripe]\n"
+                                 "scheme = stripe\n"
+                                 "max_body = 2097152\n"
+                                 "secret.v1 = whsec_stripe_test\n"
+                                 "[route default]\n"
+                                 "handler = exec:/bin/true\n";
 
 static int served_seq;
 
@@ -63,7 +62,8 @@ static int github_raw_ids(struct fixture *f, const char *id, size_t id_len, cons
         ASSERT(used + (l) < sizeof head);                                                          \
         memcpy(head + used, (p), (l)), used += (l);                                                \
     } while (0)
-    const char *a = "POST /hooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Hub-Signature-256: ";
+    const char *a =
+        "POST /hooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Hub-Signature-256: ";
     PUT(a, strlen(a));
     PUT(sig, strlen(sig));
     PUT("\r\nX-GitHub-Delivery: ", 21);
@@ -88,7 +88,8 @@ static int post_stripe(struct fixture *f, const char *body, size_t len)
     stripe_signature("whsec_stripe_test", (long long)time(NULL), body, len, sig);
     snprintf(h, sizeof h, "Stripe-Signature: %s", sig);
     const char *headers[] = {h, "Content-Type: application/json", NULL};
-    ASSERT_INT_EQ(http_request_timed(f->port, "POST", "/hooks/stripe", headers, body, len, 20000, &r), 0);
+    ASSERT_INT_EQ(
+        http_request_timed(f->port, "POST", "/hooks/stripe", headers, body, len, 20000, &r), 0);
     st = r.status;
     http_response_free(&r);
     return st;
@@ -103,9 +104,16 @@ TEST(hostile_bad_bytes_in_ids_and_types_400)
         const char *p;
         size_t n;
     } bad[] = {
-        {BYTES("\xff\xfe")},         {BYTES("abc\x01" "def")}, {BYTES("tab\there")},
-        {BYTES("\xc0\xaf")},         {BYTES("\xed\xa0\x80")},  {BYTES("a\x7f" "b")},
-        {BYTES("\xe2\x82")},         {BYTES("\x1b[31mred")},
+        {BYTES("\xff\xfe")},
+        {BYTES("abc\x01"
+               "def")},
+        {BYTES("tab\there")},
+        {BYTES("\xc0\xaf")},
+        {BYTES("\xed\xa0\x80")},
+        {BYTES("a\x7f"
+               "b")},
+        {BYTES("\xe2\x82")},
+        {BYTES("\x1b[31mred")},
     };
 
     fixture_start(&f, input_conf);
@@ -127,10 +135,14 @@ TEST(hostile_bad_bytes_in_ids_and_types_400)
     }
     /* The same inside JSON: escaped NUL and controls, raw invalid UTF-8. */
     static const char *const json_bad[] = {
-        "{\"id\":\"evt\\u0000x\",\"type\":\"a\"}", "{\"id\":\"evt\\u0001\",\"type\":\"a\"}",
-        "{\"id\":\"evt\xff\",\"type\":\"a\"}",     "{\"id\":\"evt_1\",\"type\":\"a\\nb\"}",
-        "{\"id\":\"evt_2\",\"type\":\"\\ud800\"}", "{\"id\":[\"evt_3\"],\"type\":\"a\"}",
-        "{\"id\":1.5,\"type\":\"a\"}",             "{\"id\":\"evt_4\",\"type\":{\"a\":1}}",
+        "{\"id\":\"evt\\u0000x\",\"type\":\"a\"}",
+        "{\"id\":\"evt\\u0001\",\"type\":\"a\"}",
+        "{\"id\":\"evt\xff\",\"type\":\"a\"}",
+        "{\"id\":\"evt_1\",\"type\":\"a\\nb\"}",
+        "{\"id\":\"evt_2\",\"type\":\"\\ud800\"}",
+        "{\"id\":[\"evt_3\"],\"type\":\"a\"}",
+        "{\"id\":1.5,\"type\":\"a\"}",
+        "{\"id\":\"evt_4\",\"type\":{\"a\":1}}",
     };
     for (size_t i = 0; i < sizeof json_bad / sizeof json_bad[0]; i++) {
         st = post_stripe(&f, json_bad[i], strlen(json_bad[i]));
@@ -174,8 +186,16 @@ TEST(hostile_ids_cannot_escape_their_redis_key)
 {
     struct fixture f;
     static const char *const verbatim[] = {
-        "a:b:c", "x}{y", "{billing}", "has space", "*", "hookd:{default}:stream",
-        "../../etc/passwd", "}:seen:github:zzz", "id\"quote'", "\xc3\xa9t\xc3\xa9-\xe2\x9c\x93",
+        "a:b:c",
+        "x}{y",
+        "{billing}",
+        "has space",
+        "*",
+        "hookd:{default}:stream",
+        "../../etc/passwd",
+        "}:seen:github:zzz",
+        "id\"quote'",
+        "\xc3\xa9t\xc3\xa9-\xe2\x9c\x93",
     };
     char big[10 * 1024];
 
@@ -235,7 +255,8 @@ TEST_T(hostile_json_bombs_400_memory_bounded, 60)
     ASSERT_INT_EQ(post_stripe(&f, b, len), 400);
     free(b);
     /* Duplicate keys could let hookd and the handler see different ids. */
-    ASSERT_INT_EQ(post_stripe(&f, BYTES("{\"id\":\"evt_a\",\"id\":\"evt_b\",\"type\":\"t\"}")), 400);
+    ASSERT_INT_EQ(post_stripe(&f, BYTES("{\"id\":\"evt_a\",\"id\":\"evt_b\",\"type\":\"t\"}")),
+                  400);
     ASSERT_INT_EQ(post_stripe(&f, BYTES("{\"id\":\"evt_n\",\"type\":\"t\",\"x\":1e999999}")), 400);
     /* Wide but legal: 60000 keys. Accepted, in bounded time and memory. */
     size_t cap = 60000 * 16 + 64, used = 0;
@@ -300,8 +321,10 @@ TEST_T(hostile_request_smuggling_shapes, 60)
     struct fixture f;
 
     fixture_start(&f, input_conf);
-    smuggle(&f, "cl-te", "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", "2\r\n{}\r\n0\r\n\r\n");
-    smuggle(&f, "te-cl", "Transfer-Encoding: chunked\r\nContent-Length: 40\r\n", "2\r\n{}\r\n0\r\n\r\n");
+    smuggle(&f, "cl-te", "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+            "2\r\n{}\r\n0\r\n\r\n");
+    smuggle(&f, "te-cl", "Transfer-Encoding: chunked\r\nContent-Length: 40\r\n",
+            "2\r\n{}\r\n0\r\n\r\n");
     smuggle(&f, "cl-cl", "Content-Length: 2\r\nContent-Length: 40\r\n", "{}");
     smuggle(&f, "cl-list", "Content-Length: 2, 40\r\n", "{}");
     smuggle(&f, "cl-plus", "Content-Length: +2\r\n", "{}");
@@ -327,7 +350,8 @@ TEST(hostile_obs_fold_read_one_way)
     fixture_start(&f, input_conf);
     /* A folded id header: refused, or read as one value, stored as read. */
     size_t len;
-    char *req = hx_github_request("gh-secret-one", "fold\r\n -me", "{}", 2, "Connection: close\r\n", &len);
+    char *req =
+        hx_github_request("gh-secret-one", "fold\r\n -me", "{}", 2, "Connection: close\r\n", &len);
     char *raw = hx_exchange(f.port, req, len, 300, 5000, &n, &closed);
     int got = raw ? hx_statuses(raw, n, st, HX_MAX_STATUSES) : 0;
     fprintf(stderr, "    obs-fold id: %d\n", got ? st[0] : 0);

@@ -21,9 +21,14 @@
 #define ADMIN_TOKEN "adm1n-t0ken-never-shown"
 
 static const char *const secrets[] = {
-    "gh-key-never-shown-1", "gh-key-never-shown-2", "whsec_stripe_never_shown",
-    "slack-key-never-shown", "shopify-key-never-shown", "hmac-key-never-shown",
-    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", ADMIN_TOKEN,
+    "gh-key-never-shown-1",
+    "gh-key-never-shown-2",
+    "whsec_stripe_never_shown",
+    "slack-key-never-shown",
+    "shopify-key-never-shown",
+    "hmac-key-never-shown",
+    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ADMIN_TOKEN,
 };
 
 static char everything[1 << 20]; /* all output gathered, searched at the end */
@@ -46,9 +51,11 @@ static const char *write_conf(int port, int admin, int rport, const char *extra)
     char text[4096];
     int n = snprintf(
         text, sizeof text,
-        "[receiver]\nlisten = 127.0.0.1:%d\nadmin_listen = 127.0.0.1:%d\nadmin_token = " ADMIN_TOKEN "\n"
+        "[receiver]\nlisten = 127.0.0.1:%d\nadmin_listen = 127.0.0.1:%d\nadmin_token = " ADMIN_TOKEN
+        "\n"
         "%s[redis]\nurl = redis://127.0.0.1:%d/0\n"
-        "[source github]\nscheme = github\nsecret.v1 = gh-key-never-shown-1\nsecret.v2 = gh-key-never-shown-2\n"
+        "[source github]\nscheme = github\nsecret.v1 = gh-key-never-shown-1\nsecret.v2 = "
+        "gh-key-never-shown-2\n"
         "[source stripe]\nscheme = stripe\nsecret.v1 = whsec_stripe_never_shown\n"
         "[source slack]\nscheme = slack\nsecret.v1 = slack-key-never-shown\n"
         "[source shopify]\nscheme = shopify\nsecret.v1 = shopify-key-never-shown\n"
@@ -177,7 +184,8 @@ TEST_T(secrets_never_reach_logs_streams_metrics_or_cli, 60)
     send_rejections(port, full_macs, &nmacs);
     /* The worker has read the config and handled the event before the file changes. */
     WAIT_FOR(redis_int(rc, "EXISTS hookd:{default}:seen:github:ok-1") == 1 &&
-                 strcmp(redis_str_or(rc, "HGET hookd:{default}:seen:github:ok-1 state"), "processed") == 0,
+                 strcmp(redis_str_or(rc, "HGET hookd:{default}:seen:github:ok-1 state"),
+                        "processed") == 0,
              10000);
     admin_get(admin, "/metrics");
     admin_get(admin, "/api/counts");
@@ -193,8 +201,16 @@ TEST_T(secrets_never_reach_logs_streams_metrics_or_cli, 60)
     run_gather("hookctl stats", stats, 0);
     const char *hdrs = harness_write_file("req.headers", "X-Hub-Signature-256: sha256=00\n");
     const char *body = harness_write_file("req.body", "{\"a\":1}");
-    const char *const verify[] = {harness_bin("hookctl"), "-c", conf, "verify", "github",
-                                  "--headers", hdrs, "--body", body, NULL};
+    const char *const verify[] = {harness_bin("hookctl"),
+                                  "-c",
+                                  conf,
+                                  "verify",
+                                  "github",
+                                  "--headers",
+                                  hdrs,
+                                  "--body",
+                                  body,
+                                  NULL};
     run_gather("hookctl verify", verify, 1);
     gather_rejected(rc);
     proc_stop(worker);

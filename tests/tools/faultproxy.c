@@ -55,7 +55,7 @@ struct flow {
 };
 
 struct pair {
-    int client, server; /* -1 when closed */
+    int client, server;   /* -1 when closed */
     struct flow up, down; /* up: client -> server; down: server -> client */
 };
 
@@ -73,7 +73,8 @@ static int64_t now_ms(void)
 
 static int listen_on(int port)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
 
@@ -89,7 +90,8 @@ static int listen_on(int port)
 
 static int connect_to(int port)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -292,8 +294,10 @@ static void poll_round(int lfd, int cfd, int target_port)
     pfd[1] = (struct pollfd){.fd = cfd, .events = POLLIN};
     for (int i = 0; i < MAX_PAIRS; i++) {
         struct pair *p = &pairs[i];
-        pfd[n++] = (struct pollfd){.fd = p->client, .events = (short)(p->up.n < MAX_CHUNKS ? POLLIN : 0)};
-        pfd[n++] = (struct pollfd){.fd = p->server, .events = (short)(p->down.n < MAX_CHUNKS ? POLLIN : 0)};
+        pfd[n++] =
+            (struct pollfd){.fd = p->client, .events = (short)(p->up.n < MAX_CHUNKS ? POLLIN : 0)};
+        pfd[n++] = (struct pollfd){.fd = p->server,
+                                   .events = (short)(p->down.n < MAX_CHUNKS ? POLLIN : 0)};
     }
     if (poll(pfd, (nfds_t)n, next_timeout()) < 0)
         return;

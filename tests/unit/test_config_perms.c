@@ -11,16 +11,15 @@
 #include "err.h"
 #include "harness.h"
 
-static const char literal_conf[] =
-    "[receiver]\n"
-    "listen = 127.0.0.1:18080\n"
-    "[redis]\n"
-    "url = redis://127.0.0.1:1/0\n"
-    "[source github]\n"
-    "scheme = github\n"
-    "secret.v1 = literal-key-material\n"
-    "[route default]\n"
-    "handler = exec:/bin/true\n";
+static const char literal_conf[] = "[receiver]\n"
+                                   "listen = 127.0.0.1:18080\n"
+                                   "[redis]\n"
+                                   "url = redis://127.0.0.1:1/0\n"
+                                   "[source github]\n"
+                                   "scheme = github\n"
+                                   "secret.v1 = literal-key-material\n"
+                                   "[route default]\n"
+                                   "handler = exec:/bin/true\n";
 
 TEST(config_perms_finds_literal_secrets)
 {
@@ -32,7 +31,8 @@ TEST(config_perms_finds_literal_secrets)
     static const char token[] = "[receiver]\nlisten = x\n  admin_token\t=  tok-123  \n";
     static const char password[] = "[redis]\npassword = p ; comment\n";
 
-    ASSERT_INT_EQ(config_perms_literal_secret_line(literal_conf, strlen(literal_conf), &key, &klen), 7);
+    ASSERT_INT_EQ(config_perms_literal_secret_line(literal_conf, strlen(literal_conf), &key, &klen),
+                  7);
     ASSERT_INT_EQ(klen, 9);
     ASSERT(memcmp(key, "secret.v1", 9) == 0);
     ASSERT_INT_EQ(config_perms_literal_secret_line(env_only, strlen(env_only), NULL, NULL), 0);
@@ -64,7 +64,8 @@ TEST(config_perms_refuses_world_readable_literal_secrets)
     ASSERT(strstr(err, "literal-key-material") == NULL);
     ASSERT_INT_EQ(check_mode("b.conf", literal_conf, 0600, err, sizeof err), 0);
     ASSERT_INT_EQ(check_mode("c.conf", literal_conf, 0640, err, sizeof err), 0);
-    ASSERT_INT_EQ(check_mode("d.conf", "[source a]\nsecret.v1 = env:X\n", 0644, err, sizeof err), 0);
+    ASSERT_INT_EQ(check_mode("d.conf", "[source a]\nsecret.v1 = env:X\n", 0644, err, sizeof err),
+                  0);
 }
 
 TEST(config_perms_receiver_refuses_to_start)
