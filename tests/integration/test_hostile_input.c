@@ -214,7 +214,7 @@ TEST(hostile_ids_cannot_escape_their_redis_key)
     ASSERT_INT_EQ(post_and_check_key(&f, big + 1, 257), 400);
     ASSERT_INT_EQ(post_and_check_key(&f, big, sizeof big), 400);
     /* A line break in a JSON id cannot split a Redis command or a key. */
-    ASSERT_INT_EQ(post_stripe(&f, "{\"id\":\"a\\r\\nFLUSHALL\",\"type\":\"t\"}", 35), 400);
+    ASSERT_INT_EQ(post_stripe(&f, BYTES("{\"id\":\"a\\r\\nFLUSHALL\",\"type\":\"t\"}")), 400);
     ASSERT_INT_OP(redis_int(f.rc, "DBSIZE"), >, 1);
     assert_served(&f);
 }
