@@ -10,8 +10,9 @@
  *                                   store_replay_event ─> replayed | duplicate | in flight
  *
  * Scans have fixed bounds taken at the start (the dead stream is read from
- * its newest entry downwards; the stream up to its last entry at the start),
- * so entries the replay itself appends are never scanned again.
+ * its newest entry downwards; each stream — the route's and its tenants' —
+ * up to its last entry at the start), so entries the replay itself appends
+ * are never scanned again.
  */
 #include "replay.h"
 
@@ -272,14 +273,16 @@ static int scan_dead(struct run *r)
     return rc;
 }
 
-static int scan_stream(struct run *r)
+/* Every entry of one stream of the route (TENANT "" is P:{ROUTE}:stream)
+ * recorded since since_ms, up to its newest entry at the start. */
+static int scan_one_stream(struct run *r, const char *tenant)
 {
     char lo[STORE_STREAM_ID_MAX + 1], hi[STORE_STREAM_ID_MAX];
     struct store_entry *v;
     size_t n;
     int rc;
 
-    rc = store_log_range(r->st, r->req->route, STORE_LOG_STREAM, "-", "+", 1, true, &v, &n);
+    rc = store_stream_range(r->st, r->req->route, tenant, "-", "+", 1, true, &v, &n);
     if (rc < 0 || n == 0) {
         store_entries_free(v, n);
         return rc;
@@ -288,14 +291,28 @@ static int scan_stream(struct run *r)
     store_entries_free(v, n);
     snprintf(lo, sizeof lo, "%lld-0", (long long)(r->req->since_ms > 0 ? r->req->since_ms : 0));
     do {
-        rc = store_log_range(r->st, r->req->route, STORE_LOG_STREAM, lo, hi, SCAN_PAGE, false, &v,
-                             &n);
+        rc = store_stream_range(r->st, r->req->route, tenant, lo, hi, SCAN_PAGE, false, &v, &n);
         for (size_t i = 0; rc == 0 && i < n; i++)
             rc = handle_entry(r, &v[i], true);
         if (n)
             snprintf(lo, sizeof lo, "(%s", v[n - 1].id);
         store_entries_free(v, n);
     } while (rc == 0 && n == SCAN_PAGE);
+    return rc;
+}
+
+/* The route's stream, then each tenant's (store.h). */
+static int scan_stream(struct run *r)
+{
+    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
+    size_t nt = 0;
+    int rc = store_route_tenants(r->st, r->req->route, &tenants, &nt);
+
+    if (rc == 0)
+        rc = scan_one_stream(r, "");
+    for (size_t i = 0; rc == 0 && i < nt; i++)
+        rc = scan_one_stream(r, tenants[i]);
+    free(tenants);
     return rc;
 }
 

@@ -4,7 +4,9 @@
  * Key layout (prefix "hookd" by default; every key of a route carries the
  * hash tag {ROUTE} so a route's atomic steps touch one cluster slot):
  *
- *   P:{ROUTE}:stream                  stream of queued events
+ *   P:{ROUTE}:stream                  stream of queued events (no tenant)
+ *   P:{ROUTE}:stream:TENANT           stream of one tenant's queued events
+ *   P:{ROUTE}:tenants                 set: the TENANT names that have a stream
  *   P:{ROUTE}:seen:SOURCE:EVENT_ID    hash: dedupe record and event state
  *   P:{ROUTE}:retry                   zset: stream ids scored by due time (ms)
  *   P:{ROUTE}:dead                    stream of dead letters
@@ -29,8 +31,20 @@
 #define STORE_GROUP "hookd-workers"
 #define STORE_RECONNECT_MIN_MS 100
 #define STORE_STREAM_ID_MAX 48
+#define STORE_TENANT_MAX 64     /* a tenant's name in key names */
+#define STORE_TENANTS_MAX 1000  /* tenant streams per route; later tenants share P:{ROUTE}:stream */
 
 struct store;
+
+/*
+ * A tenant value as it appears in key names (P:{ROUTE}:stream:NAME): the
+ * value itself when it is 1..64 characters of [A-Za-z0-9_.-]; otherwise at
+ * most 40 of its characters with every other byte as '_', a '.', and 16
+ * hex digits of its SHA-256, so two values never share a name by accident.
+ * Returns the name's length (out holds it, NUL-terminated), or -1 for an
+ * empty value (no tenant).
+ */
+int store_tenant_name(const char *tenant, size_t len, char out[STORE_TENANT_MAX + 1]);
 
 /* Opens a connection handle (connecting lazily; never fails for an
  * unreachable Redis). Copies what it needs from cfg. NULL on bad URL or
@@ -83,7 +97,9 @@ struct enqueue_result {
 /*
  * The durable step, one atomic Lua call: if P:{ROUTE}:seen:SOURCE:ID does
  * not exist and the route is neither paused nor over WATERMARK, create it
- * (TTL ttl_s) and XADD the event; else report why not. WATERMARK <= 0
+ * (TTL ttl_s) and XADD the event — to P:{ROUTE}:stream:TENANT when it has
+ * a tenant (registered in P:{ROUTE}:tenants, at most STORE_TENANTS_MAX per
+ * route), else to P:{ROUTE}:stream; else report why not. WATERMARK <= 0
  * disables the check. Returns 0 with *out filled, or a negative code (Redis
  * down/timeout/reply error): the caller must then answer 503, never 2xx.
  */

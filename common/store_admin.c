@@ -1,8 +1,10 @@
 /*
  * store_admin.c — statistics for operators: per-route stream, consumer
- * group and counter figures, the summary of the rejected-requests stream,
- * and the stats document shared by `hookctl stats --json` and the admin
- * API; see store_admin.h. Read-only: nothing here writes to Redis.
+ * group and counter figures (summed over the route's own stream and its
+ * tenants' streams, with a line per tenant), the paused flag, the summary
+ * of the rejected-requests stream, the throttle overrides, and the stats
+ * document shared by `hookctl stats --json` and the admin API; see
+ * store_admin.h. Read-only: nothing here writes to Redis.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,13 @@
 #include "codec.h"
 #include "err.h"
 #include "store_admin.h"
+#include "store_control.h"
 #include "store_internal.h"
 
 #define SCAN_PAGE 1000             /* entries per XRANGE page */
 #define LAG_SCAN_MAX 100000        /* entries counted when Redis cannot tell the lag */
 #define REJECTED_SCAN_MAX 1000000  /* the rejected stream is capped far below this */
+#define STATS_THROTTLE_MAX 256     /* overrides listed */
 
 static const char *const counter_names[STORE_NCOUNTERS] = {
 #define STORE_COUNTER_NAME_(id, name) [STORE_C_##id] = name,
@@ -127,8 +131,33 @@ static int64_t flat_int(const redisReply *r, const char *key, int64_t dflt)
     return v && v->type == REDIS_REPLY_INTEGER ? v->integer : dflt;
 }
 
+/* Runs ARGV with argv[KEYPOS] replaced by the key of the route's stream
+ * TENANT ("" is P:{ROUTE}:stream). */
+static redisReply *stream_cmd(struct store *st, const char *route, const char *tenant, int argc,
+                              const char **argv, int keypos, int *rc)
+{
+    char key[STORE_KEY_MAX];
+    size_t len[8];
+
+    if (argc > 8 || store_key_stream(st, key, sizeof key, route, tenant) < 0) {
+        *rc = HOOKD_ETOO_LARGE;
+        return NULL;
+    }
+    argv[keypos] = key;
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    return store_command(st, argc, argv, len, rc);
+}
+
+/* Figures of one of the route's streams. */
+struct stream_fig {
+    int64_t length, pending, lag;
+    bool group;
+};
+
 /* Entries after LAST (exclusive), when XINFO cannot tell (after XDELs). */
-static int count_after(struct store *st, const char *route, const char *last, int64_t *out)
+static int count_after(struct store *st, const char *route, const char *tenant, const char *last,
+                       int64_t *out)
 {
     char lo[STORE_STREAM_ID_MAX + 1];
     struct store_entry *v;
@@ -138,8 +167,7 @@ static int count_after(struct store *st, const char *route, const char *last, in
     *out = 0;
     snprintf(lo, sizeof lo, "(%s", last);
     while (*out < LAG_SCAN_MAX) {
-        if ((rc = store_log_range(st, route, STORE_LOG_STREAM, lo, "+", SCAN_PAGE, false, &v,
-                                  &n)) < 0)
+        if ((rc = store_stream_range(st, route, tenant, lo, "+", SCAN_PAGE, false, &v, &n)) < 0)
             return rc;
         *out += (int64_t)n;
         if (n)
@@ -153,15 +181,16 @@ static int count_after(struct store *st, const char *route, const char *last, in
 
 /* XINFO GROUPS KEY: pending and lag of the hookd consumer group. A stream
  * or group that does not exist yet is not an error: no worker ran. */
-static int read_group(struct store *st, const char *route, struct store_route_stats *s)
+static int read_group(struct store *st, const char *route, const char *tenant,
+                      struct stream_fig *f)
 {
     const char *argv[3] = {"XINFO", "GROUPS", NULL};
     char last[STORE_STREAM_ID_MAX] = "0-0";
     const redisReply *g = NULL, *lag;
     int rc;
-    redisReply *r = route_cmd(st, route, "stream", 3, argv, 2, &rc);
+    redisReply *r = stream_cmd(st, route, tenant, 3, argv, 2, &rc);
 
-    s->lag = s->stream_length;
+    f->lag = f->length;
     if (!r)
         return rc;
     if (r->type == REDIS_REPLY_ERROR)
@@ -177,46 +206,99 @@ static int read_group(struct store *st, const char *route, struct store_route_st
     }
     if (!g)
         goto out;
-    s->group_exists = true;
-    s->pending = flat_int(g, "pending", 0);
+    f->group = true;
+    f->pending = flat_int(g, "pending", 0);
     lag = flat_get(g, "lag");
     if (lag && lag->type == REDIS_REPLY_INTEGER) {
-        s->lag = lag->integer;
+        f->lag = lag->integer;
         goto out;
     }
     store_reply_text(flat_get(g, "last-delivered-id"), last, sizeof last);
-    rc = count_after(st, route, last, &s->lag);
+    rc = count_after(st, route, tenant, last, &f->lag);
 out:
     freeReplyObject(r);
     return rc;
 }
 
-static int read_consumers(struct store *st, const char *route, struct store_route_stats *s)
+/* Adds one consumer's figures to S, merging by name across streams. */
+static int add_consumer(struct store_route_stats *s, const redisReply *c)
+{
+    struct store_consumer one = {0}, *v;
+    size_t i = 0;
+
+    if (!store_reply_text(flat_get(c, "name"), one.name, sizeof one.name))
+        return 0;
+    one.pending = flat_int(c, "pending", 0);
+    one.idle_ms = flat_int(c, "idle", 0);
+    while (i < s->nconsumers && strcmp(s->consumers[i].name, one.name) != 0)
+        i++;
+    if (i < s->nconsumers) {
+        s->consumers[i].pending += one.pending;
+        if (one.idle_ms < s->consumers[i].idle_ms)
+            s->consumers[i].idle_ms = one.idle_ms;
+        return 0;
+    }
+    if (!(v = realloc(s->consumers, (s->nconsumers + 1) * sizeof *v)))
+        return HOOKD_ENOMEM;
+    s->consumers = v;
+    s->consumers[s->nconsumers++] = one;
+    return 0;
+}
+
+static int read_consumers(struct store *st, const char *route, const char *tenant,
+                          struct store_route_stats *s)
 {
     const char *argv[4] = {"XINFO", "CONSUMERS", NULL, STORE_GROUP};
     int rc;
-    redisReply *r = route_cmd(st, route, "stream", 4, argv, 2, &rc);
+    redisReply *r = stream_cmd(st, route, tenant, 4, argv, 2, &rc);
 
     if (!r)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY) {
+    if (r->type != REDIS_REPLY_ARRAY)
         rc = r->type == REDIS_REPLY_ERROR ? 0 : HOOKD_EREDIS_REPLY; /* NOGROUP */
-        goto out;
-    }
-    if (r->elements && !(s->consumers = calloc(r->elements, sizeof *s->consumers))) {
-        rc = HOOKD_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        struct store_consumer *c = &s->consumers[s->nconsumers];
-        if (!store_reply_text(flat_get(r->element[i], "name"), c->name, sizeof c->name))
-            continue;
-        c->pending = flat_int(r->element[i], "pending", 0);
-        c->idle_ms = flat_int(r->element[i], "idle", 0);
-        s->nconsumers++;
-    }
-out:
+    for (size_t i = 0; rc == 0 && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        rc = add_consumer(s, r->element[i]);
     freeReplyObject(r);
+    return rc;
+}
+
+/* One stream's figures into *F, and added to S's sums. */
+static int stream_stats(struct store *st, const char *route, const char *tenant,
+                        struct store_route_stats *s, struct stream_fig *f)
+{
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    if ((rc = store_stream_len(st, route, tenant, &f->length)) < 0 ||
+        (rc = read_group(st, route, tenant, f)) < 0 ||
+        (rc = read_consumers(st, route, tenant, s)) < 0)
+        return rc;
+    s->stream_length += f->length;
+    s->pending += f->pending;
+    s->lag += f->lag;
+    s->group_exists = s->group_exists || f->group;
+    return 0;
+}
+
+/* The default stream, then each tenant's. */
+static int read_streams(struct store *st, const char *route, struct store_route_stats *s)
+{
+    char(*names)[STORE_TENANT_MAX + 1] = NULL;
+    struct stream_fig f;
+    size_t n = 0;
+    int rc = stream_stats(st, route, "", s, &f);
+
+    if (rc == 0)
+        rc = store_route_tenants(st, route, &names, &n);
+    if (rc == 0 && n && !(s->tenants = calloc(n, sizeof *s->tenants)))
+        rc = HOOKD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct store_tenant_stats *t = &s->tenants[s->ntenants++];
+        memcpy(t->name, names[i], sizeof t->name);
+        rc = stream_stats(st, route, names[i], s, &f);
+        t->stream_length = f.length, t->pending = f.pending, t->lag = f.lag;
+    }
+    free(names);
     return rc;
 }
 
@@ -225,11 +307,11 @@ int store_route_stats(struct store *st, const char *route, struct store_route_st
     int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = store_log_len(st, route, STORE_LOG_STREAM, &out->stream_length)) < 0 ||
+    if ((rc = read_streams(st, route, out)) < 0 ||
         (rc = store_log_len(st, route, STORE_LOG_DEAD, &out->dead)) < 0 ||
         (rc = route_int(st, route, "retry", "ZCARD", &out->retry_scheduled)) < 0 ||
         (rc = read_counters(st, route, out->counters)) < 0 ||
-        (rc = read_group(st, route, out)) < 0 || (rc = read_consumers(st, route, out)) < 0) {
+        (rc = store_route_paused(st, route, &out->paused)) < 0) {
         store_route_stats_free(out);
         return rc;
     }
@@ -241,8 +323,10 @@ void store_route_stats_free(struct store_route_stats *s)
     if (!s)
         return;
     free(s->consumers);
+    free(s->tenants);
     s->consumers = NULL;
-    s->nconsumers = 0;
+    s->tenants = NULL;
+    s->nconsumers = s->ntenants = 0;
 }
 
 json_t *store_route_stats_json(const struct store_route_stats *s)
@@ -259,6 +343,17 @@ json_t *store_route_stats_json(const struct store_route_stats *s)
     json_object_set_new(o, "retry_scheduled", json_integer(s->retry_scheduled));
     json_object_set_new(o, "dead", json_integer(s->dead));
     json_object_set_new(o, "group_exists", json_boolean(s->group_exists));
+    json_object_set_new(o, "paused", json_boolean(s->paused));
+    if (s->ntenants) {
+        json_t *tn = json_object();
+        for (size_t i = 0; tn && i < s->ntenants; i++)
+            json_object_set_new(tn, s->tenants[i].name,
+                                json_pack("{s:I, s:I, s:I}", "stream_length",
+                                          (json_int_t)s->tenants[i].stream_length, "pending",
+                                          (json_int_t)s->tenants[i].pending, "lag",
+                                          (json_int_t)s->tenants[i].lag));
+        json_object_set_new(o, "tenants", tn);
+    }
     for (size_t i = 0; i < s->nconsumers; i++)
         json_array_append_new(cons, json_pack("{s:s, s:I, s:I}", "name", s->consumers[i].name,
                                               "pending", (json_int_t)s->consumers[i].pending,
@@ -366,6 +461,22 @@ static void iso8601_utc(int64_t epoch_s, char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* {SOURCE: RATE} of the operators' run-time overrides (hookctl throttle). */
+static int throttle_json(struct store *st, json_t *doc)
+{
+    struct store_throttle t[STATS_THROTTLE_MAX];
+    json_t *o = json_object();
+    size_t n = 0;
+    int rc = o ? store_throttle_list(st, t, STATS_THROTTLE_MAX, &n) : HOOKD_ENOMEM;
+
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        json_object_set_new(o, t[i].source, json_real(t[i].rate));
+    if (rc == 0)
+        return json_object_set_new(doc, "throttle", o) < 0 ? HOOKD_ENOMEM : 0;
+    json_decref(o);
+    return rc;
+}
+
 int store_stats_json(struct store *st, const struct config *cfg, json_t **out)
 {
     json_t *doc = NULL, *routes, *sources;
@@ -388,7 +499,8 @@ int store_stats_json(struct store *st, const struct config *cfg, json_t **out)
     }
     for (size_t i = 0; i < cfg->nsources; i++) /* every configured source, zero or not */
         source_summary(sources, cfg->sources[i].name);
-    rc = count_rejected_stream(st, sources);
+    if ((rc = count_rejected_stream(st, sources)) == 0)
+        rc = throttle_json(st, doc);
 out:
     if (rc < 0) {
         json_decref(doc);

@@ -73,9 +73,11 @@ struct store_replay_result {
 /*
  * One atomic SCRIPT_REPLAY: unless the event's dedupe record says processed
  * or in flight, XADDs FIELDS (the event's stream fields; "attempt" is reset
- * to 1) to the route's stream, deletes OLD_STREAM_ID (NULL or "" for none)
- * from it, marks the record "replayed" with attempts 0 and TTL ttl_s, and
- * counts it. A record that expired is created again.
+ * to 1) to the route's stream — its tenant's stream when the "tenant" field
+ * names one that P:{ROUTE}:tenants holds — deletes the event's entry
+ * OLD_STREAM_ID (NULL or "" for none) from the stream that holds it, marks
+ * the record "replayed" with attempts 0 and TTL ttl_s, and counts it. A
+ * record that expired is created again.
  */
 int store_replay_event(struct store *st, const char *route, const char *source,
                        const char *event_id, size_t event_id_len, const char *old_stream_id,
@@ -105,11 +107,22 @@ struct store_consumer {
     int64_t idle_ms; /* since its last attempted interaction */
 };
 
+/* One tenant's stream, P:{ROUTE}:stream:NAME. */
+struct store_tenant_stats {
+    char name[STORE_TENANT_MAX + 1];
+    int64_t stream_length, pending, lag;
+};
+
+/* Stream figures are sums over the route's streams (its own and each
+ * tenant's); consumers are merged by name (pending summed, idle the least). */
 struct store_route_stats {
     int64_t stream_length, pending, lag, retry_scheduled, dead;
     bool group_exists; /* false until a worker created the consumer group */
+    bool paused;       /* P:{ROUTE}:paused exists */
     struct store_consumer *consumers; /* owned; store_route_stats_free */
     size_t nconsumers;
+    struct store_tenant_stats *tenants; /* owned; sorted by name */
+    size_t ntenants;
     int64_t counters[STORE_NCOUNTERS]; /* absent fields read as 0 */
 };
 
@@ -124,7 +137,8 @@ int store_rejected_summary(struct store *st, json_t **out);
 
 /* New reference in *out: the whole stats document of `hookctl stats --json`
  * and the admin API: {"generated_at", "routes": {ROUTE: ...}, "sources":
- * {SOURCE: ...}} for every route and source of CFG. */
+ * {SOURCE: ...}, "throttle": {SOURCE: RATE}} for every route and source of
+ * CFG; throttle lists the operators' run-time rate overrides (P:throttle). */
 int store_stats_json(struct store *st, const struct config *cfg, json_t **out);
 
 #endif

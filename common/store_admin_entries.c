@@ -1,6 +1,8 @@
 /*
- * store_events.c — reading stream entries (binary-safe), dead letters, the
- * dedupe record of one event, and the replay step; see store_admin.h.
+ * store_admin_entries.c — reading stream entries (binary-safe) of a route's
+ * streams (the default one and each tenant's), dead letters, the dedupe
+ * record of one event, and the replay step; see store_admin.h and
+ * store_entry.h.
  *
  * Dead letters are never rewritten: a replayed event's dead letter stays
  * until an operator purges it, so a second replay of the same letters finds
@@ -19,9 +21,13 @@
 #define DEAD_FIND_PAGE 200          /* entries per XREVRANGE page when searching */
 #define REPLAY_MAX_FIELDS 32        /* field/value pairs of one replayed entry */
 
-static const char *log_word(enum store_log log)
+/* The key of a route's stream (TENANT NULL or "": the default one) or dead
+ * stream; length or -1. */
+static int log_key(struct store *st, char *key, size_t cap, const char *route, enum store_log log,
+                   const char *tenant)
 {
-    return log == STORE_LOG_DEAD ? "dead" : "stream";
+    return log == STORE_LOG_DEAD ? store_key_route(st, key, cap, route, "dead")
+                                 : store_key_stream(st, key, cap, route, tenant);
 }
 
 /* ---- entries ---- */
@@ -121,17 +127,13 @@ static int parse_entries(const redisReply *r, struct store_entry **out, size_t *
     return 0;
 }
 
-int store_log_len(struct store *st, const char *route, enum store_log log, int64_t *out)
+static int key_len(struct store *st, const char *key, int64_t *out)
 {
-    char key[STORE_KEY_MAX];
     const char *argv[2] = {"XLEN", key};
-    size_t len[2] = {4, 0};
+    size_t len[2] = {4, strlen(key)};
     int rc;
     redisReply *r;
 
-    if (store_key_route(st, key, sizeof key, route, log_word(log)) < 0)
-        return HOOKD_ETOO_LARGE;
-    len[1] = strlen(key);
     if (!(r = store_command(st, 2, argv, len, &rc)))
         return rc;
     if (r->type == REDIS_REPLY_INTEGER)
@@ -139,6 +141,58 @@ int store_log_len(struct store *st, const char *route, enum store_log log, int64
     else
         rc = HOOKD_EREDIS_REPLY;
     freeReplyObject(r);
+    return rc;
+}
+
+int store_log_len(struct store *st, const char *route, enum store_log log, int64_t *out)
+{
+    char key[STORE_KEY_MAX];
+
+    if (log_key(st, key, sizeof key, route, log, NULL) < 0)
+        return HOOKD_ETOO_LARGE;
+    return key_len(st, key, out);
+}
+
+int store_stream_len(struct store *st, const char *route, const char *tenant, int64_t *out)
+{
+    char key[STORE_KEY_MAX];
+
+    if (log_key(st, key, sizeof key, route, STORE_LOG_STREAM, tenant) < 0)
+        return HOOKD_ETOO_LARGE;
+    return key_len(st, key, out);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+int store_route_tenants(struct store *st, const char *route,
+                        char (**out)[STORE_TENANT_MAX + 1], size_t *n)
+{
+    char key[STORE_KEY_MAX];
+    const char *argv[2] = {"SMEMBERS", key};
+    size_t len[2] = {8, 0};
+    int rc;
+    redisReply *r;
+
+    *out = NULL, *n = 0;
+    if (store_key_route(st, key, sizeof key, route, "tenants") < 0)
+        return HOOKD_ETOO_LARGE;
+    len[1] = strlen(key);
+    if (!(r = store_command(st, 2, argv, len, &rc)))
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY)
+        rc = HOOKD_EREDIS_REPLY;
+    else if (r->elements && !(*out = calloc(r->elements, sizeof **out)))
+        rc = HOOKD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < r->elements; i++)
+        if (store_reply_text(r->element[i], (*out)[*n], sizeof **out) &&
+            store_tenant_name_valid((*out)[*n]))
+            (*n)++;
+    freeReplyObject(r);
+    if (*n)
+        qsort(*out, *n, sizeof **out, cmp_names);
     return rc;
 }
 
@@ -178,7 +232,19 @@ int store_log_range(struct store *st, const char *route, enum store_log log, con
     char key[STORE_KEY_MAX];
 
     *out = NULL, *n = 0;
-    if (store_key_route(st, key, sizeof key, route, log_word(log)) < 0)
+    if (log_key(st, key, sizeof key, route, log, NULL) < 0)
+        return HOOKD_ETOO_LARGE;
+    return key_range(st, key, lo, hi, count, newest_first, out, n);
+}
+
+int store_stream_range(struct store *st, const char *route, const char *tenant, const char *lo,
+                       const char *hi, size_t count, bool newest_first, struct store_entry **out,
+                       size_t *n)
+{
+    char key[STORE_KEY_MAX];
+
+    *out = NULL, *n = 0;
+    if (log_key(st, key, sizeof key, route, STORE_LOG_STREAM, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     return key_range(st, key, lo, hi, count, newest_first, out, n);
 }
@@ -444,38 +510,52 @@ static int parse_replay_reply(const redisReply *r, struct store_replay_result *o
     return 0;
 }
 
+/* The tenant name of an event's fields ("" when it has none). */
+static void fields_tenant(const struct store_field *fields, size_t nfields,
+                          char name[STORE_TENANT_MAX + 1])
+{
+    name[0] = '\0';
+    for (size_t i = 0; i < nfields; i++)
+        if (strcmp(fields[i].name, "tenant") == 0 &&
+            store_tenant_name(fields[i].value, fields[i].value_len, name) < 0)
+            name[0] = '\0';
+}
+
 int store_replay_event(struct store *st, const char *route, const char *source,
                        const char *event_id, size_t event_id_len, const char *old_stream_id,
                        const struct store_field *fields, size_t nfields, int64_t ttl_s,
                        struct store_replay_result *out)
 {
-    char seen[STORE_KEY_MAX], stream[STORE_KEY_MAX], counters[STORE_KEY_MAX];
-    char now[24], ttl[24];
-    const char *argv[3 + 3 + 3 + 2 * REPLAY_MAX_FIELDS];
-    size_t len[3 + 3 + 3 + 2 * REPLAY_MAX_FIELDS];
+    char keys[5][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1], now[24], ttl[24];
+    const char *argv[3 + 5 + 4 + 2 * REPLAY_MAX_FIELDS];
+    size_t len[3 + 5 + 4 + 2 * REPLAY_MAX_FIELDS];
     int n = 3, rc, sl;
     redisReply *r;
 
     memset(out, 0, sizeof *out);
     if (nfields > REPLAY_MAX_FIELDS)
         return HOOKD_ETOO_LARGE;
-    if ((sl = store_key_seen(st, seen, sizeof seen, route, source, event_id, event_id_len)) < 0 ||
-        store_key_route(st, stream, sizeof stream, route, "stream") < 0 ||
-        store_key_route(st, counters, sizeof counters, route, "counters") < 0)
+    fields_tenant(fields, nfields, tenant);
+    if ((sl = store_key_seen(st, keys[0], STORE_KEY_MAX, route, source, event_id,
+                             event_id_len)) < 0 ||
+        store_key_stream(st, keys[1], STORE_KEY_MAX, route, NULL) < 0 ||
+        store_key_route(st, keys[2], STORE_KEY_MAX, route, "counters") < 0 ||
+        store_key_stream(st, keys[3], STORE_KEY_MAX, route, tenant) < 0 ||
+        store_key_route(st, keys[4], STORE_KEY_MAX, route, "tenants") < 0)
         return HOOKD_ETOO_LARGE;
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    argv[n] = seen, len[n++] = (size_t)sl;
-    argv[n] = stream, len[n++] = strlen(stream);
-    argv[n] = counters, len[n++] = strlen(counters);
+    for (int i = 0; i < 5; i++)
+        argv[n] = keys[i], len[n++] = i == 0 ? (size_t)sl : strlen(keys[i]);
     argv[n] = now, len[n++] = strlen(now);
     argv[n] = ttl, len[n++] = strlen(ttl);
     argv[n] = old_stream_id ? old_stream_id : "", len[n] = strlen(argv[n]), n++;
+    argv[n] = tenant, len[n++] = strlen(tenant);
     for (size_t i = 0; i < nfields; i++) {
         argv[n] = fields[i].name, len[n++] = strlen(fields[i].name);
         argv[n] = fields[i].value, len[n++] = fields[i].value_len;
     }
-    if (!(r = store_script(st, SCRIPT_REPLAY, 3, n, argv, len, &rc)))
+    if (!(r = store_script(st, SCRIPT_REPLAY, 5, n, argv, len, &rc)))
         return rc;
     rc = parse_replay_reply(r, out);
     freeReplyObject(r);

@@ -45,7 +45,8 @@ json_t *store_entry_json(const struct store_entry *e, bool with_body);
 
 enum store_log { STORE_LOG_STREAM, STORE_LOG_DEAD };
 
-/* XLEN of the route's stream or dead stream. */
+/* XLEN of the route's stream (P:{ROUTE}:stream, without the tenants')
+ * or dead stream. */
 int store_log_len(struct store *st, const char *route, enum store_log log, int64_t *out);
 /* Entries with LO <= id <= HI (XRANGE bounds: "-", "+", "MS-SEQ", "(ID"),
  * at most COUNT, oldest first, or newest first when NEWEST_FIRST. *out is
@@ -53,6 +54,18 @@ int store_log_len(struct store *st, const char *route, enum store_log log, int64
 int store_log_range(struct store *st, const char *route, enum store_log log, const char *lo,
                     const char *hi, size_t count, bool newest_first, struct store_entry **out,
                     size_t *n);
+
+/* The tenants with a stream of their own on ROUTE (P:{ROUTE}:tenants),
+ * sorted; names that are not valid tenant names are left out. *out is a
+ * new array of *n names (free()), NULL when there are none. */
+int store_route_tenants(struct store *st, const char *route,
+                        char (**out)[STORE_TENANT_MAX + 1], size_t *n);
+/* XLEN and ranges (as store_log_range) of one stream of ROUTE: TENANT NULL
+ * or "" is P:{ROUTE}:stream, else P:{ROUTE}:stream:TENANT. */
+int store_stream_len(struct store *st, const char *route, const char *tenant, int64_t *out);
+int store_stream_range(struct store *st, const char *route, const char *tenant, const char *lo,
+                       const char *hi, size_t count, bool newest_first, struct store_entry **out,
+                       size_t *n);
 
 /* The same over the global capped stream of rejected requests. */
 int store_rejected_range(struct store *st, const char *lo, const char *hi, size_t count,

@@ -1,7 +1,8 @@
 /*
  * store_ingress.c — the receiver's two writes: the atomic enqueue (dedupe
  * record + stream entry, see store_scripts.c) and the capped stream of
- * rejected requests.
+ * rejected requests. An event with a tenant goes to P:{ROUTE}:stream:NAME
+ * (NAME from store_tenant_name), one without to P:{ROUTE}:stream.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,40 +97,57 @@ static int wait_for_replicas(struct store *st, int replicas, int64_t timeout_ms)
     return rc;
 }
 
+/* KEYS of the enqueue step into keys[] / argv; *tenant_name "" when none. */
+static int enqueue_keys(struct store *st, const char *route, const struct store_event_in *ev,
+                        char keys[6][STORE_KEY_MAX], size_t klen[6],
+                        char tenant_name[STORE_TENANT_MAX + 1])
+{
+    int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, route, ev->source, ev->event_id,
+                            ev->event_id_len);
+
+    if (!ev->tenant || store_tenant_name(ev->tenant, ev->tenant_len, tenant_name) < 0)
+        tenant_name[0] = '\0';
+    if (sl < 0 || store_key_stream(st, keys[1], STORE_KEY_MAX, route, NULL) < 0 ||
+        store_key_route(st, keys[2], STORE_KEY_MAX, route, "counters") < 0 ||
+        store_key_route(st, keys[3], STORE_KEY_MAX, route, "paused") < 0 ||
+        store_key_stream(st, keys[4], STORE_KEY_MAX, route, tenant_name) < 0 ||
+        store_key_route(st, keys[5], STORE_KEY_MAX, route, "tenants") < 0)
+        return HOOKD_ETOO_LARGE;
+    klen[0] = (size_t)sl;
+    for (int i = 1; i < 6; i++)
+        klen[i] = strlen(keys[i]);
+    return 0;
+}
+
 int store_enqueue(struct store *st, const char *route, const struct store_event_in *ev,
                   int64_t ttl_s, int64_t watermark, int wait_replicas, int64_t wait_timeout_ms,
                   struct enqueue_result *out)
 {
-    char seen[STORE_KEY_MAX], stream[STORE_KEY_MAX], counters[STORE_KEY_MAX],
-        paused[STORE_KEY_MAX];
-    char ttl[24], wm[24], now[24], received[24];
-    const char *argv[3 + 4 + 5 + 2 * ENQ_MAX_FIELDS];
-    size_t len[3 + 4 + 5 + 2 * ENQ_MAX_FIELDS];
-    int n = 3, rc, sl;
+    char keys[6][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
+    char ttl[24], wm[24], now[24], received[24], tmax[24];
+    const char *argv[3 + 6 + 7 + 2 * ENQ_MAX_FIELDS];
+    size_t len[3 + 6 + 7 + 2 * ENQ_MAX_FIELDS], klen[6];
+    int n = 3, rc;
     redisReply *r;
 
     memset(out, 0, sizeof *out);
-    if ((sl = store_key_seen(st, seen, sizeof seen, route, ev->source, ev->event_id,
-                             ev->event_id_len)) < 0 ||
-        store_key_route(st, stream, sizeof stream, route, "stream") < 0 ||
-        store_key_route(st, counters, sizeof counters, route, "counters") < 0 ||
-        store_key_route(st, paused, sizeof paused, route, "paused") < 0)
-        return HOOKD_ETOO_LARGE;
-    add(argv, len, &n, seen, (size_t)sl);
-    ADD_STR(stream), ADD_STR(counters), ADD_STR(paused);
+    if ((rc = enqueue_keys(st, route, ev, keys, klen, tenant)) < 0)
+        return rc;
+    for (int i = 0; i < 6; i++)
+        add(argv, len, &n, keys[i], klen[i]);
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
     snprintf(wm, sizeof wm, "%lld", (long long)watermark);
     snprintf(now, sizeof now, "%lld", (long long)ev->received_at_ms);
+    snprintf(tmax, sizeof tmax, "%d", STORE_TENANTS_MAX);
     ADD_STR(ttl), ADD_STR(wm), ADD_STR(now), ADD_STR(ev->source), ADD_STR(route);
+    ADD_STR(tenant), ADD_STR(tmax);
     add_event_fields(argv, len, &n, ev, route, received, sizeof received);
-    r = store_script(st, SCRIPT_ENQUEUE, 4, n, argv, len, &rc);
+    r = store_script(st, SCRIPT_ENQUEUE, 6, n, argv, len, &rc);
     if (!r)
         return rc;
     rc = parse_enqueue_reply(r, out);
     freeReplyObject(r);
-    /* A duplicate waits too: the record may so far exist only on the
-     * primary (an earlier attempt that got 503), and 200 must mean durable. */
-    if (rc == 0 && (out->status == ENQ_QUEUED || out->status == ENQ_DUPLICATE) && wait_replicas > 0)
+    if (rc == 0 && out->status == ENQ_QUEUED && wait_replicas > 0)
         rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
     return rc;
 }

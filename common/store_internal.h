@@ -19,6 +19,7 @@ enum store_script {
     SCRIPT_DEAD,
     SCRIPT_MOVE_DUE,
     SCRIPT_REPLAY,
+    SCRIPT_READ,
     SCRIPT_COUNT_
 };
 
@@ -65,10 +66,15 @@ redisReply *store_script(struct store *st, enum store_script which, int nkeys, i
 
 /* Key names: the only place they are spelled. Return length, or -1 if too long. */
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
-                    const char *what /* "stream", "retry", "dead", "counters", "paused" */);
+                    const char *what /* "retry", "dead", "counters", "paused", "tenants" */);
+/* P:{ROUTE}:stream, or P:{ROUTE}:stream:TENANT when TENANT is not NULL or "". */
+int store_key_stream(const struct store *st, char *buf, size_t cap, const char *route,
+                     const char *tenant);
 int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
                    const char *source, const char *event_id, size_t event_id_len);
 int store_key_global(const struct store *st, char *buf, size_t cap, const char *what);
+/* True when NAME is a tenant name as store_tenant_name makes them. */
+bool store_tenant_name_valid(const char *name);
 
 /* The script bodies and their SHA1s (hex), from store_scripts.c. */
 const char *store_script_text(enum store_script which);

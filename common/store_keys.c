@@ -1,16 +1,33 @@
 /*
  * store_keys.c — the one place hookd's Redis key names are spelled.
- * Every per-route key carries the hash tag {ROUTE} (see store.h).
+ * Every per-route key carries the hash tag {ROUTE} (see store.h), so that a
+ * route's streams (the default one and each tenant's), its dedupe records
+ * and its other keys all live in one cluster slot.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
+#include "codec.h"
 #include "store_internal.h"
+
+#define TENANT_KEPT_CHARS 40 /* of a value that is not a name as it is */
+#define TENANT_HASH_HEX 16
 
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *what)
 {
     int n = snprintf(buf, cap, "%s:{%s}:%s", st->prefix, route, what);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+int store_key_stream(const struct store *st, char *buf, size_t cap, const char *route,
+                     const char *tenant)
+{
+    int n = tenant && tenant[0]
+                ? snprintf(buf, cap, "%s:{%s}:stream:%s", st->prefix, route, tenant)
+                : snprintf(buf, cap, "%s:{%s}:stream", st->prefix, route);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -31,4 +48,48 @@ int store_key_global(const struct store *st, char *buf, size_t cap, const char *
 {
     int n = snprintf(buf, cap, "%s:%s", st->prefix, what);
     return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+static bool tenant_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+bool store_tenant_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (!tenant_char(name[i]))
+            return false;
+    return n >= 1 && n <= STORE_TENANT_MAX;
+}
+
+int store_tenant_name(const char *tenant, size_t len, char out[STORE_TENANT_MAX + 1])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    bool as_is = len >= 1 && len <= STORE_TENANT_MAX;
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (!tenant || len == 0)
+        return -1;
+    for (size_t i = 0; as_is && i < len; i++)
+        as_is = tenant_char(tenant[i]);
+    if (as_is) {
+        memcpy(out, tenant, len);
+        out[len] = '\0';
+        return (int)len;
+    }
+    for (; n < len && n < TENANT_KEPT_CHARS; n++)
+        out[n] = tenant_char(tenant[n]) ? tenant[n] : '_';
+    SHA256((const unsigned char *)tenant, len, md);
+    codec_hex_encode(md, sizeof md, hex);
+    out[n++] = '.';
+    memcpy(out + n, hex, TENANT_HASH_HEX);
+    n += TENANT_HASH_HEX;
+    out[n] = '\0';
+    return (int)n;
 }

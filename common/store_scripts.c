@@ -12,6 +12,11 @@
  *                                                            │
  *                          replayed ◀──REPLAY────────────────┘
  *
+ * Where an event lives: P:{ROUTE}:stream, or P:{ROUTE}:stream:TENANT when
+ * its source names a tenant (ENQUEUE registers TENANT in P:{ROUTE}:tenants;
+ * READ round-robins over a route's streams). Every step after ENQUEUE acts
+ * on the stream the entry was read from, which the worker passes as KEYS.
+ *
  * Invariants: the dedupe record (seen key) and the stream entry are created
  * together or not at all; an event has at most one entry in its route's
  * stream at any time (MOVE_DUE and REPLAY add the new one and delete the old
@@ -31,8 +36,13 @@
 #include "codec.h"
 #include "store_internal.h"
 
-/* KEYS: seen, stream, counters, paused
- * ARGV: ttl_s, watermark, now_ms, source, route, field, value, ... */
+/* KEYS: seen, stream, counters, paused, tenant_stream, tenants
+ * ARGV: ttl_s, watermark, now_ms, source, route, tenant, tenants_max,
+ *       field, value, ...
+ * An event with a tenant (ARGV[6] ~= '') goes to its tenant's stream, whose
+ * name joins the tenants set; once the route has tenants_max tenants, new
+ * ones share the default stream (a bound on what one misconfigured tenant
+ * field can create). Without a tenant, KEYS[5] = KEYS[2]. */
 static const char enqueue_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
     "  redis.call('HINCRBY', KEYS[3], 'duplicates', 1)\n"
@@ -46,7 +56,13 @@ static const char enqueue_lua[] =
     "  redis.call('HINCRBY', KEYS[3], 'overload_rejected', 1)\n"
     "  return {'overload', '', tostring(backlog)}\n"
     "end\n"
-    "local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))\n"
+    "local stream = KEYS[2]\n"
+    "if ARGV[6] ~= '' and (redis.call('SISMEMBER', KEYS[6], ARGV[6]) == 1 or\n"
+    "    redis.call('SCARD', KEYS[6]) < tonumber(ARGV[7])) then\n"
+    "  redis.call('SADD', KEYS[6], ARGV[6])\n"
+    "  stream = KEYS[5]\n"
+    "end\n"
+    "local id = redis.call('XADD', stream, '*', unpack(ARGV, 8))\n"
     "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'attempts', '0',\n"
     "  'source', ARGV[4], 'route', ARGV[5], 'received_at', ARGV[3], 'updated_at', ARGV[3])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
@@ -170,16 +186,44 @@ static const char move_due_lua[] =
     "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'updated_at', ARGV[3])\n"
     "return 1\n";
 
-/* An operator's replay of one event. KEYS: seen, stream, counters
- * ARGV: now_ms, ttl_s, old_stream_id ('' if none), field, value...
+/* An operator's replay of one event. KEYS: seen, stream, counters,
+ * tenant_stream, tenants
+ * ARGV: now_ms, ttl_s, old_stream_id ('' if none), tenant ('' if none),
+ *       field, value...
+ * The new entry goes where ENQUEUE would put it: the tenant's stream when
+ * the tenant has one. The old entry is deleted from whichever of the two
+ * streams holds this event under that id (ids are unique per stream only,
+ * so the entry's event_id and source are compared before the XDEL).
  * Returns {'replayed', id} | {'duplicate', state} | {'in_flight', state} */
 static const char replay_lua[] =
     "local st = redis.call('HGET', KEYS[1], 'state')\n"
     "if st == 'processed' then return {'duplicate', st} end\n"
     "if st and st ~= 'failed_permanent' then return {'in_flight', st} end\n"
-    "for i = 4, #ARGV, 2 do if ARGV[i] == 'attempt' then ARGV[i+1] = '1' end end\n"
-    "local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))\n"
-    "if ARGV[3] ~= '' then redis.call('XDEL', KEYS[2], ARGV[3]) end\n"
+    "local ev, src = nil, nil\n"
+    "for i = 5, #ARGV, 2 do\n"
+    "  if ARGV[i] == 'attempt' then ARGV[i+1] = '1' end\n"
+    "  if ARGV[i] == 'event_id' then ev = ARGV[i+1] end\n"
+    "  if ARGV[i] == 'source' then src = ARGV[i+1] end\n"
+    "end\n"
+    "local target = KEYS[2]\n"
+    "if ARGV[4] ~= '' and redis.call('SISMEMBER', KEYS[5], ARGV[4]) == 1 then\n"
+    "  target = KEYS[4]\n"
+    "end\n"
+    "local id = redis.call('XADD', target, '*', unpack(ARGV, 5))\n"
+    "if ARGV[3] ~= '' then\n"
+    "  for _, k in ipairs({KEYS[4], KEYS[2]}) do\n"
+    "    local e = redis.call('XRANGE', k, ARGV[3], ARGV[3])\n"
+    "    local f = e[1] and e[1][2] or {}\n"
+    "    local fev, fsrc = nil, nil\n"
+    "    for j = 1, #f, 2 do\n"
+    "      if f[j] == 'event_id' then fev = f[j+1] elseif f[j] == 'source' then fsrc = f[j+1] end\n"
+    "    end\n"
+    "    if fev == ev and fsrc == src and ev then\n"
+    "      redis.call('XDEL', k, ARGV[3])\n"
+    "      break\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "redis.call('HSET', KEYS[1], 'state', 'replayed', 'stream_id', id, 'attempts', '0',\n"
     "  'replayed_at', ARGV[1], 'updated_at', ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
@@ -187,11 +231,28 @@ static const char replay_lua[] =
     "redis.call('HINCRBY', KEYS[3], 'backlog', 1)\n"
     "return {'replayed', id}\n";
 
+/* A worker's fair read of one entry. KEYS: paused, stream_1, ... stream_n
+ * (a window of the route's streams, in round-robin order from the stream
+ * that comes next), ARGV: group, consumer
+ * Tries each stream in turn with XREADGROUP COUNT 1 (never blocking inside
+ * a script) and stops at the first entry, so one call hands out exactly one
+ * event and a tenant with a deep backlog is read no more often than one
+ * with a single event. Returns {'paused'} | {'none'} |
+ * {'event', i, [[id, [field, value, ...]]]} with i the 1-based stream index. */
+static const char read_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return {'paused'} end\n"
+    "for i = 2, #KEYS do\n"
+    "  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1,\n"
+    "    'STREAMS', KEYS[i], '>')\n"
+    "  if r and r[1] and #r[1][2] > 0 then return {'event', i - 1, r[1][2]} end\n"
+    "end\n"
+    "return {'none'}\n";
+
 static const char *const scripts[SCRIPT_COUNT_] = {
     [SCRIPT_ENQUEUE] = enqueue_lua, [SCRIPT_BEGIN] = begin_lua,
     [SCRIPT_FINISH] = finish_lua,   [SCRIPT_RETRY] = retry_lua,
     [SCRIPT_DEAD] = dead_lua,       [SCRIPT_MOVE_DUE] = move_due_lua,
-    [SCRIPT_REPLAY] = replay_lua,
+    [SCRIPT_REPLAY] = replay_lua,   [SCRIPT_READ] = read_lua,
 };
 
 static char shas[SCRIPT_COUNT_][41];

@@ -1,8 +1,14 @@
 /*
  * store_worker.c — the worker's Redis operations (see store_worker.h): the
- * consumer group, reads and claims, the atomic state steps (Lua scripts in
- * store_scripts.c), due retries and the heartbeat. Called by workers/ only;
- * key names come from store_keys.c.
+ * consumer groups, the atomic state steps (Lua scripts in store_scripts.c),
+ * due retries and the heartbeat. Reads and claims are in store_streams.c.
+ * Called by workers/ only; key names come from store_keys.c.
+ *
+ * Tenants: a route has P:{ROUTE}:stream and one stream per tenant, each
+ * with the group hookd-workers. A struct store_event remembers the stream
+ * it was read from (stream_tenant), and every step on it names that stream;
+ * a retry zset member carries it as a "TENANT:" prefix, so the mover puts
+ * the event back where it came from.
  *
  * Visibility and the heartbeat: an entry delivered to a consumer stays in
  * the group's pending list (PEL) until a script XACKs it. Another worker's
@@ -20,6 +26,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "store_entry.h"
 #include "store_internal.h"
 #include "store_worker_int.h"
 
@@ -50,7 +57,7 @@ static redisReply *command(struct store *st, int argc, const char **argv, size_t
     return r;
 }
 
-int store_group_ensure(struct store *st, const char *route)
+int store_group_ensure_stream(struct store *st, const char *route, const char *tenant)
 {
     char key[STORE_KEY_MAX];
     const char *argv[6];
@@ -58,7 +65,7 @@ int store_group_ensure(struct store *st, const char *route)
     int n = 0, rc;
     redisReply *r;
 
-    if (store_key_route(st, key, sizeof key, route, "stream") < 0)
+    if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     ADD_STR("XGROUP"), ADD_STR("CREATE"), ADD_STR(key), ADD_STR(STORE_GROUP), ADD_STR("0"),
         ADD_STR("MKSTREAM");
@@ -72,7 +79,21 @@ int store_group_ensure(struct store *st, const char *route)
     return rc;
 }
 
-int store_ack(struct store *st, const char *route, const char *stream_id)
+int store_group_ensure(struct store *st, const char *route)
+{
+    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
+    size_t n = 0;
+    int rc = store_group_ensure_stream(st, route, NULL);
+
+    if (rc == 0)
+        rc = store_route_tenants(st, route, &tenants, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = store_group_ensure_stream(st, route, tenants[i]);
+    free(tenants);
+    return rc;
+}
+
+int store_ack(struct store *st, const char *route, const char *tenant, const char *stream_id)
 {
     char key[STORE_KEY_MAX];
     const char *argv[4];
@@ -80,7 +101,7 @@ int store_ack(struct store *st, const char *route, const char *stream_id)
     int n = 0, rc;
     redisReply *r;
 
-    if (store_key_route(st, key, sizeof key, route, "stream") < 0)
+    if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     ADD_STR("XACK"), ADD_STR(key), ADD_STR(STORE_GROUP), ADD_STR(stream_id);
     if (!(r = command(st, n, argv, len, &rc)))
@@ -89,96 +110,33 @@ int store_ack(struct store *st, const char *route, const char *stream_id)
     return 0;
 }
 
-/* Parses a list of entries of ROUTE into out[*n..cap); unparseable entries
- * are acked (they can never be handled, and would be claimed forever). */
-static void take_entries(struct store *st, const char *route, const redisReply *list,
-                         struct store_event **out, size_t cap, size_t *n)
+void store_take_entries(struct store *st, const char *route, const char *tenant,
+                        const redisReply *list, struct store_event **out, size_t cap, size_t *n)
 {
     char id[STORE_STREAM_ID_MAX];
 
     for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
         struct store_event *ev = store_event_parse(route, list->element[i], id);
-        if (ev && store_event_valid(ev) && *n < cap) {
+        bool valid = ev && store_event_valid(ev);
+        if (valid && *n < cap) {
+            snprintf(ev->stream_tenant, sizeof ev->stream_tenant, "%s", tenant ? tenant : "");
             out[(*n)++] = ev;
             continue;
         }
         store_event_free(ev);
+        if (valid) /* no room: left pending, claimed after visibility_timeout */
+            continue;
         struct logline l;
         if (log_begin(&l, LOG_ERROR, EV_ENTRY_MALFORMED)) {
             log_str(&l, "route", route);
+            log_str(&l, "tenant", tenant && tenant[0] ? tenant : NULL);
             log_str(&l, "stream_id", id);
             log_str(&l, "msg", "entry lacks event_id/source or is malformed; acknowledged");
             log_end(&l);
         }
         if (id[0])
-            store_ack(st, route, id);
+            store_ack(st, route, tenant, id);
     }
-}
-
-int store_read_new(struct store *st, const char *route, const char *consumer, size_t count,
-                   int64_t block_ms, struct store_event **out, size_t cap, size_t *n)
-{
-    char key[STORE_KEY_MAX], cnt[24], blk[24];
-    const char *argv[11];
-    size_t len[11];
-    int argc = 0, rc = 0;
-    redisReply *r;
-
-    *n = 0;
-    if (store_key_route(st, key, sizeof key, route, "stream") < 0)
-        return HOOKD_ETOO_LARGE;
-    snprintf(cnt, sizeof cnt, "%zu", count);
-    snprintf(blk, sizeof blk, "%lld", (long long)block_ms);
-    add(argv, len, &argc, "XREADGROUP", 10), add(argv, len, &argc, "GROUP", 5);
-    add(argv, len, &argc, STORE_GROUP, strlen(STORE_GROUP));
-    add(argv, len, &argc, consumer, strlen(consumer));
-    add(argv, len, &argc, "COUNT", 5), add(argv, len, &argc, cnt, strlen(cnt));
-    if (block_ms > 0)
-        add(argv, len, &argc, "BLOCK", 5), add(argv, len, &argc, blk, strlen(blk));
-    add(argv, len, &argc, "STREAMS", 7), add(argv, len, &argc, key, strlen(key));
-    add(argv, len, &argc, ">", 1);
-    if (!(r = command(st, argc, argv, len, &rc)))
-        return rc;
-    /* nil: BLOCK timed out; else [[key, [entries...]]] */
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && store_reply_array(r->element[0], 2))
-        take_entries(st, route, r->element[0]->element[1], out, cap, n);
-    else if (r->type != REDIS_REPLY_NIL)
-        rc = HOOKD_EREDIS_REPLY;
-    freeReplyObject(r);
-    return rc;
-}
-
-int store_claim_stale(struct store *st, const char *route, const char *consumer,
-                      int64_t min_idle_ms, char cursor[STORE_STREAM_ID_MAX], size_t count,
-                      struct store_event **out, size_t cap, size_t *n)
-{
-    char key[STORE_KEY_MAX], idle[24], cnt[24];
-    const char *argv[9];
-    size_t len[9];
-    int argc = 0, rc;
-    redisReply *r;
-
-    *n = 0;
-    if (store_key_route(st, key, sizeof key, route, "stream") < 0)
-        return HOOKD_ETOO_LARGE;
-    snprintf(idle, sizeof idle, "%lld", (long long)min_idle_ms);
-    snprintf(cnt, sizeof cnt, "%zu", count);
-    add(argv, len, &argc, "XAUTOCLAIM", 10), add(argv, len, &argc, key, strlen(key));
-    add(argv, len, &argc, STORE_GROUP, strlen(STORE_GROUP));
-    add(argv, len, &argc, consumer, strlen(consumer));
-    add(argv, len, &argc, idle, strlen(idle)), add(argv, len, &argc, cursor, strlen(cursor));
-    add(argv, len, &argc, "COUNT", 5), add(argv, len, &argc, cnt, strlen(cnt));
-    if (!(r = command(st, argc, argv, len, &rc)))
-        return rc;
-    /* [next_cursor, [entries...], [deleted ids...] (Redis >= 7)] */
-    if (!store_reply_array(r, 2) || !store_reply_text(r->element[0], cursor, STORE_STREAM_ID_MAX)) {
-        snprintf(cursor, STORE_STREAM_ID_MAX, "0-0");
-        rc = HOOKD_EREDIS_REPLY;
-    } else {
-        take_entries(st, route, r->element[1], out, cap, n);
-    }
-    freeReplyObject(r);
-    return rc;
 }
 
 /* ---- the state steps ---------------------------------------------------- */
@@ -190,7 +148,7 @@ static int step_keys(struct store *st, const struct store_event *ev, const char 
     int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, ev->route, ev->source, ev->event_id,
                             ev->event_id_len);
 
-    if (sl < 0 || store_key_route(st, keys[1], STORE_KEY_MAX, ev->route, "stream") < 0 ||
+    if (sl < 0 || store_key_stream(st, keys[1], STORE_KEY_MAX, ev->route, ev->stream_tenant) < 0 ||
         store_key_route(st, keys[2], STORE_KEY_MAX, ev->route, "counters") < 0 ||
         (extra && store_key_route(st, keys[3], STORE_KEY_MAX, ev->route, extra) < 0))
         return HOOKD_ETOO_LARGE;
@@ -275,10 +233,12 @@ int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s, 
     return run_int_step(st, SCRIPT_FINISH, 3, n, argv, len, applied);
 }
 
-/* "STREAM_ID|SOURCE|EVENT_ID" into buf; length or -1. */
+/* "[TENANT:]STREAM_ID|SOURCE|EVENT_ID" into buf (the tenant names the
+ * entry's stream when it is not P:{ROUTE}:stream); length or -1. */
 static int retry_member(const struct store_event *ev, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "%s|%s|", ev->stream_id, ev->source);
+    int n = snprintf(buf, cap, "%s%s%s|%s|", ev->stream_tenant, ev->stream_tenant[0] ? ":" : "",
+                     ev->stream_id, ev->source);
 
     if (n < 0 || (size_t)n + ev->event_id_len >= cap)
         return -1;
@@ -352,56 +312,89 @@ int store_dead(struct store *st, const struct store_event *ev, const char *reaso
 
 /* ---- due retries ---------------------------------------------------------- */
 
-/* One zset member back into the stream: 1 moved, 0 not by us, < 0 error. */
+/* A retry member "[TENANT:]STREAM_ID|SOURCE|EVENT_ID", split. */
+struct retry_ref {
+    char tenant[STORE_TENANT_MAX + 1];
+    char id[STORE_STREAM_ID_MAX];
+    char source[128];
+    const char *event_id; /* into the member */
+    size_t event_id_len;
+};
+
+static bool copy_part(char *dst, size_t cap, const char *p, size_t n)
+{
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+    return true;
+}
+
+static bool parse_member(const char *m, size_t len, struct retry_ref *ref)
+{
+    const char *end = m + len, *bar1 = memchr(m, '|', len), *bar2, *colon;
+
+    bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(end - bar1 - 1)) : NULL;
+    if (!bar2)
+        return false;
+    colon = memchr(m, ':', (size_t)(bar1 - m));
+    ref->tenant[0] = '\0';
+    if (colon && (!copy_part(ref->tenant, sizeof ref->tenant, m, (size_t)(colon - m)) ||
+                  !store_tenant_name_valid(ref->tenant)))
+        return false;
+    if (colon)
+        m = colon + 1;
+    ref->event_id = bar2 + 1;
+    ref->event_id_len = (size_t)(end - bar2 - 1);
+    return copy_part(ref->id, sizeof ref->id, m, (size_t)(bar1 - m)) &&
+           copy_part(ref->source, sizeof ref->source, bar1 + 1, (size_t)(bar2 - bar1 - 1));
+}
+
+static void drop_member(struct store *st, const char *route, const redisReply *m,
+                        const char *retry_key)
+{
+    const char *zargv[3] = {"ZREM", retry_key, m->str};
+    size_t zlen[3] = {4, strlen(retry_key), m->len};
+    int rc;
+
+    log_msg(LOG_ERROR, EV_RETRY_LOST, "route %s: malformed retry member \"%.*s\" removed", route,
+            (int)(m->len > 200 ? 200 : m->len), m->str);
+    freeReplyObject(store_command(st, 3, zargv, zlen, &rc));
+}
+
+/* One zset member back into its stream: 1 moved, 0 not by us, < 0 error. */
 static int move_one(struct store *st, const char *route, const redisReply *m, const char *now,
                     const char *retry_key)
 {
-    char seen[STORE_KEY_MAX], stream[STORE_KEY_MAX], id[STORE_STREAM_ID_MAX], source[128];
+    char seen[STORE_KEY_MAX], stream[STORE_KEY_MAX];
     const char *argv[3 + 3 + 3];
     size_t len[3 + 3 + 3];
-    const char *bar1, *bar2, *end;
+    struct retry_ref ref;
     int n = 3, sl, rc;
-    bool moved = false;
+    redisReply *r;
 
     if (m->type != REDIS_REPLY_STRING)
         return HOOKD_EREDIS_REPLY;
-    end = m->str + m->len;
-    bar1 = memchr(m->str, '|', m->len);
-    bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(end - bar1 - 1)) : NULL;
-    if (!bar2 || (size_t)(bar1 - m->str) >= sizeof id || (size_t)(bar2 - bar1 - 1) >= 128)
-        goto malformed;
-    memcpy(id, m->str, (size_t)(bar1 - m->str)), id[bar1 - m->str] = '\0';
-    memcpy(source, bar1 + 1, (size_t)(bar2 - bar1 - 1)), source[bar2 - bar1 - 1] = '\0';
-    if ((sl = store_key_seen(st, seen, sizeof seen, route, source, bar2 + 1,
-                             (size_t)(end - bar2 - 1))) < 0 ||
-        store_key_route(st, stream, sizeof stream, route, "stream") < 0)
-        goto malformed;
+    if (!parse_member(m->str, m->len, &ref) ||
+        (sl = store_key_seen(st, seen, sizeof seen, route, ref.source, ref.event_id,
+                             ref.event_id_len)) < 0 ||
+        store_key_stream(st, stream, sizeof stream, route, ref.tenant) < 0) {
+        drop_member(st, route, m, retry_key);
+        return 0;
+    }
     add(argv, len, &n, seen, (size_t)sl), ADD_STR(stream), ADD_STR(retry_key);
-    add(argv, len, &n, m->str, m->len), ADD_STR(id), ADD_STR(now);
-    {
-        int rcs;
-        redisReply *r = store_script(st, SCRIPT_MOVE_DUE, 3, n, argv, len, &rcs);
-        if (!r)
-            return rcs;
-        rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
-        if (rc == 0 && r->integer == -1)
-            log_msg(LOG_ERROR, EV_RETRY_LOST,
-                    "route %s: retry of entry %s dropped, the entry is gone from the stream", route,
-                    id);
-        moved = rc == 0 && r->integer == 1;
-        freeReplyObject(r);
-    }
-    return rc < 0 ? rc : moved;
-malformed:
-    log_msg(LOG_ERROR, EV_RETRY_LOST, "route %s: malformed retry member \"%.*s\" removed", route,
-            (int)(m->len > 200 ? 200 : m->len), m->str);
-    {
-        const char *zargv[3] = {"ZREM", retry_key, m->str};
-        size_t zlen[3] = {4, strlen(retry_key), m->len};
-        redisReply *z = store_command(st, 3, zargv, zlen, &rc);
-        freeReplyObject(z);
-    }
-    return 0;
+    add(argv, len, &n, m->str, m->len), ADD_STR(ref.id), ADD_STR(now);
+    if (!(r = store_script(st, SCRIPT_MOVE_DUE, 3, n, argv, len, &rc)))
+        return rc;
+    rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
+    if (rc == 0 && r->integer == -1)
+        log_msg(LOG_ERROR, EV_RETRY_LOST,
+                "route %s: retry of entry %s dropped, the entry is gone from %s", route, ref.id,
+                stream);
+    if (rc == 0)
+        rc = r->integer == 1;
+    freeReplyObject(r);
+    return rc;
 }
 
 int store_move_due(struct store *st, const char *route, int64_t now_ms, size_t limit, size_t *moved)
@@ -468,7 +461,7 @@ static int pending_of(struct store *st, const char *key, const char *consumer,
     return rc;
 }
 
-int store_heartbeat(struct store *st, const char *route, const char *consumer,
+int store_heartbeat(struct store *st, const char *route, const char *tenant, const char *consumer,
                     const char *const *ids, size_t n, bool *owned)
 {
     char key[STORE_KEY_MAX];
@@ -482,7 +475,7 @@ int store_heartbeat(struct store *st, const char *route, const char *consumer,
         return 0;
     if (n > HEARTBEAT_MAX_IDS)
         return HOOKD_ETOO_LARGE;
-    if (store_key_route(st, key, sizeof key, route, "stream") < 0)
+    if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     if ((rc = pending_of(st, key, consumer, ids, n, owned, &nowned)) < 0 || nowned == 0)
         return rc;
@@ -500,7 +493,9 @@ int store_heartbeat(struct store *st, const char *route, const char *consumer,
     return rc;
 }
 
-int store_consumer_retire(struct store *st, const char *route, const char *consumer)
+/* Removes CONSUMER from the group of one stream if nothing is pending. */
+static int retire_from(struct store *st, const char *route, const char *tenant,
+                       const char *consumer)
 {
     char key[STORE_KEY_MAX];
     const char *argv[7] = {"XPENDING", key, STORE_GROUP, "-", "+", "1", consumer};
@@ -509,7 +504,7 @@ int store_consumer_retire(struct store *st, const char *route, const char *consu
     bool empty;
     redisReply *r;
 
-    if (store_key_route(st, key, sizeof key, route, "stream") < 0)
+    if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     for (int i = 0; i < 7; i++)
         len[i] = strlen(argv[i]);
@@ -527,4 +522,18 @@ int store_consumer_retire(struct store *st, const char *route, const char *consu
         return rc;
     freeReplyObject(r);
     return 0;
+}
+
+int store_consumer_retire(struct store *st, const char *route, const char *consumer)
+{
+    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
+    size_t n = 0;
+    int rc = retire_from(st, route, NULL, consumer);
+
+    if (rc == 0)
+        rc = store_route_tenants(st, route, &tenants, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = retire_from(st, route, tenants[i], consumer);
+    free(tenants);
+    return rc;
 }

@@ -1,9 +1,10 @@
 /*
  * store_worker.h — the worker side of the event state machine in Redis
- * (see the diagram in store_scripts.c): consumer groups, reading and
- * claiming entries, the atomic BEGIN / FINISH / RETRY / DEAD steps, moving
- * due retries back into the stream, and the heartbeat that keeps a long
- * handler's entry from being claimed by another worker.
+ * (see the diagram in store_scripts.c): consumer groups, the atomic
+ * BEGIN / FINISH / RETRY / DEAD steps, moving due retries back into their
+ * streams, and the heartbeat that keeps a long handler's entry from being
+ * claimed by another worker. Reading and claiming entries across a route's
+ * streams (one per tenant) is in store_streams.h.
  *
  * Every call takes the caller's struct store (one connection, one thread).
  * Calls return 0 or a negative code from err.h; a connection error leaves
@@ -34,6 +35,7 @@
  */
 struct store_event {
     char route[STORE_ROUTE_MAX + 1];
+    char stream_tenant[STORE_TENANT_MAX + 1]; /* its stream's tenant; "" = P:{ROUTE}:stream */
     char stream_id[STORE_STREAM_ID_MAX];
     size_t nfields;
     char *names[STORE_EVENT_MAX_FIELDS];
@@ -59,29 +61,13 @@ bool store_event_valid(const struct store_event *ev);
 /* A field's value by name (borrowed), or NULL. */
 const char *store_event_field(const struct store_event *ev, const char *name, size_t *len);
 
-/* XGROUP CREATE stream hookd-workers 0 MKSTREAM; an existing group is fine.
- * Id 0: events queued before the first worker ever started are delivered. */
+/* XGROUP CREATE stream hookd-workers 0 MKSTREAM for P:{ROUTE}:stream and
+ * every tenant stream of P:{ROUTE}:tenants; an existing group is fine.
+ * Id 0: events queued before the first worker ever started are delivered.
+ * Reading and claiming: store_streams.h. */
 int store_group_ensure(struct store *st, const char *route);
-
-/*
- * XREADGROUP of ROUTE's new entries ('>'), at most COUNT, blocking up to
- * BLOCK_MS when > 0 (keep it below the store's command timeout). One route
- * per call: routes live in different cluster slots. Stores up to CAP new
- * events in OUT (each owned by the caller) and sets *n. Entries that cannot
- * be parsed are acknowledged and logged, never handed out.
- */
-int store_read_new(struct store *st, const char *route, const char *consumer, size_t count,
-                   int64_t block_ms, struct store_event **out, size_t cap, size_t *n);
-
-/*
- * XAUTOCLAIM of ROUTE's entries idle for at least MIN_IDLE_MS (their worker
- * died, hung, or lost Redis): up to COUNT into OUT (owned by the caller).
- * CURSOR (in/out, "0-0" to start) walks the pending list across calls; it
- * is back at "0-0" after a full pass.
- */
-int store_claim_stale(struct store *st, const char *route, const char *consumer,
-                      int64_t min_idle_ms, char cursor[STORE_STREAM_ID_MAX], size_t count,
-                      struct store_event **out, size_t cap, size_t *n);
+/* The same for one stream (TENANT NULL or "": P:{ROUTE}:stream). */
+int store_group_ensure_stream(struct store *st, const char *route, const char *tenant);
 
 struct store_begin_result {
     bool run;       /* false: closed event or stray copy, acked and skipped */
@@ -100,8 +86,8 @@ int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,
 /* SCRIPT_DEAD: XACK + dead letter (REASON "permanent" or "exhausted"). */
 int store_dead(struct store *st, const struct store_event *ev, const char *reason,
                const char *last_error, int attempts, int64_t ttl_s, bool *applied);
-/* Plain XACK (an entry that cannot be handled at all). */
-int store_ack(struct store *st, const char *route, const char *stream_id);
+/* Plain XACK (an entry that cannot be handled at all) on a stream of ROUTE. */
+int store_ack(struct store *st, const char *route, const char *tenant, const char *stream_id);
 
 /* Moves up to LIMIT of ROUTE's retries due at NOW_MS (epoch ms) back into
  * the stream, one SCRIPT_MOVE_DUE each; *moved counts those this call moved
@@ -110,18 +96,19 @@ int store_move_due(struct store *st, const char *route, int64_t now_ms, size_t l
                    size_t *moved);
 
 /*
- * The heartbeat: resets the idle time of the entries IDS[0..n) of ROUTE
- * that CONSUMER still owns (XPENDING for the owner, then XCLAIM min-idle 0
+ * The heartbeat: resets the idle time of the entries IDS[0..n) of ROUTE's
+ * stream TENANT ("" or NULL: P:{ROUTE}:stream) that CONSUMER still owns (XPENDING for the owner, then XCLAIM min-idle 0
  * JUSTID, which neither copies the entry nor counts a delivery). owned[i]
  * says whether ids[i] was still ours: false means another worker claimed
  * it (our handler outlived visibility_timeout without a heartbeat) or it
  * was acknowledged meanwhile. Called every visibility_timeout / 3.
  */
-int store_heartbeat(struct store *st, const char *route, const char *consumer,
+int store_heartbeat(struct store *st, const char *route, const char *tenant, const char *consumer,
                     const char *const *ids, size_t n, bool *owned);
 
-/* Removes CONSUMER from ROUTE's group if it has no pending entries (a
- * clean shutdown), so XINFO CONSUMERS lists live workers only. */
+/* Removes CONSUMER from the group of each of ROUTE's streams where it has
+ * no pending entries (a clean shutdown), so XINFO CONSUMERS lists live
+ * workers only. */
 int store_consumer_retire(struct store *st, const char *route, const char *consumer);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * store_worker_int.h — shared by store_worker.c and store_event.c only:
- * turning one stream entry of a Redis reply into a struct store_event.
+ * store_worker_int.h — shared by store_worker.c, store_streams.c and
+ * store_event.c only: turning stream entries of a Redis reply into struct
+ * store_event.
  */
 #ifndef HOOKD_STORE_WORKER_INT_H
 #define HOOKD_STORE_WORKER_INT_H
@@ -17,5 +18,11 @@
  */
 struct store_event *store_event_parse(const char *route, const redisReply *entry,
                                       char id_out[STORE_STREAM_ID_MAX]);
+
+/* Parses a list of entries of ROUTE's stream TENANT into out[*n..cap);
+ * unparseable entries are acked and logged (they can never be handled, and
+ * would be claimed forever). */
+void store_take_entries(struct store *st, const char *route, const char *tenant,
+                        const redisReply *list, struct store_event **out, size_t cap, size_t *n);
 
 #endif

@@ -110,13 +110,14 @@ static bool again(struct slot *s, struct redis_retry *rr, int rc, const char *st
     return false;
 }
 
-static void inflight_set(struct slot *s, int route, const char *id)
+static void inflight_set(struct slot *s, int route, const struct store_event *ev)
 {
     struct inflight *f = &s->w->inflight[s->index];
 
     pthread_mutex_lock(&s->w->inflight_mu);
     f->route = route;
-    snprintf(f->stream_id, sizeof f->stream_id, "%s", id);
+    snprintf(f->tenant, sizeof f->tenant, "%s", ev->stream_tenant);
+    snprintf(f->stream_id, sizeof f->stream_id, "%s", ev->stream_id);
     f->lost_logged = false;
     pthread_mutex_unlock(&s->w->inflight_mu);
 }
@@ -299,7 +300,7 @@ void event_handle(struct slot *s, struct store_event *ev)
         /* Heartbeats cover the handler's run; the slot is cleared before
          * the outcome step XACKs, so the heartbeat never mistakes an entry
          * we just acknowledged for one claimed away. */
-        inflight_set(s, ri, ev->stream_id);
+        inflight_set(s, ri, ev);
         run_handler(s, wr, ev, b.attempts, &res);
         inflight_clear(s);
         conclude(s, wr, ev, b.attempts, &res);

@@ -4,22 +4,35 @@
  * Each cycle, in this order:
  *   1. stale entries — every claim interval (visibility_timeout / 4, within
  *      100 ms..5 s), XAUTOCLAIM one entry per route idle for at least that
- *      route's visibility_timeout: its worker died, hung or lost Redis.
- *   2. new entries by priority — a non-blocking XREADGROUP COUNT 1 per route,
- *      highest priority first (config order within a level); the first route
- *      that has an entry wins and the cycle ends.
+ *      route's visibility_timeout: its worker died, hung or lost Redis. Each
+ *      route's streams (one per tenant) have their pending lists walked in
+ *      turn (store_claim_next).
+ *   2. new entries by priority — one fair read per route, highest priority
+ *      first (config order within a level); the first route that has an
+ *      entry wins and the cycle ends. A fair read (store_read_fair) is one
+ *      Lua step: nothing if the route is paused, else one entry taken round
+ *      robin over the route's streams — P:{ROUTE}:stream and one per tenant
+ *      — so a tenant with a deep backlog cannot hold back the others.
  *      Anti-starvation: every ANTI_STARVATION_EVERY-th cycle walks the routes
  *      lowest priority first, so a flooded high-priority route still leaves
  *      the others at least 1/8 of this thread's events.
- *   3. nothing anywhere — a blocking XREADGROUP on one route (rotating by
- *      thread and cycle, so N threads cover N routes) for block_ms; with one
- *      route this is the only read.
- * One route per command: routes hash to different cluster slots.
+ *   3. nothing anywhere — a blocking XREADGROUP over the streams of one route
+ *      not known to be paused (rotating by thread and cycle, so N threads
+ *      cover N routes) for block_ms; every route paused: sleep block_ms.
+ * One route per command: routes hash to different cluster slots (a route's
+ * streams share its {ROUTE} slot).
  *
- * A thread holds at most one event (COUNT 1). On SIGTERM it finishes the
- * event in hand, then returns; a blocked read returns within block_ms.
- * Redis errors: back off (100 ms doubling to 2 s) and retry; the consumer
- * group is re-created in case the stream was deleted meanwhile.
+ * Paused routes: the flag and the tenant list are sampled at most once a
+ * second (store_streams_refresh), and the fair read's script checks the
+ * flag exactly, so workers take nothing from a paused route, and a paused
+ * route costs no round trip per cycle until the next sample.
+ *
+ * A thread holds at most one event (COUNT 1; an idle wait may rarely hand
+ * out one per stream that received one meanwhile, handled in turn). On
+ * SIGTERM it finishes the event in hand, then returns; a blocked read
+ * returns within block_ms. Redis errors: back off (100 ms doubling to 2 s)
+ * and retry; the consumer groups are re-created in case a stream was
+ * deleted meanwhile.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +43,7 @@
 
 #define CLAIM_INTERVAL_MIN_MS 100
 #define CLAIM_INTERVAL_MAX_MS 5000
+#define WAIT_MAX_EVENTS 64 /* entries one idle wait may hand out (one per stream); more stay pending */
 
 static int64_t mono_ms(void)
 {
@@ -67,19 +81,17 @@ static int claim_stale(struct slot *s)
     struct worker *w = s->w;
     struct store_event *ev = NULL;
     int64_t now = mono_ms();
-    bool more = false;
-    size_t n;
+    bool more = false, done;
 
     if (now < s->next_claim_ms)
         return 0;
     for (size_t i = 0; i < w->nroutes; i++) {
-        const struct route_cfg *rt = w->routes[i].cfg;
-        int rc = store_claim_stale(s->st, rt->name, w->consumer, rt->visibility_timeout_ms,
-                                   s->cursors[i], 1, &ev, 1, &n);
+        int rc = store_claim_next(s->st, &s->streams[i], w->consumer,
+                                  w->routes[i].cfg->visibility_timeout_ms, &ev, &done);
         if (rc < 0)
             return rc;
-        more = more || strcmp(s->cursors[i], "0-0") != 0;
-        if (n == 1) {
+        more = more || !done;
+        if (ev) {
             log_claimed(ev);
             event_handle(s, ev);
             return 1; /* come back at once: there may be more */
@@ -90,20 +102,40 @@ static int claim_stale(struct slot *s)
     return 0;
 }
 
-/* Steps 2 and 3 for route I: 1 when an event was handled, 0 if none, < 0. */
-static int read_route(struct slot *s, size_t i, int64_t block_ms)
+/* Step 2 for route I: 1 when an event was handled, 0 if none, < 0. */
+static int read_route(struct slot *s, size_t i)
 {
+    struct store_streams *ss = &s->streams[i];
     struct store_event *ev = NULL;
-    size_t n;
-    int rc =
-        store_read_new(s->st, s->w->routes[i].cfg->name, s->w->consumer, 1, block_ms, &ev, 1, &n);
+    int rc = store_streams_refresh(s->st, ss, false);
 
-    if (rc < 0)
+    if (rc == 0 && !ss->paused)
+        rc = store_read_fair(s->st, ss, s->w->consumer, &ev);
+    if (rc < 0 || !ev)
         return rc;
-    if (n == 1) {
-        event_handle(s, ev);
-        return 1;
+    event_handle(s, ev);
+    return 1;
+}
+
+/* Step 3: block on one route not known to be paused (rotating by thread
+ * and cycle, so N threads cover N routes); every route paused: sleep. */
+static int wait_any(struct slot *s)
+{
+    struct store_event *evs[WAIT_MAX_EVENTS];
+    size_t nr = s->w->nroutes, n = 0;
+
+    for (size_t k = 0; k < nr; k++) {
+        size_t i = (s->cycles + (unsigned)s->index + k) % nr;
+        if (s->streams[i].paused)
+            continue;
+        int rc = store_read_wait(s->st, &s->streams[i], s->w->consumer, s->w->block_ms, evs,
+                                 WAIT_MAX_EVENTS, &n);
+        for (size_t e = 0; e < n; e++)
+            event_handle(s, evs[e]);
+        return rc < 0 ? rc : n > 0;
     }
+    struct timespec ts = {s->w->block_ms / 1000, (s->w->block_ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
     return 0;
 }
 
@@ -113,11 +145,10 @@ static int read_by_priority(struct slot *s)
     bool lowest_first = s->cycles % ANTI_STARVATION_EVERY == ANTI_STARVATION_EVERY - 1;
     int rc;
 
-    if (nr > 1)
-        for (size_t k = 0; k < nr; k++)
-            if ((rc = read_route(s, lowest_first ? nr - 1 - k : k, 0)) != 0)
-                return rc;
-    return read_route(s, (s->cycles + (unsigned)s->index) % nr, s->w->block_ms);
+    for (size_t k = 0; k < nr; k++)
+        if ((rc = read_route(s, lowest_first ? nr - 1 - k : k)) != 0)
+            return rc;
+    return wait_any(s);
 }
 
 static void recover(struct slot *s)

@@ -238,8 +238,9 @@ static int slots_open(struct worker *w, struct slot *slots)
     for (int i = 0; i < w->concurrency; i++) {
         struct slot *s = &slots[i];
         s->w = w, s->index = i, s->rng = retry_seed();
-        for (size_t r = 0; r < WORKER_MAX_ROUTES; r++)
-            snprintf(s->cursors[r], sizeof s->cursors[r], "0-0");
+        for (size_t r = 0; r < w->nroutes; r++)
+            if (store_streams_init(&s->streams[r], w->routes[r].cfg->name) < 0)
+                return -1;
         if (!(s->st = store_open(&w->cfg->redis, err, sizeof err))) {
             log_msg(LOG_ERROR, EV_ERROR, "%s", err);
             return -1;
@@ -255,6 +256,8 @@ static int slots_open(struct worker *w, struct slot *slots)
 static void slots_close(struct worker *w, struct slot *slots)
 {
     for (int i = 0; slots && i < w->concurrency; i++) {
+        for (size_t r = 0; r < w->nroutes; r++)
+            store_streams_clear(&slots[i].streams[r]);
         store_close(slots[i].st);
         if (slots[i].curl)
             curl_easy_cleanup(slots[i].curl);

@@ -104,7 +104,8 @@ static void note_lost(struct worker *w, int route, const char *id)
                 w->routes[route].cfg->name, id);
 }
 
-static void heartbeat_route(struct worker *w, struct store *st, int route)
+/* Heartbeats the entries in hand of one stream (ROUTE, TENANT). */
+static void heartbeat_stream(struct worker *w, struct store *st, int route, const char *tenant)
 {
     char ids[WORKER_MAX_CONCURRENCY][STORE_STREAM_ID_MAX];
     const char *views[WORKER_MAX_CONCURRENCY];
@@ -113,17 +114,41 @@ static void heartbeat_route(struct worker *w, struct store *st, int route)
 
     pthread_mutex_lock(&w->inflight_mu);
     for (int k = 0; k < w->concurrency; k++)
-        if (w->inflight[k].route == route) {
+        if (w->inflight[k].route == route && strcmp(w->inflight[k].tenant, tenant) == 0) {
             memcpy(ids[n], w->inflight[k].stream_id, STORE_STREAM_ID_MAX);
             views[n] = ids[n];
             n++;
         }
     pthread_mutex_unlock(&w->inflight_mu);
-    if (n == 0 || store_heartbeat(st, w->routes[route].cfg->name, w->consumer, views, n, owned) < 0)
+    if (n == 0 ||
+        store_heartbeat(st, w->routes[route].cfg->name, tenant, w->consumer, views, n, owned) < 0)
         return;
     for (size_t i = 0; i < n; i++)
         if (!owned[i])
             note_lost(w, route, ids[i]);
+}
+
+/* One heartbeat per stream of ROUTE with entries in hand (tenants have a
+ * stream each, and XCLAIM works on one stream). */
+static void heartbeat_route(struct worker *w, struct store *st, int route)
+{
+    char tenants[WORKER_MAX_CONCURRENCY][STORE_TENANT_MAX + 1];
+    size_t nt = 0;
+
+    pthread_mutex_lock(&w->inflight_mu);
+    for (int k = 0; k < w->concurrency; k++) {
+        const struct inflight *f = &w->inflight[k];
+        size_t i = 0;
+        if (f->route != route)
+            continue;
+        while (i < nt && strcmp(tenants[i], f->tenant) != 0)
+            i++;
+        if (i == nt)
+            memcpy(tenants[nt++], f->tenant, sizeof tenants[0]);
+    }
+    pthread_mutex_unlock(&w->inflight_mu);
+    for (size_t i = 0; i < nt; i++)
+        heartbeat_stream(w, st, route, tenants[i]);
 }
 
 void *maint_thread(void *arg)

@@ -13,14 +13,16 @@
  *
  *   worker thread i (loop.c)                maintenance thread (maint.c)
  *     claim stale entries (XAUTOCLAIM)        every 100 ms: due retries back
- *     else read new, by priority                into their streams (MOVE_DUE)
+ *     else read new, by priority,               into their streams (MOVE_DUE)
+ *       round robin over tenants
  *     → event.c: BEGIN, run, classify,        every visibility_timeout / 3:
  *       FINISH | RETRY | DEAD, log line         heartbeat the entries in hand
  *
- * inflight[i] is the entry whose handler thread i is running (route +
- * stream id), under inflight_mu, read by the heartbeat. stopping is set once by the signal
- * handling in main.c: threads finish the event in hand and return; the
- * maintenance thread stops last, so heartbeats continue while draining.
+ * inflight[i] is the entry whose handler thread i is running (route,
+ * tenant stream, stream id), under inflight_mu, read by the heartbeat.
+ * stopping is set once by the signal handling in main.c: threads finish
+ * the event in hand and return; the maintenance thread stops last, so
+ * heartbeats continue while draining.
  */
 #ifndef HOOKD_WORKER_H
 #define HOOKD_WORKER_H
@@ -32,6 +34,7 @@
 
 #include "config.h"
 #include "runner.h"
+#include "store_streams.h"
 #include "store_worker.h"
 
 /* Log event names of the worker (others come from log.h). */
@@ -55,6 +58,7 @@ struct worker_route {
 
 struct inflight {
     int route; /* index in worker.routes; -1 when the slot is free */
+    char tenant[STORE_TENANT_MAX + 1]; /* the entry's stream ("" = P:{ROUTE}:stream) */
     char stream_id[STORE_STREAM_ID_MAX];
     bool lost_logged;
 };
@@ -81,7 +85,7 @@ struct slot {
     uint64_t rng;
     unsigned cycles; /* read cycles, for ANTI_STARVATION_EVERY */
     int64_t next_claim_ms;
-    char cursors[WORKER_MAX_ROUTES][STORE_STREAM_ID_MAX]; /* XAUTOCLAIM, per route */
+    struct store_streams streams[WORKER_MAX_ROUTES]; /* per route: tenants, round robin, claims */
 };
 
 /* loop.c: a worker thread's body (arg: struct slot *). */
