@@ -3,7 +3,7 @@
  * codes, option parsing, time arguments and plain-text output helpers.
  *
  * Each command group is one file (stats.c, dead.c, replay.c, reconcile.c,
- * verify_cmd.c) with one entry point `int cmd_NAME(struct ctl *, int argc,
+ * verify_cmd.c, control.c) with one entry point `int cmd_NAME(struct ctl *, int argc,
  * char **argv)` returning an exit code. main.c parses the global options,
  * loads the config and dispatches. The operations themselves live in
  * common/ (store_admin.h, replay.h, verify.h) so that the receiver's admin
@@ -102,5 +102,8 @@ int cmd_dead(struct ctl *c, int argc, char **argv);
 int cmd_replay(struct ctl *c, int argc, char **argv);
 int cmd_reconcile(struct ctl *c, int argc, char **argv);
 int cmd_verify(struct ctl *c, int argc, char **argv);
+int cmd_pause(struct ctl *c, int argc, char **argv);
+int cmd_resume(struct ctl *c, int argc, char **argv);
+int cmd_throttle(struct ctl *c, int argc, char **argv);
 
 #endif

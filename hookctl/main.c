@@ -35,6 +35,10 @@ static const char usage_text[] =
     "                                          compare a provider's event log with hookd\n"
     "  verify SOURCE --headers FILE --body FILE [--at T]\n"
     "                                          diagnose a captured request's signature\n"
+    "  pause ROUTE | resume ROUTE              stop / restart ingress (503) and workers\n"
+    "                                          for a route, at run time\n"
+    "  throttle [SOURCE RATE]                  override a source's rate_limit at run time\n"
+    "                                          (RATE: 50/s, 300/m, 0, off); alone: list\n"
     "\n"
     "T: a duration ago (90s, 2h, 7d), RFC 3339 time, or epoch seconds.\n"
     "-c defaults to $HOOKD_CONFIG. Exit: 0 ok, 1 problem found, 2 usage or config\n"
@@ -98,8 +102,9 @@ static int dispatch(struct ctl *c, int argc, char **argv)
         const char *name;
         int (*fn)(struct ctl *, int, char **);
     } cmds[] = {
-        {"stats", cmd_stats},         {"dead", cmd_dead},     {"replay", cmd_replay},
-        {"reconcile", cmd_reconcile}, {"verify", cmd_verify},
+        {"stats", cmd_stats},         {"dead", cmd_dead},         {"replay", cmd_replay},
+        {"reconcile", cmd_reconcile}, {"verify", cmd_verify},     {"pause", cmd_pause},
+        {"resume", cmd_resume},       {"throttle", cmd_throttle},
     };
 
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

@@ -2,7 +2,8 @@
  * stats.c — `hookctl stats [--json]`: per route the stream, the consumer
  * group (pending, lag, consumers and their idle time), scheduled retries,
  * dead letters and the counters; per source the rejected signatures by
- * reason and by secret version tried. The document comes from
+ * reason and by secret version tried; then paused routes, tenant streams
+ * and throttle overrides when there are any. The document comes from
  * store_stats_json() (the admin API serves the same); this file prints it.
  */
 #include <stdio.h>
@@ -18,12 +19,12 @@ static void num(json_t *obj, const char *key, char *buf, size_t cap)
 
 static void print_routes(json_t *routes)
 {
-    static const char *const head[] = {"ROUTE", ">STREAM", ">PENDING", ">LAG", ">CONSUMERS",
-                                       ">RETRY", ">DEAD", ">RECEIVED", ">DUPLICATES",
-                                       ">PROCESSED", ">RETRIED", ">FAILED", ">REPLAYED",
-                                       ">BACKLOG", NULL};
-    static const char *const counters[] = {"received", "duplicates", "processed", "retried",
-                                           "failed_permanent", "replayed", "backlog"};
+    static const char *const head[] = {"ROUTE",       ">STREAM",    ">PENDING", ">LAG",
+                                       ">CONSUMERS",  ">RETRY",     ">DEAD",    ">RECEIVED",
+                                       ">DUPLICATES", ">PROCESSED", ">RETRIED", ">FAILED",
+                                       ">REPLAYED",   ">BACKLOG",   NULL};
+    static const char *const counters[] = {"received",         "duplicates", "processed", "retried",
+                                           "failed_permanent", "replayed",   "backlog"};
     char cells[14][32];
     const char *row[14];
     struct ctl_table t;
@@ -31,13 +32,15 @@ static void print_routes(json_t *routes)
     json_t *r;
 
     ctl_table_init(&t, head);
-    json_object_foreach(routes, name, r) {
+    json_object_foreach(routes, name, r)
+    {
         json_t *cnt = json_object_get(r, "counters");
         snprintf(cells[0], sizeof cells[0], "%s", name);
         num(r, "stream_length", cells[1], sizeof cells[1]);
         num(r, "pending", cells[2], sizeof cells[2]);
         num(r, "lag", cells[3], sizeof cells[3]);
-        snprintf(cells[4], sizeof cells[4], "%zu", json_array_size(json_object_get(r, "consumers")));
+        snprintf(cells[4], sizeof cells[4], "%zu",
+                 json_array_size(json_object_get(r, "consumers")));
         num(r, "retry_scheduled", cells[5], sizeof cells[5]);
         num(r, "dead", cells[6], sizeof cells[6]);
         for (size_t k = 0; k < 7; k++)
@@ -60,8 +63,10 @@ static void print_consumers(json_t *routes)
 
     printf("\nconsumers (group hookd-workers):\n");
     ctl_table_init(&t, head);
-    json_object_foreach(routes, name, r) {
-        json_array_foreach(json_object_get(r, "consumers"), i, c) {
+    json_object_foreach(routes, name, r)
+    {
+        json_array_foreach(json_object_get(r, "consumers"), i, c)
+        {
             num(c, "pending", pending, sizeof pending);
             ctl_format_duration(json_integer_value(json_object_get(c, "idle_ms")), idle,
                                 sizeof idle);
@@ -84,7 +89,8 @@ static void pairs(json_t *obj, char *buf, size_t cap)
     json_t *v;
 
     buf[0] = '\0';
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         int n = snprintf(buf + len, cap - len, "%s%s=%lld", len ? "," : "", k,
                          (long long)json_integer_value(v));
         if (n < 0 || (size_t)n >= cap - len)
@@ -104,7 +110,8 @@ static void print_sources(json_t *sources)
 
     printf("\nrejected signatures (capped stream):\n");
     ctl_table_init(&t, head);
-    json_object_foreach(sources, name, s) {
+    json_object_foreach(sources, name, s)
+    {
         ctl_printable(name, strlen(name), src, sizeof src);
         num(s, "total", total, sizeof total);
         pairs(json_object_get(s, "by_reason"), reasons, sizeof reasons);
@@ -113,6 +120,45 @@ static void print_sources(json_t *sources)
         ctl_table_row(&t, row);
     }
     ctl_table_print(&t);
+}
+
+/* Operators' brakes and the tenants' streams, when there are any. */
+static void print_controls(json_t *doc)
+{
+    static const char *const head[] = {"ROUTE", "TENANT", ">STREAM", ">PENDING", ">LAG", NULL};
+    json_t *routes = json_object_get(doc, "routes"), *r, *t, *rate;
+    char cells[3][24];
+    const char *name, *tenant;
+    struct ctl_table tab;
+    size_t rows = 0, throttled = 0;
+
+    json_object_foreach(routes, name, r)
+    {
+        if (json_is_true(json_object_get(r, "paused")))
+            printf("\nroute %s is PAUSED (hookctl resume %s): ingress answers 503, workers wait\n",
+                   name, name);
+    }
+    ctl_table_init(&tab, head);
+    json_object_foreach(routes, name, r)
+    {
+        json_object_foreach(json_object_get(r, "tenants"), tenant, t)
+        {
+            num(t, "stream_length", cells[0], sizeof cells[0]);
+            num(t, "pending", cells[1], sizeof cells[1]);
+            num(t, "lag", cells[2], sizeof cells[2]);
+            const char *row[] = {name, tenant, cells[0], cells[1], cells[2]};
+            if (!rows++)
+                printf("\ntenant streams (round robin within each route):\n");
+            ctl_table_row(&tab, row);
+        }
+    }
+    ctl_table_print(&tab);
+    json_object_foreach(json_object_get(doc, "throttle"), name, rate)
+    {
+        if (!throttled++)
+            printf("\nthrottle overrides (hookctl throttle SOURCE off to remove):\n");
+        printf("  %s %g/s\n", name, json_number_value(rate));
+    }
 }
 
 int cmd_stats(struct ctl *c, int argc, char **argv)
@@ -135,6 +181,7 @@ int cmd_stats(struct ctl *c, int argc, char **argv)
         print_routes(json_object_get(doc, "routes"));
         print_consumers(json_object_get(doc, "routes"));
         print_sources(json_object_get(doc, "sources"));
+        print_controls(doc);
     }
     json_decref(doc);
     return CTL_OK;
