@@ -1,0 +1,27 @@
+# bench/bench.mk — `make bench` (included by the Makefile; not part of
+# `make test`). Builds an optimised receiver and worker into build-bench/
+# (-O2 -DNDEBUG, no -march=native: figures for the binary that ships), the
+# load tools under build-bench/bench/, and runs bench/run.sh, which prints
+# the results table. See docs/performance.md.
+
+BENCH_BUILD := build-bench
+BENCH_TOOLS := $(BENCH_BUILD)/bench/gen $(BENCH_BUILD)/bench/rate $(BENCH_BUILD)/bench/freeport
+
+bench: deps
+	@sh scripts/install-bench-deps.sh
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' \
+		$(BENCH_BUILD)/hookd-receiver $(BENCH_BUILD)/hookd-worker
+	@$(MAKE) --no-print-directory bench-tools
+	BENCH_BIN=$(BENCH_BUILD) bash bench/run.sh
+
+bench-tools: $(BENCH_TOOLS)
+
+$(BENCH_BUILD)/bench/gen: bench/gen.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< $(shell pkg-config --libs libcrypto)
+
+$(BENCH_BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+.PHONY: bench-tools

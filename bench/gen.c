@@ -1,0 +1,159 @@
+/*
+ * gen.c — writes the benchmark's request files: complete HTTP/1.1 POST
+ * requests with uniquely identified, correctly signed 1 KiB JSON bodies, one
+ * file per load-generator thread, so that each thread replays its own slice.
+ *
+ *   gen SCHEME COUNT THREADS HOSTPORT SECRET OUTPREFIX [DUP_EVERY]
+ *
+ * SCHEME is github (X-Hub-Signature-256 over the body; id and type in
+ * headers) or standard (Standard Webhooks: webhook-id / -timestamp /
+ * -signature over "id.timestamp.body"; SECRET is then whsec_<base64>).
+ * With DUP_EVERY = 2, every second request repeats one sent about a hundred
+ * requests earlier on the same thread (same id, body and signature): half
+ * the load is duplicates. Record format: "<length>\n<bytes>", repeated.
+ */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BODY_BYTES 1024
+#define REQ_MAX 4096
+#define DUP_DISTANCE 100
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++)
+        out[2 * i] = d[p[i] >> 4], out[2 * i + 1] = d[p[i] & 15];
+    out[2 * n] = '\0';
+}
+
+/* A 1 KiB JSON object naming the event, padded with a string field. */
+static size_t make_body(char *body, const char *id, unsigned long seq, const char *type)
+{
+    int n = snprintf(body, BODY_BYTES + 1,
+                     "{\"type\":\"%s\",\"id\":\"%s\",\"seq\":%lu,\"ref\":\"refs/heads/main\","
+                     "\"repository\":{\"id\":1296269,\"full_name\":\"octo/hello-world\"},"
+                     "\"sender\":{\"login\":\"octocat\",\"id\":1},\"pad\":\"",
+                     type, id, seq);
+    for (; n < BODY_BYTES - 2; n++)
+        body[n] = (char)('a' + n % 26);
+    body[n++] = '"', body[n++] = '}';
+    return (size_t)n;
+}
+
+static size_t make_github(char *req, const char *hostport, const unsigned char *key, size_t keylen,
+                          unsigned long seq)
+{
+    char id[64], body[BODY_BYTES + 1], sig[65];
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    size_t blen;
+    int n;
+
+    snprintf(id, sizeof id, "bench-%08lx-%04lx-4000-8000-%012lx", seq, seq & 0xffff,
+             (unsigned long)time(NULL));
+    blen = make_body(body, id, seq, "push");
+    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)body, blen, mac, &maclen);
+    hex(mac, 32, sig);
+    n = snprintf(req, REQ_MAX,
+                 "POST /hooks/github HTTP/1.1\r\nHost: %s\r\nUser-Agent: GitHub-Hookshot/bench\r\n"
+                 "Content-Type: application/json\r\nX-GitHub-Delivery: %s\r\n"
+                 "X-GitHub-Event: push\r\nX-GitHub-Hook-ID: 42\r\n"
+                 "X-Hub-Signature-256: sha256=%s\r\nContent-Length: %zu\r\n\r\n",
+                 hostport, id, sig, blen);
+    memcpy(req + n, body, blen);
+    return (size_t)n + blen;
+}
+
+static size_t make_standard(char *req, const char *hostport, const unsigned char *key,
+                            size_t keylen, unsigned long seq)
+{
+    char id[64], body[BODY_BYTES + 1], signed_part[BODY_BYTES + 128], ts[24];
+    unsigned char mac[32], sig[64];
+    unsigned int maclen = 0;
+    size_t blen;
+    int n, sn;
+
+    snprintf(id, sizeof id, "msg_bench%010lu%08lx", seq, (unsigned long)time(NULL));
+    snprintf(ts, sizeof ts, "%ld", (long)time(NULL));
+    blen = make_body(body, id, seq, "invoice.paid");
+    sn = snprintf(signed_part, sizeof signed_part, "%s.%s.", id, ts);
+    memcpy(signed_part + sn, body, blen);
+    HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)signed_part, (size_t)sn + blen, mac,
+         &maclen);
+    EVP_EncodeBlock(sig, mac, 32);
+    n = snprintf(req, REQ_MAX,
+                 "POST /hooks/standard HTTP/1.1\r\nHost: %s\r\nUser-Agent: Svix-Webhooks/bench\r\n"
+                 "Content-Type: application/json\r\nwebhook-id: %s\r\nwebhook-timestamp: %s\r\n"
+                 "webhook-signature: v1,%s\r\nContent-Length: %zu\r\n\r\n",
+                 hostport, id, ts, (char *)sig, blen);
+    memcpy(req + n, body, blen);
+    return (size_t)n + blen;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned char key[256];
+    size_t keylen;
+    char req[REQ_MAX], path[1024];
+    static size_t offs[DUP_DISTANCE];
+
+    if (argc < 7) {
+        fprintf(stderr, "usage: gen github|standard COUNT THREADS HOSTPORT SECRET OUTPREFIX "
+                        "[DUP_EVERY]\n");
+        return 2;
+    }
+    int standard = strcmp(argv[1], "standard") == 0;
+    unsigned long count = strtoul(argv[2], NULL, 10), threads = strtoul(argv[3], NULL, 10);
+    unsigned long dup_every = argc > 7 ? strtoul(argv[7], NULL, 10) : 0;
+    const char *secret = argv[5];
+
+    if (standard) { /* whsec_<base64 of the key bytes> */
+        const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
+        int k = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)strlen(b64));
+        if (k < 0)
+            return fprintf(stderr, "gen: bad whsec_ secret\n"), 2;
+        size_t l = strlen(b64);
+        keylen = (size_t)k - (l >= 1 && b64[l - 1] == '=') - (l >= 2 && b64[l - 2] == '=');
+    } else {
+        keylen = strlen(secret);
+        memcpy(key, secret, keylen);
+    }
+    for (unsigned long t = 0; t < threads; t++) {
+        snprintf(path, sizeof path, "%s.%lu", argv[6], t);
+        FILE *f = fopen(path, "wb");
+        FILE *rd = fopen(path, "rb");
+        if (!f || !rd)
+            return perror(path), 1;
+        for (unsigned long i = 0, fresh = 0; i < count / threads; i++) {
+            size_t n;
+            if (dup_every && i % dup_every == dup_every - 1 && fresh > DUP_DISTANCE) {
+                /* repeat the request sent DUP_DISTANCE fresh ones ago */
+                char hdr[32];
+                fflush(f);
+                fseek(rd, (long)offs[fresh % DUP_DISTANCE], SEEK_SET);
+                if (!fgets(hdr, sizeof hdr, rd))
+                    return 1;
+                n = strtoul(hdr, NULL, 10);
+                if (fread(req, 1, n, rd) != n)
+                    return 1;
+            } else {
+                unsigned long seq = t * count + fresh;
+                n = standard ? make_standard(req, argv[4], key, keylen, seq)
+                             : make_github(req, argv[4], key, keylen, seq);
+                offs[fresh % DUP_DISTANCE] = (size_t)ftell(f);
+                fresh++;
+            }
+            fprintf(f, "%zu\n", n);
+            fwrite(req, 1, n, f);
+        }
+        fclose(rd);
+        if (fclose(f) != 0)
+            return perror(path), 1;
+    }
+    return 0;
+}

@@ -1,0 +1,257 @@
+#!/bin/bash
+# bench/run.sh — the benchmark behind `make bench` (see docs/performance.md).
+#
+# Starts its own redis-server, hookd-receiver and nginx on loopback ports the
+# kernel picks, drives them with wrk (closed loop) and bench/rate (open loop,
+# constant rate), and prints one table row per setting. Everything it starts
+# runs under a temporary directory and is stopped by PID on exit.
+#
+# Environment: BENCH_SECONDS (5) per run, BENCH_COUNT (200000) requests per
+# pre-signed file, BENCH_RECEIVER_THREADS (the config default),
+# BENCH_ROWS (a regex of row names to run; all by default),
+# BENCH_KEEP=1 keeps the temporary directory.
+set -euo pipefail
+
+BIN=${BENCH_BIN:-build-bench}
+DUR=${BENCH_SECONDS:-5}
+COUNT=${BENCH_COUNT:-200000}
+ROWS=${BENCH_ROWS:-.}
+WRK_THREADS=2
+GITHUB_SECRET=bench-github-secret
+STANDARD_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+W=$(mktemp -d /tmp/hookd-bench.XXXXXX)
+TICK=$(getconf CLK_TCK)
+ulimit -n "$(ulimit -Hn)"
+
+read -r PORT ADMIN_PORT REDIS_PORT NGINX_PORT HANDLER_PORT < <("$BIN/bench/freeport" 5 | tr '\n' ' '; echo)
+REDIS_PID='' RECV_PID='' NGINX_PID='' WORKER_PID=''
+
+cleanup() {
+    for p in $WORKER_PID $RECV_PID $NGINX_PID $REDIS_PID; do
+        kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+    done
+    [ "${BENCH_KEEP:-0}" = 1 ] && echo "bench: kept $W" >&2 || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+wait_port() { # PORT: until something listens on it (10 s at most)
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "bench: nothing listens on port $1" >&2
+    return 1
+}
+cpu_ticks() { # PID: utime + stime + reaped children's, in clock ticks
+    awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"
+}
+peak_rss_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+xlen() { rcli XLEN "hookd:{$1}:stream"; }
+
+# ---- setup: config, request files, nginx ------------------------------------
+write_config() {
+    cat >"$W/bench.conf" <<CONF
+[receiver]
+listen = 127.0.0.1:$PORT
+admin_listen = 127.0.0.1:$ADMIN_PORT
+admin_token = bench-admin-token
+max_connections = 2048
+max_concurrent_requests = 4096
+high_watermark = 100000000
+low_watermark = 90000000
+connection_timeout = 60s
+log_level = info
+${BENCH_RECEIVER_THREADS:+threads = $BENCH_RECEIVER_THREADS}
+
+[redis]
+url = redis://127.0.0.1:$REDIS_PORT/0
+timeout = 5s
+
+[source github]
+scheme = github
+secret.v1 = $GITHUB_SECRET
+
+[source standard]
+scheme = standard
+secret.v1 = $STANDARD_SECRET
+; the request files are signed once, before the first run
+tolerance = 3600
+
+[route web]
+match = standard:*
+handler = http://127.0.0.1:$HANDLER_PORT/hook
+
+[route default]
+handler = exec:/bin/true
+CONF
+    chmod 600 "$W/bench.conf"
+}
+
+start_nginx() {
+    mkdir -p "$W/nginx"
+    local user=''
+    [ "$(id -u)" = 0 ] && user='user root;'
+    sed -e "s|@PREFIX@|$W/nginx|g" -e "s|@PORT@|$NGINX_PORT|g" \
+        -e "s|@HANDLER_PORT@|$HANDLER_PORT|g" -e "s|@USER@|$user|" \
+        -e "s|@WORKERS@|$(nproc)|" bench/nginx.conf.in >"$W/nginx/nginx.conf"
+    nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" &
+    NGINX_PID=$!
+    wait_port "$NGINX_PORT"
+}
+
+start_redis() { # MODE: off | everysec | always
+    [ -n "$REDIS_PID" ] && { kill -TERM "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
+    mkdir -p "$W/redis-$1"
+    local aof=(--appendonly no)
+    [ "$1" != off ] && aof=(--appendonly yes --appendfsync "$1")
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --dir "$W/redis-$1" \
+        --logfile "$W/redis-$1/redis.log" "${aof[@]}" &
+    REDIS_PID=$!
+    wait_port "$REDIS_PORT"
+    until rcli PING 2>/dev/null | grep -q PONG; do sleep 0.05; done
+    AOF=$1
+}
+
+start_receiver() {
+    : >"$W/receiver.log"
+    "$BIN/hookd-receiver" -c "$W/bench.conf" 2>"$W/receiver.log" &
+    RECV_PID=$!
+    wait_port "$PORT"
+}
+
+stop_receiver() {
+    kill -TERM "$RECV_PID"
+    wait "$RECV_PID" 2>/dev/null || true
+    RECV_PID=''
+}
+
+# ---- one load run -----------------------------------------------------------
+# Leaves RESULT fields (rps, p50_ms, ..., n202) as shell variables.
+load() { # TOOL PORT FILEPREFIX CONNS [RATE]
+    local out
+    if [ "$1" = wrk ]; then
+        out=$(wrk -t"$WRK_THREADS" -c"$4" -d"${DUR}s" --timeout 10s -s bench/ingress.lua \
+            "http://127.0.0.1:$2" -- "$3" | grep '^RESULT')
+    else
+        out=$("$BIN/bench/rate" 127.0.0.1 "$2" "$3" "$WRK_THREADS" "$5" "$DUR" "$4" | grep '^RESULT')
+    fi
+    eval "${out#RESULT }"
+}
+
+declare -A NGINX_RPS
+printf '%-30s %5s %8s %7s %7s %8s %7s %8s %6s %s\n' setting conns req/s p50ms p99ms p99.9ms \
+    RSS_MiB cpu/10k vs_ngx "count check"
+row() { # NAME CONNS RSS_KIB CPU_TICKS RATIO CHECK
+    printf '%-30s %5s %8s %7s %7s %8s %7s %8s %6s %s\n' "$1" "$2" "$rps" "$p50_ms" "$p99_ms" \
+        "$p999_ms" "$(awk -v k="$3" 'BEGIN{printf "%.1f", k/1024}')" \
+        "$(awk -v t="$4" -v n="$requests" -v h="$TICK" 'BEGIN{printf "%.2f", n ? t/h/n*10000 : 0}')" \
+        "$5" "$6"
+}
+
+nginx_row() { # CONNS
+    want "nginx-$AOF-c$1" || return 0
+    load wrk "$NGINX_PORT" "$W/github" "$1"
+    NGINX_RPS[$1]=$rps
+    row "nginx return 202 (ceiling)" "$1" 0 0 "1.00" "-"
+}
+
+want() { [[ $1 =~ $ROWS ]]; }
+
+# NAME TOOL FILEPREFIX ROUTE CONNS [RATE]: one receiver run with its checks.
+ingress_row() {
+    local name=$1 tool=$2 file=$3 route=$4 conns=$5 rate=${6:-}
+    want "$name-$AOF-c$conns" || return 0
+    rcli FLUSHALL >/dev/null
+    start_receiver
+    local c0 c1 hwm n logged ratio check stream
+    c0=$(cpu_ticks "$RECV_PID")
+    load "$tool" "$PORT" "$W/$file" "$conns" "$rate"
+    c1=$(cpu_ticks "$RECV_PID")
+    hwm=$(peak_rss_kib "$RECV_PID")
+    stop_receiver
+    stream=$(xlen "$route")
+    logged=$(grep -c '"status":202' "$W/receiver.log" || true)
+    # Every 202 the receiver sent is one stream entry; the client saw all of
+    # them except answers cut off when wrk stopped (at most one per conn).
+    if [ "$stream" = "$logged" ] && [ "$n202" -le "$stream" ] &&
+        { [ "$tool" = rate ] && [ "$n202" = "$stream" ] || [ $((stream - n202)) -le "$conns" ]; }; then
+        check="ok: XLEN $stream = $logged 202s sent, $n202 seen"
+    else
+        check="MISMATCH: XLEN $stream, $logged 202s sent, $n202 seen"
+        FAILED=1
+    fi
+    [ "$n200" -gt 0 ] && check="$check, $n200 duplicates"
+    [ "$nother" -gt 0 ] && check="$check, $nother other"
+    [ "$wrapped" -gt 0 ] && check="$check, file wrapped"
+    ratio=-
+    [ -n "${NGINX_RPS[$conns]:-}" ] && ratio=$(awk -v a="$rps" -v b="${NGINX_RPS[$conns]}" 'BEGIN{printf "%.2f", a/b}')
+    row "$name" "$conns" "$hwm" $((c1 - c0)) "$ratio" "$check"
+    [ "$name-$conns" = github-64 ] && RECV_RPS64=$rps
+    return 0
+}
+
+# NAME ROUTE FILE CONCURRENCY EVENTS: fill a route through the receiver, then
+# time N concurrent handlers draining it.
+worker_row() {
+    local name=$1 route=$2 file=$3 conc=$4 events=$5
+    want "$name-c$conc" || return 0
+    rcli FLUSHALL >/dev/null
+    start_receiver
+    load rate "$PORT" "$W/$file" 64 $((events / DUR + 1))
+    stop_receiver
+    local n t0 t1 c1 done=0
+    n=$(xlen "$route")
+    "$BIN/hookd-worker" -c "$W/bench.conf" -r "$route" --concurrency "$conc" 2>"$W/worker.log" &
+    WORKER_PID=$!
+    t0=$(date +%s.%N)
+    for _ in $(seq 1200); do
+        done=$(rcli HGET "hookd:{$route}:counters" processed)
+        [ "${done:-0}" -ge "$n" ] && break
+        sleep 0.05
+    done
+    t1=$(date +%s.%N)
+    c1=$(cpu_ticks "$WORKER_PID")
+    kill -TERM "$WORKER_PID"
+    wait "$WORKER_PID" 2>/dev/null || true
+    WORKER_PID=''
+    awk -v n="$n" -v d="${done:-0}" -v a="$t0" -v b="$t1" -v c="$c1" -v h="$TICK" -v nm="$name" -v k="$conc" \
+        'BEGIN{ s = b - a; printf "%-30s %5s %8.0f events/s  (%d of %d events in %.2f s; worker+handlers %.2f CPU-s = %.0f events per CPU-second)\n",
+                nm, k, d/s, d, n, s, c/h, c ? d/(c/h) : 0 }'
+    [ "${done:-0}" -ge "$n" ] || FAILED=1
+}
+
+# ---- the runs ---------------------------------------------------------------
+FAILED=0 RECV_RPS64=''
+write_config
+echo "bench: signing $COUNT requests per file into $W" >&2
+"$BIN/bench/gen" github "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$GITHUB_SECRET" "$W/github"
+"$BIN/bench/gen" standard "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$STANDARD_SECRET" "$W/standard"
+"$BIN/bench/gen" github "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$GITHUB_SECRET" "$W/dup" 2
+start_nginx
+echo "# $(nproc) cores; load before the runs: $(cut -d' ' -f1-3 /proc/loadavg); ${DUR}s per run"
+
+for mode in off everysec always; do
+    start_redis "$mode"
+    echo "## Redis AOF $mode"
+    for c in 64 256; do
+        [ "$mode" = always ] && [ "$c" = 256 ] && continue
+        nginx_row "$c"
+        ingress_row github wrk github default "$c"
+    done
+    [ "$mode" = off ] || continue
+    ingress_row standard wrk standard web 64
+    ingress_row github-half-duplicates wrk dup default 64
+    ingress_row github-1000-connections wrk github default 1000
+    # latency at half the receiver's own closed-loop rate, open loop
+    half=$(awk -v r="${RECV_RPS64:-10000}" 'BEGIN{printf "%d", r/2}')
+    ingress_row "github-at-half-load($half/s)" rate github default 64 "$half"
+done
+
+start_redis off
+echo "## workers (Redis AOF off)"
+for k in 1 2; do worker_row exec-bin-true default github "$k" 1000; done
+for k in 4 16; do worker_row http-nginx-200 web standard "$k" 6000; done
+echo "# load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$FAILED" = 0 ] || { echo "bench: a count check failed" >&2; exit 1; }
