@@ -90,11 +90,14 @@ static const char enqueue_lua[] =
     "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], " ttl_argv ") end\n"
 
 /* Before running a handler. KEYS: seen, stream, counters
- * ARGV: stream_id, group, now_ms, ttl_s
+ * ARGV: stream_id, group, now_ms, ttl_s, attempt_token
  * Returns {'skip', state} when the event is closed or the entry is not its
  * current one (and XACKs it), else {'run', attempts} after marking it
  * processing. attempts counts every start, so an event that kills its
- * workers still reaches max_attempts. */
+ * workers still reaches max_attempts. attempt_token is the worker's name
+ * for this one start: a BEGIN sent again after a timeout (the first one
+ * may still have run, in a Redis that was frozen) finds its own token and
+ * returns the same attempt instead of counting another. */
 static const char begin_lua[] =
     LUA_OPEN_AND_CURRENT("ARGV[1]")
     "if not open then\n"
@@ -102,17 +105,22 @@ static const char begin_lua[] =
     "  redis.call('HINCRBY', KEYS[3], 'duplicate_skipped', 1)\n"
     "  return {'skip', st or ''}\n"
     "end\n"
+    "if st == 'processing' and redis.call('HGET', KEYS[1], 'attempt_token') == ARGV[5] then\n"
+    "  return {'run', redis.call('HGET', KEYS[1], 'attempts') or '1'}\n"
+    "end\n"
     "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
     "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
-    "  'started_at', ARGV[3], 'updated_at', ARGV[3])\n"
+    "  'started_at', ARGV[3], 'updated_at', ARGV[3], 'attempt_token', ARGV[5])\n"
     LUA_KEEP_TTL("ARGV[4]")
     "return {'run', tostring(n)}\n";
 
-/* Handler succeeded. KEYS: seen, stream, counters
+/* Handler succeeded. KEYS: seen, stream, counters, dead
  * ARGV: stream_id, group, now_ms, ttl_s
  * Also applies when another worker already dead-lettered the event (the
- * handler did succeed after all): the dead count goes back down instead of
- * the backlog. Returns 1 applied, 0 already processed. */
+ * handler did succeed after all): its dead letter (dead_id) is deleted and
+ * the dead count goes back down instead of the backlog, so an event is
+ * never both processed and in the dead-letter stream. Returns 1 applied,
+ * 0 already processed. */
 static const char finish_lua[] =
     "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
     "local st = redis.call('HGET', KEYS[1], 'state')\n"
@@ -123,6 +131,9 @@ static const char finish_lua[] =
     LUA_KEEP_TTL("ARGV[4]")
     "redis.call('HINCRBY', KEYS[3], 'processed', 1)\n"
     "if st == 'failed_permanent' then\n"
+    "  local d = redis.call('HGET', KEYS[1], 'dead_id')\n"
+    "  if d then redis.call('XDEL', KEYS[4], d) end\n"
+    "  redis.call('HDEL', KEYS[1], 'dead_id', 'reason', 'failed_at')\n"
     "  redis.call('HINCRBY', KEYS[3], 'failed_permanent', -1)\n"
     "else\n"
     "  redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
@@ -157,9 +168,9 @@ static const char dead_lua[] =
     "local f = {unpack(ARGV, 8)}\n"
     "for _, v in ipairs({'reason', ARGV[4], 'last_error', ARGV[5], 'attempts', ARGV[6],\n"
     "  'failed_at', ARGV[3]}) do f[#f + 1] = v end\n"
-    "redis.call('XADD', KEYS[4], '*', unpack(f))\n"
+    "local d = redis.call('XADD', KEYS[4], '*', unpack(f))\n"
     "redis.call('HSET', KEYS[1], 'state', 'failed_permanent', 'failed_at', ARGV[3],\n"
-    "  'reason', ARGV[4], 'last_error', ARGV[5], 'updated_at', ARGV[3])\n"
+    "  'reason', ARGV[4], 'last_error', ARGV[5], 'updated_at', ARGV[3], 'dead_id', d)\n"
     "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n"
     LUA_KEEP_TTL("ARGV[7]")
     "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"

@@ -179,12 +179,12 @@ static int run_int_step(struct store *st, enum store_script which, int nkeys, in
     return rc;
 }
 
-int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s,
+int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out)
 {
     char keys[4][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24];
-    size_t klen[4], len[3 + 3 + 4];
-    const char *argv[3 + 3 + 4];
+    size_t klen[4], len[3 + 3 + 5];
+    const char *argv[3 + 3 + 5];
     int n = 3, rc;
     redisReply *r;
 
@@ -195,7 +195,7 @@ int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s,
         add(argv, len, &n, keys[i], klen[i]);
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(ttl);
+    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(ttl), ADD_STR(token);
     if (!(r = store_script(st, SCRIPT_BEGIN, 3, n, argv, len, &rc)))
         return rc;
     rc = HOOKD_EREDIS_REPLY;
@@ -219,18 +219,18 @@ int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s,
 int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s, bool *applied)
 {
     char keys[4][STORE_KEY_MAX], now[24], ttl[24];
-    size_t klen[4], len[3 + 3 + 4];
-    const char *argv[3 + 3 + 4];
+    size_t klen[4], len[3 + 4 + 4];
+    const char *argv[3 + 4 + 4];
     int n = 3, rc;
 
-    if ((rc = step_keys(st, ev, NULL, keys, klen)) < 0)
+    if ((rc = step_keys(st, ev, "dead", keys, klen)) < 0)
         return rc;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         add(argv, len, &n, keys[i], klen[i]);
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
     ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(ttl);
-    return run_int_step(st, SCRIPT_FINISH, 3, n, argv, len, applied);
+    return run_int_step(st, SCRIPT_FINISH, 4, n, argv, len, applied);
 }
 
 /* "[TENANT:]STREAM_ID|SOURCE|EVENT_ID" into buf (the tenant names the

@@ -75,8 +75,10 @@ struct store_begin_result {
     char state[32]; /* the state found, when skipped */
 };
 
-/* SCRIPT_BEGIN: processing, attempts + 1; or the duplicate skip. */
-int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s,
+/* SCRIPT_BEGIN: processing, attempts + 1; or the duplicate skip. TOKEN
+ * names this start: a retry of the call with the same TOKEN (after a
+ * timeout) returns the same attempt instead of counting a new one. */
+int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out);
 /* SCRIPT_FINISH: processed + XACK. *applied false: it already was. */
 int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s, bool *applied);
@@ -97,8 +99,8 @@ int store_move_due(struct store *st, const char *route, int64_t now_ms, size_t l
 
 /*
  * The heartbeat: resets the idle time of the entries IDS[0..n) of ROUTE's
- * stream TENANT ("" or NULL: P:{ROUTE}:stream) that CONSUMER still owns (XPENDING for the owner, then XCLAIM min-idle 0
- * JUSTID, which neither copies the entry nor counts a delivery). owned[i]
+ * stream TENANT ("" or NULL: P:{ROUTE}:stream) that CONSUMER still owns (XPENDING for the owner,
+ * then XCLAIM min-idle 0 JUSTID, which neither copies the entry nor counts a delivery). owned[i]
  * says whether ids[i] was still ours: false means another worker claimed
  * it (our handler outlived visibility_timeout without a heartbeat) or it
  * was acknowledged meanwhile. Called every visibility_timeout / 3.

@@ -198,9 +198,13 @@ static void log_attempt(const struct slot *s, const struct store_event *ev, cons
 static bool begin(struct slot *s, const struct store_event *ev, struct store_begin_result *b)
 {
     struct redis_retry rr = {0};
+    char token[WORKER_CONSUMER_MAX + 48];
     int rc;
 
-    while ((rc = store_begin(s->st, ev, s->w->cfg->redis.dedupe_ttl_s, b)) < 0)
+    /* Unique to this start: consumer (host, pid), slot, a random number. */
+    snprintf(token, sizeof token, "%s/%d/%016llx", s->w->consumer, s->index,
+             (unsigned long long)retry_random(&s->rng));
+    while ((rc = store_begin(s->st, ev, s->w->cfg->redis.dedupe_ttl_s, token, b)) < 0)
         if (!again(s, &rr, rc, "begin", ev))
             return false;
     return true;
