@@ -30,6 +30,7 @@
 #include "err.h"
 #include "log.h"
 #include "retry.h"
+#include "store_metrics.h"
 #include "worker.h"
 
 #define LOG_OUTPUT_MAX 1024  /* handler output bytes in the attempt line */
@@ -104,6 +105,8 @@ static bool again(struct slot *s, struct redis_retry *rr, int rc, const char *st
         log_str(&l, "stream_id", ev->stream_id);
         log_str(&l, "step", step);
         log_str(&l, "error", hookd_strerror(rc));
+        log_str(&l, "request_id", ev->request_id);
+        log_str(&l, "traceparent", ev->traceparent);
         log_str(&l, "msg", "left pending: another worker claims it after visibility_timeout");
         log_end(&l);
     }
@@ -258,6 +261,8 @@ static void conclude(struct slot *s, const struct worker_route *wr, const struct
     int64_t due = 0;
 
     run_last_error(res, last_error, sizeof last_error);
+    /* Best effort: a lost sample must not hold up the outcome. */
+    store_handler_observe(s->st, ev->route, verdict_name(v), (double)res->duration_ms / 1000.0);
     if (v == VERDICT_OK) {
         a.outcome = "processed";
     } else if (v == VERDICT_PERMANENT) {

@@ -70,6 +70,8 @@ static void log_claimed(const struct store_event *ev)
         log_str(&l, "route", ev->route);
         log_strn(&l, "event_id", ev->event_id, ev->event_id_len);
         log_str(&l, "stream_id", ev->stream_id);
+        log_str(&l, "request_id", ev->request_id);
+        log_str(&l, "traceparent", ev->traceparent);
         log_str(&l, "msg", "entry idle past visibility_timeout taken over");
         log_end(&l);
     }

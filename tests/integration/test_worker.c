@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_metrics.h"
 #include "worker_fixture.h"
 
 static const char *const default_route[] = {"-r", "default", NULL};
@@ -49,6 +50,22 @@ static void expect_seen(struct wfx *f, const char *route, const char *id, const 
     free(v);
 }
 
+/* The route's handler-duration histogram (P:{default}:handler_hist, read
+ * by the receiver's /metrics) counts WANT runs under RESULT, and only it. */
+static void expect_handler_runs(struct wfx *f, const char *result, uint64_t want)
+{
+    struct store_handler_hist h[STORE_HANDLER_MAX_RESULTS];
+    uint64_t runs = 0;
+    size_t n = 0;
+
+    ASSERT_INT_EQ(store_handler_hist_read(f->st, "default", h, STORE_HANDLER_MAX_RESULTS, &n), 0);
+    ASSERT_INT_EQ(n, 1);
+    ASSERT_STR_EQ(h[0].result, result);
+    for (int i = 0; i <= STORE_HANDLER_NBOUNDS; i++)
+        runs += h[0].counts[i];
+    ASSERT_INT_EQ(runs, want);
+}
+
 static long long dead_len(struct wfx *f, const char *route)
 {
     return redis_int(f->rc, "XLEN hookd:{%s}:dead", route);
@@ -77,7 +94,8 @@ TEST_T(worker_success_contract, 30)
     ASSERT_STR_CONTAINS(env, "HOOKD_ATTEMPT=1\n");
     ASSERT_STR_CONTAINS(env, "HOOKD_IDEMPOTENCY_KEY=github:evt-1\n");
     ASSERT_STR_CONTAINS(env, "HOOKD_REQUEST_ID=req-evt-1\n");
-    ASSERT_STR_CONTAINS(env, "TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\n");
+    ASSERT_STR_CONTAINS(env,
+                        "TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\n");
 
     ASSERT_INT_EQ(wfx_counter(&f, "default", "processed"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 0);
@@ -88,6 +106,7 @@ TEST_T(worker_success_contract, 30)
     ASSERT_INT_EQ(proc_log_count(w, "\"classification\":\"ok\""), 1);
     ASSERT_INT_EQ(proc_log_count(w, "\"request_id\":\"req-evt-1\""), 1);
     ASSERT_INT_EQ(proc_log_count(w, "\"traceparent\":\"00-0af7"), 1);
+    expect_handler_runs(&f, "ok", 1);
     free(got), free(env), free(tp);
 }
 
@@ -153,6 +172,7 @@ TEST_T(worker_permanent_dead_letter, 30)
     ASSERT_INT_EQ(wfx_counter(&f, "default", "failed_permanent"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 0);
     ASSERT_INT_EQ(wfx_pending(&f, "default"), 0);
+    expect_handler_runs(&f, "permanent", 1);
 }
 
 TEST_T(worker_exhausted_dead_letter, 30)
@@ -303,10 +323,10 @@ TEST_T(worker_end_to_end_through_receiver, 30)
     ASSERT_INT_EQ(github_signature("e2e-secret", body, sizeof body - 1, sig), 0);
     snprintf(hsig, sizeof hsig, "X-Hub-Signature-256: %s", sig);
     const char *headers[] = {"X-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958",
-                             "X-GitHub-Event: pull_request", "Content-Type: application/json",
-                             hsig, NULL};
-    ASSERT_INT_EQ(http_request(port, "POST", "/hooks/github", headers, body, sizeof body - 1,
-                               &resp), 0);
+                             "X-GitHub-Event: pull_request", "Content-Type: application/json", hsig,
+                             NULL};
+    ASSERT_INT_EQ(
+        http_request(port, "POST", "/hooks/github", headers, body, sizeof body - 1, &resp), 0);
     ASSERT_INT_EQ(resp.status, 202);
     const char *reqid = http_header(&resp, "X-Request-Id");
     ASSERT_NOT_NULL(reqid);

@@ -91,6 +91,8 @@ TEST_T(worker_kill9_entry_claimed_by_another, 40)
     ASSERT_INT_EQ(read_marks(m, MAX_MARKS), 3); /* start 1, start 2, end 2 */
     ASSERT_INT_EQ(m[2].pid, (long)proc_pid(w[1 - victim]));
     ASSERT_INT_EQ(proc_log_count(w[1 - victim], "\"event\":\"claimed_stale\""), 1);
+    /* The take-over line and the attempt line carry the request id. */
+    ASSERT_INT_EQ(proc_log_count(w[1 - victim], "\"request_id\":\"req-crash-1\""), 2);
     ASSERT_INT_EQ(wfx_pending(&f, "default"), 0);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "processed"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 0);
