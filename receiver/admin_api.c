@@ -21,9 +21,11 @@
 #include "log.h"
 #include "replay.h"
 #include "store_admin.h"
+#include "store_control.h"
 
 #define EV_ADMIN_REPLAY "admin_replay"
 #define REPLAY_BODY_MAX 4096
+#define ADMIN_THROTTLE_MAX 256 /* overrides shown at most */
 
 /* Takes over O (a new reference; NULL means out of memory). */
 static void reply_json(struct admin_reply *out, int status, json_t *o)
@@ -62,26 +64,53 @@ static void now_iso8601(char *buf, size_t cap)
 
 /* ---- GET /api/counts ---- */
 
+/* [{"tenant", "pending", "in_flight", "stream_entries"}] of the route's
+ * tenant streams (store_route_stats sorts them by name). */
+static json_t *tenant_counts(const struct store_route_stats *s)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < s->ntenants; i++)
+        json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I}", "tenant", s->tenants[i].name,
+                                           "pending", (json_int_t)s->tenants[i].lag, "in_flight",
+                                           (json_int_t)s->tenants[i].pending, "stream_entries",
+                                           (json_int_t)s->tenants[i].stream_length));
+    return a;
+}
+
 static json_t *route_counts(const char *route, const struct store_route_stats *s)
 {
     const int64_t *c = s->counters;
 
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                     "route", route, "pending", (json_int_t)s->lag, "in_flight",
-                     (json_int_t)s->pending, "retry_scheduled", (json_int_t)s->retry_scheduled,
-                     "processed", (json_int_t)c[STORE_C_PROCESSED], "duplicate_skipped",
-                     (json_int_t)c[STORE_C_DUP_SKIPPED], "replayed", (json_int_t)c[STORE_C_REPLAYED],
-                     "failed_permanent", (json_int_t)c[STORE_C_FAILED], "dead_letters",
-                     (json_int_t)s->dead, "backlog", (json_int_t)c[STORE_C_BACKLOG], "received",
-                     (json_int_t)c[STORE_C_RECEIVED], "duplicates", (json_int_t)c[STORE_C_DUPLICATES],
-                     "stream_entries", (json_int_t)s->stream_length, "consumers",
-                     (json_int_t)s->nconsumers);
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "route",
+        route, "pending", (json_int_t)s->lag, "in_flight", (json_int_t)s->pending,
+        "retry_scheduled", (json_int_t)s->retry_scheduled, "processed",
+        (json_int_t)c[STORE_C_PROCESSED], "duplicate_skipped", (json_int_t)c[STORE_C_DUP_SKIPPED],
+        "replayed", (json_int_t)c[STORE_C_REPLAYED], "failed_permanent",
+        (json_int_t)c[STORE_C_FAILED], "dead_letters", (json_int_t)s->dead, "backlog",
+        (json_int_t)c[STORE_C_BACKLOG], "received", (json_int_t)c[STORE_C_RECEIVED], "duplicates",
+        (json_int_t)c[STORE_C_DUPLICATES], "stream_entries", (json_int_t)s->stream_length,
+        "consumers", (json_int_t)s->nconsumers, "paused", s->paused, "tenants", tenant_counts(s));
+}
+
+/* {SOURCE: events per second} of the operators' overrides (hookctl throttle). */
+static int throttle_counts(struct store *st, json_t **out)
+{
+    struct store_throttle t[ADMIN_THROTTLE_MAX];
+    size_t n = 0;
+    int rc = store_throttle_list(st, t, ADMIN_THROTTLE_MAX, &n);
+
+    *out = rc == 0 ? json_object() : NULL;
+    for (size_t i = 0; *out && i < n; i++)
+        json_object_set_new(*out, t[i].source, json_real(t[i].rate));
+    return rc;
 }
 
 void admin_api_counts(const struct config *cfg, struct store *st, struct admin_reply *out)
 {
     char now[32];
-    json_t *routes = json_array();
+    json_t *routes = json_array(), *throttle = NULL;
     int rc = 0;
 
     for (size_t i = 0; routes && i < cfg->nroutes && rc == 0; i++) {
@@ -90,14 +119,17 @@ void admin_api_counts(const struct config *cfg, struct store *st, struct admin_r
             json_array_append_new(routes, route_counts(cfg->routes[i].name, &s));
         store_route_stats_free(&s);
     }
+    if (rc == 0)
+        rc = throttle_counts(st, &throttle);
     if (rc < 0) {
         json_decref(routes);
         store_error(out, rc);
         return;
     }
     now_iso8601(now, sizeof now);
-    reply_json(out, 200, json_pack("{s:s, s:o, s:o}", "generated_at", now, "routes", routes,
-                                   "signatures", ingress_metrics_signatures_json()));
+    reply_json(out, 200,
+               json_pack("{s:s, s:o, s:o, s:o}", "generated_at", now, "routes", routes, "throttle",
+                         throttle, "signatures", ingress_metrics_signatures_json()));
 }
 
 /* ---- GET /api/rejected ---- */
@@ -171,8 +203,9 @@ void admin_api_dead(const struct config *cfg, struct store *st, const char *rout
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, dead_json(st, route, &v[i]));
     store_entries_free(v, n);
-    reply_json(out, 200, json_pack("{s:s, s:I, s:o}", "route", route, "total", (json_int_t)total,
-                                   "dead", list));
+    reply_json(
+        out, 200,
+        json_pack("{s:s, s:I, s:o}", "route", route, "total", (json_int_t)total, "dead", list));
 }
 
 /* ---- POST /api/replay/ROUTE ---- */

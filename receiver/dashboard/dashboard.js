@@ -94,9 +94,29 @@
       const all = el('button', { type: 'button', class: 'retry-all' }, 'Retry all');
       all.disabled = !(r.dead_letters > 0);
       all.addEventListener('click', () => replay(r.route, { all: true }, 'all dead letters', all));
-      return el('tr', { 'data-route': r.route }, el('th', {}, r.route),
+      const name = el('th', {}, r.route);
+      if (r.paused) name.append(' ', el('span', { class: 'badge paused', title: 'hookctl resume ' + r.route }, 'paused'));
+      return el('tr', { 'data-route': r.route, 'data-paused': r.paused ? 'true' : 'false' }, name,
         ...ROUTE_COLS.map(([k]) => num(r[k], k)), el('td', {}, all));
     }), 'no routes configured', ROUTE_COLS.length + 2);
+  }
+
+  // Operators' brakes: paused routes, throttle overrides, and the tenants'
+  // streams with the most waiting (a heavy tenant shows at the top).
+  const TENANT_ROWS = 20;
+  function renderBrakes(counts) {
+    const paused = counts.routes.filter((r) => r.paused).map((r) => r.route);
+    document.getElementById('paused-routes').textContent = paused.length ? paused.join(', ') : 'none';
+    fill('throttle', Object.entries(counts.throttle || {}).map(([src, rate]) => el('tr', { 'data-source': src },
+      el('td', {}, src), el('td', { class: rate === 0 ? 'num bad' : 'num' }, rate))),
+    'none: every source runs at its configured rate_limit', 2);
+    const tenants = [];
+    for (const r of counts.routes) for (const t of r.tenants || []) tenants.push([r.route, t]);
+    tenants.sort((a, b) => b[1].pending - a[1].pending);
+    fill('tenants', tenants.slice(0, TENANT_ROWS).map(([route, t]) => el('tr', {},
+      el('td', {}, route), el('td', { class: 'mono' }, t.tenant), el('td', { class: 'num' }, t.pending),
+      el('td', { class: 'num' }, t.in_flight), el('td', { class: 'num' }, t.stream_entries))),
+    'no tenant streams (no source sets tenant =)', 5);
   }
 
   // A dead letter can be retried while its event is still failed (or its
@@ -156,6 +176,7 @@
     try {
       const counts = await api('/api/counts');
       renderRoutes(counts.routes);
+      renderBrakes(counts);
       renderSignatures(counts.signatures);
       const withDead = counts.routes.filter((r) => r.dead_letters > 0);
       renderDead(await Promise.all(withDead.map((r) => api('/api/dead/' + encodeURIComponent(r.route)))));

@@ -9,7 +9,8 @@
 //   HOOKD_ADMIN_URL    http://127.0.0.1:PORT of the admin listener
 //   HOOKD_ADMIN_TOKEN  the admin token (sent as the Basic password)
 //   HOOKD_EXPECT       JSON: {"routes": {ROUTE: {COLUMN: N}}, "retry": {"route", "event_id"},
-//                      "retry_all": ROUTE, "hostile": ID}
+//                      "retry_all": ROUTE, "hostile": ID, "throttle": {SOURCE: RATE}};
+//                      the caller pauses "retry_all"'s route once its letters are processed
 //   HOOKD_SCREENSHOT   where to save a PNG of the page
 //   HOOKD_PROFILE_DIR  a fresh, empty directory for Chromium's profile
 // Exit 0 when every check passed; otherwise 1 with the reason on stderr.
@@ -103,6 +104,17 @@ async function run() {
     await page.locator(`#routes tr[data-route="${other}"] button.retry-all`).click();
     await waitCell(page, other, 'processed', expected.routes[other].processed + expected.routes[other].dead_letters);
     check(true, `pressing Retry all processed route ${other}'s dead letters`);
+
+    // The operators' brakes: the throttle override set before the page
+    // opened, and the pause of route ${other} that the calling test sets once
+    // its dead letters are processed.
+    for (const [src, rate] of Object.entries(expected.throttle)) {
+      await page.locator(`#throttle tr[data-source="${src}"] td.num`, { hasText: String(rate) }).waitFor();
+      check(true, `the throttle table shows ${src} at ${rate}/s`);
+    }
+    await page.locator(`#routes tr[data-route="${other}"] .badge.paused`).waitFor();
+    await page.waitForFunction((r) => document.getElementById('paused-routes').textContent === r, other);
+    check(await page.locator('#routes .badge.paused').count() === 1, `route ${other} (only) shows the paused badge`);
 
     await page.screenshot({ path: screenshot, fullPage: true });
     check(problems.length === 0, `no page or console errors${problems.length ? ': ' + problems.join('; ') : ''}`);

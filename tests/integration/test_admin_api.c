@@ -56,9 +56,9 @@ static long long route_count(struct afx *f, const char *route, const char *key)
     size_t i;
     long long v = -1;
 
-    json_array_foreach(json_object_get(c, "routes"), i, r)
-        if (strcmp(json_string_value(json_object_get(r, "route")), route) == 0)
-            v = jint(r, key);
+    json_array_foreach(json_object_get(c, "routes"), i,
+                       r) if (strcmp(json_string_value(json_object_get(r, "route")), route) == 0)
+        v = jint(r, key);
     json_decref(c);
     return v;
 }
@@ -80,7 +80,8 @@ TEST(admin_api_dead_letters_and_replay)
     ASSERT_INT_EQ(route_count(&f, "default", "pending"), 2);
     afx_worker(&f);
     WAIT_FOR(route_count(&f, "default", "dead_letters") == 2 &&
-                 route_count(&f, "billing", "dead_letters") == 1, 15000);
+                 route_count(&f, "billing", "dead_letters") == 1,
+             15000);
     ASSERT_INT_EQ(route_count(&f, "default", "failed_permanent"), 2);
     ASSERT_INT_EQ(route_count(&f, "default", "processed"), 0);
     ASSERT_INT_EQ(route_count(&f, "default", "pending"), 0);
@@ -129,7 +130,8 @@ TEST(admin_api_dead_letters_and_replay)
     json_decref(j);
     /* By the dead stream's entry id, as the dashboard's button sends it. */
     j = get_json(&f, "/api/dead/billing", 200);
-    char *entry = strdup(json_string_value(json_object_get(json_array_get(json_object_get(j, "dead"), 0), "id")));
+    char *entry = strdup(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "dead"), 0), "id")));
     json_decref(j);
     char body[128];
     snprintf(body, sizeof body, "{\"id\":\"%s\"}", entry);
@@ -160,32 +162,44 @@ TEST(admin_api_errors_and_post_guards)
     /* What a hostile page could make a browser send, with cached Basic
      * credentials: a form post, or a cross-origin fetch. */
     ASSERT_INT_EQ(afx_post_json(&f, "/api/replay/default", "{\"all\":true}",
-                                "application/x-www-form-urlencoded", NULL, &r), 403);
+                                "application/x-www-form-urlencoded", NULL, &r),
+                  403);
     http_response_free(&r);
-    ASSERT_INT_EQ(afx_post_json(&f, "/api/replay/default", "{\"all\":true}", "text/plain", NULL, &r),
+    ASSERT_INT_EQ(
+        afx_post_json(&f, "/api/replay/default", "{\"all\":true}", "text/plain", NULL, &r), 403);
+    http_response_free(&r);
+    ASSERT_INT_EQ(afx_post_json(&f, "/api/replay/default", "{\"all\":true}", "application/json",
+                                "Origin: http://evil.example", &r),
                   403);
     http_response_free(&r);
     ASSERT_INT_EQ(afx_post_json(&f, "/api/replay/default", "{\"all\":true}", "application/json",
-                                "Origin: http://evil.example", &r), 403);
-    http_response_free(&r);
-    ASSERT_INT_EQ(afx_post_json(&f, "/api/replay/default", "{\"all\":true}", "application/json",
-                                "Sec-Fetch-Site: cross-site", &r), 403);
+                                "Sec-Fetch-Site: cross-site", &r),
+                  403);
     http_response_free(&r);
     /* The dashboard's own origin passes. */
     snprintf(origin, sizeof origin, "Origin: http://127.0.0.1:%d", f.in.admin_port);
-    ASSERT_INT_EQ(afx_post_json(&f, "/api/replay/default", "{\"all\":true}", "application/json",
-                                origin, &r), 200);
+    ASSERT_INT_EQ(
+        afx_post_json(&f, "/api/replay/default", "{\"all\":true}", "application/json", origin, &r),
+        200);
     http_response_free(&r);
     /* Bodies that are not one of the two shapes. */
-    const char *bad[] = {"", "not json", "[]", "{}", "{\"id\":5}", "{\"id\":\"\"}",
-                         "{\"all\":false}", "{\"id\":\"x\",\"all\":true}"};
+    const char *bad[] = {"",
+                         "not json",
+                         "[]",
+                         "{}",
+                         "{\"id\":5}",
+                         "{\"id\":\"\"}",
+                         "{\"all\":false}",
+                         "{\"id\":\"x\",\"all\":true}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         json_decref(post_replay(&f, "default", bad[i], 400));
     json_decref(post_replay(&f, "default", "{\"id\":\"never-seen\"}", 404));
     json_decref(post_replay(&f, "nosuch", "{\"all\":true}", 404));
     /* And without the token, nothing. */
     const char *h[] = {"Content-Type: application/json", NULL};
-    ASSERT_INT_EQ(http_request(f.in.admin_port, "POST", "/api/replay/default", h, "{\"all\":true}", 12, &r), 0);
+    ASSERT_INT_EQ(
+        http_request(f.in.admin_port, "POST", "/api/replay/default", h, "{\"all\":true}", 12, &r),
+        0);
     ASSERT_INT_EQ(r.status, 401);
     http_response_free(&r);
 }
@@ -211,6 +225,60 @@ TEST(admin_api_hostile_ids_are_data)
     json_decref(j);
     ASSERT_INT_EQ(afx_get(&f, "/api/dead/default", AFX_BEARER, &r), 200);
     ASSERT_STR_EQ(http_header(&r, "X-Content-Type-Options"), "nosniff");
+    http_response_free(&r);
+}
+
+/* The route object of ROUTE in a /api/counts document (borrowed). */
+static json_t *counts_route(json_t *counts, const char *route)
+{
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(json_object_get(counts, "routes"), i,
+                       r) if (strcmp(json_string_value(json_object_get(r, "route")), route) ==
+                              0) return r;
+    test_fail(__FILE__, __LINE__, "no route %s in /api/counts", route);
+}
+
+/* The operators' brakes (hookctl pause / throttle) and the tenants' streams
+ * reach the API behind the dashboard, and the page renders them. */
+TEST(admin_api_counts_show_brakes_and_tenants)
+{
+    struct afx f;
+    struct http_response r = {0};
+    json_t *c, *t;
+
+    afx_start(&f, 0);
+    c = get_json(&f, "/api/counts", 200);
+    ASSERT(json_is_false(json_object_get(counts_route(c, "default"), "paused")));
+    ASSERT_INT_EQ(json_array_size(json_object_get(counts_route(c, "default"), "tenants")), 0);
+    ASSERT_INT_EQ(json_object_size(json_object_get(c, "throttle")), 0);
+    json_decref(c);
+
+    freeReplyObject(redis_cmd(f.in.rc, "SET hookd:{default}:paused 1"));
+    freeReplyObject(redis_cmd(f.in.rc, "HSET hookd:throttle github 2.5"));
+    freeReplyObject(redis_cmd(f.in.rc, "SADD hookd:{default}:tenants acme"));
+    freeReplyObject(redis_cmd(f.in.rc, "XADD hookd:{default}:stream:acme * event_id t-1"));
+    c = get_json(&f, "/api/counts", 200);
+    ASSERT(json_is_true(json_object_get(counts_route(c, "default"), "paused")));
+    ASSERT(json_is_false(json_object_get(counts_route(c, "billing"), "paused")));
+    ASSERT(json_real_value(json_object_get(json_object_get(c, "throttle"), "github")) == 2.5);
+    t = json_array_get(json_object_get(counts_route(c, "default"), "tenants"), 0);
+    ASSERT_STR_EQ(json_string_value(json_object_get(t, "tenant")), "acme");
+    ASSERT_INT_EQ(jint(t, "pending"), 1);
+    ASSERT_INT_EQ(jint(t, "in_flight"), 0);
+    ASSERT_INT_EQ(jint(t, "stream_entries"), 1);
+    ASSERT_INT_EQ(jint(counts_route(c, "default"), "pending"), 1); /* route figures include it */
+    json_decref(c);
+
+    ASSERT_INT_EQ(afx_get(&f, "/dashboard.js", AFX_BASIC, &r), 200);
+    ASSERT_STR_CONTAINS(r.body, "'badge paused'");
+    ASSERT_STR_CONTAINS(r.body, "counts.throttle");
+    http_response_free(&r);
+    ASSERT_INT_EQ(afx_get(&f, "/", AFX_BASIC, &r), 200);
+    ASSERT_STR_CONTAINS(r.body, "id=\"paused-routes\"");
+    ASSERT_STR_CONTAINS(r.body, "id=\"throttle\"");
+    ASSERT_STR_CONTAINS(r.body, "id=\"tenants\"");
     http_response_free(&r);
 }
 

@@ -4,8 +4,10 @@
  * against a receiver and a worker started here, after a downstream outage
  * left dead letters. The browser sees the counts, presses "Retry" and
  * "Retry all", and the events are processed; this test then confirms it in
- * Redis. Browser prerequisites are installed by scripts/install-browser-deps.sh
- * when missing; the test is skipped only when that cannot be done.
+ * Redis. Then an operator's brakes: a throttle override and a route paused
+ * while the page is open show up on it. Browser prerequisites are installed
+ * by scripts/install-browser-deps.sh when missing; the test is skipped only
+ * when that cannot be done.
  *
  * HOOKD_UPDATE_SCREENSHOT=1 also copies the screenshot to docs/dashboard.png.
  */
@@ -28,23 +30,26 @@ static void browser_prerequisites(void)
     char script[1024], modules[1024];
     char *out = NULL;
     const char *argv[] = {"sh", script, NULL};
-    const char *node_ok[] = {"node", "-e", "process.exit(+process.versions.node.split('.')[0] >= 18 ? 0 : 1)", NULL};
+    const char *node_ok[] = {
+        "node", "-e", "process.exit(+process.versions.node.split('.')[0] >= 18 ? 0 : 1)", NULL};
 
     snprintf(script, sizeof script, "%s/scripts/install-browser-deps.sh", harness_repo_dir());
     snprintf(modules, sizeof modules, "%s/tests/browser/node_modules/playwright-core/package.json",
              harness_repo_dir());
-    if (harness_run(argv, &out, INSTALL_TIMEOUT_MS) != 0 || access("/usr/bin/chromium", X_OK) != 0 ||
-        access(modules, R_OK) != 0) {
+    if (harness_run(argv, &out, INSTALL_TIMEOUT_MS) != 0 ||
+        access("/usr/bin/chromium", X_OK) != 0 || access(modules, R_OK) != 0) {
         fprintf(stderr, "%s", out ? out : "");
         free(out);
-        SKIP("chromium, node or playwright-core unavailable (scripts/install-browser-deps.sh failed)");
+        SKIP("chromium, node or playwright-core unavailable (scripts/install-browser-deps.sh "
+             "failed)");
     }
     free(out);
     if (harness_run(node_ok, NULL, 10000) != 0)
         SKIP("node 18 or newer is needed by playwright-core");
 }
 
-static int counts_are(struct afx *f, long long processed, long long dead_default, long long dead_billing)
+static int counts_are(struct afx *f, long long processed, long long dead_default,
+                      long long dead_billing)
 {
     struct http_response r = {0};
     json_t *j, *e;
@@ -52,7 +57,8 @@ static int counts_are(struct afx *f, long long processed, long long dead_default
     long long p = -1, dd = -1, db = -1;
 
     if (afx_get(f, "/api/counts", AFX_BEARER, &r) == 200 && (j = json_loads(r.body, 0, NULL))) {
-        json_array_foreach(json_object_get(j, "routes"), i, e) {
+        json_array_foreach(json_object_get(j, "routes"), i, e)
+        {
             const char *route = json_string_value(json_object_get(e, "route"));
             long long dead = json_integer_value(json_object_get(e, "dead_letters"));
             if (strcmp(route, "default") == 0)
@@ -100,11 +106,13 @@ static void known_state(struct afx *f)
 static char *expectations(void)
 {
     json_t *e = json_pack(
-        "{s:{s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}, s:{s:i,s:i,s:i,s:i}}, s:{s:s,s:s}, s:s, s:s}",
+        "{s:{s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}, s:{s:i,s:i,s:i,s:i}}, s:{s:s,s:s}, s:s, s:s, "
+        "s:{s:i}}",
         "routes", "default", "pending", 0, "in_flight", 0, "retry_scheduled", 0, "processed", 1,
         "duplicate_skipped", 0, "replayed", 0, "failed_permanent", 3, "dead_letters", 3, "billing",
         "processed", 0, "replayed", 0, "failed_permanent", 2, "dead_letters", 2, "retry", "route",
-        "default", "event_id", "dash-1", "retry_all", "billing", "hostile", HOSTILE_ID);
+        "default", "event_id", "dash-1", "retry_all", "billing", "hostile", HOSTILE_ID, "throttle",
+        "github", 0);
     char *s = json_dumps(e, JSON_COMPACT);
 
     json_decref(e);
@@ -147,10 +155,23 @@ TEST_T(dashboard_in_headless_chromium, 600)
     free(exp);
     const char *argv[] = {"node", script, NULL};
     const char *env[] = {url, tok, expect, shot, profile, NULL};
-    rc = harness_run_env(argv, env, NULL, 0, &out, BROWSER_TIMEOUT_MS);
-    if (rc != 0)
+    /* An operator's throttle is on from the start; once "Retry all" has
+     * processed billing's letters, the operator pauses billing, and the page
+     * must show it (the browser waits for the badge). */
+    freeReplyObject(redis_cmd(f.in.rc, "HSET hookd:throttle github 0"));
+    struct proc *node = proc_start(argv, env, "browser");
+    int64_t deadline = harness_now_ms() + BROWSER_TIMEOUT_MS;
+    for (unsigned i = 0; proc_alive(node) && harness_now_ms() < deadline &&
+                         !(afx_state_is(&f, "billing", "bill-1", "processed") &&
+                           afx_state_is(&f, "billing", "bill-2", "processed"));
+         i++)
+        harness_backoff(i);
+    freeReplyObject(redis_cmd(f.in.rc, "SET hookd:{billing}:paused 1"));
+    rc = proc_wait(node, (int)(deadline - harness_now_ms() > 0 ? deadline - harness_now_ms() : 1));
+    if (rc != 0) {
+        out = proc_log(node);
         test_fail(__FILE__, __LINE__, "browser test exited %d:\n%s", rc, out ? out : "");
-    free(out);
+    }
     /* What the browser saw, confirmed at the source. */
     ASSERT(afx_state_is(&f, "default", "dash-1", "processed"));
     ASSERT(afx_state_is(&f, "billing", "bill-1", "processed"));
