@@ -4,10 +4,13 @@
  */
 #include "log.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -194,13 +197,66 @@ static void put_tail(struct logline *l, const char *s, size_t n)
     }
 }
 
+/* A thread's lines held between log_batch_begin and log_batch_end. */
+#define BATCH_FILE_BYTES (64 * 1024)
+static _Thread_local struct {
+    char *buf;
+    size_t len;
+    bool on;
+} batch;
+
+/* Bytes one write(2) may carry without interleaving with other threads'
+ * lines: any size for a regular file (the kernel serialises writes to one
+ * open file), PIPE_BUF for a pipe or anything else. */
+static size_t batch_limit(void)
+{
+    static atomic_size_t limit;
+    size_t v = atomic_load(&limit);
+    struct stat sb;
+
+    if (!v) {
+        v = fstat(STDERR_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) ? BATCH_FILE_BYTES : PIPE_BUF;
+        atomic_store(&limit, v);
+    }
+    return v;
+}
+
+static void emit(const char *p, size_t n)
+{
+    ssize_t r = write(STDERR_FILENO, p, n);
+    (void)r;
+}
+
+void log_batch_begin(void)
+{
+    if (!batch.buf)
+        batch.buf = malloc(BATCH_FILE_BYTES);
+    batch.on = batch.buf != NULL;
+}
+
+void log_batch_end(void)
+{
+    if (batch.len)
+        emit(batch.buf, batch.len);
+    batch.len = 0;
+    batch.on = false;
+}
+
 void log_end(struct logline *l)
 {
     if (l->truncated)
         put_tail(l, l->first ? "\"truncated\":true" : ",\"truncated\":true", l->first ? 16 : 17);
     put_tail(l, "}\n", 2);
-    ssize_t r = write(STDERR_FILENO, l->buf, l->len);
-    (void)r;
+    if (!batch.on) {
+        emit(l->buf, l->len);
+        return;
+    }
+    if (batch.len + l->len > batch_limit()) {
+        emit(batch.buf, batch.len);
+        batch.len = 0;
+    }
+    memcpy(batch.buf + batch.len, l->buf, l->len); /* a line <= LOG_LINE_MAX <= PIPE_BUF */
+    batch.len += l->len;
 }
 
 void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)

@@ -62,6 +62,13 @@ void log_bool(struct logline *l, const char *key, bool val);
 void log_raw(struct logline *l, const char *key, const char *json, size_t n);
 void log_end(struct logline *l);
 
+/* Between these two calls the calling thread's lines are gathered and
+ * written together (as few write(2)s as keep lines from interleaving) at
+ * log_batch_end, not one write per line. For a loop that finishes many
+ * requests at once; call log_batch_end before answering any of them. */
+void log_batch_begin(void);
+void log_batch_end(void);
+
 /* One-liner for messages without structured fields. */
 void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

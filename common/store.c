@@ -389,6 +389,81 @@ redisReply *store_script(struct store *st, enum store_script which, int nkeys, i
     return r;
 }
 
+/* Reply words after which the command was not run and can be sent again. */
+static bool not_run_reply(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR &&
+           (strncmp(r->str, "NOSCRIPT", 8) == 0 || strncmp(r->str, "MOVED ", 6) == 0 ||
+            strncmp(r->str, "ASK ", 4) == 0);
+}
+
+/* Reads the replies of a pipeline already written; see store_script_many. */
+static void read_replies(struct store *st, size_t n, redisReply **replies, int *rcs)
+{
+    redisContext *c = st->ctx;
+    const redisReply *failover = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK || !r) {
+            bool timeout = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+            if (!st->down)
+                log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis %s: %s",
+                        timeout ? "timed out" : "connection lost", c->errstr);
+            for (size_t k = i; k < n; k++)
+                replies[k] = NULL, rcs[k] = timeout ? HOOKD_EREDIS_TIMEOUT : HOOKD_EREDIS_CONN;
+            drop_connection(st);
+            return;
+        }
+        replies[i] = r, rcs[i] = 0;
+        if (!failover && replies[i]->type == REDIS_REPLY_ERROR && failover_reply(replies[i]))
+            failover = replies[i];
+    }
+    if (failover) { /* the replies go back to the callers (503); reconnect next time */
+        log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis answered %.40s: reconnecting", failover->str);
+        drop_connection(st);
+    }
+}
+
+void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,
+                       const struct store_argv *cmds, redisReply **replies, int *rcs)
+{
+    char nk[16];
+    const char *sha = store_script_sha(which);
+    int64_t start = store_now_ms();
+    size_t sent = 0;
+    int rc;
+
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    for (size_t i = 0; i < n; i++) {
+        cmds[i].argv[0] = "EVALSHA", cmds[i].argvlen[0] = 7;
+        cmds[i].argv[1] = sha, cmds[i].argvlen[1] = strlen(sha);
+        cmds[i].argv[2] = nk, cmds[i].argvlen[2] = strlen(nk);
+    }
+    if (n > 1 && !store_conn(st)->cluster && (rc = store_connect(st)) == 0) {
+        store_conn(st)->last_node = STORE_MAIN_NODE;
+        for (; sent < n; sent++)
+            if (redisAppendCommandArgv(st->ctx, cmds[sent].argc, cmds[sent].argv,
+                                       cmds[sent].argvlen) != REDIS_OK)
+                break;
+        read_replies(st, sent, replies, rcs);
+        st->last_rtt_ms = (double)(store_now_ms() - start);
+    } else if (n > 1 && !store_conn(st)->cluster) {
+        for (size_t i = 0; i < n; i++)
+            replies[i] = NULL, rcs[i] = rc;
+        return;
+    }
+    /* one by one: what did not fit the pipeline, and what Redis did not run */
+    for (size_t i = 0; i < n; i++) {
+        if (i < sent && !(replies[i] && not_run_reply(replies[i])))
+            continue;
+        if (i < sent)
+            freeReplyObject(replies[i]);
+        replies[i] =
+            store_script(st, which, nkeys, cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i]);
+    }
+}
+
 int store_ping(struct store *st)
 {
     const char *argv[] = {"PING"};

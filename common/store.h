@@ -107,6 +107,24 @@ int store_enqueue(struct store *st, const char *route, const struct store_event_
                   int64_t ttl_s, int64_t watermark, int wait_replicas, int64_t wait_timeout_ms,
                   struct enqueue_result *out);
 
+/* One enqueue of a batch: inputs, then rc (0 or a negative code) and res. */
+struct store_enqueue_job {
+    const char *route;
+    const struct store_event_in *ev;
+    int64_t ttl_s, watermark;
+    int rc;
+    struct enqueue_result res;
+};
+
+/*
+ * The same step for n events at once, pipelined on one connection (group
+ * commit: one round trip, and with wait_replicas > 0 one WAIT, for all of
+ * them). Each job gets the outcome store_enqueue would have given it; no job
+ * reports success unless its own reply said so.
+ */
+void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *const *jobs,
+                        int wait_replicas, int64_t wait_timeout_ms);
+
 /* Diagnostics of a rejected request, as field/value pairs (NULL-terminated
  * array of 2n strings), appended to P:rejected capped at ~maxlen.
  * Best effort: returns 0 or a negative code, never blocks the answer long. */

@@ -119,30 +119,51 @@ static int enqueue_keys(struct store *st, const char *route, const struct store_
     return 0;
 }
 
+#define ENQ_ARGV_MAX (3 + 6 + 7 + 2 * ENQ_MAX_FIELDS)
+
+/* One enqueue step's arguments, built in buffers of its own. */
+struct enqueue_args {
+    char keys[6][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
+    char ttl[24], wm[24], now[24], received[24], tmax[24];
+    const char *argv[ENQ_ARGV_MAX];
+    size_t len[ENQ_ARGV_MAX], klen[6];
+    int argc;
+};
+
+static int enqueue_args(struct store *st, const char *route, const struct store_event_in *ev,
+                        int64_t ttl_s, int64_t watermark, struct enqueue_args *a)
+{
+    const char **argv = a->argv;
+    size_t *len = a->len;
+    int n = 3, rc;
+
+    if ((rc = enqueue_keys(st, route, ev, a->keys, a->klen, a->tenant)) < 0)
+        return rc;
+    for (int i = 0; i < 6; i++)
+        add(argv, len, &n, a->keys[i], a->klen[i]);
+    snprintf(a->ttl, sizeof a->ttl, "%lld", (long long)ttl_s);
+    snprintf(a->wm, sizeof a->wm, "%lld", (long long)watermark);
+    snprintf(a->now, sizeof a->now, "%lld", (long long)ev->received_at_ms);
+    snprintf(a->tmax, sizeof a->tmax, "%d", STORE_TENANTS_MAX);
+    ADD_STR(a->ttl), ADD_STR(a->wm), ADD_STR(a->now), ADD_STR(ev->source), ADD_STR(route);
+    ADD_STR(a->tenant), ADD_STR(a->tmax);
+    add_event_fields(argv, len, &n, ev, route, a->received, sizeof a->received);
+    a->argc = n;
+    return 0;
+}
+
 int store_enqueue(struct store *st, const char *route, const struct store_event_in *ev,
                   int64_t ttl_s, int64_t watermark, int wait_replicas, int64_t wait_timeout_ms,
                   struct enqueue_result *out)
 {
-    char keys[6][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
-    char ttl[24], wm[24], now[24], received[24], tmax[24];
-    const char *argv[3 + 6 + 7 + 2 * ENQ_MAX_FIELDS];
-    size_t len[3 + 6 + 7 + 2 * ENQ_MAX_FIELDS], klen[6];
-    int n = 3, rc;
+    struct enqueue_args a;
+    int rc;
     redisReply *r;
 
     memset(out, 0, sizeof *out);
-    if ((rc = enqueue_keys(st, route, ev, keys, klen, tenant)) < 0)
+    if ((rc = enqueue_args(st, route, ev, ttl_s, watermark, &a)) < 0)
         return rc;
-    for (int i = 0; i < 6; i++)
-        add(argv, len, &n, keys[i], klen[i]);
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    snprintf(wm, sizeof wm, "%lld", (long long)watermark);
-    snprintf(now, sizeof now, "%lld", (long long)ev->received_at_ms);
-    snprintf(tmax, sizeof tmax, "%d", STORE_TENANTS_MAX);
-    ADD_STR(ttl), ADD_STR(wm), ADD_STR(now), ADD_STR(ev->source), ADD_STR(route);
-    ADD_STR(tenant), ADD_STR(tmax);
-    add_event_fields(argv, len, &n, ev, route, received, sizeof received);
-    r = store_script(st, SCRIPT_ENQUEUE, 6, n, argv, len, &rc);
+    r = store_script(st, SCRIPT_ENQUEUE, 6, a.argc, a.argv, a.len, &rc);
     if (!r)
         return rc;
     rc = parse_enqueue_reply(r, out);
@@ -150,6 +171,47 @@ int store_enqueue(struct store *st, const char *route, const struct store_event_
     if (rc == 0 && out->status == ENQ_QUEUED && wait_replicas > 0)
         rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
     return rc;
+}
+
+void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *const *jobs,
+                        int wait_replicas, int64_t wait_timeout_ms)
+{
+    struct enqueue_args *a = n ? malloc(n * sizeof *a) : NULL;
+    struct store_argv *cmds = n ? malloc(n * sizeof *cmds) : NULL;
+    redisReply **replies = n ? malloc(n * sizeof *replies) : NULL;
+    int *rcs = n ? malloc(n * sizeof *rcs) : NULL;
+    size_t m = 0, *which = n ? malloc(n * sizeof *which) : NULL;
+    bool queued = false;
+
+    for (size_t i = 0; i < n; i++) {
+        memset(&jobs[i]->res, 0, sizeof jobs[i]->res);
+        jobs[i]->rc = HOOKD_ENOMEM;
+    }
+    if (!a || !cmds || !replies || !rcs || !which)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_enqueue_job *j = jobs[i];
+        if ((jobs[i]->rc = enqueue_args(st, j->route, j->ev, j->ttl_s, j->watermark, &a[m])) < 0)
+            continue;
+        cmds[m] = (struct store_argv){a[m].argc, a[m].argv, a[m].len};
+        which[m++] = i;
+    }
+    store_script_many(st, SCRIPT_ENQUEUE, 6, m, cmds, replies, rcs);
+    for (size_t k = 0; k < m; k++) {
+        struct store_enqueue_job *j = jobs[which[k]];
+        j->rc = replies[k] ? parse_enqueue_reply(replies[k], &j->res) : rcs[k];
+        freeReplyObject(replies[k]);
+        queued |= j->rc == 0 && j->res.status == ENQ_QUEUED;
+    }
+    /* One WAIT covers every write sent before it on this connection. */
+    if (queued && wait_replicas > 0) {
+        int rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
+        for (size_t k = 0; rc < 0 && k < m; k++)
+            if (jobs[which[k]]->rc == 0 && jobs[which[k]]->res.status == ENQ_QUEUED)
+                jobs[which[k]]->rc = rc;
+    }
+out:
+    free(a), free(cmds), free(replies), free(rcs), free(which);
 }
 
 int store_reject(struct store *st, const char *const *fields, size_t maxlen)

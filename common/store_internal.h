@@ -64,6 +64,25 @@ redisReply *store_command(struct store *st, int argc, const char **argv, const s
 redisReply *store_script(struct store *st, enum store_script which, int nkeys, int argc,
                          const char **argv, size_t *argvlen, int *rc);
 
+/* One command of a pipeline: argv[0..2] are filled in by store_script_many. */
+struct store_argv {
+    int argc;
+    const char **argv;
+    size_t *argvlen;
+};
+
+/*
+ * n EVALSHA calls of one script sent in one write and answered in order (a
+ * pipeline: one round trip, and one read and one write for Redis, for all of
+ * them). replies[i] is the reply to cmds[i] (owned by the caller), or NULL
+ * with rcs[i] set; an I/O error or a timeout fails that command and all after
+ * it, and drops the connection: none of them may be taken as applied. A
+ * NOSCRIPT or cluster redirect reply sends that one command again through
+ * store_script; once a cluster is known, every command goes that way.
+ */
+void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,
+                       const struct store_argv *cmds, redisReply **replies, int *rcs);
+
 /* Key names: the only place they are spelled. Return length, or -1 if too long. */
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *what /* "retry", "dead", "counters", "paused", "tenants" */);

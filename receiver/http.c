@@ -29,6 +29,7 @@
 #include "ingress.h"
 #include "ingress_metrics.h"
 #include "log.h"
+#include "pipeline.h"
 #include "runtime.h"
 
 #define HOOKS_PREFIX "/hooks/"
@@ -54,6 +55,13 @@ struct request_ctx {
     int64_t start_us;
     char request_id[INGRESS_REQUEST_ID_MAX + 1];
     char client[INET6_ADDRSTRLEN + 1];
+    /* while the enqueue step is in the pipeline (the connection suspended) */
+    struct MHD_Connection *conn;
+    struct headers *h;
+    struct ingress_request req;
+    struct ingress_work *w;
+    struct pipeline_item item;
+    struct ingress_response resp; /* decided on the committer thread */
 };
 
 static int64_t now_us(void)
@@ -261,32 +269,75 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return h->n > HEADERS_MAX_COUNT ? MHD_NO : MHD_YES;
 }
 
+static struct request_ctx *item_request(struct pipeline_item *it)
+{
+    return (struct request_ctx *)((char *)it - offsetof(struct request_ctx, item));
+}
+
+/* The step's outcome is in: decide the answer and log it. */
+static void on_enqueued(struct pipeline_item *it)
+{
+    struct request_ctx *rq = item_request(it);
+    ingress_complete(rq->w, rq->cfg, &rq->resp);
+}
+
+/* Let MHD call on_request again, to send rq->resp. */
+static void on_wake(struct pipeline_item *it)
+{
+    MHD_resume_connection(item_request(it)->conn);
+}
+
+static enum MHD_Result answer_enqueued(struct MHD_Connection *c, struct request_ctx *rq)
+{
+    const struct ingress_response *resp = &rq->resp;
+
+    return send_answer(c, rq, resp->status, resp->body ? resp->body : "{}",
+                       resp->body ? resp->body_len : 2, resp->retry_after_s, false);
+}
+
 static enum MHD_Result final_call(struct MHD_Connection *c, struct request_ctx *rq)
 {
     struct headers *h;
     struct ingress_response resp;
+    struct store *st = runtime_store();
     enum MHD_Result ok;
 
     if (rq->too_large)
         return early(c, rq, 413, "body_too_large", 0);
-    if (!(h = malloc(sizeof *h)))
+    if (!(rq->h = h = malloc(sizeof *h)) || !(rq->w = malloc(sizeof *rq->w)))
         return MHD_NO;
     h->n = 0;
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, h);
-    if (h->n > HEADERS_MAX_COUNT) {
-        free(h);
+    if (h->n > HEADERS_MAX_COUNT)
         return early(c, rq, 431, "too_many_headers", 0);
-    }
-    struct ingress_request req = {
-        .source = rq->src->name, .source_len = strlen(rq->src->name), .headers = h,
-        .body = rq->body ? rq->body : "", .body_len = rq->len, .request_id = rq->request_id,
-        .client_addr = rq->client, .start_us = rq->start_us,
+    rq->req = (struct ingress_request){
+        .source = rq->src->name,
+        .source_len = strlen(rq->src->name),
+        .headers = h,
+        .body = rq->body ? rq->body : "",
+        .body_len = rq->len,
+        .request_id = rq->request_id,
+        .client_addr = rq->client,
+        .start_us = rq->start_us,
     };
-    ingress_handle(rq->cfg, runtime_store(), &req, &resp);
+    if (ingress_prepare(rq->w, rq->cfg, st, &rq->req, &resp)) {
+        /* Suspended before it is queued: the committer may resume it at once. */
+        rq->conn = c;
+        rq->item = (struct pipeline_item){.job = &rq->w->job, .done = on_enqueued, .wake = on_wake};
+        MHD_suspend_connection(c);
+        if (!pipeline_submit(&rq->item)) { /* stopping: the step runs here */
+            struct store_enqueue_job *job = &rq->w->job;
+            if (st)
+                store_enqueue_many(st, 1, &job, rq->cfg->redis.wait_replicas,
+                                   rq->cfg->redis.wait_timeout_ms);
+            on_enqueued(&rq->item);
+            on_wake(&rq->item);
+        }
+        return MHD_YES;
+    }
     ok = send_answer(c, rq, resp.status, resp.body ? resp.body : "{}",
                      resp.body ? resp.body_len : 2, resp.retry_after_s, false);
     ingress_response_free(&resp);
-    free(h);
     return ok;
 }
 
@@ -303,6 +354,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = rq;
         return first_call(c, rq, url, method);
     }
+    if (rq->conn && !rq->answered) /* resumed with the enqueue step's outcome */
+        return answer_enqueued(c, rq);
     if (rq->answered) { /* an early answer: drain and ignore what follows */
         *upload_size = 0;
         return MHD_YES;
@@ -325,6 +378,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&runtime_inflight, 1);
     config_release(rq->cfg);
     free(rq->body);
+    free(rq->h);
+    free(rq->w);
+    ingress_response_free(&rq->resp);
     free(rq);
     *con_cls = NULL;
 }
@@ -338,8 +394,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* Binds to the configured address; IPv4 or IPv6 literal. */
-static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, const struct config *cfg,
-                                       MHD_AccessHandlerCallback handler,
+static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, unsigned extra_flags,
+                                       const struct config *cfg, MHD_AccessHandlerCallback handler,
                                        MHD_RequestCompletedCallback done, char *err, size_t errlen)
 {
     char host[256];
@@ -347,7 +403,8 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, con
     struct sockaddr_in sin = {.sin_family = AF_INET};
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
     const struct sockaddr *sa = (const struct sockaddr *)&sin;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | extra_flags;
     struct MHD_Daemon *d;
 
     if (http_parse_listen(listen, host, sizeof host, &port) < 0) {
@@ -387,12 +444,13 @@ struct http_server *http_start(const struct config *cfg, char *err, size_t errle
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    srv->public_d = start_daemon(cfg->receiver.listen, cfg->receiver.threads, cfg, on_request,
-                                  on_completed, err, errlen);
+    srv->public_d =
+        start_daemon(cfg->receiver.listen, cfg->receiver.threads, MHD_ALLOW_SUSPEND_RESUME, cfg,
+                     on_request, on_completed, err, errlen);
     if (!srv->public_d)
         goto fail;
     if (cfg->receiver.admin_listen && cfg->receiver.admin_listen[0]) {
-        srv->admin_d = start_daemon(cfg->receiver.admin_listen, ADMIN_THREADS, cfg,
+        srv->admin_d = start_daemon(cfg->receiver.admin_listen, ADMIN_THREADS, 0, cfg,
                                     admin_on_request, admin_on_completed, err, errlen);
         if (!srv->admin_d)
             goto fail;

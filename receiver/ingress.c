@@ -15,6 +15,7 @@
 #include "ingress_metrics.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,28 +32,7 @@
 #include "scheme.h"
 #include "verify.h"
 
-#define EVENT_ID_MAX 256
-#define EVENT_TYPE_MAX 256
-#define TENANT_MAX 128
 #define HEADERS_JSON_MAX (64 * 1024)
-
-/* Everything learnt about one request on its way through; for the log line. */
-struct ingress_state {
-    const struct ingress_request *req;
-    const struct source_cfg *src;
-    const struct route_cfg *route;
-    char event_id[EVENT_ID_MAX + 1];
-    size_t event_id_len;
-    char type[EVENT_TYPE_MAX + 1];
-    size_t type_len;
-    char tenant[TENANT_MAX + 1];
-    size_t tenant_len;
-    bool has_tenant;
-    char traceparent[INGRESS_TRACEPARENT_LEN + 1];
-    const char *sig_version;
-    const char *outcome; /* static word for the log and metrics */
-    struct extract_ctx x; /* headers + body, parsed as JSON at most once */
-};
 
 static int64_t now_us(void)
 {
@@ -92,6 +72,26 @@ static void answer(struct ingress_response *resp, int status, const char *word,
     json_decref(o);
 }
 
+/* Random bytes for request and trace ids from a per-thread pool refilled by
+ * RAND_bytes: one call into OpenSSL's locked generator per 4 KiB instead of
+ * two per request. */
+static void random_bytes(unsigned char *out, size_t n)
+{
+    static _Thread_local unsigned char pool[4096];
+    static _Thread_local size_t left;
+
+    if (left < n) {
+        if (RAND_bytes(pool, sizeof pool) != 1) {
+            RAND_bytes(out, (int)n);
+            return;
+        }
+        left = sizeof pool;
+    }
+    memcpy(out, pool + sizeof pool - left, n);
+    OPENSSL_cleanse(pool + sizeof pool - left, n); /* never handed out twice */
+    left -= n;
+}
+
 void ingress_request_id(const char *proposed, size_t len, char out[INGRESS_REQUEST_ID_MAX + 1])
 {
     unsigned char rnd[16];
@@ -107,7 +107,7 @@ void ingress_request_id(const char *proposed, size_t len, char out[INGRESS_REQUE
         out[len] = '\0';
         return;
     }
-    RAND_bytes(rnd, sizeof rnd);
+    random_bytes(rnd, sizeof rnd);
     codec_hex_encode(rnd, sizeof rnd, out);
 }
 
@@ -135,7 +135,7 @@ void ingress_traceparent(const char *p, size_t len, char out[INGRESS_TRACEPARENT
         out[len] = '\0';
         return;
     }
-    RAND_bytes(rnd, sizeof rnd);
+    random_bytes(rnd, sizeof rnd);
     codec_hex_encode(rnd, sizeof rnd, hex);
     snprintf(out, INGRESS_TRACEPARENT_LEN + 1, "00-%.32s-%.16s-01", hex, hex + 32);
 }
@@ -251,57 +251,79 @@ static int64_t overload_retry_after(const struct config *cfg, const struct route
     return base * (ratio > 12 ? 12 : ratio);
 }
 
-static void enqueue(struct ingress_state *s, const struct config *cfg, struct store *st,
-                    struct ingress_response *resp)
+/* The enqueue step's inputs, from the request and the route. */
+static void enqueue_prepare(struct ingress_work *w, const struct config *cfg)
 {
+    struct ingress_state *s = &w->s;
     const struct ingress_request *req = s->req;
     const struct route_cfg *r = s->route;
-    char sha[CODEC_SHA256_HEX_LEN + 1];
-    char *hjson = headers_json(req->headers);
-    struct enqueue_result res;
-    bool over = runtime_route_overloaded(r->name);
-    int64_t low = r->high_watermark * cfg->receiver.low_watermark /
-                  (cfg->receiver.high_watermark ? cfg->receiver.high_watermark : 1);
-    int rc;
 
-    codec_sha256_hex(req->body, req->body_len, sha);
-    struct store_event_in ev = {
-        .event_id = s->event_id, .event_id_len = s->event_id_len,
-        .source = s->src->name, .type = s->type, .type_len = s->type_len,
-        .tenant = s->has_tenant ? s->tenant : NULL, .tenant_len = s->tenant_len,
-        .body = req->body, .body_len = req->body_len, .body_sha256 = sha,
-        .headers_json = hjson ? hjson : "{}", .sig_version = s->sig_version,
-        .received_at_ms = wall_ms(), .request_id = req->request_id,
+    w->hjson = headers_json(req->headers);
+    w->over = runtime_route_overloaded(r->name);
+    w->low = r->high_watermark * cfg->receiver.low_watermark /
+             (cfg->receiver.high_watermark ? cfg->receiver.high_watermark : 1);
+    codec_sha256_hex(req->body, req->body_len, w->sha);
+    w->ev = (struct store_event_in){
+        .event_id = s->event_id,
+        .event_id_len = s->event_id_len,
+        .source = s->src->name,
+        .type = s->type,
+        .type_len = s->type_len,
+        .tenant = s->has_tenant ? s->tenant : NULL,
+        .tenant_len = s->tenant_len,
+        .body = req->body,
+        .body_len = req->body_len,
+        .body_sha256 = w->sha,
+        .headers_json = w->hjson ? w->hjson : "{}",
+        .sig_version = s->sig_version,
+        .received_at_ms = wall_ms(),
+        .request_id = req->request_id,
         .traceparent = s->traceparent,
     };
-    int64_t t0 = now_us();
-    rc = st ? store_enqueue(st, r->name, &ev, cfg->redis.dedupe_ttl_s, over ? low : r->high_watermark,
-                            cfg->redis.wait_replicas, cfg->redis.wait_timeout_ms, &res)
-            : HOOKD_EREDIS_CONN;
-    if (st)
-        ingress_metrics_redis("enqueue", (double)(now_us() - t0) / 1e6);
-    free(hjson);
+    w->job = (struct store_enqueue_job){
+        .route = r->name,
+        .ev = &w->ev,
+        .ttl_s = cfg->redis.dedupe_ttl_s,
+        .watermark = w->over ? w->low : r->high_watermark,
+        .rc = HOOKD_EREDIS_CONN,
+    };
+    w->submitted_us = now_us();
+}
+
+/* The answer to the enqueue step's outcome (w->job.rc, w->job.res). */
+static void enqueue_answer(struct ingress_work *w, const struct config *cfg,
+                           struct ingress_response *resp)
+{
+    struct ingress_state *s = &w->s;
+    const struct route_cfg *r = s->route;
+    const struct enqueue_result *res = &w->job.res;
+    int rc = w->job.rc;
+
+    if (w->submitted_us)
+        ingress_metrics_redis("enqueue", (double)(now_us() - w->submitted_us) / 1e6);
+    free(w->hjson);
+    w->hjson = NULL;
     if (rc < 0) {
         s->outcome = rc == HOOKD_EREDIS_TIMEOUT ? "redis_timeout" : "redis_unavailable";
         resp->retry_after_s = cfg->receiver.retry_after_s;
         answer(resp, 503, "unavailable", s, "error", "event store unavailable, retry later");
         return;
     }
-    switch (res.status) {
+    switch (res->status) {
     case ENQ_QUEUED:
-        if (over && res.backlog < low)
+        if (w->over && res->backlog < w->low)
             runtime_set_route_overloaded(r->name, false);
         s->outcome = "queued";
         answer(resp, 202, "queued", s, NULL, NULL);
         break;
     case ENQ_DUPLICATE:
         s->outcome = "duplicate";
-        answer(resp, 200, "duplicate", s, "state", res.prior_state);
+        answer(resp, 200, "duplicate", s, "state", res->prior_state);
         break;
     case ENQ_OVERLOAD:
         runtime_set_route_overloaded(r->name, true);
         s->outcome = "overloaded";
-        resp->retry_after_s = overload_retry_after(cfg, r, res.backlog);
+        resp->retry_after_s = overload_retry_after(cfg, r, res->backlog);
         answer(resp, 503, "unavailable", s, "error", "route backlog over its watermark, retry later");
         break;
     case ENQ_PAUSED:
@@ -312,14 +334,15 @@ static void enqueue(struct ingress_state *s, const struct config *cfg, struct st
     }
 }
 
-void ingress_handle(const struct config *cfg, struct store *st, const struct ingress_request *req,
-                    struct ingress_response *resp)
+bool ingress_prepare(struct ingress_work *w, const struct config *cfg, struct store *st,
+                     const struct ingress_request *req, struct ingress_response *resp)
 {
     struct ingress_state s = {.req = req, .outcome = "error"};
     struct verify_result vr;
     const struct header *tp;
 
     memset(resp, 0, sizeof *resp);
+    memset(w, 0, sizeof *w);
     s.src = config_source(cfg, req->source, req->source_len);
     if (!s.src) {
         s.outcome = "unknown_source";
@@ -358,8 +381,43 @@ void ingress_handle(const struct config *cfg, struct store *st, const struct ing
         s.has_tenant = true;
     }
     s.route = config_route_for(cfg, s.src->name, s.type);
-    enqueue(&s, cfg, st, resp);
+    extract_release(&s.x);
+    w->s = s;
+    enqueue_prepare(w, cfg);
+    return true;
 out:
     log_request(&s, resp);
     extract_release(&s.x);
+    return false;
+}
+
+void ingress_complete(struct ingress_work *w, const struct config *cfg,
+                      struct ingress_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    enqueue_answer(w, cfg, resp);
+    log_request(&w->s, resp);
+}
+
+void ingress_handle(const struct config *cfg, struct store *st, const struct ingress_request *req,
+                    struct ingress_response *resp)
+{
+    struct ingress_work *w = malloc(sizeof *w);
+    struct store_enqueue_job *job;
+
+    if (!w) {
+        memset(resp, 0, sizeof *resp);
+        resp->status = 503;
+        resp->retry_after_s = cfg->receiver.retry_after_s;
+        return;
+    }
+    if (ingress_prepare(w, cfg, st, req, resp)) {
+        job = &w->job;
+        if (st)
+            store_enqueue_many(st, 1, &job, cfg->redis.wait_replicas, cfg->redis.wait_timeout_ms);
+        else
+            w->submitted_us = 0;
+        ingress_complete(w, cfg, resp);
+    }
+    free(w);
 }

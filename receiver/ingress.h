@@ -13,11 +13,15 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "extract.h"
 #include "headers.h"
 #include "store.h"
 
 #define INGRESS_REQUEST_ID_MAX 128
 #define INGRESS_TRACEPARENT_LEN 55
+#define INGRESS_EVENT_ID_MAX 256
+#define INGRESS_EVENT_TYPE_MAX 256
+#define INGRESS_TENANT_MAX 128
 
 struct ingress_request {
     const char *source; /* from /hooks/SOURCE, length-delimited */
@@ -37,10 +41,55 @@ struct ingress_response {
     int64_t retry_after_s; /* > 0: send Retry-After */
 };
 
+/* Everything learnt about one request on its way through; for the log line. */
+struct ingress_state {
+    const struct ingress_request *req;
+    const struct source_cfg *src;
+    const struct route_cfg *route;
+    char event_id[INGRESS_EVENT_ID_MAX + 1];
+    size_t event_id_len;
+    char type[INGRESS_EVENT_TYPE_MAX + 1];
+    size_t type_len;
+    char tenant[INGRESS_TENANT_MAX + 1];
+    size_t tenant_len;
+    bool has_tenant;
+    char traceparent[INGRESS_TRACEPARENT_LEN + 1];
+    const char *sig_version;
+    const char *outcome;  /* static word for the log and metrics */
+    struct extract_ctx x; /* headers + body, parsed as JSON at most once */
+};
+
+/* A request between ingress_prepare and ingress_complete; fields are
+ * ingress.c's except job, the enqueue step to run in between. */
+struct ingress_work {
+    struct ingress_state s;
+    struct store_event_in ev;
+    struct store_enqueue_job job;
+    char sha[65];
+    char *hjson; /* owned until ingress_complete */
+    bool over;
+    int64_t low;
+    int64_t submitted_us;
+};
+
 /* Decides the answer to one POST /hooks/SOURCE. Never fails: errors become
- * 4xx/5xx answers. st may be NULL (no Redis handle): answered 503. */
+ * 4xx/5xx answers. st may be NULL (no Redis handle): answered 503.
+ * The same as ingress_prepare, store_enqueue_many of one, ingress_complete. */
 void ingress_handle(const struct config *cfg, struct store *st, const struct ingress_request *req,
                     struct ingress_response *resp);
+
+/*
+ * The request path in two halves around the enqueue step, so that the steps
+ * of concurrent requests can go to Redis together (see pipeline.h).
+ * ingress_prepare verifies, extracts and routes. false: *resp is decided and
+ * logged, and w needs nothing more. true: w->job is the enqueue step to run
+ * (store_enqueue_many); then ingress_complete turns its outcome into *resp
+ * and logs. req, cfg and w must stay valid in between.
+ */
+bool ingress_prepare(struct ingress_work *w, const struct config *cfg, struct store *st,
+                     const struct ingress_request *req, struct ingress_response *resp);
+void ingress_complete(struct ingress_work *w, const struct config *cfg,
+                      struct ingress_response *resp);
 
 void ingress_response_free(struct ingress_response *resp);
 

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "pipeline.h"
 #include "runtime.h"
 
 #define DRAIN_TIMEOUT_S 30
@@ -164,12 +165,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     runtime_init(cfg);
+    pipeline_start();
     if (!(srv = http_start(cfg, err, sizeof err))) {
         fprintf(stderr, "hookd-receiver: %s\n", err);
+        pipeline_stop();
         runtime_shutdown();
         return 1;
     }
     if (drop_privileges(cfg->receiver.user) < 0) {
+        pipeline_stop();
         http_stop(srv);
         runtime_shutdown();
         return 1;
@@ -178,6 +182,7 @@ int main(int argc, char **argv)
             cfg->receiver.listen, cfg->receiver.admin_listen, (int)getpid());
     serve_signals(path, &set);
     drain(srv);
+    pipeline_stop(); /* every suspended request resumed: MHD may stop */
     http_stop(srv);
     runtime_shutdown();
     log_msg(LOG_INFO, EV_STOP, "stopped");

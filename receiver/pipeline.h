@@ -1,0 +1,42 @@
+/*
+ * pipeline.h — group commit of the receiver's enqueue steps.
+ *
+ * A request that reaches its enqueue step is suspended (http.c) and its
+ * step handed to one committer thread. The committer takes every step
+ * waiting at that moment and sends them to Redis together on its own
+ * connection (store_enqueue_many: one write, one read, one WAIT), then
+ * calls each item's done() with the outcome in its job (which decides the
+ * answer and logs it: the batch's log lines go out in one write), and then
+ * each item's wake(); only then is a request answered. While Redis works on
+ * one batch the next one gathers, so batches grow with the load and no
+ * request waits for a timer.
+ */
+#ifndef HOOKD_PIPELINE_H
+#define HOOKD_PIPELINE_H
+
+#include <stdbool.h>
+
+#include "store.h"
+
+#define PIPELINE_BATCH_MAX 256 /* steps sent in one go */
+
+struct pipeline_item {
+    struct store_enqueue_job *job;        /* in: the step; out: rc and res */
+    void (*done)(struct pipeline_item *); /* on the committer thread, logs batched */
+    void (*wake)(struct pipeline_item *); /* then this, once every line is written */
+    struct pipeline_item *next;           /* the pipeline's */
+};
+
+/* Starts the committer thread: 0, or -1. */
+int pipeline_start(void);
+
+/* Queues an item: true, and done() and wake() will be called exactly once; false when
+ * the pipeline is not running (stopped, or never started): the caller runs
+ * the step itself. */
+bool pipeline_submit(struct pipeline_item *it);
+
+/* Refuses new items, finishes those queued (each gets its done()), and
+ * joins the thread. */
+void pipeline_stop(void);
+
+#endif
