@@ -97,3 +97,4 @@ clean:
 -include tests/fuzz/fuzz.mk
 include deploy/test.mk
 -include bench/bench.mk
+include burst/burst.mk
