@@ -48,6 +48,7 @@ struct request_ctx {
     const struct source_cfg *src;
     char *body; /* owned */
     size_t len, cap, max;
+    size_t expected; /* Content-Length, when given and <= max */
     size_t discarded;
     bool too_large;
     bool answered;
@@ -232,6 +233,7 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *
     cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > rq->max)
         return early(c, rq, 413, "body_too_large", 0);
+    rq->expected = cl ? (size_t)strtoull(cl, NULL, 10) : 0;
     return MHD_YES;
 }
 
@@ -245,7 +247,8 @@ static enum MHD_Result on_body(struct request_ctx *rq, const char *data, size_t 
         return rq->discarded > DISCARD_FACTOR * rq->max + BODY_INITIAL_BYTES ? MHD_NO : MHD_YES;
     }
     if (rq->len + n > rq->cap) {
-        size_t cap = rq->cap ? rq->cap : BODY_INITIAL_BYTES;
+        /* the announced length exactly, else doubling from BODY_INITIAL_BYTES */
+        size_t cap = rq->cap ? rq->cap : rq->expected ? rq->expected : BODY_INITIAL_BYTES;
         while (cap < rq->len + n)
             cap *= 2;
         if (cap > rq->max)
@@ -320,7 +323,10 @@ static enum MHD_Result final_call(struct MHD_Connection *c, struct request_ctx *
         .client_addr = rq->client,
         .start_us = rq->start_us,
     };
-    if (ingress_prepare(rq->w, rq->cfg, st, &rq->req, &resp)) {
+    bool enqueue = ingress_prepare(rq->w, rq->cfg, st, &rq->req, &resp);
+    free(rq->h); /* read by ingress_prepare only */
+    rq->h = NULL, rq->req.headers = NULL;
+    if (enqueue) {
         /* Suspended before it is queued: the committer may resume it at once. */
         rq->conn = c;
         rq->item = (struct pipeline_item){.job = &rq->w->job, .done = on_enqueued, .wake = on_wake};
