@@ -69,7 +69,7 @@ TEST(config_full_example_parses)
     if (!cfg)
         test_fail(__FILE__, __LINE__, "receiver.conf.example: %s", err);
     ASSERT_STR_EQ(cfg->receiver.admin_token, "tok");
-    ASSERT_INT_EQ(cfg->receiver.connection_memory_limit, 64 * 1024);
+    ASSERT_INT_EQ(cfg->receiver.connection_memory_limit, 16 * 1024);
     ASSERT_INT_EQ(cfg->receiver.connection_timeout_s, 10);
     ASSERT_INT_EQ(cfg->redis.timeout_ms, 2000);
     const struct route_cfg *b = config_route(cfg, "billing");
