@@ -174,6 +174,7 @@ while [ "$(now_ms)" -lt "$t_deadline" ]; do
 done
 t_drained=$(now_ms)
 counters=$(rcli HGETALL 'hookd:{default}:counters' | paste - - | sort)
+used_memory=$(rcli INFO memory | tr -d '\r' | sed -n 's/^used_memory://p')
 tenant_lens=$(for t in $(rcli SMEMBERS 'hookd:{default}:tenants' | sort); do
     echo "$t $(rcli XLEN "hookd:{default}:stream:$t")"
 done)
@@ -224,6 +225,7 @@ burst drill: $EVENTS events, handler ${HANDLER_MS} ms, $WORKERS workers x $CONCU
   total                    ${total_s} s, ${rate_s} events/s processed
   duplicate-skip ratio     $ratio ($dup_200 of $dup_sent redeliveries answered 200 duplicate, $(lg duplicates_answered_202) answered 202; workers' duplicate_skipped $(counter duplicate_skipped))
   counters                 received $(counter received), processed $processed, retried $(counter retried), failed_permanent $(counter failed_permanent), overload_rejected $(counter overload_rejected), backlog $(counter backlog)
+  redis memory             $(awk -v m="${used_memory:-0}" -v n="$(lg accepted)" 'BEGIN { printf "%.0f MiB, %.1f KiB per accepted event (entries and dedupe records are kept)", m / 1048576, (n > 0 ? m / 1024 / n : 0) }')
   tenant streams           $(echo "$tenant_lens" | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')
   wait, 202 -> handler start, per tenant:
 $waits
