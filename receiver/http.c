@@ -1,15 +1,23 @@
 /*
  * http.c — libmicrohttpd glue for the public listener.
  *
- * Threading: MHD's own epoll loops in a thread pool (receiver.threads);
- * each request is handled start to end on one pool thread, which owns its
- * Redis connection (runtime_store). Limits from the config bound what a
- * peer can hold: connections, per-connection memory (headers), idle timeout
- * (slowloris), body size (counted as it arrives, never buffered past
- * max_body), and concurrent requests (503 before the pool saturates).
+ * Threading: MHD's own poll() loops in a thread pool (receiver.threads).
+ * A pool thread reads a request, verifies and routes it (ingress_prepare),
+ * then suspends the connection and hands the enqueue step to the committer
+ * thread (pipeline.h), which batches the steps of all waiting requests into
+ * one Redis round trip, decides each answer and resumes the connection; the
+ * pool thread then sends it. Other Redis calls on a pool thread (rate-limit
+ * overrides, rejected-request diagnostics) use its own connection
+ * (runtime_store). poll() rather than epoll: suspending and resuming cost
+ * two epoll_ctl calls per request, and measured slower (docs/performance.md).
+ * Limits from the config bound what a peer can hold: connections,
+ * per-connection memory (headers), idle timeout (slowloris), body size
+ * (counted as it arrives, never buffered past max_body), and concurrent
+ * requests (503 before the pool saturates).
  *
- * Body buffering: the body is appended to a buffer grown up to the source's
- * max_body; the raw bytes go to verification and the stream untouched.
+ * Body buffering: the body is appended to a buffer sized from Content-Length
+ * (grown up to the source's max_body without one); the raw bytes go to
+ * verification and the stream untouched.
  */
 #include "http.h"
 
@@ -409,7 +417,7 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, uns
     struct sockaddr_in sin = {.sin_family = AF_INET};
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
     const struct sockaddr *sa = (const struct sockaddr *)&sin;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | extra_flags;
     struct MHD_Daemon *d;
 
