@@ -242,6 +242,13 @@ void log_batch_end(void)
     batch.on = false;
 }
 
+void log_batch_release(void)
+{
+    log_batch_end();
+    free(batch.buf);
+    batch.buf = NULL;
+}
+
 void log_end(struct logline *l)
 {
     if (l->truncated)

@@ -68,6 +68,9 @@ void log_end(struct logline *l);
  * requests at once; call log_batch_end before answering any of them. */
 void log_batch_begin(void);
 void log_batch_end(void);
+/* Frees the calling thread's batch buffer; call before a batching thread
+ * exits (thread-local storage is not freed for us). */
+void log_batch_release(void);
 
 /* One-liner for messages without structured fields. */
 void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)

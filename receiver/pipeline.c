@@ -60,6 +60,7 @@ static void *committer(void *arg)
         for (size_t i = 0; i < n; i++)
             batch[i]->wake(batch[i]);
     }
+    log_batch_release();
     return NULL;
 }
 
