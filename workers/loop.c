@@ -13,9 +13,11 @@
  *      Lua step: nothing if the route is paused, else one entry taken round
  *      robin over the route's streams — P:{ROUTE}:stream and one per tenant
  *      — so a tenant with a deep backlog cannot hold back the others.
- *      Anti-starvation: every ANTI_STARVATION_EVERY-th cycle walks the routes
- *      lowest priority first, so a flooded high-priority route still leaves
- *      the others at least 1/8 of this thread's events.
+ *      Anti-starvation: every ANTI_STARVATION_EVERY-th cycle starts with a
+ *      route below the highest, each of them in turn, lowest first: with R
+ *      routes a flooded high-priority route still leaves every other route
+ *      the first pick of at least 1 cycle in 8 × (R - 1) (1/8 with two
+ *      routes), whatever the routes between them hold.
  *   3. nothing anywhere — a blocking XREADGROUP over the streams of one route
  *      not known to be paused (rotating by thread and cycle, so N threads
  *      cover N routes) for block_ms; every route paused: sleep block_ms.
@@ -43,7 +45,8 @@
 
 #define CLAIM_INTERVAL_MIN_MS 100
 #define CLAIM_INTERVAL_MAX_MS 5000
-#define WAIT_MAX_EVENTS 64 /* entries one idle wait may hand out (one per stream); more stay pending */
+#define WAIT_MAX_EVENTS                                                                            \
+    64 /* entries one idle wait may hand out (one per stream); more stay pending */
 
 static int64_t mono_ms(void)
 {
@@ -141,14 +144,27 @@ static int wait_any(struct slot *s)
     return 0;
 }
 
-static int read_by_priority(struct slot *s)
+/* The route read first this cycle: the highest, except every
+ * ANTI_STARVATION_EVERY-th cycle, which goes in turn to each route below
+ * the highest, lowest first (routes are sorted highest priority first). */
+static size_t first_route(const struct slot *s)
 {
     size_t nr = s->w->nroutes;
-    bool lowest_first = s->cycles % ANTI_STARVATION_EVERY == ANTI_STARVATION_EVERY - 1;
+    unsigned j = s->cycles / ANTI_STARVATION_EVERY;
+
+    if (nr < 2 || s->cycles % ANTI_STARVATION_EVERY != ANTI_STARVATION_EVERY - 1)
+        return 0;
+    return nr - 1 - j % (nr - 1);
+}
+
+static int read_by_priority(struct slot *s)
+{
+    size_t nr = s->w->nroutes, first = first_route(s);
     int rc;
 
+    /* From FIRST down the priorities, then from the top down to it. */
     for (size_t k = 0; k < nr; k++)
-        if ((rc = read_route(s, lowest_first ? nr - 1 - k : k)) != 0)
+        if ((rc = read_route(s, (first + k) % nr)) != 0)
             return rc;
     return wait_any(s);
 }

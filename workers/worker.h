@@ -46,7 +46,7 @@
 #define WORKER_CONSUMER_MAX 200
 #define WORKER_MAX_ROUTES 32
 #define WORKER_MAX_CONCURRENCY 256
-#define ANTI_STARVATION_EVERY 8 /* every 8th read cycle serves the lowest priority first */
+#define ANTI_STARVATION_EVERY 8 /* every 8th read cycle serves a lower priority first (loop.c) */
 #define REDIS_BACKOFF_MIN_MS 100
 #define REDIS_BACKOFF_MAX_MS 2000
 #define STOP_REDIS_GRACE_MS 10000 /* draining: how long to retry Redis for an outcome */

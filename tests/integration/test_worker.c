@@ -300,6 +300,41 @@ TEST_T(worker_priority_and_anti_starvation, 30)
     free(order);
 }
 
+/* Three levels, the top one flooded: the anti-starvation cycles take the
+ * routes below it in turn, so the middle one is not starved either. */
+TEST_T(worker_priority_three_levels_none_starved, 30)
+{
+    struct wfx f;
+    char *order, *line;
+    char id[32];
+
+    wfx_start(&f,
+              "[route low]\npriority = low\nhandler = exec:@H@/order.sh @DIR@\n"
+              "[route mid]\npriority = normal\nhandler = exec:@H@/order.sh @DIR@\n"
+              "[route high]\npriority = high\nhandler = exec:@H@/order.sh @DIR@\n"
+              "[route default]\nhandler = exec:/bin/true\n",
+              NULL);
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "low-%d", i), wfx_enqueue(&f, "low", id, "{}");
+        snprintf(id, sizeof id, "mid-%d", i), wfx_enqueue(&f, "mid", id, "{}");
+    }
+    for (int i = 0; i < 40; i++)
+        snprintf(id, sizeof id, "high-%d", i), wfx_enqueue(&f, "high", id, "{}");
+    const char *const args[] = {"-r", "low", "-r", "mid", "-r", "high", NULL};
+    wfx_worker(&f, args);
+    WAIT_FOR(wfx_lines("order") == 48, 20000);
+    order = harness_read_file(harness_path("order"), NULL);
+    /* Every 8th cycle goes to low, then mid, then low, then mid. */
+    line = order;
+    for (int i = 0; i < 32; i++) {
+        const char *want = i % 8 != 7 ? "high " : i % 16 == 7 ? "low " : "mid ";
+        if (strncmp(line, want, strlen(want)) != 0)
+            test_fail(__FILE__, __LINE__, "event %d: want %s, got order:\n%s", i, want, order);
+        line = strchr(line, '\n') + 1;
+    }
+    free(order);
+}
+
 TEST_T(worker_end_to_end_through_receiver, 30)
 {
     static const char body[] = "{\"action\":\"opened\",\"number\":7}";
