@@ -33,6 +33,7 @@
 #include "verify.h"
 
 #define HEADERS_JSON_MAX (64 * 1024)
+#define OVERLOAD_RETRY_MAX 12 /* Retry-After of an overloaded route: at most 12x retry_after */
 
 static int64_t now_us(void)
 {
@@ -54,22 +55,58 @@ void ingress_response_free(struct ingress_response *resp)
     resp->body = NULL;
 }
 
-/* {"status":STATUS,"request_id":...,[KEY:VAL]} — values JSON-escaped. */
+/* Appends "s" (JSON-escaped, quoted) to buf; false when it does not fit. */
+static bool put_json_str(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (*len + 2 > cap)
+        return false;
+    buf[(*len)++] = '"';
+    if (!log_json_escape(buf, cap - 1, len, s, n))
+        return false;
+    buf[(*len)++] = '"';
+    return true;
+}
+
+static bool put_raw(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n >= cap)
+        return false;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    return true;
+}
+
+/* {"status":WORD,["event_id":...,][KEY:VAL,]"request_id":...} — values
+ * JSON-escaped, built directly (no JSON tree for a four-field answer). */
 static void answer(struct ingress_response *resp, int status, const char *word,
                    const struct ingress_state *s, const char *key, const char *val)
 {
-    json_t *o = json_object();
+    size_t cap = 96 + 6 * (strlen(word) + s->event_id_len + (key ? strlen(key) : 0) +
+                           (val ? strlen(val) : 0) + strlen(s->req->request_id));
+    char *b = malloc(cap);
+    size_t n = 0;
+    bool ok =
+        b && put_raw(b, cap, &n, "{\"status\":") && put_json_str(b, cap, &n, word, strlen(word));
 
     resp->status = status;
-    json_object_set_new(o, "status", json_string(word));
-    if (s->event_id_len)
-        json_object_set_new(o, "event_id", json_stringn(s->event_id, s->event_id_len));
-    if (key && val)
-        json_object_set_new(o, key, json_string(val));
-    json_object_set_new(o, "request_id", json_string(s->req->request_id));
-    resp->body = json_dumps(o, JSON_COMPACT);
-    resp->body_len = resp->body ? strlen(resp->body) : 0;
-    json_decref(o);
+    if (ok && s->event_id_len)
+        ok = put_raw(b, cap, &n, ",\"event_id\":") &&
+             put_json_str(b, cap, &n, s->event_id, s->event_id_len);
+    if (ok && key && val)
+        ok = put_raw(b, cap, &n, ",") && put_json_str(b, cap, &n, key, strlen(key)) &&
+             put_raw(b, cap, &n, ":") && put_json_str(b, cap, &n, val, strlen(val));
+    ok = ok && put_raw(b, cap, &n, ",\"request_id\":") &&
+         put_json_str(b, cap, &n, s->req->request_id, strlen(s->req->request_id)) &&
+         put_raw(b, cap, &n, "}");
+    if (!ok) {
+        free(b);
+        b = NULL, n = 0;
+    } else {
+        b[n] = '\0';
+    }
+    resp->body = b;
+    resp->body_len = n;
 }
 
 /* Random bytes for request and trace ids from a per-thread pool refilled by
@@ -209,30 +246,92 @@ static bool extract_one(struct ingress_state *s, struct ingress_response *resp,
     return false;
 }
 
-/* Provider headers kept with the event: all but hop-by-hop and credentials. */
+struct kept_header {
+    char name[128]; /* lower-cased */
+    size_t name_len;
+    const struct header *h;
+};
+
+static int cmp_kept(const void *a, const void *b)
+{
+    const struct kept_header *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    /* equal names keep their request order: the last one wins below */
+    return c ? c : (x->h > y->h) - (x->h < y->h);
+}
+
+static bool valid_utf8(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t need = p[i] < 0x80                    ? 1
+                      : p[i] >= 0xc2 && p[i] <= 0xdf ? 2
+                      : p[i] >= 0xe0 && p[i] <= 0xef ? 3
+                      : p[i] >= 0xf0 && p[i] <= 0xf4 ? 4
+                                                     : 0;
+        if (!need || i + need > n)
+            return false;
+        for (size_t k = 1; k < need; k++)
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+        if ((need == 3 &&
+             ((p[i] == 0xe0 && p[i + 1] < 0xa0) || (p[i] == 0xed && p[i + 1] > 0x9f))) ||
+            (need == 4 && ((p[i] == 0xf0 && p[i + 1] < 0x90) || (p[i] == 0xf4 && p[i + 1] > 0x8f))))
+            return false;
+        i += need;
+    }
+    return true;
+}
+
+/* Provider headers kept with the event: all but hop-by-hop and credentials,
+ * as a JSON object with lower-cased names in sorted order (a repeated name
+ * keeps its last value; values that are not UTF-8 are left out rather than
+ * mangled). "{}" when it would exceed HEADERS_JSON_MAX. */
 static char *headers_json(const struct headers *h)
 {
-    static const char *const dropped[] = {"authorization", "cookie", "connection", "keep-alive",
-                                          "proxy-authorization", "te", "transfer-encoding",
-                                          "upgrade", "content-length", NULL};
-    json_t *o = json_object();
-    char name[128], *out = NULL;
+    static const char *const dropped[] = {
+        "authorization",     "cookie",  "connection",     "keep-alive", "proxy-authorization", "te",
+        "transfer-encoding", "upgrade", "content-length", NULL};
+    struct kept_header *kept = malloc(sizeof *kept * (h->n ? h->n : 1));
+    size_t nk = 0, cap = 3, len = 0;
+    char *out = NULL;
 
-    for (size_t i = 0; o && i < h->n; i++) {
+    for (size_t i = 0; kept && i < h->n; i++) {
         const struct header *hd = &h->items[i];
-        bool drop = hd->name_len >= sizeof name;
-        for (size_t k = 0; !drop && k < hd->name_len; k++)
-            name[k] = (char)(hd->name[k] >= 'A' && hd->name[k] <= 'Z' ? hd->name[k] + 32 : hd->name[k]);
+        struct kept_header *k = &kept[nk];
+        bool drop = hd->name_len >= sizeof k->name ||
+                    !valid_utf8((const unsigned char *)hd->value, hd->value_len);
+        for (size_t c = 0; !drop && c < hd->name_len; c++)
+            k->name[c] =
+                (char)(hd->name[c] >= 'A' && hd->name[c] <= 'Z' ? hd->name[c] + 32 : hd->name[c]);
         if (!drop)
-            name[hd->name_len] = '\0';
+            k->name[hd->name_len] = '\0';
         for (size_t d = 0; !drop && dropped[d]; d++)
-            drop = strcmp(name, dropped[d]) == 0;
-        if (!drop) /* invalid UTF-8 values are left out rather than mangled */
-            json_object_set_new(o, name, json_stringn(hd->value, hd->value_len));
+            drop = strcmp(k->name, dropped[d]) == 0;
+        if (drop)
+            continue;
+        k->name_len = hd->name_len, k->h = hd;
+        cap += 6 * (hd->name_len + hd->value_len) + 6;
+        nk++;
     }
-    out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    if (out && strlen(out) > HEADERS_JSON_MAX) {
+    if (kept && cap <= 6 * HEADERS_JSON_MAX + 3)
+        out = malloc(cap);
+    if (out) {
+        qsort(kept, nk, sizeof *kept, cmp_kept);
+        out[len++] = '{';
+        for (size_t i = 0; i < nk; i++) {
+            if (i + 1 < nk && strcmp(kept[i].name, kept[i + 1].name) == 0)
+                continue; /* a later value of the same name replaces this one */
+            if (len > 1)
+                out[len++] = ',';
+            put_json_str(out, cap, &len, kept[i].name, kept[i].name_len);
+            out[len++] = ':';
+            put_json_str(out, cap, &len, kept[i].h->value, kept[i].h->value_len);
+        }
+        out[len++] = '}';
+        out[len] = '\0';
+    }
+    free(kept);
+    if (out && len > HEADERS_JSON_MAX) {
         free(out);
         out = strdup("{}");
     }
@@ -240,15 +339,14 @@ static char *headers_json(const struct headers *h)
 }
 
 static int64_t overload_retry_after(const struct config *cfg, const struct route_cfg *r,
-                                    int64_t backlog)
+                                    int64_t backlog, int64_t over_for_ms)
 {
-    int64_t base = cfg->receiver.retry_after_s;
-    int64_t ratio = r->high_watermark > 0 ? backlog / r->high_watermark : 1;
+    int64_t base = cfg->receiver.retry_after_s > 0 ? cfg->receiver.retry_after_s : 1;
+    int64_t depth = r->high_watermark > 0 ? backlog / r->high_watermark : 1;
+    int64_t age = over_for_ms > 0 ? 1 + over_for_ms / (base * 1000) : 1;
+    int64_t factor = depth > age ? depth : age;
 
-    /* Grows with the overload: base at the watermark, up to 12x base. */
-    if (ratio < 1)
-        ratio = 1;
-    return base * (ratio > 12 ? 12 : ratio);
+    return base * (factor < 1 ? 1 : factor > OVERLOAD_RETRY_MAX ? OVERLOAD_RETRY_MAX : factor);
 }
 
 /* The enqueue step's inputs, from the request and the route. */
@@ -259,7 +357,8 @@ static void enqueue_prepare(struct ingress_work *w, const struct config *cfg)
     const struct route_cfg *r = s->route;
 
     w->hjson = headers_json(req->headers);
-    w->over = runtime_route_overloaded(r->name);
+    w->over_for_ms = runtime_route_overloaded_for_ms(r->name);
+    w->over = w->over_for_ms >= 0;
     w->low = r->high_watermark * cfg->receiver.low_watermark /
              (cfg->receiver.high_watermark ? cfg->receiver.high_watermark : 1);
     codec_sha256_hex(req->body, req->body_len, w->sha);
@@ -323,8 +422,9 @@ static void enqueue_answer(struct ingress_work *w, const struct config *cfg,
     case ENQ_OVERLOAD:
         runtime_set_route_overloaded(r->name, true);
         s->outcome = "overloaded";
-        resp->retry_after_s = overload_retry_after(cfg, r, res->backlog);
-        answer(resp, 503, "unavailable", s, "error", "route backlog over its watermark, retry later");
+        resp->retry_after_s = overload_retry_after(cfg, r, res->backlog, w->over_for_ms);
+        answer(resp, 503, "unavailable", s, "error",
+               "route backlog over its watermark, retry later");
         break;
     case ENQ_PAUSED:
         s->outcome = "paused";

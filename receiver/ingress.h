@@ -66,8 +66,9 @@ struct ingress_work {
     struct store_event_in ev;
     struct store_enqueue_job job;
     char sha[65];
-    char *hjson; /* owned until ingress_complete */
-    bool over;
+    char *hjson;         /* owned until ingress_complete */
+    bool over;           /* the route was refusing (low watermark applies) */
+    int64_t over_for_ms; /* for how long, or -1 */
     int64_t low;
     int64_t submitted_us;
 };

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -17,7 +18,7 @@
 atomic_uint runtime_inflight;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct config *current;            /* owns one reference */
+static struct config *current;                   /* owns one reference */
 static struct store *stores[RUNTIME_MAX_STORES]; /* every thread's connection */
 static size_t nstores;
 static _Thread_local struct store *thread_store;
@@ -25,10 +26,14 @@ static _Thread_local struct store *thread_store;
 static struct {
     char name[CONFIG_NAME_MAX + 1];
     bool over;
+    int64_t since_ms; /* monotonic, when over last became true */
 } overload[RUNTIME_MAX_ROUTES];
 static size_t noverload;
 
-void runtime_init(struct config *cfg) { current = cfg; }
+void runtime_init(struct config *cfg)
+{
+    current = cfg;
+}
 
 void runtime_swap_config(struct config *cfg)
 {
@@ -83,18 +88,26 @@ void runtime_shutdown(void)
     pthread_mutex_unlock(&lock);
 }
 
-bool runtime_route_overloaded(const char *route)
+static int64_t mono_ms(void)
 {
-    bool over = false;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t runtime_route_overloaded_for_ms(const char *route)
+{
+    int64_t for_ms = -1;
 
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < noverload; i++)
         if (strcmp(overload[i].name, route) == 0) {
-            over = overload[i].over;
+            if (overload[i].over)
+                for_ms = mono_ms() - overload[i].since_ms;
             break;
         }
     pthread_mutex_unlock(&lock);
-    return over;
+    return for_ms;
 }
 
 void runtime_set_route_overloaded(const char *route, bool over)
@@ -107,7 +120,10 @@ void runtime_set_route_overloaded(const char *route, bool over)
             break;
     if (i == noverload && noverload < RUNTIME_MAX_ROUTES && strlen(route) <= CONFIG_NAME_MAX)
         memcpy(overload[noverload++].name, route, strlen(route) + 1);
-    if (i < noverload)
+    if (i < noverload) {
+        if (over && !overload[i].over)
+            overload[i].since_ms = mono_ms();
         overload[i].over = over;
+    }
     pthread_mutex_unlock(&lock);
 }

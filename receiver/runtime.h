@@ -32,8 +32,9 @@ void runtime_shutdown(void);
 struct store *runtime_store(void);
 
 /* Watermark hysteresis per route: once over the high watermark, a route
- * refuses until its backlog falls below the low one. */
-bool runtime_route_overloaded(const char *route);
+ * refuses until its backlog falls below the low one. How long ROUTE has
+ * been refusing (ms), or -1 when it is not. */
+int64_t runtime_route_overloaded_for_ms(const char *route);
 void runtime_set_route_overloaded(const char *route, bool over);
 
 /* In-flight requests. */

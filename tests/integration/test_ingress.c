@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "ingress_fixture.h"
@@ -36,8 +37,9 @@ TEST(ingress_github_queued_then_duplicate)
     redisReply *e = redis_cmd(f.rc, "XRANGE hookd:{default}:stream - +");
     ASSERT_INT_EQ(e->elements, 1);
     redisReply *fields = e->element[0]->element[1];
-    const char *want[] = {"event_id", "source", "type", "body", "body_sha256", "headers",
-                          "sig_version", "received_at", "request_id", "traceparent", "attempt"};
+    const char *want[] = {"event_id",    "source",      "type",        "body",
+                          "body_sha256", "headers",     "sig_version", "received_at",
+                          "request_id",  "traceparent", "attempt"};
     for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
         int found = 0;
         for (size_t i = 0; i + 1 < fields->elements; i += 2)
@@ -79,7 +81,8 @@ TEST(ingress_rotation_two_active_versions)
     for (size_t k = 0; k < e->elements; k++) {
         redisReply *fl = e->element[k]->element[1];
         for (size_t i = 0; i + 1 < fl->elements; i += 2)
-            if (!strcmp(fl->element[i]->str, "sig_version") && !strcmp(fl->element[i + 1]->str, "v2"))
+            if (!strcmp(fl->element[i]->str, "sig_version") &&
+                !strcmp(fl->element[i + 1]->str, "v2"))
                 saw_v2 = 1;
     }
     freeReplyObject(e);
@@ -152,7 +155,8 @@ static int post_stripe(struct fixture *f, long long ts, const char *body, struct
     stripe_signature("whsec_stripe_test", ts, body, strlen(body), sig);
     snprintf(h, sizeof h, "Stripe-Signature: %s", sig);
     const char *headers[] = {h, "Content-Type: application/json", NULL};
-    ASSERT_INT_EQ(http_request(f->port, "POST", "/hooks/stripe", headers, body, strlen(body), r), 0);
+    ASSERT_INT_EQ(http_request(f->port, "POST", "/hooks/stripe", headers, body, strlen(body), r),
+                  0);
     return r->status;
 }
 
@@ -165,14 +169,17 @@ TEST(ingress_stripe_routing_tolerance_and_json_fields)
     fixture_start(&f, NULL);
     ASSERT_INT_EQ(post_stripe(&f, now, "{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}", &r), 202);
     http_response_free(&r);
-    ASSERT_INT_EQ(post_stripe(&f, now, "{\"id\":\"evt_2\",\"type\":\"customer.created\"}", &r), 202);
+    ASSERT_INT_EQ(post_stripe(&f, now, "{\"id\":\"evt_2\",\"type\":\"customer.created\"}", &r),
+                  202);
     http_response_free(&r);
     ASSERT_INT_EQ(fixture_stream_len(&f, "billing"), 1);
     ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 1);
     /* Outside the 300 s tolerance, in both directions. */
-    ASSERT_INT_EQ(post_stripe(&f, now - 400, "{\"id\":\"evt_3\",\"type\":\"invoice.paid\"}", &r), 401);
+    ASSERT_INT_EQ(post_stripe(&f, now - 400, "{\"id\":\"evt_3\",\"type\":\"invoice.paid\"}", &r),
+                  401);
     http_response_free(&r);
-    ASSERT_INT_EQ(post_stripe(&f, now + 400, "{\"id\":\"evt_4\",\"type\":\"invoice.paid\"}", &r), 401);
+    ASSERT_INT_EQ(post_stripe(&f, now + 400, "{\"id\":\"evt_4\",\"type\":\"invoice.paid\"}", &r),
+                  401);
     http_response_free(&r);
     /* The id comes from JSON: missing field, and a body that is not JSON. */
     ASSERT_INT_EQ(post_stripe(&f, now, "{\"type\":\"invoice.paid\"}", &r), 400);
@@ -196,24 +203,32 @@ TEST(ingress_other_schemes_accept_signed_events)
     snprintf(h1, sizeof h1, "X-Slack-Signature: %s", sig);
     snprintf(h2, sizeof h2, "X-Slack-Request-Timestamp: %lld", now);
     const char *slack_h[] = {h1, h2, NULL};
-    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/slack", slack_h, sbody, strlen(sbody), &r), 0);
+    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/slack", slack_h, sbody, strlen(sbody), &r),
+                  0);
     ASSERT_INT_EQ(r.status, 202);
     http_response_free(&r);
     /* Shopify */
     const char *pbody = "{\"id\":123}";
     shopify_signature("shopify-secret", pbody, strlen(pbody), sig);
     snprintf(h1, sizeof h1, "X-Shopify-Hmac-Sha256: %s", sig);
-    const char *shop_h[] = {h1, "X-Shopify-Webhook-Id: wh-1", "X-Shopify-Topic: orders/create", NULL};
-    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/shopify", shop_h, pbody, strlen(pbody), &r), 0);
+    const char *shop_h[] = {h1, "X-Shopify-Webhook-Id: wh-1", "X-Shopify-Topic: orders/create",
+                            NULL};
+    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/shopify", shop_h, pbody, strlen(pbody), &r),
+                  0);
     ASSERT_INT_EQ(r.status, 202);
     http_response_free(&r);
     /* Standard Webhooks */
     const char *wbody = "{\"type\":\"user.created\"}";
-    standard_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", now, wbody, strlen(wbody), sig);
-    snprintf(h1, sizeof h1, "webhook-signature: v1,bm90LXRoaXMtb25l v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= %s", sig);
+    standard_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", now, wbody, strlen(wbody),
+                       sig);
+    snprintf(
+        h1, sizeof h1,
+        "webhook-signature: v1,bm90LXRoaXMtb25l v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= %s",
+        sig);
     snprintf(h2, sizeof h2, "webhook-timestamp: %lld", now);
     const char *std_h[] = {h1, h2, "webhook-id: msg_1", NULL};
-    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/standard", std_h, wbody, strlen(wbody), &r), 0);
+    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/standard", std_h, wbody, strlen(wbody), &r),
+                  0);
     ASSERT_INT_EQ(r.status, 202);
     http_response_free(&r);
     /* Generic HMAC: sha512, base64, prefix, id from a JSON pointer. */
@@ -221,7 +236,8 @@ TEST(ingress_other_schemes_accept_signed_events)
     hmac_signature("sha512", "generic-secret", 14, gbody, strlen(gbody), 1, "sha512=", sig);
     snprintf(h1, sizeof h1, "X-Signature: %s", sig);
     const char *gen_h[] = {h1, "X-Event-Type: thing.done", NULL};
-    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/generic", gen_h, gbody, strlen(gbody), &r), 0);
+    ASSERT_INT_EQ(http_request(f.port, "POST", "/hooks/generic", gen_h, gbody, strlen(gbody), &r),
+                  0);
     ASSERT_INT_EQ(r.status, 202);
     http_response_free(&r);
     ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 4);
@@ -237,7 +253,9 @@ TEST(ingress_slack_url_verification)
     struct http_response r;
     char sig[SIG_BUF_SIZE], h1[400], h2[200];
     long long now = (long long)time(NULL);
-    const char *body = "{\"token\":\"t\",\"challenge\":\"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P\",\"type\":\"url_verification\"}";
+    const char *body =
+        "{\"token\":\"t\",\"challenge\":\"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P\","
+        "\"type\":\"url_verification\"}";
 
     fixture_start(&f, NULL);
     slack_signature("slack-signing-secret", now, body, strlen(body), sig);
@@ -277,7 +295,8 @@ TEST(ingress_unknown_source_method_and_size)
     char raw[1024];
     int n = snprintf(raw, sizeof raw,
                      "POST /hooks/small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     "Connection: close\r\n\r\n40\r\n%064d\r\n40\r\n%064d\r\n0\r\n\r\n", 0, 0);
+                     "Connection: close\r\n\r\n40\r\n%064d\r\n40\r\n%064d\r\n0\r\n\r\n",
+                     0, 0);
     ASSERT_INT_EQ(http_raw(f.port, raw, (size_t)n, 5000, &r), 0);
     ASSERT_INT_EQ(r.status, 413);
     http_response_free(&r);
@@ -306,7 +325,8 @@ TEST(ingress_request_id_from_proxy_is_kept)
     int found = 0;
     redisReply *fl = e->element[0]->element[1];
     for (size_t i = 0; i + 1 < fl->elements; i += 2)
-        found |= !strcmp(fl->element[i]->str, "request_id") && !strcmp(fl->element[i + 1]->str, "proxy-req-42");
+        found |= !strcmp(fl->element[i]->str, "request_id") &&
+                 !strcmp(fl->element[i + 1]->str, "proxy-req-42");
     freeReplyObject(e);
     ASSERT(found);
 }
@@ -375,7 +395,8 @@ TEST_T(ingress_redis_down_503_then_recovers, 90)
     f.rc = redis_connect(f.redis);
     /* The receiver reconnects by itself. */
     WAIT_FOR(fixture_post_github(&f, "gh-secret-one", "down-1", "push", "{}", NULL) == 202, 10000);
-    WAIT_FOR(readyz_status(f.admin_port) == 200, 5000); /* reconnects are throttled to 1 per 100 ms */
+    WAIT_FOR(readyz_status(f.admin_port) == 200,
+             5000); /* reconnects are throttled to 1 per 100 ms */
     ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 1); /* no persistence: only the new one */
 }
 
@@ -487,10 +508,21 @@ TEST(ingress_watermark_503_and_recovery)
         ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", id, "push", "{}", NULL), 202);
     }
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "w-5", "push", "{}", &r), 503);
-    ASSERT(strtol(http_header(&r, "Retry-After"), NULL, 10) >= 2);
+    ASSERT_STR_EQ(http_header(&r, "Retry-After"), "2"); /* retry_after at the watermark */
     http_response_free(&r);
     /* Only the overloaded route pushes back. */
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "o-1", "other", "{}", NULL), 202);
+    /* Retry-After grows with the overload: in depth (3x the watermark)... */
+    freeReplyObject(redis_cmd(f.rc, "HSET hookd:{default}:counters backlog 15"));
+    ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "w-5", "push", "{}", &r), 503);
+    ASSERT_STR_EQ(http_header(&r, "Retry-After"), "6");
+    http_response_free(&r);
+    /* ...and in time: refusing for over one retry_after adds one more. */
+    freeReplyObject(redis_cmd(f.rc, "HSET hookd:{default}:counters backlog 5"));
+    usleep(2100 * 1000);
+    ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "w-5", "push", "{}", &r), 503);
+    ASSERT_STR_EQ(http_header(&r, "Retry-After"), "4");
+    http_response_free(&r);
     /* Draining to 4 (below high, above low) is not enough: hysteresis. */
     freeReplyObject(redis_cmd(f.rc, "HSET hookd:{default}:counters backlog 4"));
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "w-5", "push", "{}", NULL), 503);
