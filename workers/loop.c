@@ -91,8 +91,14 @@ static int claim_stale(struct slot *s)
     if (now < s->next_claim_ms)
         return 0;
     for (size_t i = 0; i < w->nroutes; i++) {
-        int rc = store_claim_next(s->st, &s->streams[i], w->consumer,
-                                  w->routes[i].cfg->visibility_timeout_ms, &ev, &done);
+        /* A paused route's entries wait for resume, a dead worker's too. */
+        int rc = store_streams_refresh(s->st, &s->streams[i], false);
+        if (rc < 0)
+            return rc;
+        if (s->streams[i].paused)
+            continue;
+        rc = store_claim_next(s->st, &s->streams[i], w->consumer,
+                              w->routes[i].cfg->visibility_timeout_ms, &ev, &done);
         if (rc < 0)
             return rc;
         more = more || !done;

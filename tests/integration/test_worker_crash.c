@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "worker_fixture.h"
 
@@ -99,6 +100,32 @@ TEST_T(worker_kill9_entry_claimed_by_another, 40)
     free(attempts);
 }
 
+/* A paused route's entries stay where they are, even those of a worker
+ * that died: nobody takes them over until the route is resumed. */
+TEST_T(worker_paused_route_not_taken_over_until_resume, 40)
+{
+    struct wfx f;
+    struct proc *w;
+
+    wfx_start(&f,
+              "[route default]\nhandler = exec:@H@/slow.sh @DIR@ 30 2\n"
+              "visibility_timeout = 1s\nhandler_timeout = 60s\n",
+              NULL);
+    w = wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
+    wfx_enqueue(&f, "default", "paused-1", "{}");
+    WAIT_FOR(count_marks("start") == 1, 10000);
+    freeReplyObject(redis_cmd(f.rc, "SET hookd:{default}:paused 1"));
+    proc_kill(w);
+    kill_handler("paused-1", 1);
+    wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
+    usleep(3000 * 1000); /* 3x visibility_timeout */
+    ASSERT_INT_EQ(count_marks("start"), 1);
+    ASSERT_INT_EQ(wfx_pending(&f, "default"), 1);
+    freeReplyObject(redis_cmd(f.rc, "DEL hookd:{default}:paused"));
+    WAIT_FOR(wfx_state_is(&f, "default", "paused-1", "processed"), 8000);
+    ASSERT_INT_EQ(count_marks("start"), 2);
+}
+
 TEST_T(worker_heartbeat_keeps_long_handler, 40)
 {
     struct wfx f;
@@ -116,11 +143,9 @@ TEST_T(worker_heartbeat_keeps_long_handler, 40)
     WAIT_FOR(wfx_state_is(&f, "default", "long-1", "processed"), 10000);
     ASSERT_INT_EQ(count_marks("start"), 1);
     ASSERT_INT_EQ(count_marks("end"), 1);
-    ASSERT_INT_EQ(proc_log_count(w[0], "claimed_stale") + proc_log_count(w[1], "claimed_stale"),
-                  0);
-    ASSERT_INT_EQ(proc_log_count(w[0], "entry_claimed_away") +
-                      proc_log_count(w[1], "entry_claimed_away"),
-                  0);
+    ASSERT_INT_EQ(proc_log_count(w[0], "claimed_stale") + proc_log_count(w[1], "claimed_stale"), 0);
+    ASSERT_INT_EQ(
+        proc_log_count(w[0], "entry_claimed_away") + proc_log_count(w[1], "entry_claimed_away"), 0);
 }
 
 TEST_T(worker_two_workers_never_overlap_an_event, 60)
