@@ -14,6 +14,7 @@
  */
 #include "codec.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -121,12 +122,23 @@ long codec_base64_decode(const char *in, size_t n, unsigned char *out, size_t ca
     return (long)total;
 }
 
+/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up
+ * again in its provider tables, under a lock, on every digest. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void codec_sha256_hex(const void *data, size_t n, char out[CODEC_SHA256_HEX_LEN + 1])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
 
-    if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) || len != 32) {
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!EVP_Digest(data, n, md, &len, sha256_md ? sha256_md : EVP_sha256(), NULL) || len != 32) {
         /* Only on a broken libcrypto; an all-zero digest is never a valid id. */
         memset(out, '0', CODEC_SHA256_HEX_LEN);
         out[CODEC_SHA256_HEX_LEN] = '\0';

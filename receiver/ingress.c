@@ -12,6 +12,7 @@
  * One JSON log line per request, always, with the request id.
  */
 #include "ingress.h"
+#include "clock.h"
 #include "ingress_metrics.h"
 
 #include <jansson.h>
@@ -34,20 +35,6 @@
 
 #define HEADERS_JSON_MAX (64 * 1024)
 #define OVERLOAD_RETRY_MAX 12 /* Retry-After of an overloaded route: at most 12x retry_after */
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void ingress_response_free(struct ingress_response *resp)
 {
@@ -183,7 +170,7 @@ static void log_request(const struct ingress_state *s, const struct ingress_resp
     struct logline l;
 
     ingress_metrics_request(s->src ? s->src->name : NULL, s->outcome, resp->status, s->sig_version,
-                            (double)(now_us() - req->start_us) / 1e6);
+                            (double)(clock_mono_us() - req->start_us) / 1e6);
     if (!log_begin(&l, resp->status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST))
         return;
     log_str(&l, "request_id", req->request_id);
@@ -203,7 +190,7 @@ static void log_request(const struct ingress_state *s, const struct ingress_resp
     if (s->traceparent[0])
         log_str(&l, "traceparent", s->traceparent);
     log_int(&l, "body_bytes", (int64_t)req->body_len);
-    log_double(&l, "latency_ms", (double)(now_us() - req->start_us) / 1000.0);
+    log_double(&l, "latency_ms", (double)(clock_mono_us() - req->start_us) / 1000.0);
     log_end(&l);
 }
 
@@ -375,7 +362,7 @@ static void enqueue_prepare(struct ingress_work *w, const struct config *cfg)
         .body_sha256 = w->sha,
         .headers_json = w->hjson ? w->hjson : "{}",
         .sig_version = s->sig_version,
-        .received_at_ms = wall_ms(),
+        .received_at_ms = clock_wall_ms(),
         .request_id = req->request_id,
         .traceparent = s->traceparent,
     };
@@ -386,7 +373,7 @@ static void enqueue_prepare(struct ingress_work *w, const struct config *cfg)
         .watermark = w->over ? w->low : r->high_watermark,
         .rc = HOOKD_EREDIS_CONN,
     };
-    w->submitted_us = now_us();
+    w->submitted_us = clock_mono_us();
 }
 
 /* The answer to the enqueue step's outcome (w->job.rc, w->job.res). */
@@ -399,7 +386,7 @@ static void enqueue_answer(struct ingress_work *w, const struct config *cfg,
     int rc = w->job.rc;
 
     if (w->submitted_us)
-        ingress_metrics_redis("enqueue", (double)(now_us() - w->submitted_us) / 1e6);
+        ingress_metrics_redis("enqueue", (double)(clock_mono_us() - w->submitted_us) / 1e6);
     free(w->hjson);
     w->hjson = NULL;
     if (rc < 0) {
