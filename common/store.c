@@ -29,21 +29,18 @@
 #include <openssl/crypto.h>
 
 #include "err.h"
+#include "clock.h"
 #include "log.h"
 #include "store_conn.h"
 
 int64_t store_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms();
 }
 
 int64_t store_wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_wall_ms();
 }
 
 /* redis://[:password@]host[:port][/db]  or  unix:/path[?db=N] */
@@ -159,9 +156,15 @@ void store_close(struct store *st)
     free(store_conn(st));
 }
 
-bool store_is_down(const struct store *st) { return st->down; }
+bool store_is_down(const struct store *st)
+{
+    return st->down;
+}
 
-double store_last_rtt_ms(const struct store *st) { return st->last_rtt_ms; }
+double store_last_rtt_ms(const struct store *st)
+{
+    return st->last_rtt_ms;
+}
 
 int store_handshake(struct store *st, redisContext *c)
 {

@@ -20,6 +20,7 @@
  * verification and the stream untouched.
  */
 #include "http.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -72,13 +73,6 @@ struct request_ctx {
     struct pipeline_item item;
     struct ingress_response resp; /* decided on the committer thread */
 };
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 int http_parse_listen(const char *s, char *host, size_t cap, int *port)
 {
@@ -136,12 +130,13 @@ static enum MHD_Result early(struct MHD_Connection *c, struct request_ctx *rq, i
                              const char *error, int64_t retry_after_s)
 {
     char body[256];
-    int n = snprintf(body, sizeof body, "{\"status\":\"rejected\",\"error\":\"%s\",\"request_id\":\"%s\"}",
-                     error, rq->request_id);
+    int n = snprintf(body, sizeof body,
+                     "{\"status\":\"rejected\",\"error\":\"%s\",\"request_id\":\"%s\"}", error,
+                     rq->request_id);
     struct logline l;
 
     ingress_metrics_request(rq->src ? rq->src->name : NULL, error, status, NULL,
-                            (double)(now_us() - rq->start_us) / 1e6);
+                            (double)(clock_mono_us() - rq->start_us) / 1e6);
     if (log_begin(&l, status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST)) {
         log_str(&l, "request_id", rq->request_id);
         if (rq->src)
@@ -154,9 +149,11 @@ static enum MHD_Result early(struct MHD_Connection *c, struct request_ctx *rq, i
     return send_answer(c, rq, status, body, (size_t)n, retry_after_s, status == 405);
 }
 
-static void client_address(struct MHD_Connection *c, const struct config *cfg, char *out, size_t cap)
+static void client_address(struct MHD_Connection *c, const struct config *cfg, char *out,
+                           size_t cap)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
     const char *xff;
 
@@ -214,14 +211,14 @@ static bool ambiguous_framing(struct MHD_Connection *c)
            (fc.content_length && fc.transfer_encoding);
 }
 
-static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *rq,
-                                  const char *url, const char *method)
+static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *rq, const char *url,
+                                  const char *method)
 {
     const struct config *cfg = rq->cfg;
     const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
     const char *cl;
 
-    rq->start_us = now_us();
+    rq->start_us = clock_mono_us();
     ingress_request_id(rid, rid ? strlen(rid) : 0, rq->request_id);
     client_address(c, cfg, rq->client, sizeof rq->client);
     if (atomic_fetch_add(&runtime_inflight, 1) + 1 > cfg->receiver.max_concurrent_requests)
@@ -436,15 +433,12 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, uns
         return NULL;
     }
     d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                         MHD_OPTION_SOCK_ADDR, sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, threads,
-                         MHD_OPTION_CONNECTION_LIMIT, cfg->receiver.max_connections,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->receiver.connection_memory_limit,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->receiver.connection_timeout_s,
-                         MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-                         MHD_OPTION_END);
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                         cfg->receiver.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         cfg->receiver.connection_memory_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)cfg->receiver.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+                         done, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot listen on %.100s (address in use or not local?)", listen);
     return d;

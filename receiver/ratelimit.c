@@ -4,6 +4,7 @@
  * the critical section is a few arithmetic operations.
  */
 #include "ratelimit.h"
+#include "clock.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -27,13 +28,6 @@ static struct bucket buckets[MAX_BUCKETS];
 static size_t nbuckets;
 static int64_t overrides_fetched_ms = -RATELIMIT_REFRESH_MS;
 static bool refreshing;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct bucket *find(const char *source, bool create)
 {
@@ -95,7 +89,7 @@ double ratelimit_rate(const struct source_cfg *src)
 
 int64_t ratelimit_check(const struct source_cfg *src, struct store *st)
 {
-    int64_t now = now_ms(), wait_s = 0;
+    int64_t now = clock_mono_ms(), wait_s = 0;
 
     refresh_overrides(st, now);
     pthread_mutex_lock(&lock);

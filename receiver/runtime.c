@@ -4,6 +4,7 @@
  * Redis round trip every request makes anyway.
  */
 #include "runtime.h"
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -88,13 +89,6 @@ void runtime_shutdown(void)
     pthread_mutex_unlock(&lock);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t runtime_route_overloaded_for_ms(const char *route)
 {
     int64_t for_ms = -1;
@@ -103,7 +97,7 @@ int64_t runtime_route_overloaded_for_ms(const char *route)
     for (size_t i = 0; i < noverload; i++)
         if (strcmp(overload[i].name, route) == 0) {
             if (overload[i].over)
-                for_ms = mono_ms() - overload[i].since_ms;
+                for_ms = clock_mono_ms() - overload[i].since_ms;
             break;
         }
     pthread_mutex_unlock(&lock);
@@ -122,7 +116,7 @@ void runtime_set_route_overloaded(const char *route, bool over)
         memcpy(overload[noverload++].name, route, strlen(route) + 1);
     if (i < noverload) {
         if (over && !overload[i].over)
-            overload[i].since_ms = mono_ms();
+            overload[i].since_ms = clock_mono_ms();
         overload[i].over = over;
     }
     pthread_mutex_unlock(&lock);

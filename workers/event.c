@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "clock.h"
 #include "log.h"
 #include "retry.h"
 #include "store_metrics.h"
@@ -42,20 +43,6 @@ struct redis_retry {
     int64_t grace_ms;      /* once stopping, how long to keep trying */
     int64_t give_up_at;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool worker_stopping(struct worker *w)
 {
@@ -75,7 +62,7 @@ bool worker_redis_wait(struct worker *w, unsigned *tries, int64_t give_up_at)
     int64_t delay = REDIS_BACKOFF_MIN_MS << (*tries < 5 ? *tries : 5);
     struct timespec ts;
 
-    if (worker_stopping(w) && (give_up_at <= 0 || mono_ms() >= give_up_at))
+    if (worker_stopping(w) && (give_up_at <= 0 || clock_mono_ms() >= give_up_at))
         return false;
     if (delay > REDIS_BACKOFF_MAX_MS)
         delay = REDIS_BACKOFF_MAX_MS;
@@ -94,7 +81,7 @@ static bool again(struct slot *s, struct redis_retry *rr, int rc, const char *st
 
     if (!hopeless) {
         if (worker_stopping(s->w) && !rr->give_up_at)
-            rr->give_up_at = mono_ms() + (rr->grace_ms > 0 ? rr->grace_ms : 1);
+            rr->give_up_at = clock_mono_ms() + (rr->grace_ms > 0 ? rr->grace_ms : 1);
         if (worker_redis_wait(s->w, &rr->tries, rr->give_up_at))
             return true;
     }
@@ -272,7 +259,7 @@ static void conclude(struct slot *s, const struct worker_route *wr, const struct
     } else {
         a.outcome = "retry_scheduled";
         a.next_in_ms = retry_delay_ms(wr->cfg, n, res->retry_after_ms, &s->rng);
-        due = wall_ms() + a.next_in_ms;
+        due = clock_wall_ms() + a.next_in_ms;
     }
     record(s, ev, &a, last_error, due);
 }

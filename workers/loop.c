@@ -41,19 +41,13 @@
 #include <time.h>
 
 #include "log.h"
+#include "clock.h"
 #include "worker.h"
 
 #define CLAIM_INTERVAL_MIN_MS 100
 #define CLAIM_INTERVAL_MAX_MS 5000
 #define WAIT_MAX_EVENTS                                                                            \
     64 /* entries one idle wait may hand out (one per stream); more stay pending */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t claim_interval_ms(const struct worker *w)
 {
@@ -85,7 +79,7 @@ static int claim_stale(struct slot *s)
 {
     struct worker *w = s->w;
     struct store_event *ev = NULL;
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     bool more = false, done;
 
     if (now < s->next_claim_ms)

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "clock.h"
 #include "worker.h"
 
 #define MAINT_TICK_MS 100
@@ -56,26 +57,12 @@ static bool tick(void)
     return !stop;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void move_due(struct worker *w, struct store *st)
 {
     for (size_t i = 0; i < w->nroutes; i++) {
         size_t moved = MOVE_BATCH, total = 0;
         for (int b = 0; b < MOVE_BATCHES_PER_TICK && moved == MOVE_BATCH; b++) {
-            if (store_move_due(st, w->routes[i].cfg->name, wall_ms(), MOVE_BATCH, &moved) < 0)
+            if (store_move_due(st, w->routes[i].cfg->name, clock_wall_ms(), MOVE_BATCH, &moved) < 0)
                 return; /* Redis trouble: next tick */
             total += moved;
         }
@@ -165,7 +152,7 @@ void *maint_thread(void *arg)
     do {
         move_due(w, st);
         for (size_t i = 0; i < w->nroutes; i++) {
-            int64_t now = mono_ms(), every = w->routes[i].cfg->visibility_timeout_ms / 3;
+            int64_t now = clock_mono_ms(), every = w->routes[i].cfg->visibility_timeout_ms / 3;
             if (now < next_hb[i])
                 continue;
             heartbeat_route(w, st, (int)i);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "clock.h"
 #include "runner.h"
 
 #define TICK_MS 25 /* exit check period without a pidfd */
@@ -55,13 +56,6 @@ struct child {
     siginfo_t info; /* how it ended, once exited */
     struct run_result *res;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void close_fd(int *fd)
 {
@@ -241,7 +235,7 @@ static void pump(struct child *c, int64_t deadline)
     while (!c->exited) {
         struct pollfd p[3];
         nfds_t n = 0;
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - clock_mono_ms();
 
         if (left <= 0)
             return;
@@ -295,7 +289,7 @@ static void describe_end(struct child *c, bool timed_out, int64_t timeout_ms)
 static void kill_group(struct child *c)
 {
     kill(-c->pid, SIGTERM);
-    pump(c, mono_ms() + KILL_GRACE_MS);
+    pump(c, clock_mono_ms() + KILL_GRACE_MS);
     kill(-c->pid, SIGKILL);
     if (!c->exited) {
         memset(&c->info, 0, sizeof c->info);
@@ -306,7 +300,7 @@ static void kill_group(struct child *c)
 
 static void supervise(struct child *c, const struct run_input *in)
 {
-    int64_t start = mono_ms();
+    int64_t start = clock_mono_ms();
     bool timed_out = false;
 
     if (c->body_len == 0)
@@ -340,7 +334,7 @@ void runner_exec(const struct handler *h, const struct run_input *in, struct run
     int in_p[2], err_p[2], rc;
     char *own[ENV_OWN_MAX] = {0}, **env = NULL;
     size_t nown = 0;
-    int64_t start = mono_ms();
+    int64_t start = clock_mono_ms();
 
     memset(res, 0, sizeof *res);
     res->retry_after_ms = -1;
@@ -364,7 +358,7 @@ fail:
     res->code = -rc;
     snprintf(res->what, sizeof res->what, "cannot run %s: %s", h->argv[0], hookd_strerror(rc));
 out:
-    res->duration_ms = mono_ms() - start;
+    res->duration_ms = clock_mono_ms() - start;
     close_fd(&c.in_fd), close_fd(&c.err_fd), close_fd(&c.pidfd);
     close_fd(&in_p[0]), close_fd(&in_p[1]), close_fd(&err_p[0]), close_fd(&err_p[1]);
     for (size_t i = 0; i < nown; i++)
