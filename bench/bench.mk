@@ -5,7 +5,8 @@
 # the results table. See docs/performance.md.
 
 BENCH_BUILD := build-bench
-BENCH_TOOLS := $(BENCH_BUILD)/bench/gen $(BENCH_BUILD)/bench/rate $(BENCH_BUILD)/bench/freeport
+BENCH_TOOLS := $(BENCH_BUILD)/bench/gen $(BENCH_BUILD)/bench/rate $(BENCH_BUILD)/bench/freeport \
+	$(BENCH_BUILD)/bench/noop
 
 bench: deps
 	@sh scripts/install-bench-deps.sh
@@ -19,6 +20,10 @@ bench-tools: $(BENCH_TOOLS)
 $(BENCH_BUILD)/bench/gen: bench/gen.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< $(shell pkg-config --libs libcrypto)
+
+$(BENCH_BUILD)/bench/noop: bench/noop.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -o $@ $<
 
 $(BENCH_BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

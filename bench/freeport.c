@@ -11,7 +11,7 @@
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 1, fds[64];
+    int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 1, fds[64];
 
     for (int i = 0; i < n && i < 64; i++) {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

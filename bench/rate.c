@@ -108,7 +108,7 @@ static int answer_done(struct conn *c)
         *end = '\r';
         return 0;
     }
-    int status = c->got > 12 ? atoi(c->buf + 9) : -1;
+    int status = c->got > 12 ? (int)strtol(c->buf + 9, NULL, 10) : -1;
     size_t used = (size_t)(end + 4 - c->buf) + body;
     memmove(c->buf, c->buf + used, c->got - used);
     c->got -= used;
@@ -126,9 +126,9 @@ int main(int argc, char **argv)
     if (argc < 8)
         return fprintf(stderr, "usage: rate HOST PORT FILEPREFIX NFILES RATE SECONDS CONNS\n"), 2;
     size_t nreq, next = 0, done = 0, n202 = 0, n200 = 0, nother = 0, errors = 0;
-    struct req *reqs = load(argv[3], atoi(argv[4]), &nreq);
-    double rate = atof(argv[5]), secs = atof(argv[6]);
-    int nconns = atoi(argv[7]), ep = epoll_create1(0);
+    struct req *reqs = load(argv[3], (int)strtol(argv[4], NULL, 10), &nreq);
+    double rate = strtod(argv[5], NULL), secs = strtod(argv[6], NULL);
+    int nconns = (int)strtol(argv[7], NULL, 10), ep = epoll_create1(0);
     size_t total = (size_t)(rate * secs);
     static struct conn conns[MAX_CONNS];
     int idle[MAX_CONNS], nidle = 0;
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
         return fprintf(stderr, "rate: bad arguments or empty files\n"), 2;
     for (int i = 0; i < nconns; i++) {
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        if ((conns[i].fd = dial(argv[1], atoi(argv[2]))) < 0)
+        if ((conns[i].fd = dial(argv[1], (int)strtol(argv[2], NULL, 10))) < 0)
             return perror("connect"), 1;
         epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
         idle[nidle++] = i;

@@ -13,6 +13,7 @@
 set -euo pipefail
 
 BIN=${BENCH_BIN:-build-bench}
+NOOP=$(cd "$BIN/bench" && pwd)/noop
 DUR=${BENCH_SECONDS:-5}
 COUNT=${BENCH_COUNT:-200000}
 ROWS=${BENCH_ROWS:-.}
@@ -84,7 +85,7 @@ match = standard:*
 handler = http://127.0.0.1:$HANDLER_PORT/hook
 
 [route default]
-handler = exec:/bin/true
+handler = exec:$NOOP
 CONF
     chmod 600 "$W/bench.conf"
 }
@@ -230,7 +231,9 @@ echo "bench: signing $COUNT requests per file into $W" >&2
 "$BIN/bench/gen" standard "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$STANDARD_SECRET" "$W/standard"
 "$BIN/bench/gen" github "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$GITHUB_SECRET" "$W/dup" 2
 start_nginx
-echo "# $(nproc) cores; load before the runs: $(cut -d' ' -f1-3 /proc/loadavg); ${DUR}s per run"
+echo "# $(nproc) cores; load before the runs: $(cut -d' ' -f1-3 /proc/loadavg); ${DUR}s per run;" \
+    "receiver threads ${BENCH_RECEIVER_THREADS:-default}; $(redis-server --version | cut -d' ' -f3)," \
+    "$(nginx -v 2>&1 | cut -d' ' -f3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 
 for mode in off everysec always; do
     start_redis "$mode"
@@ -251,7 +254,7 @@ done
 
 start_redis off
 echo "## workers (Redis AOF off)"
-for k in 1 2; do worker_row exec-bin-true default github "$k" 1000; done
-for k in 4 16; do worker_row http-nginx-200 web standard "$k" 6000; done
+for k in 1 2; do worker_row exec-noop default github "$k" 1000; done
+for k in 4 16 64; do worker_row http-nginx-200 web standard "$k" 6000; done
 echo "# load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$FAILED" = 0 ] || { echo "bench: a count check failed" >&2; exit 1; }
