@@ -67,7 +67,6 @@ struct request_ctx {
     char client[INET6_ADDRSTRLEN + 1];
     /* while the enqueue step is in the pipeline (the connection suspended) */
     struct MHD_Connection *conn;
-    struct headers *h;
     struct ingress_request req;
     struct ingress_work *w;
     struct pipeline_item item;
@@ -305,14 +304,14 @@ static enum MHD_Result answer_enqueued(struct MHD_Connection *c, struct request_
 
 static enum MHD_Result final_call(struct MHD_Connection *c, struct request_ctx *rq)
 {
-    struct headers *h;
+    struct headers hs, *h = &hs; /* views into MHD's pool, read by ingress_prepare only */
     struct ingress_response resp;
     struct store *st = runtime_store();
     enum MHD_Result ok;
 
     if (rq->too_large)
         return early(c, rq, 413, "body_too_large", 0);
-    if (!(rq->h = h = malloc(sizeof *h)) || !(rq->w = malloc(sizeof *rq->w)))
+    if (!(rq->w = malloc(sizeof *rq->w)))
         return MHD_NO;
     h->n = 0;
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, h);
@@ -329,8 +328,7 @@ static enum MHD_Result final_call(struct MHD_Connection *c, struct request_ctx *
         .start_us = rq->start_us,
     };
     bool enqueue = ingress_prepare(rq->w, rq->cfg, st, &rq->req, &resp);
-    free(rq->h); /* read by ingress_prepare only */
-    rq->h = NULL, rq->req.headers = NULL;
+    rq->req.headers = NULL; /* hs goes out of scope */
     if (enqueue) {
         /* Suspended before it is queued: the committer may resume it at once. */
         rq->conn = c;
@@ -389,7 +387,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&runtime_inflight, 1);
     config_release(rq->cfg);
     free(rq->body);
-    free(rq->h);
     free(rq->w);
     ingress_response_free(&rq->resp);
     free(rq);

@@ -18,7 +18,7 @@
 
 #include "store.h"
 
-#define PIPELINE_BATCH_MAX 256 /* steps sent in one go */
+#define PIPELINE_BATCH_MAX 64 /* steps sent in one go */
 
 struct pipeline_item {
     struct store_enqueue_job *job;        /* in: the step; out: rc and res */
