@@ -250,6 +250,12 @@ for mode in off everysec always; do
     # latency at half the receiver's own closed-loop rate, open loop
     half=$(awk -v r="${RECV_RPS64:-10000}" 'BEGIN{printf "%d", r/2}')
     ingress_row "github-at-half-load($half/s)" rate github default 64 "$half"
+    # the same open-loop rate against nginx: what the generator and this
+    # machine add to every latency figure (the floor under the row above)
+    if want "nginx-at-half-load-$AOF-c64"; then
+        load rate "$NGINX_PORT" "$W/github" 64 "$half"
+        row "nginx at the same rate" 64 0 0 "-" "-"
+    fi
 done
 
 start_redis off
