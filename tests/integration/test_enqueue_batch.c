@@ -1,0 +1,104 @@
+/*
+ * test_enqueue_batch.c — store_enqueue_many, the receiver's group commit,
+ * against a real redis-server: every step in a pipelined batch gets the
+ * outcome it would have had alone (a repeat inside the same batch is a
+ * duplicate), a NOSCRIPT reply is retried with the script text, and with
+ * Redis gone no step reports success.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "worker_fixture.h"
+
+#define BATCH 5
+
+static const char config[] = "[route default]\nhandler = exec:/bin/true\n";
+
+struct batch {
+    char ids[BATCH][32], reqids[BATCH][40];
+    struct store_event_in ev[BATCH];
+    struct store_enqueue_job job[BATCH];
+    struct store_enqueue_job *jobs[BATCH];
+};
+
+/* ids a, b, c, a again, d: the fourth repeats the first within the batch. */
+static void batch_init(struct batch *b)
+{
+    static const char *const names[BATCH] = {"ev-a", "ev-b", "ev-c", "ev-a", "ev-d"};
+    static const char sha[] = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < BATCH; i++) {
+        snprintf(b->ids[i], sizeof b->ids[i], "%s", names[i]);
+        snprintf(b->reqids[i], sizeof b->reqids[i], "req-%d", i);
+        b->ev[i] = (struct store_event_in){.event_id = b->ids[i],
+                                           .event_id_len = strlen(b->ids[i]),
+                                           .source = "github",
+                                           .type = "push",
+                                           .type_len = 4,
+                                           .body = "{}",
+                                           .body_len = 2,
+                                           .body_sha256 = sha,
+                                           .headers_json = "{}",
+                                           .sig_version = "v1",
+                                           .received_at_ms = 1700000000000,
+                                           .request_id = b->reqids[i]};
+        b->job[i] = (struct store_enqueue_job){
+            .route = "default", .ev = &b->ev[i], .ttl_s = 3600, .watermark = 0};
+        b->jobs[i] = &b->job[i];
+    }
+}
+
+static long long stream_len(struct wfx *f)
+{
+    redisReply *r = redisCommand(f->rc, "XLEN hookd:{default}:stream");
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+TEST_T(enqueue_batch_outcomes_match_one_by_one, 30)
+{
+    struct wfx f;
+    struct batch b;
+
+    wfx_start(&f, config, NULL);
+    freeReplyObject(redisCommand(f.rc, "SCRIPT FLUSH")); /* first EVALSHA: NOSCRIPT */
+    batch_init(&b);
+    store_enqueue_many(f.st, BATCH, b.jobs, 0, 0);
+    for (int i = 0; i < BATCH; i++)
+        ASSERT_INT_EQ(b.job[i].rc, 0);
+    ASSERT_INT_EQ(b.job[0].res.status, ENQ_QUEUED);
+    ASSERT_INT_EQ(b.job[1].res.status, ENQ_QUEUED);
+    ASSERT_INT_EQ(b.job[2].res.status, ENQ_QUEUED);
+    ASSERT_INT_EQ(b.job[3].res.status, ENQ_DUPLICATE);
+    ASSERT_STR_EQ(b.job[3].res.prior_state, "queued");
+    ASSERT_INT_EQ(b.job[4].res.status, ENQ_QUEUED);
+    ASSERT(b.job[0].res.stream_id[0] != '\0');
+    ASSERT_INT_EQ(stream_len(&f), 4);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "received"), 4);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "duplicates"), 1);
+
+    /* The same batch again: all duplicates, nothing appended. */
+    batch_init(&b);
+    store_enqueue_many(f.st, BATCH, b.jobs, 0, 0);
+    for (int i = 0; i < BATCH; i++) {
+        ASSERT_INT_EQ(b.job[i].rc, 0);
+        ASSERT_INT_EQ(b.job[i].res.status, ENQ_DUPLICATE);
+    }
+    ASSERT_INT_EQ(stream_len(&f), 4);
+}
+
+TEST_T(enqueue_batch_redis_gone_reports_no_success, 30)
+{
+    struct wfx f;
+    struct batch b;
+
+    wfx_start(&f, config, NULL);
+    wfx_enqueue(&f, "default", "warm", "{}"); /* the store's connection is open */
+    redis_stop(f.redis);
+    batch_init(&b);
+    store_enqueue_many(f.st, BATCH, b.jobs, 0, 0);
+    for (int i = 0; i < BATCH; i++)
+        ASSERT(b.job[i].rc < 0);
+}
