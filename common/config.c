@@ -207,7 +207,9 @@ static int receiver_defaults(struct config *cfg)
     if (!r->max_connections) r->max_connections = DEFAULT_MAX_CONNECTIONS;
     if (!r->connection_memory_limit) r->connection_memory_limit = DEFAULT_CONN_MEMORY_BYTES;
     if (!r->connection_timeout_s) r->connection_timeout_s = DEFAULT_CONN_TIMEOUT_S;
-    if (!r->max_concurrent_requests) r->max_concurrent_requests = r->threads * 64;
+    /* every connection may have one request waiting on the group commit */
+    if (!r->max_concurrent_requests)
+        r->max_concurrent_requests = r->max_connections;
     if (!r->retry_after_s) r->retry_after_s = DEFAULT_RETRY_AFTER_S;
     if (!r->rejected_maxlen) r->rejected_maxlen = DEFAULT_REJECTED_MAXLEN;
     if (!d->dedupe_ttl_s) d->dedupe_ttl_s = DEFAULT_DEDUPE_TTL_S;
