@@ -58,8 +58,6 @@ write_config() {
 listen = 127.0.0.1:$PORT
 admin_listen = 127.0.0.1:$ADMIN_PORT
 admin_token = bench-admin-token
-max_connections = 2048
-max_concurrent_requests = 4096
 high_watermark = 100000000
 low_watermark = 90000000
 connection_timeout = 60s
