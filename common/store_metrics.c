@@ -13,9 +13,6 @@
 #include "metrics.h"
 #include "store_internal.h"
 
-#define HIST_KEY "handler_hist"
-#define FIELD_MAX 64
-
 const double store_handler_bounds_s[STORE_HANDLER_NBOUNDS] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
 
@@ -49,28 +46,37 @@ static int hincrby(struct store *st, const char *key, const char *field, long lo
     return rc;
 }
 
-int store_handler_observe(struct store *st, const char *route, const char *result,
-                          double seconds)
+void store_handler_sample(struct store_handler_sample *s, const char *result, double seconds)
 {
-    char key[STORE_KEY_MAX], field[FIELD_MAX], le[40];
-    size_t i = metrics_bucket_index(store_handler_bounds_s, STORE_HANDLER_NBOUNDS, seconds);
-    int rc;
+    char le[40];
+    size_t i;
 
     if (!valid_result(result))
         result = "other";
     if (seconds < 0 || seconds != seconds)
         seconds = 0;
-    if (store_key_route(st, key, sizeof key, route, HIST_KEY) < 0)
-        return HOOKD_ETOO_LARGE;
+    i = metrics_bucket_index(store_handler_bounds_s, STORE_HANDLER_NBOUNDS, seconds);
     if (i < STORE_HANDLER_NBOUNDS)
         metrics_format_value(store_handler_bounds_s[i], le, sizeof le);
     else
         snprintf(le, sizeof le, "+Inf");
-    snprintf(field, sizeof field, "%s:le=%s", result, le);
-    if ((rc = hincrby(st, key, field, 1)) < 0)
+    snprintf(s->bucket_field, sizeof s->bucket_field, "%s:le=%s", result, le);
+    snprintf(s->sum_field, sizeof s->sum_field, "%s:sum_us", result);
+    s->sum_us = (long long)(seconds * 1e6 + 0.5);
+}
+
+int store_handler_observe(struct store *st, const char *route, const char *result, double seconds)
+{
+    char key[STORE_KEY_MAX];
+    struct store_handler_sample smp;
+    int rc;
+
+    store_handler_sample(&smp, result, seconds);
+    if (store_key_route(st, key, sizeof key, route, STORE_HANDLER_HIST_KEY) < 0)
+        return HOOKD_ETOO_LARGE;
+    if ((rc = hincrby(st, key, smp.bucket_field, 1)) < 0)
         return rc;
-    snprintf(field, sizeof field, "%s:sum_us", result);
-    return hincrby(st, key, field, (long long)(seconds * 1e6 + 0.5));
+    return hincrby(st, key, smp.sum_field, smp.sum_us);
 }
 
 /* strcmp of a NUL-terminated word with a length-delimited one. */
@@ -143,7 +149,7 @@ int store_handler_hist_read(struct store *st, const char *route, struct store_ha
     redisReply *r;
 
     *n = 0;
-    if ((rc = store_key_route(st, key, sizeof key, route, HIST_KEY)) < 0)
+    if ((rc = store_key_route(st, key, sizeof key, route, STORE_HANDLER_HIST_KEY)) < 0)
         return HOOKD_ETOO_LARGE;
     len[1] = (size_t)rc;
     if (!(r = store_command(st, 2, argv, len, &rc)))
@@ -153,7 +159,8 @@ int store_handler_hist_read(struct store *st, const char *route, struct store_ha
         return HOOKD_EREDIS_REPLY;
     }
     for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i + 1]->type == REDIS_REPLY_STRING)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING)
             read_field(out, cap, n, r->element[i]->str, r->element[i + 1]->str);
     freeReplyObject(r);
     return 0;

@@ -22,16 +22,28 @@
 
 #include "store.h"
 
+#define STORE_HANDLER_HIST_KEY "handler_hist" /* P:{ROUTE}:handler_hist */
 #define STORE_HANDLER_NBOUNDS 14
 #define STORE_HANDLER_MAX_RESULTS 8 /* distinct verdict words read back */
 #define STORE_HANDLER_RESULT_MAX 15 /* bytes of a verdict word */
 
 extern const double store_handler_bounds_s[STORE_HANDLER_NBOUNDS];
 
-/* Records one handler run of ROUTE: RESULT ([a-z_], else "other") and its
- * duration. Two HINCRBYs; best effort (0 or a negative code). */
-int store_handler_observe(struct store *st, const char *route, const char *result,
-                          double seconds);
+/* One handler run as the two fields it increments: the bucket's count by
+ * 1 and RESULT:sum_us by sum_us. The worker's outcome step (FINISH, RETRY,
+ * DEAD) applies it in the same Lua call, so it costs no round trip. */
+struct store_handler_sample {
+    char bucket_field[64]; /* RESULT:le=BOUND */
+    char sum_field[32];    /* RESULT:sum_us */
+    long long sum_us;
+};
+
+/* Fills S for RESULT ([a-z_], else "other") and a duration in seconds. */
+void store_handler_sample(struct store_handler_sample *s, const char *result, double seconds);
+
+/* Records one handler run of ROUTE on its own (two HINCRBYs); best effort
+ * (0 or a negative code). */
+int store_handler_observe(struct store *st, const char *route, const char *result, double seconds);
 
 struct store_handler_hist {
     char result[STORE_HANDLER_RESULT_MAX + 1];

@@ -78,16 +78,25 @@ static const char enqueue_lua[] =
  * entry is the current one. A step that finds otherwise only XACKs: the
  * counters stay equal to the states they count.
  */
-#define LUA_OPEN_AND_CURRENT(id_argv)                                            \
-    "local st = redis.call('HGET', KEYS[1], 'state')\n"                          \
-    "local cur = redis.call('HGET', KEYS[1], 'stream_id')\n"                     \
-    "local open = st ~= 'processed' and st ~= 'failed_permanent' and\n"          \
+#define LUA_OPEN_AND_CURRENT(id_argv)                                                              \
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"                                            \
+    "local cur = redis.call('HGET', KEYS[1], 'stream_id')\n"                                       \
+    "local open = st ~= 'processed' and st ~= 'failed_permanent' and\n"                            \
     "  (not cur or cur == " id_argv ")\n"
 
 /* A state write on a dedupe record that expired meanwhile recreates it: give
  * it the TTL again so that it never lives forever. */
-#define LUA_KEEP_TTL(ttl_argv)                                                   \
+#define LUA_KEEP_TTL(ttl_argv)                                                                     \
     "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], " ttl_argv ") end\n"
+
+/* The handler run's duration sample, counted whatever the step decides
+ * (the handler did run): KEYS[k] is P:{ROUTE}:handler_hist, ARGV[a] the
+ * bucket field ('' for none), ARGV[a+1] the sum field, ARGV[a+2] the µs. */
+#define LUA_OBSERVE(k, a, b, c)                                                                    \
+    "if ARGV[" a "] ~= '' then\n"                                                                  \
+    "  redis.call('HINCRBY', KEYS[" k "], ARGV[" a "], 1)\n"                                       \
+    "  redis.call('HINCRBY', KEYS[" k "], ARGV[" b "], ARGV[" c "])\n"                             \
+    "end\n"
 
 /* Before running a handler. KEYS: seen, stream, counters
  * ARGV: stream_id, group, now_ms, ttl_s, attempt_token
@@ -98,84 +107,88 @@ static const char enqueue_lua[] =
  * for this one start: a BEGIN sent again after a timeout (the first one
  * may still have run, in a Redis that was frozen) finds its own token and
  * returns the same attempt instead of counting another. */
-static const char begin_lua[] =
-    LUA_OPEN_AND_CURRENT("ARGV[1]")
-    "if not open then\n"
-    "  redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
-    "  redis.call('HINCRBY', KEYS[3], 'duplicate_skipped', 1)\n"
-    "  return {'skip', st or ''}\n"
-    "end\n"
-    "if st == 'processing' and redis.call('HGET', KEYS[1], 'attempt_token') == ARGV[5] then\n"
-    "  return {'run', redis.call('HGET', KEYS[1], 'attempts') or '1'}\n"
-    "end\n"
-    "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
-    "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
-    "  'started_at', ARGV[3], 'updated_at', ARGV[3], 'attempt_token', ARGV[5])\n"
-    LUA_KEEP_TTL("ARGV[4]")
-    "return {'run', tostring(n)}\n";
+static const char begin_lua[] = LUA_OPEN_AND_CURRENT(
+    "ARGV[1]") "if not open then\n"
+               "  redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
+               "  redis.call('HINCRBY', KEYS[3], 'duplicate_skipped', 1)\n"
+               "  return {'skip', st or ''}\n"
+               "end\n"
+               "if st == 'processing' and redis.call('HGET', KEYS[1], 'attempt_token') == ARGV[5] "
+               "then\n"
+               "  return {'run', redis.call('HGET', KEYS[1], 'attempts') or '1'}\n"
+               "end\n"
+               "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
+               "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
+               "  'started_at', ARGV[3], 'updated_at', ARGV[3], 'attempt_token', "
+               "ARGV[5])\n" LUA_KEEP_TTL("ARGV[4]") "return {'run', tostring(n)}\n";
 
-/* Handler succeeded. KEYS: seen, stream, counters, dead
- * ARGV: stream_id, group, now_ms, ttl_s
+/* Handler succeeded. KEYS: seen, stream, counters, dead, handler_hist
+ * ARGV: stream_id, group, now_ms, ttl_s, sample (3, see LUA_OBSERVE)
  * Also applies when another worker already dead-lettered the event (the
  * handler did succeed after all): its dead letter (dead_id) is deleted and
  * the dead count goes back down instead of the backlog, so an event is
  * never both processed and in the dead-letter stream. Returns 1 applied,
  * 0 already processed. */
-static const char finish_lua[] =
-    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
-    "local st = redis.call('HGET', KEYS[1], 'state')\n"
-    "if st == 'processed' then return 0 end\n"
-    "redis.call('HSET', KEYS[1], 'state', 'processed', 'processed_at', ARGV[3],\n"
-    "  'updated_at', ARGV[3])\n"
-    "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n"
-    LUA_KEEP_TTL("ARGV[4]")
-    "redis.call('HINCRBY', KEYS[3], 'processed', 1)\n"
-    "if st == 'failed_permanent' then\n"
-    "  local d = redis.call('HGET', KEYS[1], 'dead_id')\n"
-    "  if d then redis.call('XDEL', KEYS[4], d) end\n"
-    "  redis.call('HDEL', KEYS[1], 'dead_id', 'reason', 'failed_at')\n"
-    "  redis.call('HINCRBY', KEYS[3], 'failed_permanent', -1)\n"
-    "else\n"
-    "  redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
-    "end\n"
-    "return 1\n";
+static const char finish_lua[] = "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE(
+    "5", "5", "6",
+    "7") "local st = redis.call('HGET', KEYS[1], 'state')\n"
+         "if st == 'processed' then return 0 end\n"
+         "redis.call('HSET', KEYS[1], 'state', 'processed', 'processed_at', ARGV[3],\n"
+         "  'updated_at', ARGV[3])\n"
+         "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n" LUA_KEEP_TTL(
+             "ARGV[4]") "redis.call('HINCRBY', KEYS[3], 'processed', 1)\n"
+                        "if st == 'failed_permanent' then\n"
+                        "  local d = redis.call('HGET', KEYS[1], 'dead_id')\n"
+                        "  if d then redis.call('XDEL', KEYS[4], d) end\n"
+                        "  redis.call('HDEL', KEYS[1], 'dead_id', 'reason', 'failed_at')\n"
+                        "  redis.call('HINCRBY', KEYS[3], 'failed_permanent', -1)\n"
+                        "else\n"
+                        "  redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
+                        "end\n"
+                        "return 1\n";
 
-/* Transient failure with attempts left. KEYS: seen, stream, counters, retry
- * ARGV: stream_id, group, now_ms, due_ms, last_error, member, ttl_s
+/* Transient failure with attempts left. KEYS: seen, stream, counters, retry,
+ * handler_hist
+ * ARGV: stream_id, group, now_ms, due_ms, last_error, member, ttl_s,
+ *       sample (3, see LUA_OBSERVE)
  * The zset member is "STREAM_ID|SOURCE|EVENT_ID": legible in redis-cli and
  * enough to find both the entry and the dedupe record. Returns 1 scheduled,
  * 0 only acked (closed or superseded meanwhile). */
 static const char retry_lua[] =
-    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
-    LUA_OPEN_AND_CURRENT("ARGV[1]")
-    "if not open then return 0 end\n"
-    "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])\n"
-    "redis.call('HSET', KEYS[1], 'state', 'retry_scheduled', 'next_attempt_at', ARGV[4],\n"
-    "  'last_error', ARGV[5], 'updated_at', ARGV[3])\n"
-    LUA_KEEP_TTL("ARGV[7]")
-    "redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
-    "return 1\n";
+    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE("5", "8", "9", "10")
+        LUA_OPEN_AND_CURRENT(
+            "ARGV[1]") "if not open then return 0 end\n"
+                       "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])\n"
+                       "redis.call('HSET', KEYS[1], 'state', 'retry_scheduled', 'next_attempt_at', "
+                       "ARGV[4],\n"
+                       "  'last_error', ARGV[5], 'updated_at', ARGV[3])\n" LUA_KEEP_TTL(
+                           "ARGV[7]") "redis.call('HINCRBY', KEYS[3], 'retried', 1)\n"
+                                      "return 1\n";
 
-/* Permanent failure or attempts exhausted. KEYS: seen, stream, counters, dead
+/* Permanent failure or attempts exhausted. KEYS: seen, stream, counters, dead,
+ * handler_hist
  * ARGV: stream_id, group, now_ms, reason, last_error, attempts, ttl_s,
+ *       sample (3, see LUA_OBSERVE; '' when the handler did not run),
  *       field, value... (the event's fields, copied into the dead letter,
  *       followed by the SPEC's reason, last_error, attempts, failed_at)
  * Returns 1 dead-lettered, 0 only acked (closed or superseded meanwhile). */
 static const char dead_lua[] =
-    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
-    LUA_OPEN_AND_CURRENT("ARGV[1]")
-    "if not open then return 0 end\n"
-    "local f = {unpack(ARGV, 8)}\n"
-    "for _, v in ipairs({'reason', ARGV[4], 'last_error', ARGV[5], 'attempts', ARGV[6],\n"
-    "  'failed_at', ARGV[3]}) do f[#f + 1] = v end\n"
-    "local d = redis.call('XADD', KEYS[4], '*', unpack(f))\n"
-    "redis.call('HSET', KEYS[1], 'state', 'failed_permanent', 'failed_at', ARGV[3],\n"
-    "  'reason', ARGV[4], 'last_error', ARGV[5], 'updated_at', ARGV[3], 'dead_id', d)\n"
-    "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n"
-    LUA_KEEP_TTL("ARGV[7]")
-    "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"
-    "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
-    "return 1\n";
+    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE("5", "8", "9", "10")
+        LUA_OPEN_AND_CURRENT(
+            "ARGV[1]") "if not open then return 0 end\n"
+                       "local f = {unpack(ARGV, 11)}\n"
+                       "for _, v in ipairs({'reason', ARGV[4], 'last_error', ARGV[5], 'attempts', "
+                       "ARGV[6],\n"
+                       "  'failed_at', ARGV[3]}) do f[#f + 1] = v end\n"
+                       "local d = redis.call('XADD', KEYS[4], '*', unpack(f))\n"
+                       "redis.call('HSET', KEYS[1], 'state', 'failed_permanent', 'failed_at', "
+                       "ARGV[3],\n"
+                       "  'reason', ARGV[4], 'last_error', ARGV[5], 'updated_at', ARGV[3], "
+                       "'dead_id', d)\n"
+                       "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n" LUA_KEEP_TTL(
+                           "ARGV[7]") "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"
+                                      "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
+                                      "return 1\n";
 
 /* One due retry back into the stream. KEYS: seen, stream, retry
  * ARGV: member (the retry zset member), old_stream_id, now_ms
@@ -184,18 +197,18 @@ static const char dead_lua[] =
  * entry is gone, -2 the event was closed or superseded meanwhile (a second
  * worker finished it); in both last cases the member stays removed. */
 static const char move_due_lua[] =
-    "if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end\n"
-    LUA_OPEN_AND_CURRENT("ARGV[2]")
-    "if not open then return -2 end\n"
-    "local e = redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2])\n"
-    "if #e == 0 then return -1 end\n"
-    "local f = e[1][2]\n"
-    "local n = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') + 1\n"
-    "for i = 1, #f, 2 do if f[i] == 'attempt' then f[i+1] = tostring(n) end end\n"
-    "local id = redis.call('XADD', KEYS[2], '*', unpack(f))\n"
-    "redis.call('XDEL', KEYS[2], ARGV[2])\n"
-    "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'updated_at', ARGV[3])\n"
-    "return 1\n";
+    "if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end\n" LUA_OPEN_AND_CURRENT(
+        "ARGV[2]") "if not open then return -2 end\n"
+                   "local e = redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2])\n"
+                   "if #e == 0 then return -1 end\n"
+                   "local f = e[1][2]\n"
+                   "local n = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') + 1\n"
+                   "for i = 1, #f, 2 do if f[i] == 'attempt' then f[i+1] = tostring(n) end end\n"
+                   "local id = redis.call('XADD', KEYS[2], '*', unpack(f))\n"
+                   "redis.call('XDEL', KEYS[2], ARGV[2])\n"
+                   "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'updated_at', "
+                   "ARGV[3])\n"
+                   "return 1\n";
 
 /* An operator's replay of one event. KEYS: seen, stream, counters,
  * tenant_stream, tenants
@@ -260,9 +273,8 @@ static const char read_lua[] =
     "return {'none'}\n";
 
 static const char *const scripts[SCRIPT_COUNT_] = {
-    [SCRIPT_ENQUEUE] = enqueue_lua, [SCRIPT_BEGIN] = begin_lua,
-    [SCRIPT_FINISH] = finish_lua,   [SCRIPT_RETRY] = retry_lua,
-    [SCRIPT_DEAD] = dead_lua,       [SCRIPT_MOVE_DUE] = move_due_lua,
+    [SCRIPT_ENQUEUE] = enqueue_lua, [SCRIPT_BEGIN] = begin_lua, [SCRIPT_FINISH] = finish_lua,
+    [SCRIPT_RETRY] = retry_lua,     [SCRIPT_DEAD] = dead_lua,   [SCRIPT_MOVE_DUE] = move_due_lua,
     [SCRIPT_REPLAY] = replay_lua,   [SCRIPT_READ] = read_lua,
 };
 
@@ -278,7 +290,10 @@ static void compute_shas(void)
     }
 }
 
-const char *store_script_text(enum store_script which) { return scripts[which]; }
+const char *store_script_text(enum store_script which)
+{
+    return scripts[which];
+}
 
 const char *store_script_sha(enum store_script which)
 {

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "store_entry.h"
 #include "store_internal.h"
+#include "store_metrics.h"
 #include "store_worker_int.h"
 
 #define HEARTBEAT_SCAN_MAX 1000 /* pending entries of one consumer looked at */
@@ -141,20 +142,34 @@ void store_take_entries(struct store *st, const char *route, const char *tenant,
 
 /* ---- the state steps ---------------------------------------------------- */
 
-/* KEYS seen, stream, counters (+ one more when EXTRA names it). */
+/* KEYS seen, stream, counters (+ one more when EXTRA names it, and then
+ * the handler histogram as a fifth). */
 static int step_keys(struct store *st, const struct store_event *ev, const char *extra,
-                     char keys[4][STORE_KEY_MAX], size_t klen[4])
+                     char keys[5][STORE_KEY_MAX], size_t klen[5])
 {
     int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, ev->route, ev->source, ev->event_id,
                             ev->event_id_len);
 
     if (sl < 0 || store_key_stream(st, keys[1], STORE_KEY_MAX, ev->route, ev->stream_tenant) < 0 ||
         store_key_route(st, keys[2], STORE_KEY_MAX, ev->route, "counters") < 0 ||
-        (extra && store_key_route(st, keys[3], STORE_KEY_MAX, ev->route, extra) < 0))
+        (extra && store_key_route(st, keys[3], STORE_KEY_MAX, ev->route, extra) < 0) ||
+        (extra &&
+         store_key_route(st, keys[4], STORE_KEY_MAX, ev->route, STORE_HANDLER_HIST_KEY) < 0))
         return HOOKD_ETOO_LARGE;
     klen[0] = (size_t)sl, klen[1] = strlen(keys[1]), klen[2] = strlen(keys[2]);
     klen[3] = extra ? strlen(keys[3]) : 0;
+    klen[4] = extra ? strlen(keys[4]) : 0;
     return 0;
+}
+
+/* The three sample arguments of LUA_OBSERVE ("" when SMP is NULL). */
+static void add_sample(const char **argv, size_t *len, int *n,
+                       const struct store_handler_sample *smp, char *num, size_t cap)
+{
+    snprintf(num, cap, "%lld", smp ? smp->sum_us : 0LL);
+    add(argv, len, n, smp ? smp->bucket_field : "", smp ? strlen(smp->bucket_field) : 0);
+    add(argv, len, n, smp ? smp->sum_field : "", smp ? strlen(smp->sum_field) : 0);
+    add(argv, len, n, num, strlen(num));
 }
 
 /* Runs a step script whose reply is an integer; *applied = reply == 1. */
@@ -182,8 +197,8 @@ static int run_int_step(struct store *st, enum store_script which, int nkeys, in
 int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out)
 {
-    char keys[4][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24];
-    size_t klen[4], len[3 + 3 + 5];
+    char keys[5][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24];
+    size_t klen[5], len[3 + 3 + 5];
     const char *argv[3 + 3 + 5];
     int n = 3, rc;
     redisReply *r;
@@ -216,21 +231,23 @@ int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, c
     return rc;
 }
 
-int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s, bool *applied)
+int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s,
+                 const struct store_handler_sample *smp, bool *applied)
 {
-    char keys[4][STORE_KEY_MAX], now[24], ttl[24];
-    size_t klen[4], len[3 + 4 + 4];
-    const char *argv[3 + 4 + 4];
+    char keys[5][STORE_KEY_MAX], now[24], ttl[24], us[24];
+    size_t klen[5], len[3 + 5 + 7];
+    const char *argv[3 + 5 + 7];
     int n = 3, rc;
 
     if ((rc = step_keys(st, ev, "dead", keys, klen)) < 0)
         return rc;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         add(argv, len, &n, keys[i], klen[i]);
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
     ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(ttl);
-    return run_int_step(st, SCRIPT_FINISH, 4, n, argv, len, applied);
+    add_sample(argv, len, &n, smp, us, sizeof us);
+    return run_int_step(st, SCRIPT_FINISH, 5, n, argv, len, applied);
 }
 
 /* "[TENANT:]STREAM_ID|SOURCE|EVENT_ID" into buf (the tenant names the
@@ -248,18 +265,19 @@ static int retry_member(const struct store_event *ev, char *buf, size_t cap)
 }
 
 int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,
-                const char *last_error, int64_t ttl_s, bool *applied)
+                const char *last_error, int64_t ttl_s, const struct store_handler_sample *smp,
+                bool *applied)
 {
-    char keys[4][STORE_KEY_MAX], member[MEMBER_MAX], now[24], due[24], ttl[24];
-    size_t klen[4], len[3 + 4 + 7];
-    const char *argv[3 + 4 + 7];
+    char keys[5][STORE_KEY_MAX], member[MEMBER_MAX], now[24], due[24], ttl[24], us[24];
+    size_t klen[5], len[3 + 5 + 10];
+    const char *argv[3 + 5 + 10];
     int n = 3, rc, ml;
 
     if ((rc = step_keys(st, ev, "retry", keys, klen)) < 0)
         return rc;
     if ((ml = retry_member(ev, member, sizeof member)) < 0)
         return HOOKD_ETOO_LARGE;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         add(argv, len, &n, keys[i], klen[i]);
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
     snprintf(due, sizeof due, "%lld", (long long)due_ms);
@@ -268,7 +286,8 @@ int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,
     ADD_STR(last_error ? last_error : "");
     add(argv, len, &n, member, (size_t)ml);
     ADD_STR(ttl);
-    return run_int_step(st, SCRIPT_RETRY, 4, n, argv, len, applied);
+    add_sample(argv, len, &n, smp, us, sizeof us);
+    return run_int_step(st, SCRIPT_RETRY, 5, n, argv, len, applied);
 }
 
 /* Fields the dead-letter step writes itself; a copy from an earlier dead
@@ -284,30 +303,32 @@ static bool dead_own_field(const char *name)
 }
 
 int store_dead(struct store *st, const struct store_event *ev, const char *reason,
-               const char *last_error, int attempts, int64_t ttl_s, bool *applied)
+               const char *last_error, int attempts, int64_t ttl_s,
+               const struct store_handler_sample *smp, bool *applied)
 {
-    enum { MAXARGS = 3 + 4 + 7 + 2 * STORE_EVENT_MAX_FIELDS };
-    char keys[4][STORE_KEY_MAX], now[24], att[24], ttl[24];
-    size_t klen[4], len[MAXARGS];
+    enum { MAXARGS = 3 + 5 + 10 + 2 * STORE_EVENT_MAX_FIELDS };
+    char keys[5][STORE_KEY_MAX], now[24], att[24], ttl[24], us[24];
+    size_t klen[5], len[MAXARGS];
     const char *argv[MAXARGS];
     int n = 3, rc;
 
     if ((rc = step_keys(st, ev, "dead", keys, klen)) < 0)
         return rc;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         add(argv, len, &n, keys[i], klen[i]);
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
     snprintf(att, sizeof att, "%d", attempts);
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
     ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(reason);
     ADD_STR(last_error ? last_error : ""), ADD_STR(att), ADD_STR(ttl);
+    add_sample(argv, len, &n, smp, us, sizeof us);
     for (size_t i = 0; i < ev->nfields; i++) {
         if (dead_own_field(ev->names[i]))
             continue;
         ADD_STR(ev->names[i]);
         add(argv, len, &n, ev->values[i], ev->value_lens[i]);
     }
-    return run_int_step(st, SCRIPT_DEAD, 4, n, argv, len, applied);
+    return run_int_step(st, SCRIPT_DEAD, 5, n, argv, len, applied);
 }
 
 /* ---- due retries ---------------------------------------------------------- */

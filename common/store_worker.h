@@ -80,14 +80,21 @@ struct store_begin_result {
  * timeout) returns the same attempt instead of counting a new one. */
 int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out);
+/* The outcome steps also count the handler run's duration sample SMP into
+ * P:{ROUTE}:handler_hist (store_metrics.h) in the same call; SMP NULL when
+ * the handler did not run. */
+struct store_handler_sample;
 /* SCRIPT_FINISH: processed + XACK. *applied false: it already was. */
-int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s, bool *applied);
+int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s,
+                 const struct store_handler_sample *smp, bool *applied);
 /* SCRIPT_RETRY: XACK + retry zset at DUE_MS (epoch ms) + last_error. */
 int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,
-                const char *last_error, int64_t ttl_s, bool *applied);
+                const char *last_error, int64_t ttl_s, const struct store_handler_sample *smp,
+                bool *applied);
 /* SCRIPT_DEAD: XACK + dead letter (REASON "permanent" or "exhausted"). */
 int store_dead(struct store *st, const struct store_event *ev, const char *reason,
-               const char *last_error, int attempts, int64_t ttl_s, bool *applied);
+               const char *last_error, int attempts, int64_t ttl_s,
+               const struct store_handler_sample *smp, bool *applied);
 /* Plain XACK (an entry that cannot be handled at all) on a stream of ROUTE. */
 int store_ack(struct store *st, const char *route, const char *tenant, const char *stream_id);
 

@@ -202,7 +202,7 @@ static bool begin(struct slot *s, const struct store_event *ev, struct store_beg
 
 /* Records the outcome (FINISH, RETRY or DEAD), retried; fills a->applied. */
 static void record(struct slot *s, const struct store_event *ev, struct attempt *a,
-                   const char *last_error, int64_t due_ms)
+                   const char *last_error, int64_t due_ms, const struct store_handler_sample *smp)
 {
     struct redis_retry rr = {.grace_ms = STOP_REDIS_GRACE_MS};
     int64_t ttl = s->w->cfg->redis.dedupe_ttl_s;
@@ -210,11 +210,11 @@ static void record(struct slot *s, const struct store_event *ev, struct attempt 
 
     for (;;) {
         if (a->reason)
-            rc = store_dead(s->st, ev, a->reason, last_error, a->n, ttl, &a->applied);
+            rc = store_dead(s->st, ev, a->reason, last_error, a->n, ttl, smp, &a->applied);
         else if (a->next_in_ms >= 0)
-            rc = store_retry(s->st, ev, due_ms, last_error, ttl, &a->applied);
+            rc = store_retry(s->st, ev, due_ms, last_error, ttl, smp, &a->applied);
         else
-            rc = store_finish(s->st, ev, ttl, &a->applied);
+            rc = store_finish(s->st, ev, ttl, smp, &a->applied);
         if (rc == 0) {
             log_attempt(s, ev, a);
             return;
@@ -245,11 +245,11 @@ static void conclude(struct slot *s, const struct worker_route *wr, const struct
     char last_error[RUN_WHAT_MAX + RUN_OUTPUT_MAX + 16];
     enum verdict v = classify(wr->cfg, res);
     struct attempt a = {.n = n, .res = res, .next_in_ms = -1, .classification = verdict_name(v)};
+    struct store_handler_sample smp; /* counted by the outcome step itself */
     int64_t due = 0;
 
     run_last_error(res, last_error, sizeof last_error);
-    /* Best effort: a lost sample must not hold up the outcome. */
-    store_handler_observe(s->st, ev->route, verdict_name(v), (double)res->duration_ms / 1000.0);
+    store_handler_sample(&smp, verdict_name(v), (double)res->duration_ms / 1000.0);
     if (v == VERDICT_OK) {
         a.outcome = "processed";
     } else if (v == VERDICT_PERMANENT) {
@@ -261,7 +261,7 @@ static void conclude(struct slot *s, const struct worker_route *wr, const struct
         a.next_in_ms = retry_delay_ms(wr->cfg, n, res->retry_after_ms, &s->rng);
         due = clock_wall_ms() + a.next_in_ms;
     }
-    record(s, ev, &a, last_error, due);
+    record(s, ev, &a, last_error, due, &smp);
 }
 
 void event_handle(struct slot *s, struct store_event *ev)
@@ -291,7 +291,7 @@ void event_handle(struct slot *s, struct store_event *ev)
         record(s, ev, &a,
                "attempts exhausted: earlier attempts ended without an outcome "
                "(their worker died or lost Redis)",
-               0);
+               0, NULL);
     } else {
         /* Heartbeats cover the handler's run; the slot is cleared before
          * the outcome step XACKs, so the heartbeat never mistakes an entry

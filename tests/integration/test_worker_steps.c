@@ -68,12 +68,12 @@ TEST_T(worker_step_finish_after_dead_removes_dead_letter, 30)
     ASSERT_INT_EQ(store_begin(f.st, ev, 3600, "w1/0/1", &b), 0);
     /* Worker 2 took over the entry and gave up on it... */
     ASSERT_INT_EQ(store_begin(f.st, ev, 3600, "w2/0/2", &b), 0);
-    ASSERT_INT_EQ(store_dead(f.st, ev, "exhausted", "gave up", 2, 3600, &applied), 0);
+    ASSERT_INT_EQ(store_dead(f.st, ev, "exhausted", "gave up", 2, 3600, NULL, &applied), 0);
     ASSERT(applied);
     ASSERT_INT_EQ(redis_int(f.rc, "XLEN hookd:{default}:dead"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "failed_permanent"), 1);
     /* ...while worker 1's handler succeeded after all. */
-    ASSERT_INT_EQ(store_finish(f.st, ev, 3600, &applied), 0);
+    ASSERT_INT_EQ(store_finish(f.st, ev, 3600, NULL, &applied), 0);
     ASSERT(applied);
     ASSERT(wfx_state_is(&f, "default", "late-1", "processed"));
     ASSERT_INT_EQ(redis_int(f.rc, "XLEN hookd:{default}:dead"), 0);
@@ -83,7 +83,7 @@ TEST_T(worker_step_finish_after_dead_removes_dead_letter, 30)
     char *dead_id = wfx_seen(&f, "default", "late-1", "dead_id");
     ASSERT(dead_id == NULL);
     /* A second FINISH changes nothing. */
-    ASSERT_INT_EQ(store_finish(f.st, ev, 3600, &applied), 0);
+    ASSERT_INT_EQ(store_finish(f.st, ev, 3600, NULL, &applied), 0);
     ASSERT(!applied);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "processed"), 1);
     store_event_free(ev);
