@@ -61,13 +61,13 @@ struct source_cfg {
     double rate_limit; /* events per second, 0 = unlimited */
     int burst;
     /* scheme = hmac only */
-    char *sig_header;     /* signature_header */
-    enum mac_algo algo;   /* algorithm */
-    enum mac_encoding enc;/* encoding */
-    char *sig_prefix;     /* signature_prefix, e.g. "sha256=" (may be NULL) */
-    char *ts_header;      /* timestamp_header (may be NULL) */
-    char *signed_content; /* template: {body} {timestamp} {id}; default "{body}" */
-    int line;             /* where the section starts, for messages */
+    char *sig_header;      /* signature_header */
+    enum mac_algo algo;    /* algorithm */
+    enum mac_encoding enc; /* encoding */
+    char *sig_prefix;      /* signature_prefix, e.g. "sha256=" (may be NULL) */
+    char *ts_header;       /* timestamp_header (may be NULL) */
+    char *signed_content;  /* template: {body} {timestamp} {id}; default "{body}" */
+    int line;              /* where the section starts, for messages */
 };
 
 struct route_match {
@@ -102,17 +102,18 @@ struct receiver_cfg {
     size_t max_body;
     int64_t high_watermark;
     int64_t low_watermark;
-    unsigned threads;              /* libmicrohttpd thread pool */
+    unsigned threads; /* libmicrohttpd thread pool */
+    bool epoll;       /* polling = epoll (default poll) */
     unsigned max_connections;
-    size_t connection_memory_limit;/* bytes per connection */
-    int64_t connection_timeout_s;  /* idle/slow peer timeout */
+    size_t connection_memory_limit; /* bytes per connection */
+    int64_t connection_timeout_s;   /* idle/slow peer timeout */
     unsigned max_concurrent_requests;
-    int64_t retry_after_s;         /* Retry-After on 503 */
-    char **trusted_proxies;        /* addresses whose X-Forwarded-For is believed */
+    int64_t retry_after_s;  /* Retry-After on 503 */
+    char **trusted_proxies; /* addresses whose X-Forwarded-For is believed */
     size_t ntrusted_proxies;
     char *log_level;
-    char *user;                    /* drop privileges to this user when root */
-    size_t rejected_maxlen;        /* cap of the rejected stream */
+    char *user;             /* drop privileges to this user when root */
+    size_t rejected_maxlen; /* cap of the rejected stream */
 };
 
 struct redis_cfg {

@@ -71,15 +71,15 @@ static int set_size(struct parse_ctx *c, void *f, const char *key, const char *v
     return 0;
 }
 
-#define INT_SETTER(fname, type, lo, hi)                                               \
-    static int fname(struct parse_ctx *c, void *f, const char *key, const char *val) \
-    {                                                                                 \
-        char msg[200];                                                                \
-        int64_t v;                                                                    \
-        if (cv_int(val, lo, hi, &v, msg, sizeof msg) < 0)                             \
-            return config_fail(c, key, "%s", msg);                                           \
-        *(type *)f = (type)v;                                                         \
-        return 0;                                                                     \
+#define INT_SETTER(fname, type, lo, hi)                                                            \
+    static int fname(struct parse_ctx *c, void *f, const char *key, const char *val)               \
+    {                                                                                              \
+        char msg[200];                                                                             \
+        int64_t v;                                                                                 \
+        if (cv_int(val, lo, hi, &v, msg, sizeof msg) < 0)                                          \
+            return config_fail(c, key, "%s", msg);                                                 \
+        *(type *)f = (type)v;                                                                      \
+        return 0;                                                                                  \
     }
 INT_SETTER(set_i64, int64_t, 0, INT64_MAX / 2)
 INT_SETTER(set_uint, unsigned, 1, 1000000)
@@ -120,6 +120,16 @@ static int set_log_level(struct parse_ctx *c, void *f, const char *key, const ch
     if (log_level_parse(val) < 0)
         return config_fail(c, key, "expected debug, info, warn or error, got \"%.40s\"", val);
     return set_str(c, f, key, val);
+}
+
+static int set_polling(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    bool *epoll = f;
+
+    if (strcmp(val, "poll") != 0 && strcmp(val, "epoll") != 0)
+        return config_fail(c, key, "expected poll or epoll, got \"%.40s\"", val);
+    *epoll = strcmp(val, "epoll") == 0;
+    return 0;
 }
 
 static int set_scheme(struct parse_ctx *c, void *f, const char *key, const char *val)
@@ -314,11 +324,13 @@ static const struct key_row keys[] = {
     {RCV(threads), set_uint},
     {RCV(max_connections), set_uint},
     {RCV(connection_memory_limit), set_size},
-    {SEC_RECEIVER, "connection_timeout", offsetof(struct receiver_cfg, connection_timeout_s), set_s},
+    {SEC_RECEIVER, "connection_timeout", offsetof(struct receiver_cfg, connection_timeout_s),
+     set_s},
     {RCV(max_concurrent_requests), set_uint},
     {SEC_RECEIVER, "retry_after", offsetof(struct receiver_cfg, retry_after_s), set_s},
     {RCV(trusted_proxies), set_list},
     {RCV(log_level), set_log_level},
+    {SEC_RECEIVER, "polling", offsetof(struct receiver_cfg, epoll), set_polling},
     {RCV(user), set_str},
     {RCV(rejected_maxlen), set_size},
     {RDS(url), set_str},

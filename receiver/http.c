@@ -8,8 +8,9 @@
  * one Redis round trip, decides each answer and resumes the connection; the
  * pool thread then sends it. Other Redis calls on a pool thread (rate-limit
  * overrides, rejected-request diagnostics) use its own connection
- * (runtime_store). poll() rather than epoll: suspending and resuming cost
- * two epoll_ctl calls per request, and measured slower (docs/performance.md).
+ * (runtime_store). poll() by default rather than epoll: suspending and
+ * resuming cost two epoll_ctl calls per request, and measured slower
+ * (docs/performance.md); `polling = epoll` selects epoll.
  * Limits from the config bound what a peer can hold: connections,
  * per-connection memory (headers), idle timeout (slowloris), body size
  * (counted as it arrives, never buffered past max_body), and concurrent
@@ -411,8 +412,8 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, uns
     struct sockaddr_in sin = {.sin_family = AF_INET};
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
     const struct sockaddr *sa = (const struct sockaddr *)&sin;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | extra_flags;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     (cfg->receiver.epoll ? MHD_USE_EPOLL : MHD_USE_POLL) | extra_flags;
     struct MHD_Daemon *d;
 
     if (http_parse_listen(listen, host, sizeof host, &port) < 0) {

@@ -437,6 +437,26 @@ TEST(ingress_sigterm_exits_zero)
     ASSERT_INT_EQ(proc_wait(f.receiver, 10000), 0);
 }
 
+/* The epoll loop (polling = epoll) serves the same path, suspend and
+ * resume included. */
+TEST(ingress_epoll_polling_serves)
+{
+    struct fixture f;
+    static const char conf[] =
+        "[receiver]\nlisten = 127.0.0.1:@PORT@\nadmin_listen = 127.0.0.1:@ADMIN@\npolling = epoll\n"
+        "[redis]\nurl = @REDIS@\n"
+        "[source github]\nscheme = github\nsecret.v1 = gh-secret-one\n"
+        "[route default]\nhandler = exec:/bin/true\n";
+
+    fixture_start(&f, conf);
+    ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "ep-1", "push", "{}", NULL), 202);
+    ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "ep-1", "push", "{}", NULL), 200);
+    ASSERT_INT_EQ(fixture_post_github(&f, "wrong-secret", "ep-2", "push", "{}", NULL), 401);
+    ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 1);
+    proc_signal(f.receiver, SIGTERM);
+    ASSERT_INT_EQ(proc_wait(f.receiver, 10000), 0);
+}
+
 TEST(ingress_rate_limit_429_with_retry_after)
 {
     struct fixture f;

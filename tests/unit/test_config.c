@@ -22,7 +22,8 @@ static void expect_error(const char *text, const char *needle)
     struct config *cfg = parse(text, err, sizeof err);
     if (cfg) {
         config_release(cfg);
-        test_fail(__FILE__, __LINE__, "config accepted, expected an error containing \"%s\"", needle);
+        test_fail(__FILE__, __LINE__, "config accepted, expected an error containing \"%s\"",
+                  needle);
     }
     ASSERT_STR_CONTAINS(err, needle);
 }
@@ -38,6 +39,7 @@ TEST(config_minimal_gets_defaults)
     ASSERT_INT_EQ(cfg->receiver.max_body, 1048576);
     ASSERT_INT_EQ(cfg->receiver.high_watermark, 100000);
     ASSERT_INT_EQ(cfg->receiver.low_watermark, 90000);
+    ASSERT(!cfg->receiver.epoll); /* poll() by default, by measurement */
     ASSERT_STR_EQ(cfg->redis.url, "redis://127.0.0.1:6379/0");
     ASSERT_STR_EQ(cfg->redis.prefix, "hookd");
     ASSERT_INT_EQ(cfg->redis.dedupe_ttl_s, 604800);
@@ -126,9 +128,11 @@ TEST(config_secrets_from_env_and_file)
     struct config *cfg;
 
     setenv("HOOKD_TEST_SECRET", "from-env", 1);
-    snprintf(text, sizeof text,
-             "[source gh]\nscheme = github\nsecret.v1 = env:HOOKD_TEST_SECRET\nsecret.v2 = file:%s\n"
-             "[route default]\nhandler = exec:/bin/true\n", path);
+    snprintf(
+        text, sizeof text,
+        "[source gh]\nscheme = github\nsecret.v1 = env:HOOKD_TEST_SECRET\nsecret.v2 = file:%s\n"
+        "[route default]\nhandler = exec:/bin/true\n",
+        path);
     cfg = parse(text, err, sizeof err);
     if (!cfg)
         test_fail(__FILE__, __LINE__, "%s", err);
@@ -159,16 +163,18 @@ TEST(config_errors_name_file_line_and_key)
     expect_error("[source gh]\nscheme = github\n[route default]\nhandler = exec:/bin/true\n",
                  "needs at least one secret");
     expect_error("[source gh]\nscheme = github\nsecret.v1 = a\nsecret.v1 = b\n", "duplicate key");
-    expect_error("[source gh]\nscheme = github\nsecret.v1 = s\n",
-                 "[route default] is required");
-    expect_error("[route x]\nmatch = nocolon\nhandler = exec:/bin/true\n", "expected SOURCE:TYPE-GLOB");
-    expect_error("[route default]\nmatch = ghost:*\nhandler = exec:/bin/true\n", "unknown source \"ghost\"");
+    expect_error("[source gh]\nscheme = github\nsecret.v1 = s\n", "[route default] is required");
+    expect_error("[route x]\nmatch = nocolon\nhandler = exec:/bin/true\n",
+                 "expected SOURCE:TYPE-GLOB");
+    expect_error("[route default]\nmatch = ghost:*\nhandler = exec:/bin/true\n",
+                 "unknown source \"ghost\"");
     expect_error("[route default]\nhandler = ftp://x\n", "handler must be exec:PATH");
     expect_error("[source bad name]\n", "must be [A-Za-z0-9_.-]");
     expect_error("[source gh]\nscheme = standard\nsecret.v1 = whsec_!!!notbase64\n"
                  "[route default]\nhandler = exec:/bin/true\n",
                  "secret.v1 is not a valid standard secret");
-    expect_error("[receiver]\nhigh_watermark = 10\nlow_watermark = 20\n[route default]\nhandler = exec:/bin/true\n",
+    expect_error("[receiver]\nhigh_watermark = 10\nlow_watermark = 20\n[route default]\nhandler = "
+                 "exec:/bin/true\n",
                  "low_watermark: must not exceed high_watermark");
 }
 
@@ -176,7 +182,8 @@ TEST(config_errors_never_print_secret_values)
 {
     char err[512];
     struct config *cfg = parse("[source gh]\nscheme = standard\nsecret.v1 = whsec_SUPERSECRET!!\n"
-                               "[route default]\nhandler = exec:/bin/true\n", err, sizeof err);
+                               "[route default]\nhandler = exec:/bin/true\n",
+                               err, sizeof err);
     ASSERT_NULL(cfg);
     ASSERT(strstr(err, "SUPERSECRET") == NULL);
 }
@@ -191,4 +198,17 @@ TEST(config_refcount_keeps_config_alive)
     ASSERT_STR_EQ(ref->routes[0].name, "default"); /* still valid: one reference left */
     config_release(ref);
     config_release(NULL);
+}
+
+TEST(config_polling_poll_or_epoll)
+{
+    char err[512], text[1024];
+    struct config *cfg;
+
+    snprintf(text, sizeof text, "[receiver]\npolling = epoll\n%s", minimal);
+    ASSERT_NOT_NULL(cfg = parse(text, err, sizeof err));
+    ASSERT(cfg->receiver.epoll);
+    config_release(cfg);
+    snprintf(text, sizeof text, "[receiver]\npolling = select\n%s", minimal);
+    expect_error(text, "t.conf:2: polling: expected poll or epoll, got \"select\"");
 }
