@@ -24,8 +24,8 @@ static void add(const char **argv, size_t *len, int *n, const char *s, size_t sl
 
 /* Appends the stream entry's fields (SPEC order) to argv. */
 static void add_event_fields(const char **argv, size_t *len, int *n_io,
-                             const struct store_event_in *ev, const char *route,
-                             char *received, size_t rcap)
+                             const struct store_event_in *ev, const char *route, char *received,
+                             size_t rcap)
 {
     int n = *n_io;
 
@@ -59,7 +59,8 @@ static int parse_enqueue_reply(const redisReply *r, struct enqueue_result *out)
     if (strcmp(word, "queued") == 0) {
         out->status = ENQ_QUEUED;
         return store_reply_text(r->element[1], out->stream_id, sizeof out->stream_id)
-                   ? 0 : HOOKD_EREDIS_REPLY;
+                   ? 0
+                   : HOOKD_EREDIS_REPLY;
     }
     if (strcmp(word, "duplicate") == 0) {
         out->status = ENQ_DUPLICATE;
@@ -152,6 +153,14 @@ static int enqueue_args(struct store *st, const char *route, const struct store_
     return 0;
 }
 
+/* What a 2xx will stand for must be on wait_replicas replicas first: a new
+ * event, and a duplicate too (its record may so far exist only on the
+ * primary: an earlier attempt wrote it, then got 503 from its WAIT). */
+static bool needs_wait(const struct enqueue_result *res)
+{
+    return res->status == ENQ_QUEUED || res->status == ENQ_DUPLICATE;
+}
+
 int store_enqueue(struct store *st, const char *route, const struct store_event_in *ev,
                   int64_t ttl_s, int64_t watermark, int wait_replicas, int64_t wait_timeout_ms,
                   struct enqueue_result *out)
@@ -168,7 +177,7 @@ int store_enqueue(struct store *st, const char *route, const struct store_event_
         return rc;
     rc = parse_enqueue_reply(r, out);
     freeReplyObject(r);
-    if (rc == 0 && out->status == ENQ_QUEUED && wait_replicas > 0)
+    if (rc == 0 && needs_wait(out) && wait_replicas > 0)
         rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
     return rc;
 }
@@ -181,7 +190,7 @@ void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *co
     redisReply **replies = n ? malloc(n * sizeof *replies) : NULL;
     int *rcs = n ? malloc(n * sizeof *rcs) : NULL;
     size_t m = 0, *which = n ? malloc(n * sizeof *which) : NULL;
-    bool queued = false;
+    bool wait = false;
 
     for (size_t i = 0; i < n; i++) {
         memset(&jobs[i]->res, 0, sizeof jobs[i]->res);
@@ -201,13 +210,13 @@ void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *co
         struct store_enqueue_job *j = jobs[which[k]];
         j->rc = replies[k] ? parse_enqueue_reply(replies[k], &j->res) : rcs[k];
         freeReplyObject(replies[k]);
-        queued |= j->rc == 0 && j->res.status == ENQ_QUEUED;
+        wait |= j->rc == 0 && needs_wait(&j->res);
     }
     /* One WAIT covers every write sent before it on this connection. */
-    if (queued && wait_replicas > 0) {
+    if (wait && wait_replicas > 0) {
         int rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
         for (size_t k = 0; rc < 0 && k < m; k++)
-            if (jobs[which[k]]->rc == 0 && jobs[which[k]]->res.status == ENQ_QUEUED)
+            if (jobs[which[k]]->rc == 0 && needs_wait(&jobs[which[k]]->res))
                 jobs[which[k]]->rc = rc;
     }
 out:

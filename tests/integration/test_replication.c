@@ -66,6 +66,10 @@ TEST(replication_wait_replicas_202_then_503)
     ASSERT_INT_OP(elapsed, <, 1500);
     http_response_free(&resp);
 
+    /* The provider's retry finds the record, but only on the primary: a
+     * 200 would be a promise no replica holds yet. */
+    ASSERT_INT_EQ(post(&f, "wr-2", NULL), 503);
+
     /* The write stayed on the primary; once a replica has it, the
      * provider's retry is a duplicate and a new event is queued again. */
     redis_restart(t.replica);
