@@ -114,6 +114,8 @@ TEST_T(hookctl_pause_resume_end_to_end, 60)
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "d-1", "push", "{}", NULL), 202);
     /* Workers: the event in hand finishes, then nothing more is taken. */
     WAIT_FOR(starts() == wfx_lines_with("marks", "end "), 5000);
+    /* ...and its outcome is recorded (the end mark precedes FINISH). */
+    WAIT_FOR(counter(&f, "slow", "processed") == wfx_lines_with("marks", "end "), 5000);
     int started = starts();
     long long done = counter(&f, "slow", "processed");
     for (int64_t until = harness_now_ms() + PAUSE_WATCH_MS; harness_now_ms() < until;)
