@@ -146,3 +146,37 @@ void codec_sha256_hex(const void *data, size_t n, char out[CODEC_SHA256_HEX_LEN 
     }
     codec_hex_encode(md, len, out);
 }
+
+size_t codec_utf8_seq_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned lo = 0x80, hi = 0xbf; /* the second byte's range */
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+bool codec_utf8_valid(const void *p, size_t n)
+{
+    const unsigned char *u = p;
+
+    for (size_t i = 0, k; i < n; i += k)
+        if (!(k = codec_utf8_seq_len(u + i, n - i)))
+            return false;
+    return true;
+}

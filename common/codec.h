@@ -1,10 +1,11 @@
 /*
- * codec.h — hex, base64 and SHA-256 helpers over OpenSSL.
+ * codec.h — hex, base64 and SHA-256 helpers over OpenSSL, and UTF-8 checks.
  * All inputs are length-delimited; outputs go to caller buffers of stated size.
  */
 #ifndef HOOKD_CODEC_H
 #define HOOKD_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CODEC_SHA256_HEX_LEN 64
@@ -25,5 +26,12 @@ long codec_base64_decode(const char *in, size_t n, unsigned char *out, size_t ca
 
 /* SHA-256 of data as 64 lower-case hex chars + NUL. */
 void codec_sha256_hex(const void *data, size_t n, char out[CODEC_SHA256_HEX_LEN + 1]);
+
+/* Length of the well-formed UTF-8 sequence at p (1..4; n > 0 bytes left),
+ * or 0 when it is not (overlong, surrogate, above U+10FFFF, truncated). */
+size_t codec_utf8_seq_len(const unsigned char *p, size_t n);
+
+/* True when the n bytes are well-formed UTF-8 (NUL allowed). */
+bool codec_utf8_valid(const void *p, size_t n);
 
 #endif

@@ -318,6 +318,7 @@ static void config_free(struct config *cfg)
     if (d->password)
         config_secret_free(d->password, strlen(d->password));
     cv_list_free(d->sentinels, d->nsentinels);
+    cv_list_free(cfg->secret_env, cfg->nsecret_env);
     for (size_t i = 0; i < cfg->nsources; i++) {
         struct source_cfg *s = &cfg->sources[i];
         for (size_t k = 0; k < s->keys.n; k++) {

@@ -137,6 +137,8 @@ struct config {
     size_t nsources;
     struct route_cfg *routes;
     size_t nroutes;
+    char **secret_env; /* names of the env: variables secrets came from */
+    size_t nsecret_env;
     int refs; /* atomic; see config_acquire */
 };
 

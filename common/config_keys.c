@@ -51,13 +51,37 @@ static int set_str(struct parse_ctx *c, void *f, const char *key, const char *va
     return 0;
 }
 
+/* cv_secret, remembering an env: variable's name in cfg->secret_env so
+ * that workers keep it out of their handlers' environment. */
+static int read_secret(struct parse_ctx *c, const char *key, const char *val, char **out,
+                       size_t *len)
+{
+    struct config *cfg = c->cfg;
+    char msg[256], **names;
+
+    if (cv_secret(val, out, len, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    if (strncmp(val, "env:", 4) != 0)
+        return 0;
+    names = realloc(cfg->secret_env, (cfg->nsecret_env + 1) * sizeof *names);
+    if (names)
+        cfg->secret_env = names;
+    if (!names || !(names[cfg->nsecret_env] = strdup(val + 4))) {
+        config_secret_free(*out, *len);
+        *out = NULL;
+        return config_fail(c, key, "out of memory");
+    }
+    cfg->nsecret_env++;
+    return 0;
+}
+
 static int set_secret_str(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
-    char **dst = f, *s = NULL, msg[256];
+    char **dst = f, *s = NULL;
     size_t n;
 
-    if (cv_secret(val, &s, &n, msg, sizeof msg) < 0)
-        return config_fail(c, key, "%s", msg);
+    if (read_secret(c, key, val, &s, &n) < 0)
+        return -1;
     free(*dst);
     *dst = s;
     return 0;
@@ -99,6 +123,8 @@ static int set_s(struct parse_ctx *c, void *f, const char *key, const char *val)
     int64_t ms;
     if (set_ms(c, &ms, key, val) < 0)
         return -1;
+    if (ms % 1000) /* kept in whole seconds: 500ms would silently become 0 */
+        return config_fail(c, key, "expected whole seconds, got \"%.40s\"", val);
     *(int64_t *)f = ms / 1000;
     return 0;
 }
@@ -122,14 +148,63 @@ static int set_log_level(struct parse_ctx *c, void *f, const char *key, const ch
     return set_str(c, f, key, val);
 }
 
+/* A value that is one of a few words; *out gets the word's number. */
+struct word_value {
+    const char *word;
+    int value;
+};
+
+static int pick_word(struct parse_ctx *c, const char *key, const char *val,
+                     const struct word_value *words, const char *expected, int *out)
+{
+    for (; words->word; words++)
+        if (strcmp(val, words->word) == 0) {
+            *out = words->value;
+            return 0;
+        }
+    return config_fail(c, key, "expected %s, got \"%.40s\"", expected, val);
+}
+
 static int set_polling(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
-    bool *epoll = f;
+    static const struct word_value w[] = {{"poll", 0}, {"epoll", 1}, {NULL, 0}};
+    int v = 0, rc = pick_word(c, key, val, w, "poll or epoll", &v);
 
-    if (strcmp(val, "poll") != 0 && strcmp(val, "epoll") != 0)
-        return config_fail(c, key, "expected poll or epoll, got \"%.40s\"", val);
-    *epoll = strcmp(val, "epoll") == 0;
-    return 0;
+    if (rc == 0)
+        *(bool *)f = v;
+    return rc;
+}
+
+static int set_algo(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    static const struct word_value w[] = {
+        {"sha1", MAC_SHA1}, {"sha256", MAC_SHA256}, {"sha512", MAC_SHA512}, {NULL, 0}};
+    int v = 0, rc = pick_word(c, key, val, w, "sha1, sha256 or sha512", &v);
+
+    if (rc == 0)
+        *(enum mac_algo *)f = (enum mac_algo)v;
+    return rc;
+}
+
+static int set_encoding(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    static const struct word_value w[] = {{"hex", ENC_HEX}, {"base64", ENC_BASE64}, {NULL, 0}};
+    int v = 0, rc = pick_word(c, key, val, w, "hex or base64", &v);
+
+    if (rc == 0)
+        *(enum mac_encoding *)f = (enum mac_encoding)v;
+    return rc;
+}
+
+static int set_priority(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    static const struct word_value w[] = {
+        {"high", PRIORITY_HIGH}, {"normal", PRIORITY_NORMAL}, {"low", PRIORITY_LOW}, {NULL, 0}};
+    int v = 0, rc = pick_word(c, key, val, w, "high, normal or low", &v);
+
+    if (rc == 0)
+        *(enum route_priority *)f = (enum route_priority)v;
+    return rc;
 }
 
 static int set_scheme(struct parse_ctx *c, void *f, const char *key, const char *val)
@@ -137,32 +212,6 @@ static int set_scheme(struct parse_ctx *c, void *f, const char *key, const char 
     const struct scheme **dst = f;
     if (!(*dst = scheme_find(val)))
         return config_fail(c, key, "unknown scheme \"%.40s\" (known: %s)", val, scheme_names());
-    return 0;
-}
-
-static int set_algo(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    enum mac_algo *dst = f;
-    if (strcmp(val, "sha1") == 0)
-        *dst = MAC_SHA1;
-    else if (strcmp(val, "sha256") == 0)
-        *dst = MAC_SHA256;
-    else if (strcmp(val, "sha512") == 0)
-        *dst = MAC_SHA512;
-    else
-        return config_fail(c, key, "expected sha1, sha256 or sha512, got \"%.40s\"", val);
-    return 0;
-}
-
-static int set_encoding(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    enum mac_encoding *dst = f;
-    if (strcmp(val, "hex") == 0)
-        *dst = ENC_HEX;
-    else if (strcmp(val, "base64") == 0)
-        *dst = ENC_BASE64;
-    else
-        return config_fail(c, key, "expected hex or base64, got \"%.40s\"", val);
     return 0;
 }
 
@@ -195,20 +244,6 @@ static int set_rate(struct parse_ctx *c, void *f, const char *key, const char *v
     if (errno || !end || end == val || v < 0)
         return config_fail(c, key, "expected a rate like 100/s, got \"%.40s\"", val);
     *(double *)f = v / per;
-    return 0;
-}
-
-static int set_priority(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    enum route_priority *dst = f;
-    if (strcmp(val, "high") == 0)
-        *dst = PRIORITY_HIGH;
-    else if (strcmp(val, "normal") == 0)
-        *dst = PRIORITY_NORMAL;
-    else if (strcmp(val, "low") == 0)
-        *dst = PRIORITY_LOW;
-    else
-        return config_fail(c, key, "expected high, normal or low, got \"%.40s\"", val);
     return 0;
 }
 
@@ -374,7 +409,7 @@ static int set_secret_version(struct parse_ctx *c, const char *key, const char *
     struct source_cfg *src = c->target;
     const char *version = key + strlen("secret.");
     struct secret *k;
-    char *text = NULL, msg[256];
+    char *text = NULL;
     size_t len;
 
     if (!cv_valid_name(version, strlen(version)))
@@ -384,8 +419,8 @@ static int set_secret_version(struct parse_ctx *c, const char *key, const char *
             return config_fail(c, key, "duplicate key");
     if (src->keys.n >= CONFIG_MAX_KEYS)
         return config_fail(c, key, "at most %d secret versions per source", CONFIG_MAX_KEYS);
-    if (cv_secret(val, &text, &len, msg, sizeof msg) < 0)
-        return config_fail(c, key, "%s", msg);
+    if (read_secret(c, key, val, &text, &len) < 0)
+        return -1;
     k = &src->keys.keys[src->keys.n];
     k->key = (unsigned char *)text, k->key_len = len;
     if (!(k->version = strdup(version))) {

@@ -187,32 +187,6 @@ void extract_spec_free(struct field_spec *spec)
 
 /* ------------------------------------------------------------ values */
 
-/* Length of the UTF-8 sequence at p (1..4), or 0 if it is not well-formed
- * (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    else
-        return 0;
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* Validates a value and copies it out. */
 static int emit(const char *p, size_t n, char *out, size_t cap, size_t *out_len)
 {
@@ -223,7 +197,7 @@ static int emit(const char *p, size_t n, char *out, size_t cap, size_t *out_len)
     if (n > EXTRACT_MAX_LEN || n + 1 > cap)
         return HOOKD_ETOO_LARGE;
     for (size_t i = 0, k; i < n; i += k) {
-        if (u[i] < 0x20 || u[i] == 0x7f || !(k = utf8_seq(u + i, n - i)))
+        if (u[i] < 0x20 || u[i] == 0x7f || !(k = codec_utf8_seq_len(u + i, n - i)))
             return HOOKD_EPARSE;
     }
     memcpy(out, p, n);
@@ -337,17 +311,14 @@ static int one(struct extract_ctx *x, const struct spec_view *v, char *out, size
     char hex[CODEC_SHA256_HEX_LEN + 1];
 
     switch (v->kind) {
-    case FIELD_HEADER:
-        return from_header(x, v, out, cap, out_len);
-    case FIELD_JSON:
-        return from_json(x, v, out, cap, out_len);
+    case FIELD_HEADER: return from_header(x, v, out, cap, out_len);
+    case FIELD_JSON: return from_json(x, v, out, cap, out_len);
     case FIELD_SHA256:
         codec_sha256_hex(x->body ? x->body : "", x->body_len, hex);
         return emit(hex, CODEC_SHA256_HEX_LEN, out, cap, out_len);
     case FIELD_SOURCE:
         return x->source ? emit(x->source, strlen(x->source), out, cap, out_len) : HOOKD_ENOT_FOUND;
-    default:
-        return HOOKD_ECONFIG;
+    default: return HOOKD_ECONFIG;
     }
 }
 
@@ -416,20 +387,13 @@ int extract_field(struct extract_ctx *x, const struct field_spec *spec, const ch
 const char *extract_reason(int code)
 {
     switch (code) {
-    case 0:
-        return "ok";
-    case HOOKD_ENOT_FOUND:
-        return "missing_field";
-    case HOOKD_ENOT_JSON:
-        return "body_not_json";
-    case HOOKD_ETOO_LARGE:
-        return "field_too_long";
-    case HOOKD_EPARSE:
-        return "invalid_field";
-    case HOOKD_ENOMEM:
-        return "out_of_memory";
-    default:
-        return "bad_spec";
+    case 0: return "ok";
+    case HOOKD_ENOT_FOUND: return "missing_field";
+    case HOOKD_ENOT_JSON: return "body_not_json";
+    case HOOKD_ETOO_LARGE: return "field_too_long";
+    case HOOKD_EPARSE: return "invalid_field";
+    case HOOKD_ENOMEM: return "out_of_memory";
+    default: return "bad_spec";
     }
 }
 

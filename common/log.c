@@ -3,6 +3,7 @@
  * assembled in the caller's buffer and emitted with a single write(2).
  */
 #include "log.h"
+#include "codec.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -17,7 +18,10 @@
 static atomic_int min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void log_set_level(enum log_level lvl) { atomic_store(&min_level, (int)lvl); }
+void log_set_level(enum log_level lvl)
+{
+    atomic_store(&min_level, (int)lvl);
+}
 
 int log_level_parse(const char *name)
 {
@@ -27,7 +31,10 @@ int log_level_parse(const char *name)
     return -1;
 }
 
-bool log_enabled(enum log_level lvl) { return (int)lvl >= atomic_load(&min_level); }
+bool log_enabled(enum log_level lvl)
+{
+    return (int)lvl >= atomic_load(&min_level);
+}
 
 static void put(struct logline *l, const char *s, size_t n)
 {
@@ -39,34 +46,6 @@ static void put(struct logline *l, const char *s, size_t n)
     }
     memcpy(l->buf + l->len, s, n);
     l->len += n;
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    size_t need;
-    unsigned c = s[0];
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        need = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        need = 4;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if (need == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)))
-        return 0; /* overlong or surrogate */
-    if (need == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
-        return 0;
-    return need;
 }
 
 bool log_json_escape(char *dst, size_t cap, size_t *len, const char *s, size_t n)
@@ -83,7 +62,7 @@ bool log_json_escape(char *dst, size_t cap, size_t *len, const char *s, size_t n
             outn = (size_t)snprintf(tmp, sizeof tmp, "\\u%04x", p[i]);
         } else if (p[i] < 0x80) {
             tmp[0] = (char)p[i], outn = 1;
-        } else if ((adv = utf8_seq_len(p + i, n - i)) != 0) {
+        } else if ((adv = codec_utf8_seq_len(p + i, n - i)) != 0) {
             out = s + i, outn = adv;
         } else {
             out = "\\ufffd", outn = 6, adv = 1;

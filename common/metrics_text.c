@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "metrics.h"
 
 #define BUF_INITIAL_BYTES 4096
@@ -72,34 +73,6 @@ void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
         metrics_buf_append(b, small, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-    size_t n;
-    uint32_t cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        n = 2, cp = p[0] & 0x1f;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        n = 3, cp = p[0] & 0x0f;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        n = 4, cp = p[0] & 0x07;
-    else
-        return 0;
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 /* Escapes backslash, newline and (in label values) the double quote. */
 static void escape(struct metrics_buf *b, const char *v, bool quote)
 {
@@ -107,7 +80,7 @@ static void escape(struct metrics_buf *b, const char *v, bool quote)
     size_t left = strlen(v);
 
     while (left) {
-        size_t n = utf8_len(p, left);
+        size_t n = codec_utf8_seq_len(p, left);
         if (*p == '\\')
             metrics_buf_append(b, "\\\\", 2);
         else if (*p == '\n')
@@ -123,7 +96,10 @@ static void escape(struct metrics_buf *b, const char *v, bool quote)
     }
 }
 
-void metrics_escape_label(struct metrics_buf *b, const char *v) { escape(b, v ? v : "", true); }
+void metrics_escape_label(struct metrics_buf *b, const char *v)
+{
+    escape(b, v ? v : "", true);
+}
 
 void metrics_format_value(double v, char *out, size_t cap)
 {

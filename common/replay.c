@@ -15,6 +15,7 @@
  * are never scanned again.
  */
 #include "replay.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,8 @@
 /* The stream fields an event is queued with (store_ingress.c); a dead
  * letter's own fields (reason, last_error, attempts, failed_at) are left. */
 static const char *const event_fields[] = {
-    "event_id", "source", "route", "type", "body", "body_sha256", "headers", "sig_version",
-    "received_at", "request_id", "traceparent", "tenant", "attempt", NULL,
+    "event_id",    "source",      "route",      "type",        "body",   "body_sha256", "headers",
+    "sig_version", "received_at", "request_id", "traceparent", "tenant", "attempt",     NULL,
 };
 
 struct run {
@@ -55,7 +56,8 @@ static int headers_from_json(json_t *obj, struct headers *h)
     h->n = 0;
     if (!json_is_object(obj))
         return -1;
-    json_object_foreach(obj, name, v) {
+    json_object_foreach(obj, name, v)
+    {
         if (!json_is_string(v) ||
             headers_add(h, name, strlen(name), json_string_value(v), json_string_length(v)) < 0)
             return -1;
@@ -80,7 +82,8 @@ static bool source_with_version(const struct source_cfg *src, const char *versio
 static const char *check_signature(const struct source_cfg *src, const struct store_entry *e,
                                    bool *sig_checked)
 {
-    const struct store_field *hf = store_entry_get(e, "headers"), *body = store_entry_get(e, "body");
+    const struct store_field *hf = store_entry_get(e, "headers"),
+                             *body = store_entry_get(e, "body");
     struct source_cfg one;
     struct headers *h = NULL;
     struct verify_result vr;
@@ -89,8 +92,8 @@ static const char *check_signature(const struct source_cfg *src, const struct st
 
     if (!src || !source_with_version(src, store_entry_str(e, "sig_version"), &one))
         return NULL; /* retired version or source: the digest is all we can check */
-    if (!hf || !(obj = json_loadb(hf->value, hf->value_len, 0, NULL)) ||
-        !(h = malloc(sizeof *h)) || headers_from_json(obj, h) < 0) {
+    if (!hf || !(obj = json_loadb(hf->value, hf->value_len, 0, NULL)) || !(h = malloc(sizeof *h)) ||
+        headers_from_json(obj, h) < 0) {
         problem = "headers_unreadable";
         goto out;
     }
@@ -147,7 +150,8 @@ static bool first_time(struct run *r, const struct store_field *source,
 
 static struct replay_item *add_item(struct replay_summary *s, const struct store_entry *e)
 {
-    const struct store_field *src = store_entry_get(e, "source"), *id = store_entry_get(e, "event_id");
+    const struct store_field *src = store_entry_get(e, "source"),
+                             *id = store_entry_get(e, "event_id");
     struct replay_item *it;
 
     if (s->nitems == s->cap) {
@@ -201,7 +205,8 @@ static int requeue(struct run *r, const struct store_entry *e, bool from_stream,
     int rc;
 
     if (!from_stream) { /* the event's entry in the stream, to be replaced */
-        rc = store_seen_get(r->st, r->req->route, it->source, it->event_id, it->event_id_len, &seen);
+        rc =
+            store_seen_get(r->st, r->req->route, it->source, it->event_id, it->event_id_len, &seen);
         if (rc < 0 && rc != HOOKD_ENOT_FOUND)
             return rc;
         old = seen.stream_id;
@@ -229,7 +234,8 @@ static int requeue(struct run *r, const struct store_entry *e, bool from_stream,
 
 static int handle_entry(struct run *r, const struct store_entry *e, bool from_stream)
 {
-    const struct store_field *src = store_entry_get(e, "source"), *id = store_entry_get(e, "event_id");
+    const struct store_field *src = store_entry_get(e, "source"),
+                             *id = store_entry_get(e, "event_id");
     struct replay_item *it;
 
     if (src && id && !first_time(r, src, id))
@@ -239,9 +245,8 @@ static int handle_entry(struct run *r, const struct store_entry *e, bool from_st
     if (!(it = add_item(r->sum, e)))
         return HOOKD_ENOMEM;
     r->sum->events_scanned++;
-    it->problem = replay_check_integrity(src ? config_source(r->cfg, src->value, src->value_len)
-                                             : NULL,
-                                         e, &it->signature_checked);
+    it->problem = replay_check_integrity(
+        src ? config_source(r->cfg, src->value, src->value_len) : NULL, e, &it->signature_checked);
     if (it->signature_checked)
         r->sum->signatures_checked++;
     if (it->problem) {
@@ -263,7 +268,8 @@ static int scan_dead(struct run *r)
     int rc;
 
     do {
-        rc = store_log_range(r->st, r->req->route, STORE_LOG_DEAD, "-", hi, SCAN_PAGE, true, &v, &n);
+        rc =
+            store_log_range(r->st, r->req->route, STORE_LOG_DEAD, "-", hi, SCAN_PAGE, true, &v, &n);
         for (size_t i = 0; rc == 0 && i < n; i++)
             rc = handle_entry(r, &v[i], false);
         if (n)
@@ -384,21 +390,17 @@ static int poll_items(struct store *st, const char *route, struct replay_summary
     return 0;
 }
 
-int replay_wait(struct store *st, const char *route, struct replay_summary *s,
-                int64_t timeout_ms)
+int replay_wait(struct store *st, const char *route, struct replay_summary *s, int64_t timeout_ms)
 {
-    struct timespec t0, t;
+    int64_t t0 = clock_mono_ms();
     size_t open = 0;
     int rc;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     s->waited = true;
     for (;;) {
         if ((rc = poll_items(st, route, s, &open)) < 0)
             return rc;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        int64_t elapsed = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (open == 0 || elapsed >= timeout_ms)
+        if (open == 0 || clock_mono_ms() - t0 >= timeout_ms)
             break;
         sleep_ms(WAIT_POLL_MS);
     }
@@ -420,16 +422,13 @@ int replay_wait(struct store *st, const char *route, struct replay_summary *s,
 
 json_t *replay_summary_json(const struct replay_summary *s)
 {
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I}",
-                          "events_scanned", (json_int_t)s->events_scanned,
-                          "replayed", (json_int_t)s->replayed,
-                          "duplicate_skipped", (json_int_t)s->duplicate_skipped,
-                          "processed", (json_int_t)s->processed,
-                          "failed_permanent", (json_int_t)s->failed_permanent,
-                          "integrity_check", s->integrity_ok ? "pass" : "fail",
-                          "in_flight_skipped", (json_int_t)s->in_flight_skipped,
-                          "integrity_failed", (json_int_t)s->integrity_failed,
-                          "signatures_checked", (json_int_t)s->signatures_checked);
+    json_t *o = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I}", "events_scanned",
+        (json_int_t)s->events_scanned, "replayed", (json_int_t)s->replayed, "duplicate_skipped",
+        (json_int_t)s->duplicate_skipped, "processed", (json_int_t)s->processed, "failed_permanent",
+        (json_int_t)s->failed_permanent, "integrity_check", s->integrity_ok ? "pass" : "fail",
+        "in_flight_skipped", (json_int_t)s->in_flight_skipped, "integrity_failed",
+        (json_int_t)s->integrity_failed, "signatures_checked", (json_int_t)s->signatures_checked);
 
     if (o && s->waited)
         json_object_set_new(o, "still_pending", json_integer((json_int_t)s->still_pending));

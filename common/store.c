@@ -54,7 +54,9 @@ static int parse_url(struct store *st, const char *url, char *err, size_t errlen
         return st->unix_path ? 0 : -1;
     }
     if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "redis url must start with redis:// or unix:, got \"%.60s\"", url);
+        /* Only the scheme: the rest may carry a password. */
+        snprintf(err, errlen, "redis url must start with redis:// or unix:, got \"%.*s\"",
+                 (int)strcspn(url, ":/@"), url);
         return -1;
     }
     const char *p = url + 8, *at = strchr(p, '@');
@@ -499,4 +501,21 @@ bool store_reply_text(const redisReply *r, char *buf, size_t cap)
     memcpy(buf, r->str, r->len);
     buf[r->len] = '\0';
     return true;
+}
+
+char *store_dup_bytes(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+
+    if (s) {
+        if (n)
+            memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+int store_cmp_names(const void *a, const void *b)
+{
+    return strcmp(a, b);
 }

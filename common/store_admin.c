@@ -17,21 +17,16 @@
 #include "store_control.h"
 #include "store_internal.h"
 
-#define SCAN_PAGE 1000             /* entries per XRANGE page */
-#define LAG_SCAN_MAX 100000        /* entries counted when Redis cannot tell the lag */
-#define REJECTED_SCAN_MAX 1000000  /* the rejected stream is capped far below this */
-#define STATS_THROTTLE_MAX 256     /* overrides listed */
+#define SCAN_PAGE 1000            /* entries per XRANGE page */
+#define LAG_SCAN_MAX 100000       /* entries counted when Redis cannot tell the lag */
+#define REJECTED_SCAN_MAX 1000000 /* the rejected stream is capped far below this */
+#define STATS_THROTTLE_MAX 256    /* overrides listed */
 
 static const char *const counter_names[STORE_NCOUNTERS] = {
 #define STORE_COUNTER_NAME_(id, name) [STORE_C_##id] = name,
     STORE_COUNTERS(STORE_COUNTER_NAME_)
 #undef STORE_COUNTER_NAME_
 };
-
-const char *store_counter_name(enum store_counter c)
-{
-    return (unsigned)c < STORE_NCOUNTERS ? counter_names[c] : "";
-}
 
 int store_route_backlog(struct store *st, const char *route, int64_t *out)
 {
@@ -56,14 +51,14 @@ int store_route_backlog(struct store *st, const char *route, int64_t *out)
     return rc;
 }
 
-/* Runs ARGV with argv[KEYPOS] replaced by the route's WHAT key. */
-static redisReply *route_cmd(struct store *st, const char *route, const char *what, int argc,
-                             const char **argv, int keypos, int *rc)
+/* Runs ARGV (at most 8 words) with argv[KEYPOS] set to KEY; KEY NULL
+ * (it did not fit) fails with HOOKD_ETOO_LARGE. */
+static redisReply *keyed_cmd(struct store *st, const char *key, int argc, const char **argv,
+                             int keypos, int *rc)
 {
-    char key[STORE_KEY_MAX];
     size_t len[8];
 
-    if (argc > 8 || store_key_route(st, key, sizeof key, route, what) < 0) {
+    if (!key || argc > 8) {
         *rc = HOOKD_ETOO_LARGE;
         return NULL;
     }
@@ -71,6 +66,16 @@ static redisReply *route_cmd(struct store *st, const char *route, const char *wh
     for (int i = 0; i < argc; i++)
         len[i] = strlen(argv[i]);
     return store_command(st, argc, argv, len, rc);
+}
+
+/* Runs ARGV with argv[KEYPOS] replaced by the route's WHAT key. */
+static redisReply *route_cmd(struct store *st, const char *route, const char *what, int argc,
+                             const char **argv, int keypos, int *rc)
+{
+    char key[STORE_KEY_MAX];
+    bool ok = store_key_route(st, key, sizeof key, route, what) >= 0;
+
+    return keyed_cmd(st, ok ? key : NULL, argc, argv, keypos, rc);
 }
 
 static int route_int(struct store *st, const char *route, const char *what, const char *cmd,
@@ -137,16 +142,9 @@ static redisReply *stream_cmd(struct store *st, const char *route, const char *t
                               const char **argv, int keypos, int *rc)
 {
     char key[STORE_KEY_MAX];
-    size_t len[8];
+    bool ok = store_key_stream(st, key, sizeof key, route, tenant) >= 0;
 
-    if (argc > 8 || store_key_stream(st, key, sizeof key, route, tenant) < 0) {
-        *rc = HOOKD_ETOO_LARGE;
-        return NULL;
-    }
-    argv[keypos] = key;
-    for (int i = 0; i < argc; i++)
-        len[i] = strlen(argv[i]);
-    return store_command(st, argc, argv, len, rc);
+    return keyed_cmd(st, ok ? key : NULL, argc, argv, keypos, rc);
 }
 
 /* Figures of one of the route's streams. */
@@ -181,8 +179,7 @@ static int count_after(struct store *st, const char *route, const char *tenant, 
 
 /* XINFO GROUPS KEY: pending and lag of the hookd consumer group. A stream
  * or group that does not exist yet is not an error: no worker ran. */
-static int read_group(struct store *st, const char *route, const char *tenant,
-                      struct stream_fig *f)
+static int read_group(struct store *st, const char *route, const char *tenant, struct stream_fig *f)
 {
     const char *argv[3] = {"XINFO", "GROUPS", NULL};
     char last[STORE_STREAM_ID_MAX] = "0-0";
@@ -383,8 +380,7 @@ static json_t *source_summary(json_t *sum, const char *source)
     json_t *s = json_object_get(sum, source);
 
     if (!s) {
-        s = json_pack("{s:I, s:{}, s:{}}", "total", (json_int_t)0, "by_reason",
-                      "by_version_tried");
+        s = json_pack("{s:I, s:{}, s:{}}", "total", (json_int_t)0, "by_reason", "by_version_tried");
         if (!s || json_object_set_new(sum, source, s) < 0)
             return NULL;
     }

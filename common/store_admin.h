@@ -98,8 +98,6 @@ enum store_counter {
         STORE_NCOUNTERS
 };
 
-/* The counter's field name in P:{ROUTE}:counters (static). */
-const char *store_counter_name(enum store_counter c);
 
 struct store_consumer {
     char name[128];

@@ -18,8 +18,8 @@
 #include "store_admin.h"
 #include "store_internal.h"
 
-#define DEAD_FIND_PAGE 200          /* entries per XREVRANGE page when searching */
-#define REPLAY_MAX_FIELDS 32        /* field/value pairs of one replayed entry */
+#define DEAD_FIND_PAGE 200   /* entries per XREVRANGE page when searching */
+#define REPLAY_MAX_FIELDS 32 /* field/value pairs of one replayed entry */
 
 /* The key of a route's stream (TENANT NULL or "": the default one) or dead
  * stream; length or -1. */
@@ -67,16 +67,6 @@ void store_entries_free(struct store_entry *v, size_t n)
     free(v);
 }
 
-static char *dup_bytes(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (s) {
-        memcpy(s, p, n);
-        s[n] = '\0';
-    }
-    return s;
-}
-
 /* One XRANGE element: [id, [field, value, ...]]. */
 static int parse_entry(const redisReply *r, struct store_entry *e)
 {
@@ -97,8 +87,8 @@ static int parse_entry(const redisReply *r, struct store_entry *e)
         struct store_field *f = &e->fields[e->nfields];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             return HOOKD_EREDIS_REPLY;
-        f->name = dup_bytes(k->str, k->len);
-        f->value = dup_bytes(v->str, v->len);
+        f->name = store_dup_bytes(k->str, k->len);
+        f->value = store_dup_bytes(v->str, v->len);
         f->value_len = v->len;
         e->nfields++;
         if (!f->name || !f->value)
@@ -162,13 +152,8 @@ int store_stream_len(struct store *st, const char *route, const char *tenant, in
     return key_len(st, key, out);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
-int store_route_tenants(struct store *st, const char *route,
-                        char (**out)[STORE_TENANT_MAX + 1], size_t *n)
+int store_route_tenants(struct store *st, const char *route, char (**out)[STORE_TENANT_MAX + 1],
+                        size_t *n)
 {
     char key[STORE_KEY_MAX];
     const char *argv[2] = {"SMEMBERS", key};
@@ -192,7 +177,7 @@ int store_route_tenants(struct store *st, const char *route,
             (*n)++;
     freeReplyObject(r);
     if (*n)
-        qsort(*out, *n, sizeof **out, cmp_names);
+        qsort(*out, *n, sizeof **out, store_cmp_names);
     return rc;
 }
 
@@ -263,11 +248,7 @@ int store_rejected_range(struct store *st, const char *lo, const char *hi, size_
 /* True when the n bytes are valid UTF-8 without NULs (jansson's rule). */
 static bool json_safe(const char *p, size_t n)
 {
-    json_t *s = memchr(p, '\0', n) ? NULL : json_stringn(p, n);
-    bool ok = s != NULL;
-
-    json_decref(s);
-    return ok;
+    return !memchr(p, '\0', n) && codec_utf8_valid(p, n);
 }
 
 json_t *store_entry_json(const struct store_entry *e, bool with_body)
@@ -393,8 +374,7 @@ int store_dead_find(struct store *st, const char *route, const char *id, size_t 
     return dead_find_event(st, route, id, id_len, out);
 }
 
-static int dead_count_before(struct store *st, const char *route, const char *below,
-                             int64_t *count)
+static int dead_count_before(struct store *st, const char *route, const char *below, int64_t *count)
 {
     char lo[STORE_STREAM_ID_MAX + 1] = "-";
     struct store_entry *v;
@@ -536,8 +516,8 @@ int store_replay_event(struct store *st, const char *route, const char *source,
     if (nfields > REPLAY_MAX_FIELDS)
         return HOOKD_ETOO_LARGE;
     fields_tenant(fields, nfields, tenant);
-    if ((sl = store_key_seen(st, keys[0], STORE_KEY_MAX, route, source, event_id,
-                             event_id_len)) < 0 ||
+    if ((sl = store_key_seen(st, keys[0], STORE_KEY_MAX, route, source, event_id, event_id_len)) <
+            0 ||
         store_key_stream(st, keys[1], STORE_KEY_MAX, route, NULL) < 0 ||
         store_key_route(st, keys[2], STORE_KEY_MAX, route, "counters") < 0 ||
         store_key_stream(st, keys[3], STORE_KEY_MAX, route, tenant) < 0 ||

@@ -41,18 +41,6 @@ const char *store_event_field(const struct store_event *ev, const char *name, si
     return NULL;
 }
 
-static char *copy_bytes(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-
-    if (s) {
-        if (n)
-            memcpy(s, p, n);
-        s[n] = '\0';
-    }
-    return s;
-}
-
 /* Small non-negative integer text ("3") to int; 0 when malformed. */
 static int parse_small_int(const char *s)
 {
@@ -87,11 +75,12 @@ static bool is_str(const redisReply *r)
 }
 
 struct store_event *store_event_parse(const char *route, const redisReply *entry,
-                                      char id_out[STORE_STREAM_ID_MAX])
+                                      char id_out[STORE_STREAM_ID_MAX], bool *no_memory)
 {
     struct store_event *ev = NULL;
     const redisReply *fields;
     size_t route_len = strlen(route);
+    bool oom = false;
 
     id_out[0] = '\0';
     if (!store_reply_array(entry, 2) ||
@@ -102,24 +91,30 @@ struct store_event *store_event_parse(const char *route, const redisReply *entry
     if (!fields || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0 ||
         fields->elements / 2 > STORE_EVENT_MAX_FIELDS || route_len > STORE_ROUTE_MAX)
         goto bad;
-    if (!(ev = calloc(1, sizeof *ev)))
+    if (!(ev = calloc(1, sizeof *ev))) {
+        oom = true;
         goto bad;
+    }
     memcpy(ev->route, route, route_len + 1);
     memcpy(ev->stream_id, id_out, strlen(id_out) + 1);
     for (size_t i = 0; i < fields->elements; i += 2) {
         const redisReply *k = fields->element[i], *v = fields->element[i + 1];
         if (!is_str(k) || !is_str(v))
             goto bad;
-        ev->names[ev->nfields] = copy_bytes(k->str, k->len);
-        ev->values[ev->nfields] = copy_bytes(v->str, v->len);
+        ev->names[ev->nfields] = store_dup_bytes(k->str, k->len);
+        ev->values[ev->nfields] = store_dup_bytes(v->str, v->len);
         ev->value_lens[ev->nfields] = v->len;
         ev->nfields++;
-        if (!ev->names[ev->nfields - 1] || !ev->values[ev->nfields - 1])
+        if (!ev->names[ev->nfields - 1] || !ev->values[ev->nfields - 1]) {
+            oom = true;
             goto bad;
+        }
     }
     bind_views(ev);
     return ev;
 bad:
+    if (no_memory)
+        *no_memory = oom;
     store_event_free(ev);
     return NULL;
 }

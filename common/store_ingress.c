@@ -165,21 +165,13 @@ int store_enqueue(struct store *st, const char *route, const struct store_event_
                   int64_t ttl_s, int64_t watermark, int wait_replicas, int64_t wait_timeout_ms,
                   struct enqueue_result *out)
 {
-    struct enqueue_args a;
-    int rc;
-    redisReply *r;
+    struct store_enqueue_job job = {
+        .route = route, .ev = ev, .ttl_s = ttl_s, .watermark = watermark};
+    struct store_enqueue_job *one = &job;
 
-    memset(out, 0, sizeof *out);
-    if ((rc = enqueue_args(st, route, ev, ttl_s, watermark, &a)) < 0)
-        return rc;
-    r = store_script(st, SCRIPT_ENQUEUE, 6, a.argc, a.argv, a.len, &rc);
-    if (!r)
-        return rc;
-    rc = parse_enqueue_reply(r, out);
-    freeReplyObject(r);
-    if (rc == 0 && needs_wait(out) && wait_replicas > 0)
-        rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
-    return rc;
+    store_enqueue_many(st, 1, &one, wait_replicas, wait_timeout_ms);
+    *out = job.res;
+    return job.rc;
 }
 
 void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *const *jobs,

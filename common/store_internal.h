@@ -29,8 +29,8 @@ struct store {
     int port;
     char *unix_path;
     int db;
-    char *password;  /* owned; wiped on close */
-    char *prefix;    /* owned */
+    char *password; /* owned; wiped on close */
+    char *prefix;   /* owned */
     int64_t timeout_ms;
     int64_t last_attempt_ms; /* last connect attempt, for the reconnect throttle */
     bool down;
@@ -98,6 +98,11 @@ bool store_tenant_name_valid(const char *name);
 /* The script bodies and their SHA1s (hex), from store_scripts.c. */
 const char *store_script_text(enum store_script which);
 const char *store_script_sha(enum store_script which);
+
+/* A NUL-terminated malloc'd copy of n bytes that may hold NULs, or NULL. */
+char *store_dup_bytes(const char *p, size_t n);
+/* strcmp for qsort/bsearch over arrays of fixed-size names (tenants). */
+int store_cmp_names(const void *a, const void *b);
 
 /* Reply helpers: true if r is an array of at least n elements. */
 bool store_reply_array(const redisReply *r, size_t n);

@@ -28,24 +28,6 @@ static bool valid_result(const char *r)
     return true;
 }
 
-static int hincrby(struct store *st, const char *key, const char *field, long long by)
-{
-    char num[24];
-    const char *argv[4] = {"HINCRBY", key, field, num};
-    size_t len[4];
-    int rc;
-    redisReply *r;
-
-    snprintf(num, sizeof num, "%lld", by);
-    for (int i = 0; i < 4; i++)
-        len[i] = strlen(argv[i]);
-    if (!(r = store_command(st, 4, argv, len, &rc)))
-        return rc;
-    rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
-    freeReplyObject(r);
-    return rc;
-}
-
 void store_handler_sample(struct store_handler_sample *s, const char *result, double seconds)
 {
     char le[40];
@@ -63,20 +45,6 @@ void store_handler_sample(struct store_handler_sample *s, const char *result, do
     snprintf(s->bucket_field, sizeof s->bucket_field, "%s:le=%s", result, le);
     snprintf(s->sum_field, sizeof s->sum_field, "%s:sum_us", result);
     s->sum_us = (long long)(seconds * 1e6 + 0.5);
-}
-
-int store_handler_observe(struct store *st, const char *route, const char *result, double seconds)
-{
-    char key[STORE_KEY_MAX];
-    struct store_handler_sample smp;
-    int rc;
-
-    store_handler_sample(&smp, result, seconds);
-    if (store_key_route(st, key, sizeof key, route, STORE_HANDLER_HIST_KEY) < 0)
-        return HOOKD_ETOO_LARGE;
-    if ((rc = hincrby(st, key, smp.bucket_field, 1)) < 0)
-        return rc;
-    return hincrby(st, key, smp.sum_field, smp.sum_us);
 }
 
 /* strcmp of a NUL-terminated word with a length-delimited one. */

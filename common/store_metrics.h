@@ -41,10 +41,6 @@ struct store_handler_sample {
 /* Fills S for RESULT ([a-z_], else "other") and a duration in seconds. */
 void store_handler_sample(struct store_handler_sample *s, const char *result, double seconds);
 
-/* Records one handler run of ROUTE on its own (two HINCRBYs); best effort
- * (0 or a negative code). */
-int store_handler_observe(struct store *st, const char *route, const char *result, double seconds);
-
 struct store_handler_hist {
     char result[STORE_HANDLER_RESULT_MAX + 1];
     uint64_t counts[STORE_HANDLER_NBOUNDS + 1]; /* non-cumulative; last: +Inf */

@@ -47,15 +47,10 @@ void store_streams_clear(struct store_streams *s)
     memset(s, 0, sizeof *s);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
 /* True when NAME is in the sorted tenants [1..n) of S. */
 static bool known(const struct store_streams *s, const char *name)
 {
-    return s->n > 1 && bsearch(name, s->tenants + 1, s->n - 1, sizeof *s->tenants, cmp_names);
+    return s->n > 1 && bsearch(name, s->tenants + 1, s->n - 1, sizeof *s->tenants, store_cmp_names);
 }
 
 /* Replaces the tenants of S by NAMES (sorted), creating the group on each
@@ -213,8 +208,8 @@ int store_read_wait(struct store *st, struct store_streams *s, const char *consu
         goto out;
     snprintf(blk, sizeof blk, "%lld", (long long)(block_ms > 0 ? block_ms : 1));
     {
-        const char *head[] = {"XREADGROUP", "GROUP", STORE_GROUP, consumer, "COUNT", "1",
-                              "BLOCK",      blk,     "STREAMS"};
+        const char *head[] = {"XREADGROUP", "GROUP", STORE_GROUP, consumer, "COUNT",
+                              "1",          "BLOCK", blk,         "STREAMS"};
         for (size_t i = 0; i < 9; i++)
             argv[argc] = head[i], len[argc++] = strlen(head[i]);
     }
@@ -259,8 +254,8 @@ int store_claim_next(struct store *st, struct store_streams *s, const char *cons
     if (store_key_stream(st, key, sizeof key, s->route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     snprintf(idle, sizeof idle, "%lld", (long long)min_idle_ms);
-    const char *argv[] = {"XAUTOCLAIM", key,   STORE_GROUP, consumer, idle, s->claim_cursor,
-                          "COUNT",      "1"};
+    const char *argv[] = {"XAUTOCLAIM",    key,     STORE_GROUP, consumer, idle,
+                          s->claim_cursor, "COUNT", "1"};
     size_t len[8];
     for (int i = 0; i < 8; i++)
         len[i] = strlen(argv[i]);

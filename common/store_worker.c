@@ -117,8 +117,11 @@ void store_take_entries(struct store *st, const char *route, const char *tenant,
     char id[STORE_STREAM_ID_MAX];
 
     for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
-        struct store_event *ev = store_event_parse(route, list->element[i], id);
+        bool no_memory = false;
+        struct store_event *ev = store_event_parse(route, list->element[i], id, &no_memory);
         bool valid = ev && store_event_valid(ev);
+        if (no_memory) /* left pending: claimed again after visibility_timeout */
+            continue;
         if (valid && *n < cap) {
             snprintf(ev->stream_tenant, sizeof ev->stream_tenant, "%s", tenant ? tenant : "");
             out[(*n)++] = ev;

@@ -14,10 +14,12 @@
  * Parses one [id, [field, value, ...]] element of an XREADGROUP, XRANGE or
  * XAUTOCLAIM reply for ROUTE. Returns a new event (the caller's), or NULL
  * when the element is malformed or memory ran out; id_out then holds the
- * entry id when it was readable ("" otherwise), so the caller can ack it.
+ * entry id when it was readable ("" otherwise), so the caller can ack a
+ * malformed entry. *no_memory (when not NULL) tells the two apart: an entry
+ * that only met a failed allocation must stay pending, never be acked.
  */
 struct store_event *store_event_parse(const char *route, const redisReply *entry,
-                                      char id_out[STORE_STREAM_ID_MAX]);
+                                      char id_out[STORE_STREAM_ID_MAX], bool *no_memory);
 
 /* Parses a list of entries of ROUTE's stream TENANT into out[*n..cap);
  * unparseable entries are acked and logged (they can never be handled, and

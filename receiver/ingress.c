@@ -167,10 +167,11 @@ void ingress_traceparent(const char *p, size_t len, char out[INGRESS_TRACEPARENT
 static void log_request(const struct ingress_state *s, const struct ingress_response *resp)
 {
     const struct ingress_request *req = s->req;
+    int64_t took_us = clock_mono_us() - req->start_us;
     struct logline l;
 
     ingress_metrics_request(s->src ? s->src->name : NULL, s->outcome, resp->status, s->sig_version,
-                            (double)(clock_mono_us() - req->start_us) / 1e6);
+                            (double)took_us / 1e6);
     if (!log_begin(&l, resp->status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST))
         return;
     log_str(&l, "request_id", req->request_id);
@@ -190,7 +191,7 @@ static void log_request(const struct ingress_state *s, const struct ingress_resp
     if (s->traceparent[0])
         log_str(&l, "traceparent", s->traceparent);
     log_int(&l, "body_bytes", (int64_t)req->body_len);
-    log_double(&l, "latency_ms", (double)(clock_mono_us() - req->start_us) / 1000.0);
+    log_double(&l, "latency_ms", (double)took_us / 1000.0);
     log_end(&l);
 }
 
@@ -247,28 +248,6 @@ static int cmp_kept(const void *a, const void *b)
     return c ? c : (x->h > y->h) - (x->h < y->h);
 }
 
-static bool valid_utf8(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        size_t need = p[i] < 0x80                    ? 1
-                      : p[i] >= 0xc2 && p[i] <= 0xdf ? 2
-                      : p[i] >= 0xe0 && p[i] <= 0xef ? 3
-                      : p[i] >= 0xf0 && p[i] <= 0xf4 ? 4
-                                                     : 0;
-        if (!need || i + need > n)
-            return false;
-        for (size_t k = 1; k < need; k++)
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-        if ((need == 3 &&
-             ((p[i] == 0xe0 && p[i + 1] < 0xa0) || (p[i] == 0xed && p[i + 1] > 0x9f))) ||
-            (need == 4 && ((p[i] == 0xf0 && p[i + 1] < 0x90) || (p[i] == 0xf4 && p[i + 1] > 0x8f))))
-            return false;
-        i += need;
-    }
-    return true;
-}
-
 /* Provider headers kept with the event: all but hop-by-hop and credentials,
  * as a JSON object with lower-cased names in sorted order (a repeated name
  * keeps its last value; values that are not UTF-8 are left out rather than
@@ -285,8 +264,7 @@ static char *headers_json(const struct headers *h)
     for (size_t i = 0; kept && i < h->n; i++) {
         const struct header *hd = &h->items[i];
         struct kept_header *k = &kept[nk];
-        bool drop = hd->name_len >= sizeof k->name ||
-                    !valid_utf8((const unsigned char *)hd->value, hd->value_len);
+        bool drop = hd->name_len >= sizeof k->name || !codec_utf8_valid(hd->value, hd->value_len);
         for (size_t c = 0; !drop && c < hd->name_len; c++)
             k->name[c] =
                 (char)(hd->name[c] >= 'A' && hd->name[c] <= 'Z' ? hd->name[c] + 32 : hd->name[c]);

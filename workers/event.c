@@ -230,7 +230,8 @@ static void run_handler(struct slot *s, const struct worker_route *wr, const str
     struct run_input in = {.ev = ev,
                            .route = ev->route,
                            .attempt = attempt,
-                           .timeout_ms = wr->cfg->handler_timeout_ms};
+                           .timeout_ms = wr->cfg->handler_timeout_ms,
+                           .cfg = s->w->cfg};
 
     if (wr->handler.kind == HANDLER_HTTP)
         runner_http(s->curl, &wr->handler, &in, res);

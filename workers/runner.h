@@ -64,6 +64,7 @@ struct run_input {
     const char *route;
     int attempt;
     int64_t timeout_ms;
+    const struct config *cfg; /* its secret_env names are not passed on */
 };
 
 /* Runs an exec handler: body on stdin, HOOKD_* environment, own process

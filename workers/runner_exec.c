@@ -82,9 +82,19 @@ static char *env_kvs(const char *key, const char *val)
     return env_kv(key, val, val ? strlen(val) : 0);
 }
 
-static bool inherited_ok(const char *kv)
+/* The worker's own variables pass on, except ours (set below) and those
+ * the config read secrets from: a handler never sees a signing secret. */
+static bool inherited_ok(const char *kv, const struct config *cfg)
 {
-    return strncmp(kv, "HOOKD_", 6) != 0 && strncmp(kv, "TRACEPARENT=", 12) != 0;
+    size_t name_len = strcspn(kv, "=");
+
+    if (strncmp(kv, "HOOKD_", 6) == 0 || strncmp(kv, "TRACEPARENT=", 12) == 0)
+        return false;
+    for (size_t i = 0; cfg && i < cfg->nsecret_env; i++)
+        if (strlen(cfg->secret_env[i]) == name_len &&
+            strncmp(kv, cfg->secret_env[i], name_len) == 0)
+            return false;
+    return true;
 }
 
 /* The child's environment (malloc'd array; own[0..*nown) are ours to free). */
@@ -99,7 +109,7 @@ static char **build_env(const struct run_input *in, char *own[ENV_OWN_MAX], size
     if (!(env = calloc(n + ENV_OWN_MAX + 1, sizeof *env)))
         return NULL;
     for (char **e = environ; e && *e; e++)
-        if (inherited_ok(*e))
+        if (inherited_ok(*e, in->cfg))
             env[k++] = *e;
     snprintf(attempt, sizeof attempt, "%d", in->attempt);
     *nown = 0;

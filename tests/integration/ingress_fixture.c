@@ -5,82 +5,62 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char fixture_default_conf[] =
-    "[receiver]\n"
-    "listen = 127.0.0.1:@PORT@\n"
-    "admin_listen = 127.0.0.1:@ADMIN@\n"
-    "admin_token = test-admin-token\n"
-    "max_body = 4096\n"
-    "threads = 2\n"
-    "connection_timeout = 3s\n"
-    "retry_after = 7s\n"
-    "[redis]\n"
-    "url = @REDIS@\n"
-    "timeout = 500ms\n"
-    "dedupe_ttl = 3600\n"
-    "[source github]\n"
-    "scheme = github\n"
-    "secret.v1 = gh-secret-one\n"
-    "secret.v2 = gh-secret-two\n"
-    "[source stripe]\n"
-    "scheme = stripe\n"
-    "secret.v1 = whsec_stripe_test\n"
-    "[source slack]\n"
-    "scheme = slack\n"
-    "secret.v1 = slack-signing-secret\n"
-    "[source shopify]\n"
-    "scheme = shopify\n"
-    "secret.v1 = shopify-secret\n"
-    "[source standard]\n"
-    "scheme = standard\n"
-    "secret.v1 = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
-    "[source generic]\n"
-    "scheme = hmac\n"
-    "signature_header = X-Signature\n"
-    "algorithm = sha512\n"
-    "encoding = base64\n"
-    "signature_prefix = sha512=\n"
-    "id = json:/meta/id\n"
-    "type = header:X-Event-Type\n"
-    "secret.v1 = generic-secret\n"
-    "[source small]\n"
-    "scheme = github\n"
-    "max_body = 64\n"
-    "secret.v1 = small-secret\n"
-    "[route billing]\n"
-    "match = stripe:invoice.*, stripe:charge.*\n"
-    "handler = exec:/bin/true\n"
-    "[route default]\n"
-    "handler = exec:/bin/true\n";
+const char fixture_default_conf[] = "[receiver]\n"
+                                    "listen = 127.0.0.1:@PORT@\n"
+                                    "admin_listen = 127.0.0.1:@ADMIN@\n"
+                                    "admin_token = test-admin-token\n"
+                                    "max_body = 4096\n"
+                                    "threads = 2\n"
+                                    "connection_timeout = 3s\n"
+                                    "retry_after = 7s\n"
+                                    "[redis]\n"
+                                    "url = @REDIS@\n"
+                                    "timeout = 500ms\n"
+                                    "dedupe_ttl = 3600\n"
+                                    "[source github]\n"
+                                    "scheme = github\n"
+                                    "secret.v1 = gh-secret-one\n"
+                                    "secret.v2 = gh-secret-two\n"
+                                    "[source stripe]\n"
+                                    "scheme = stripe\n"
+                                    "secret.v1 = whsec_stripe_test\n"
+                                    "[source slack]\n"
+                                    "scheme = slack\n"
+                                    "secret.v1 = slack-signing-secret\n"
+                                    "[source shopify]\n"
+                                    "scheme = shopify\n"
+                                    "secret.v1 = shopify-secret\n"
+                                    "[source standard]\n"
+                                    "scheme = standard\n"
+                                    "secret.v1 = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
+                                    "[source generic]\n"
+                                    "scheme = hmac\n"
+                                    "signature_header = X-Signature\n"
+                                    "algorithm = sha512\n"
+                                    "encoding = base64\n"
+                                    "signature_prefix = sha512=\n"
+                                    "id = json:/meta/id\n"
+                                    "type = header:X-Event-Type\n"
+                                    "secret.v1 = generic-secret\n"
+                                    "[source small]\n"
+                                    "scheme = github\n"
+                                    "max_body = 64\n"
+                                    "secret.v1 = small-secret\n"
+                                    "[route billing]\n"
+                                    "match = stripe:invoice.*, stripe:charge.*\n"
+                                    "handler = exec:/bin/true\n"
+                                    "[route default]\n"
+                                    "handler = exec:/bin/true\n";
 
 /* Replaces each @NAME@ placeholder; the result is malloc'd. */
 static char *expand(const struct fixture *f, const char *tpl)
 {
-    size_t cap = strlen(tpl) + 512, n = 0;
-    char *out = malloc(cap);
-    char num[32];
+    char port[16], admin[16];
+    const char *vars[] = {"@REDIS@", redis_url(f->redis), "@PORT@", port, "@ADMIN@", admin, NULL};
 
-    ASSERT_NOT_NULL(out);
-    for (const char *p = tpl; *p;) {
-        const char *val = NULL;
-        size_t skip = 0;
-        if (strncmp(p, "@REDIS@", 7) == 0)
-            val = redis_url(f->redis), skip = 7;
-        else if (strncmp(p, "@PORT@", 6) == 0)
-            snprintf(num, sizeof num, "%d", f->port), val = num, skip = 6;
-        else if (strncmp(p, "@ADMIN@", 7) == 0)
-            snprintf(num, sizeof num, "%d", f->admin_port), val = num, skip = 7;
-        if (val) {
-            size_t vl = strlen(val);
-            ASSERT(n + vl < cap);
-            memcpy(out + n, val, vl), n += vl, p += skip;
-        } else {
-            ASSERT(n + 1 < cap);
-            out[n++] = *p++;
-        }
-    }
-    out[n] = '\0';
-    return out;
+    snprintf(port, sizeof port, "%d", f->port);
+    snprintf(admin, sizeof admin, "%d", f->admin_port);
+    return harness_expand(tpl, vars);
 }
 
 void fixture_rewrite_config(struct fixture *f, const char *tpl)
@@ -114,7 +94,8 @@ int fixture_post_github(struct fixture *f, const char *secret, const char *deliv
     snprintf(h2, sizeof h2, "X-GitHub-Delivery: %s", delivery);
     snprintf(h3, sizeof h3, "X-GitHub-Event: %s", event);
     const char *headers[] = {h1, h2, h3, "Content-Type: application/json", NULL};
-    ASSERT_INT_EQ(http_request(f->port, "POST", "/hooks/github", headers, body, strlen(body), r), 0);
+    ASSERT_INT_EQ(http_request(f->port, "POST", "/hooks/github", headers, body, strlen(body), r),
+                  0);
     status = r->status;
     if (!resp)
         http_response_free(&local);

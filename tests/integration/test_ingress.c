@@ -400,6 +400,29 @@ TEST_T(ingress_redis_down_503_then_recovers, 90)
     ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 1); /* no persistence: only the new one */
 }
 
+/* Started while Redis is down: it serves (503, not ready) instead of
+ * exiting, and accepts once Redis is there, without a restart. */
+TEST_T(ingress_starts_with_redis_down, 60)
+{
+    struct fixture f;
+    struct http_response r;
+
+    fixture_start(&f, NULL);
+    proc_stop(f.receiver);
+    redisFree(f.rc);
+    redis_kill(f.redis);
+    f.receiver = receiver_start(f.config_path, f.admin_port);
+    ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-one", "cold-1", "push", "{}", &r), 503);
+    ASSERT_NOT_NULL(http_header(&r, "Retry-After"));
+    http_response_free(&r);
+    ASSERT_INT_EQ(readyz_status(f.admin_port), 503);
+    redis_restart(f.redis);
+    f.rc = redis_connect(f.redis);
+    WAIT_FOR(fixture_post_github(&f, "gh-secret-one", "cold-1", "push", "{}", NULL) == 202, 10000);
+    WAIT_FOR(readyz_status(f.admin_port) == 200, 5000);
+    ASSERT_INT_EQ(fixture_stream_len(&f, "default"), 1);
+}
+
 TEST_T(ingress_sighup_swaps_keys_and_survives_bad_file, 60)
 {
     struct fixture f;

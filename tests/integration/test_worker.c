@@ -110,6 +110,34 @@ TEST_T(worker_success_contract, 30)
     free(got), free(env), free(tp);
 }
 
+/* Variables the config reads secrets from (env:) are not handed to
+ * handlers; the rest of the worker's environment is. */
+TEST_T(worker_handler_env_has_no_secrets, 30)
+{
+    struct wfx f;
+    const char *argv[] = {harness_bin("hookd-worker"), "-c", NULL, "-r", "default", NULL};
+    const char *const env[] = {"TEST_SIGNING_SECRET_V1=s3cr3t-signing-value",
+                               "TEST_REDIS_PASSWORD=s3cr3t-redis-value", "TEST_PLAIN_VAR=kept",
+                               NULL};
+
+    wfx_start(&f,
+              "[source github]\nscheme = github\nsecret.v1 = env:TEST_SIGNING_SECRET_V1\n"
+              "[route default]\nhandler = exec:@H@/env.sh @DIR@\n",
+              NULL);
+    wfx_enqueue(&f, "default", "env-1", "{}");
+    argv[2] = f.config_path;
+    proc_start(argv, env, "worker");
+    WAIT_FOR(wfx_state_is(&f, "default", "env-1", "processed"), 10000);
+    char *got = harness_read_file(harness_path("fullenv.env-1"), NULL);
+    ASSERT_NOT_NULL(got);
+    ASSERT_STR_CONTAINS(got, "TEST_PLAIN_VAR=kept\n");
+    ASSERT_STR_CONTAINS(got, "HOOKD_EVENT_ID=env-1\n");
+    ASSERT(strstr(got, "s3cr3t-signing-value") == NULL);
+    ASSERT(strstr(got, "TEST_SIGNING_SECRET_V1") == NULL);
+    ASSERT_STR_CONTAINS(got, "TEST_REDIS_PASSWORD="); /* not named by the config: passed */
+    free(got);
+}
+
 TEST_T(worker_transient_then_success, 30)
 {
     struct wfx f;

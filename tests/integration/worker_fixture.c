@@ -8,37 +8,15 @@
 #include <string.h>
 #include <time.h>
 
-#define FIXTURE_EXPAND_SLACK 4096
 #define ENQUEUE_TRIES 50
 
 char *wfx_expand(const struct wfx *f, const char *tpl)
 {
     char handlers[1024];
-    size_t cap = strlen(tpl) + FIXTURE_EXPAND_SLACK, n = 0;
-    char *out = malloc(cap);
+    const char *vars[] = {"@REDIS@", redis_url(f->redis), "@H@", handlers, "@DIR@", f->dir, NULL};
 
     snprintf(handlers, sizeof handlers, "%s/tests/data/handlers", harness_repo_dir());
-    ASSERT_NOT_NULL(out);
-    for (const char *p = tpl; *p;) {
-        const char *val = NULL;
-        size_t skip = 0;
-        if (strncmp(p, "@REDIS@", 7) == 0)
-            val = redis_url(f->redis), skip = 7;
-        else if (strncmp(p, "@H@", 3) == 0)
-            val = handlers, skip = 3;
-        else if (strncmp(p, "@DIR@", 5) == 0)
-            val = f->dir, skip = 5;
-        if (val) {
-            size_t vl = strlen(val);
-            ASSERT(n + vl < cap);
-            memcpy(out + n, val, vl), n += vl, p += skip;
-        } else {
-            ASSERT(n + 1 < cap);
-            out[n++] = *p++;
-        }
-    }
-    out[n] = '\0';
-    return out;
+    return harness_expand(tpl, vars);
 }
 
 void wfx_start(struct wfx *f, const char *tpl, const struct redis_opts *opts)
@@ -90,8 +68,8 @@ static int64_t wall_ms(void)
 }
 
 void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, const char *id,
-                      const char *type, const char *body, size_t body_len,
-                      const char *headers_json, const char *traceparent)
+                      const char *type, const char *body, size_t body_len, const char *headers_json,
+                      const char *traceparent)
 {
     char sha[65], reqid[96];
     struct enqueue_result res;
@@ -112,9 +90,8 @@ void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, cons
     ev.traceparent = traceparent;
     /* Right after a Redis restart the fixture's connection is stale: the
      * first call drops it, a later one reconnects. */
-    for (unsigned i = 0; (rc = store_enqueue(f->st, route, &ev, 3600, 0, 0, 0, &res)) < 0 &&
-                         i < ENQUEUE_TRIES;
-         i++)
+    for (unsigned i = 0;
+         (rc = store_enqueue(f->st, route, &ev, 3600, 0, 0, 0, &res)) < 0 && i < ENQUEUE_TRIES; i++)
         harness_backoff(i + 5);
     ASSERT_INT_EQ(rc, 0);
     ASSERT_INT_EQ(res.status, ENQ_QUEUED);
@@ -187,4 +164,7 @@ int wfx_lines_with(const char *name, const char *prefix)
     return n;
 }
 
-int wfx_lines(const char *name) { return wfx_lines_with(name, ""); }
+int wfx_lines(const char *name)
+{
+    return wfx_lines_with(name, "");
+}

@@ -305,6 +305,30 @@ const char *harness_write_bytes(const char *name, const void *data, size_t len)
     return path;
 }
 
+char *harness_expand(const char *tpl, const char *const *vars)
+{
+    size_t cap = strlen(tpl) + 1, n = 0;
+    char *out;
+
+    for (size_t v = 0; vars[v]; v += 2) /* room for every occurrence */
+        for (const char *p = tpl; (p = strstr(p, vars[v])) != NULL; p += strlen(vars[v]))
+            cap += strlen(vars[v + 1]);
+    ASSERT_NOT_NULL(out = malloc(cap));
+    for (const char *p = tpl; *p;) {
+        size_t v = 0;
+        while (vars[v] && strncmp(p, vars[v], strlen(vars[v])) != 0)
+            v += 2;
+        if (vars[v]) {
+            size_t vl = strlen(vars[v + 1]);
+            memcpy(out + n, vars[v + 1], vl), n += vl, p += strlen(vars[v]);
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
 const char *harness_write_file(const char *name, const char *content)
 {
     return harness_write_bytes(name, content, strlen(content));

@@ -54,6 +54,9 @@ const char *harness_write_file(const char *name, const char *content);
 const char *harness_write_bytes(const char *name, const void *data, size_t len);
 /* The whole file, NUL-terminated (malloc'd; *len_out if not NULL), or NULL. */
 char *harness_read_file(const char *path, size_t *len_out);
+/* TEMPLATE with each placeholder VARS[2i] replaced by VARS[2i + 1] (VARS
+ * ends with NULL); malloc'd. Fails the test when out of room. */
+char *harness_expand(const char *template_text, const char *const *vars);
 
 /* ---- ports, time, waiting ---- */
 

@@ -123,6 +123,17 @@ TEST(codec_sha256_known_answers)
     codec_sha256_hex("abc", 3, hex);
     ASSERT_STR_EQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     codec_sha256_hex("a\0b", 3, hex); /* binary input, length-delimited */
-    ASSERT_INT_EQ(strlen(hex), 64);
-    ASSERT(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") != 0);
+    ASSERT_STR_EQ(hex, "59b271ae1bbcb1d31d41929817f4b16fb439eb4f31520b5ad1d5ce98920a7138");
+}
+
+TEST(codec_utf8_strict)
+{
+    ASSERT(codec_utf8_valid("plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 17));
+    ASSERT(codec_utf8_valid("", 0));
+    ASSERT(!codec_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    ASSERT(!codec_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    ASSERT(!codec_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    ASSERT(!codec_utf8_valid("\xe2\x82", 2));         /* truncated */
+    ASSERT(!codec_utf8_valid("\xff", 1));
+    ASSERT_INT_EQ(codec_utf8_seq_len((const unsigned char *)"\xe2\x82\xac!", 4), 3);
 }

@@ -212,3 +212,13 @@ TEST(config_polling_poll_or_epoll)
     snprintf(text, sizeof text, "[receiver]\npolling = select\n%s", minimal);
     expect_error(text, "t.conf:2: polling: expected poll or epoll, got \"select\"");
 }
+
+TEST(config_seconds_keys_refuse_fractions)
+{
+    char text[1024];
+
+    snprintf(text, sizeof text, "[receiver]\nconnection_timeout = 500ms\n%s", minimal);
+    expect_error(text, "t.conf:2: connection_timeout: expected whole seconds, got \"500ms\"");
+    snprintf(text, sizeof text, "[redis]\ndedupe_ttl = 1500ms\n%s", minimal);
+    expect_error(text, "dedupe_ttl: expected whole seconds");
+}

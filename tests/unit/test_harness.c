@@ -553,3 +553,12 @@ TEST(harness_signatures_other_schemes)
     sha256_hex("Hello, World!", 13, hex);
     ASSERT_STR_EQ(hex, "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f");
 }
+
+TEST(harness_expand_replaces_every_placeholder)
+{
+    const char *vars[] = {"@A@", "alpha", "@B@", "", NULL};
+    char *out = harness_expand("x=@A@ y=@B@ z=@A@@A@ @C@", vars);
+
+    ASSERT_STR_EQ(out, "x=alpha y= z=alphaalpha @C@");
+    free(out);
+}

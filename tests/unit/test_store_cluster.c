@@ -99,3 +99,14 @@ TEST(store_cluster_rejects_malformed_redirects)
     ASSERT_INT_EQ(redirect(st, "MOVED 1 ::1:7002", &node, &asking), 1); /* IPv6: last colon */
     store_close(st);
 }
+
+/* A URL with an unknown scheme is refused without echoing its password. */
+TEST(store_open_bad_url_hides_password)
+{
+    char url[] = "rediss://:hunter2-secret@127.0.0.1:6380/0", prefix[] = "hookd", err[256];
+    struct redis_cfg cfg = {.url = url, .prefix = prefix};
+
+    ASSERT(store_open(&cfg, err, sizeof err) == NULL);
+    ASSERT_STR_CONTAINS(err, "got \"rediss\"");
+    ASSERT(strstr(err, "hunter2") == NULL);
+}

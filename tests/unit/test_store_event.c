@@ -28,7 +28,10 @@ static redisReply *str_n(const char *s, size_t n)
     return r;
 }
 
-static redisReply *str(const char *s) { return str_n(s, strlen(s)); }
+static redisReply *str(const char *s)
+{
+    return str_n(s, strlen(s));
+}
 
 static redisReply *integer(long long v)
 {
@@ -77,7 +80,7 @@ TEST(store_event_parse_copies_fields)
         array(12, str("event_id"), str("evt_1"), str("source"), str("stripe"), str("type"),
               str("invoice.paid"), str("body"), str_n(body, sizeof body - 1), str("attempt"),
               str("3"), str("traceparent"), str("00-ab-cd-01"));
-    ev = store_event_parse("billing", array(2, str("1700000000000-0"), fields), id);
+    ev = store_event_parse("billing", array(2, str("1700000000000-0"), fields), id, NULL);
     ASSERT_NOT_NULL(ev);
     ASSERT_STR_EQ(id, "1700000000000-0");
     ASSERT_STR_EQ(ev->stream_id, "1700000000000-0");
@@ -103,23 +106,27 @@ TEST(store_event_parse_refuses_malformed)
 
     used = used_ptrs = 0;
     /* deleted while pending: nil fields; the id is still reported for XACK */
-    ASSERT_NULL(store_event_parse("r", array(2, str("1-0"), nil()), id));
+    bool no_memory = true;
+    ASSERT_NULL(store_event_parse("r", array(2, str("1-0"), nil()), id, &no_memory));
     ASSERT_STR_EQ(id, "1-0");
+    ASSERT(!no_memory); /* malformed, not out of memory: the caller may ack it */
     /* odd number of field elements */
-    ASSERT_NULL(store_event_parse("r", array(2, str("1-1"), array(1, str("x"))), id));
+    ASSERT_NULL(store_event_parse("r", array(2, str("1-1"), array(1, str("x"))), id, NULL));
     /* a field of the wrong type */
-    ASSERT_NULL(store_event_parse("r", array(2, str("1-2"), array(2, str("a"), integer(5))), id));
+    ASSERT_NULL(
+        store_event_parse("r", array(2, str("1-2"), array(2, str("a"), integer(5))), id, NULL));
     /* not an entry at all */
-    ASSERT_NULL(store_event_parse("r", integer(1), id));
+    ASSERT_NULL(store_event_parse("r", integer(1), id, NULL));
     ASSERT_STR_EQ(id, "");
-    ASSERT_NULL(store_event_parse("r", array(1, str("1-3")), id));
-    ASSERT_NULL(store_event_parse("r", NULL, id));
+    ASSERT_NULL(store_event_parse("r", array(1, str("1-3")), id, NULL));
+    ASSERT_NULL(store_event_parse("r", NULL, id, NULL));
     /* an id too long for a stream id */
     ASSERT_NULL(store_event_parse(
-        "r", array(2, str("123456789012345678901234567890123456789012345678901234567890"), array(0)),
-        id));
+        "r",
+        array(2, str("123456789012345678901234567890123456789012345678901234567890"), array(0)), id,
+        NULL));
     /* parses, but names no event: not valid */
-    ev = store_event_parse("r", array(2, str("1-4"), array(2, str("type"), str("x"))), id);
+    ev = store_event_parse("r", array(2, str("1-4"), array(2, str("type"), str("x"))), id, NULL);
     ASSERT_NOT_NULL(ev);
     ASSERT(!store_event_valid(ev));
     ASSERT_STR_EQ(ev->body, "");
