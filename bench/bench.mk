@@ -6,7 +6,8 @@
 
 BENCH_BUILD := build-bench
 BENCH_TOOLS := $(BENCH_BUILD)/bench/gen $(BENCH_BUILD)/bench/rate $(BENCH_BUILD)/bench/freeport \
-	$(BENCH_BUILD)/bench/noop
+	$(BENCH_BUILD)/bench/noop \
+	$(BENCH_BUILD)/bench/nullredis
 
 bench: deps
 	@sh scripts/install-bench-deps.sh

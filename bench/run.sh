@@ -256,6 +256,32 @@ for mode in off everysec always; do
     fi
 done
 
+# The receiver's own ceiling: the same requests against a stand-in store
+# that answers every enqueue step at once and keeps nothing
+# (bench/nullredis.c). What separates this row from "github, AOF off" is
+# what Redis costs on the same two cores.
+if want "github-null-store-null-c64" || want "nginx-null-c64"; then
+    kill -TERM "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true
+    "$BIN/bench/nullredis" "$REDIS_PORT" 2>"$W/nullredis.log" &
+    REDIS_PID=$! AOF=null
+    wait_port "$REDIS_PORT"
+    echo "## null store (the receiver alone)"
+    nginx_row 64
+    if want "github-null-store-null-c64"; then
+        start_receiver
+        c0=$(cpu_ticks "$RECV_PID")
+        load wrk "$PORT" "$W/github" 64
+        c1=$(cpu_ticks "$RECV_PID")
+        hwm=$(peak_rss_kib "$RECV_PID")
+        stop_receiver
+        logged=$(grep -c '"status":202' "$W/receiver.log" || true)
+        ratio=$(awk -v a="$rps" -v b="${NGINX_RPS[64]:-0}" 'BEGIN{printf "%.2f", b ? a/b : 0}')
+        check="ok: $logged 202s sent, $n202 seen (nothing stored)"
+        [ $((logged - n202)) -le 64 ] && [ "$n202" -le "$logged" ] || { check="MISMATCH: $logged sent, $n202 seen"; FAILED=1; }
+        row "github, null store" 64 "$hwm" $((c1 - c0)) "$ratio" "$check"
+    fi
+fi
+
 start_redis off
 echo "## workers (Redis AOF off)"
 for k in 1 2; do worker_row exec-noop default github "$k" 1000; done

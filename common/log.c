@@ -56,12 +56,23 @@ bool log_json_escape(char *dst, size_t cap, size_t *len, const char *s, size_t n
     for (size_t i = 0; i < n;) {
         const char *out = tmp;
         size_t outn, adv = 1;
+        /* Most bytes need no escape: copy such a run at once. */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            size_t room = *len + 1 < cap ? cap - 1 - *len : 0, k = run - i;
+            memcpy(dst + *len, s + i, k < room ? k : room); /* the prefix that fits */
+            *len += k < room ? k : room;
+            if (k > room)
+                return false;
+            i = run;
+            continue;
+        }
         if (p[i] == '"' || p[i] == '\\') {
             tmp[0] = '\\', tmp[1] = (char)p[i], outn = 2;
         } else if (p[i] < 0x20 || p[i] == 0x7f) {
             outn = (size_t)snprintf(tmp, sizeof tmp, "\\u%04x", p[i]);
-        } else if (p[i] < 0x80) {
-            tmp[0] = (char)p[i], outn = 1;
         } else if ((adv = codec_utf8_seq_len(p + i, n - i)) != 0) {
             out = s + i, outn = adv;
         } else {

@@ -74,3 +74,25 @@ TEST(log_lines_are_valid_json)
     ASSERT(nl2[1] == '\0'); /* the level filter dropped the third line */
     free(out);
 }
+
+/* The escaper copies runs of plain bytes at once: escapes between runs,
+ * and a cut keeps exactly the prefix that fits (never half an escape). */
+TEST(log_json_escape_runs_and_cuts)
+{
+    char buf[64];
+    size_t n = 0;
+
+    ASSERT(log_json_escape(buf, sizeof buf, &n, "ab\"cd\\e\x01\xc3\xa9z\xff", 12));
+    buf[n] = '\0';
+    ASSERT_STR_EQ(buf, "ab\\\"cd\\\\e\\u0001\xc3\xa9z\\ufffd");
+    n = 0;
+    ASSERT(!log_json_escape(buf, 6, &n, "abcdefgh", 8));
+    ASSERT_INT_EQ(n, 5);
+    ASSERT(memcmp(buf, "abcde", 5) == 0);
+    n = 0;
+    ASSERT(!log_json_escape(buf, 5, &n, "abc\"d", 5));
+    ASSERT_INT_EQ(n, 3); /* the 2-byte escape did not fit whole */
+    n = 0;
+    ASSERT(log_json_escape(buf, 4, &n, "abc", 3));
+    ASSERT_INT_EQ(n, 3);
+}
