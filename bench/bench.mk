@@ -6,7 +6,7 @@
 
 BENCH_BUILD := build-bench
 BENCH_TOOLS := $(BENCH_BUILD)/bench/gen $(BENCH_BUILD)/bench/rate $(BENCH_BUILD)/bench/freeport \
-	$(BENCH_BUILD)/bench/noop \
+	$(BENCH_BUILD)/bench/noop $(BENCH_BUILD)/bench/noop_persistent \
 	$(BENCH_BUILD)/bench/nullredis
 
 bench: deps
@@ -25,6 +25,10 @@ $(BENCH_BUILD)/bench/gen: bench/gen.c
 $(BENCH_BUILD)/bench/noop: bench/noop.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -o $@ $<
+
+$(BENCH_BUILD)/bench/noop_persistent: bench/noop_persistent.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
 
 $(BENCH_BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@ set -euo pipefail
 
 BIN=${BENCH_BIN:-build-bench}
 NOOP=$(cd "$BIN/bench" && pwd)/noop
+NOOP_PERSISTENT=$(cd "$BIN/bench" && pwd)/noop_persistent
 DUR=${BENCH_SECONDS:-5}
 COUNT=${BENCH_COUNT:-200000}
 ROWS=${BENCH_ROWS:-.}
@@ -47,6 +48,15 @@ wait_port() { # PORT: until something listens on it (10 s at most)
 }
 cpu_ticks() { # PID: utime + stime + reaped children's, in clock ticks
     awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"
+}
+children_ticks() { # PID: utime + stime of its live children (persistent handlers)
+    local t=0 f s a
+    for f in /proc/[0-9]*/stat; do
+        s=$(cat "$f" 2>/dev/null) || continue
+        read -r -a a <<<"${s##*) }" # a[1]: ppid, a[11] a[12]: utime stime
+        [ "${a[1]}" = "$1" ] && t=$((t + a[11] + a[12]))
+    done
+    echo "$t"
 }
 peak_rss_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 xlen() { rcli XLEN "hookd:{$1}:stream"; }
@@ -86,6 +96,10 @@ handler = http://127.0.0.1:$HANDLER_PORT/hook
 handler = exec:$NOOP
 CONF
     chmod 600 "$W/bench.conf"
+    # The worker of the persistent rows: the same, with a persistent default route.
+    sed -e "s|^handler = exec:$NOOP\$|handler = exec:$NOOP_PERSISTENT\nexec_mode = persistent|" \
+        "$W/bench.conf" >"$W/bench-persistent.conf"
+    chmod 600 "$W/bench-persistent.conf"
 }
 
 start_nginx() {
@@ -191,10 +205,11 @@ ingress_row() {
     return 0
 }
 
-# NAME ROUTE FILE CONCURRENCY EVENTS: fill a route through the receiver, then
-# time N concurrent handlers draining it.
+# NAME ROUTE FILE CONCURRENCY EVENTS [WORKER_CONFIG]: fill a route through the
+# receiver, then time N concurrent handlers draining it. CPU: the worker's,
+# its reaped children's and its live children's (persistent handlers).
 worker_row() {
-    local name=$1 route=$2 file=$3 conc=$4 events=$5
+    local name=$1 route=$2 file=$3 conc=$4 events=$5 conf=${6:-bench.conf}
     want "$name-c$conc" || return 0
     rcli FLUSHALL >/dev/null
     start_receiver
@@ -202,7 +217,7 @@ worker_row() {
     stop_receiver
     local n t0 t1 c1 done=0
     n=$(xlen "$route")
-    "$BIN/hookd-worker" -c "$W/bench.conf" -r "$route" --concurrency "$conc" 2>"$W/worker.log" &
+    "$BIN/hookd-worker" -c "$W/$conf" -r "$route" --concurrency "$conc" 2>"$W/worker.log" &
     WORKER_PID=$!
     t0=$(date +%s.%N)
     for _ in $(seq 1200); do
@@ -211,7 +226,7 @@ worker_row() {
         sleep 0.05
     done
     t1=$(date +%s.%N)
-    c1=$(cpu_ticks "$WORKER_PID")
+    c1=$(($(cpu_ticks "$WORKER_PID") + $(children_ticks "$WORKER_PID")))
     kill -TERM "$WORKER_PID"
     wait "$WORKER_PID" 2>/dev/null || true
     WORKER_PID=''
@@ -285,6 +300,7 @@ fi
 start_redis off
 echo "## workers (Redis AOF off)"
 for k in 1 2; do worker_row exec-noop default github "$k" 1000; done
+for k in 1 2; do worker_row exec-noop-persistent default github "$k" 30000 bench-persistent.conf; done
 for k in 4 16 64; do worker_row http-nginx-200 web standard "$k" 6000; done
 echo "# load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$FAILED" = 0 ] || { echo "bench: a count check failed" >&2; exit 1; }

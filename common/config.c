@@ -265,6 +265,10 @@ static int validate_route(struct parse_ctx *c, struct route_cfg *r)
         strncmp(r->handler, "https://", 8) != 0)
         return config_fail(c, "handler", "[route %s] handler must be exec:PATH [ARGS] or an http(s):// URL",
                     r->name);
+    if (r->exec_mode_line && strncmp(r->handler, "exec:", 5) != 0) {
+        c->line = r->exec_mode_line;
+        return config_fail(c, "exec_mode", "[route %s] applies to exec: handlers only", r->name);
+    }
     for (size_t i = 0; i < r->nmatch; i++)
         if (strcmp(r->match[i].source, "*") != 0 &&
             !config_source(c->cfg, r->match[i].source, strlen(r->match[i].source)))

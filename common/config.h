@@ -77,12 +77,18 @@ struct route_match {
 
 enum route_priority { PRIORITY_LOW = 0, PRIORITY_NORMAL = 1, PRIORITY_HIGH = 2 };
 
+/* How an exec: handler runs: one process per event, or one long-lived
+ * process per worker thread fed event after event (workers/runner_persistent.c). */
+enum exec_mode { EXEC_SPAWN = 0, EXEC_PERSISTENT = 1 };
+
 struct route_cfg {
     char *name;
     struct route_match *match;
     size_t nmatch;
     enum route_priority priority;
     char *handler; /* "exec:PATH ARGS" or an http(s):// URL */
+    enum exec_mode exec_mode;
+    int exec_mode_line; /* where exec_mode was set (0: not set), for messages */
     int max_attempts;
     int64_t *retry_schedule_ms;
     size_t nschedule;

@@ -207,6 +207,20 @@ static int set_priority(struct parse_ctx *c, void *f, const char *key, const cha
     return rc;
 }
 
+/* Checked against the handler in validate_route (the keys come in any order). */
+static int set_exec_mode(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    static const struct word_value w[] = {
+        {"spawn", EXEC_SPAWN}, {"persistent", EXEC_PERSISTENT}, {NULL, 0}};
+    int v = 0, rc = pick_word(c, key, val, w, "spawn or persistent", &v);
+
+    if (rc == 0) {
+        *(enum exec_mode *)f = (enum exec_mode)v;
+        ((struct route_cfg *)c->target)->exec_mode_line = c->line;
+    }
+    return rc;
+}
+
 static int set_scheme(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     const struct scheme **dst = f;
@@ -394,6 +408,7 @@ static const struct key_row keys[] = {
     {RTE(match), set_match},
     {RTE(priority), set_priority},
     {RTE(handler), set_str},
+    {RTE(exec_mode), set_exec_mode},
     {RTE(max_attempts), set_attempts},
     {SEC_ROUTE, "retry_schedule", 0, set_schedule},
     {SEC_ROUTE, "max_backoff", offsetof(struct route_cfg, max_backoff_ms), set_ms},

@@ -11,6 +11,10 @@
  *   could not be started   transient      1xx, 3xx (no redirects
  *   any other exit code    transient        are followed)        transient
  *
+ * A persistent exec handler's reply code reads as an exit status (a run of
+ * status RUN_EXITED); one that ends, closes its stdout or answers garbage
+ * before a valid reply (RUN_NO_REPLY) is transient: nothing confirmed it.
+ *
  * A listed permanent_exit_codes entry wins over the defaults (an operator
  * may list 75). What the worker then does — retry, or dead-letter as
  * "permanent" or, after max_attempts, "exhausted" — is decided in event.c.
@@ -61,7 +65,8 @@ enum verdict classify(const struct route_cfg *rt, const struct run_result *res)
     case RUN_SIGNALED:
     case RUN_TIMEOUT:
     case RUN_SPAWN_FAILED:
-    case RUN_HTTP_ERROR: break;
+    case RUN_HTTP_ERROR:
+    case RUN_NO_REPLY: break;
     }
     return VERDICT_TRANSIENT;
 }

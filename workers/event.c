@@ -235,6 +235,8 @@ static void run_handler(struct slot *s, const struct worker_route *wr, const str
 
     if (wr->handler.kind == HANDLER_HTTP)
         runner_http(s->curl, &wr->handler, &in, res);
+    else if (wr->cfg->exec_mode == EXEC_PERSISTENT)
+        runner_persistent(&wr->handler, &in, res);
     else
         runner_exec(&wr->handler, &in, res);
 }

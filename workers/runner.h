@@ -2,17 +2,20 @@
  * runner.h — running one event's handler and judging the result.
  *
  *   handler text ──handler_parse──▶ struct handler (once per route, at start)
- *   event + attempt ──runner_exec / runner_http──▶ struct run_result
+ *   event + attempt ──runner_exec / runner_persistent / runner_http──▶ struct run_result
  *   run_result ──classify──▶ ok | transient | permanent   (the SPEC's table)
  *
  * Runners never touch Redis and never block past the route's
- * handler_timeout (plus the SIGTERM→SIGKILL grace for exec handlers).
+ * handler_timeout plus the SIGTERM→SIGKILL grace for exec handlers (twice
+ * for a persistent one: an idle process found out of step is stopped
+ * first, and a process that failed is stopped after).
  */
 #ifndef HOOKD_WORKER_RUNNER_H
 #define HOOKD_WORKER_RUNNER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "store_worker.h"
@@ -43,6 +46,8 @@ enum run_status {
     RUN_SPAWN_FAILED, /* code = errno */
     RUN_HTTP_STATUS,  /* code = HTTP status */
     RUN_HTTP_ERROR,   /* code = CURLcode (connect error, timeout, TLS, ...) */
+    RUN_NO_REPLY,     /* persistent handler: exited (code = status), closed its stdout
+                         or replied malformed (code = -1) before a valid reply */
 };
 
 enum { RUN_CUT_NONE, RUN_CUT_HEAD /* stderr: its tail is kept */, RUN_CUT_TAIL /* body head */ };
@@ -71,6 +76,25 @@ struct run_input {
  * group, killed (TERM, then KILL after KILL_GRACE_MS) past the timeout.
  * Always fills *res. */
 void runner_exec(const struct handler *h, const struct run_input *in, struct run_result *res);
+
+/* exec_mode = persistent: hands the event to this thread's long-lived
+ * process for H (started here at the thread's first event for H, restarted
+ * after a timeout, crash or protocol error): a JSON header line and the
+ * body on its stdin, one reply line "CODE[ MESSAGE]" on its stdout. The
+ * processes live until the thread ends (a thread-specific destructor stops
+ * them). Always fills *res. */
+void runner_persistent(const struct handler *h, const struct run_input *in, struct run_result *res);
+
+/* runner_exec.c, shared with runner_persistent.c. The worker's environment
+ * without HOOKD_*, TRACEPARENT and the variables CFG reads secrets from: a
+ * malloc'd array (strings borrowed from environ) with ROOM free slots after
+ * the N filled ones, NULL-terminated. */
+char **runner_env_base(const struct config *cfg, size_t room, size_t *n);
+/* Starts H in a process group of its own, IN_FD as its stdin, OUT_FD /
+ * ERR_FD as stdout / stderr (-1: the worker's), every other descriptor
+ * closed, signals back to default. 0 or an errno value. */
+int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int err_fd,
+                 pid_t *pid);
 
 /* POSTs the event to h->url on CURL (a handle owned by the caller and kept
  * between calls, so connections are reused). Always fills *res. */

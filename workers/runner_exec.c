@@ -97,20 +97,31 @@ static bool inherited_ok(const char *kv, const struct config *cfg)
     return true;
 }
 
+char **runner_env_base(const struct config *cfg, size_t room, size_t *n)
+{
+    size_t total = 0, k = 0;
+    char **env;
+
+    for (char **e = environ; e && *e; e++)
+        total++;
+    if (!(env = calloc(total + room + 1, sizeof *env)))
+        return NULL;
+    for (char **e = environ; e && *e; e++)
+        if (inherited_ok(*e, cfg))
+            env[k++] = *e;
+    *n = k;
+    return env;
+}
+
 /* The child's environment (malloc'd array; own[0..*nown) are ours to free). */
 static char **build_env(const struct run_input *in, char *own[ENV_OWN_MAX], size_t *nown)
 {
     const struct store_event *ev = in->ev;
     char attempt[16], *idem = NULL, **env;
-    size_t n = 0, k = 0;
+    size_t k = 0;
 
-    for (char **e = environ; e && *e; e++)
-        n++;
-    if (!(env = calloc(n + ENV_OWN_MAX + 1, sizeof *env)))
+    if (!(env = runner_env_base(in->cfg, ENV_OWN_MAX, &k)))
         return NULL;
-    for (char **e = environ; e && *e; e++)
-        if (inherited_ok(*e, in->cfg))
-            env[k++] = *e;
     snprintf(attempt, sizeof attempt, "%d", in->attempt);
     *nown = 0;
     own[(*nown)++] = env_kv("HOOKD_EVENT_ID", ev->event_id, ev->event_id_len);
@@ -141,7 +152,7 @@ static char **build_env(const struct run_input *in, char *own[ENV_OWN_MAX], size
 
 /* ---- spawning ------------------------------------------------------------ */
 
-static int spawn(const struct handler *h, char **env, int in_r, int err_w, pid_t *pid)
+int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int err_fd, pid_t *pid)
 {
     static const int defaulted[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
     posix_spawn_file_actions_t fa;
@@ -159,8 +170,9 @@ static int spawn(const struct handler *h, char **env, int in_r, int err_w, pid_t
         posix_spawn_file_actions_destroy(&fa);
         return rc;
     }
-    if (!(rc = posix_spawn_file_actions_adddup2(&fa, in_r, STDIN_FILENO)) &&
-        !(rc = posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO)) &&
+    if (!(rc = posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO)) &&
+        (out_fd < 0 || !(rc = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO))) &&
+        (err_fd < 0 || !(rc = posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO))) &&
         !(rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1)) &&
         !(rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                                  POSIX_SPAWN_SETSIGDEF)) &&
@@ -355,7 +367,7 @@ void runner_exec(const struct handler *h, const struct run_input *in, struct run
         rc = -ENOMEM;
         goto fail;
     }
-    if ((rc = -spawn(h, env, in_p[0], err_p[1], &c.pid)) < 0)
+    if ((rc = -runner_spawn(h, env, in_p[0], -1, err_p[1], &c.pid)) < 0)
         goto fail;
     close_fd(&in_p[0]), close_fd(&err_p[1]);
     c.in_fd = in_p[1], c.err_fd = err_p[0];

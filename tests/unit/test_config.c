@@ -222,3 +222,30 @@ TEST(config_seconds_keys_refuse_fractions)
     snprintf(text, sizeof text, "[redis]\ndedupe_ttl = 1500ms\n%s", minimal);
     expect_error(text, "dedupe_ttl: expected whole seconds");
 }
+
+TEST(config_exec_mode_only_for_exec_handlers)
+{
+    char err[512];
+    struct config *cfg;
+
+    ASSERT_NOT_NULL(cfg = parse(minimal, err, sizeof err));
+    ASSERT_INT_EQ(config_route(cfg, "default")->exec_mode, EXEC_SPAWN);
+    config_release(cfg);
+    cfg = parse("[route default]\nexec_mode = persistent\nhandler = exec:/bin/cat\n", err,
+                sizeof err);
+    ASSERT_NOT_NULL(cfg);
+    ASSERT_INT_EQ(config_route(cfg, "default")->exec_mode, EXEC_PERSISTENT);
+    config_release(cfg);
+    cfg = parse("[route default]\nhandler = exec:/bin/true\nexec_mode = spawn\n", err, sizeof err);
+    ASSERT_NOT_NULL(cfg);
+    ASSERT_INT_EQ(config_route(cfg, "default")->exec_mode, EXEC_SPAWN);
+    config_release(cfg);
+    expect_error("[route default]\nhandler = exec:/bin/true\nexec_mode = forever\n",
+                 "t.conf:3: exec_mode: expected spawn or persistent, got \"forever\"");
+    expect_error("[route default]\nhandler = exec:/bin/true\n\n[route web]\nmatch = *:*\n"
+                 "exec_mode = persistent\nhandler = http://127.0.0.1:1/hook\n",
+                 "t.conf:6: exec_mode: [route web] applies to exec: handlers only");
+    expect_error("[route default]\nhandler = exec:/bin/true\nexec_mode = spawn\n"
+                 "exec_mode = persistent\n",
+                 "t.conf:4: exec_mode: duplicate key");
+}

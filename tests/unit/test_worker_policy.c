@@ -82,6 +82,7 @@ TEST(worker_classification_table)
     ASSERT_INT_EQ(exit_verdict(&rt, RUN_SIGNALED, 9), VERDICT_TRANSIENT);
     ASSERT_INT_EQ(exit_verdict(&rt, RUN_TIMEOUT, 0), VERDICT_TRANSIENT);
     ASSERT_INT_EQ(exit_verdict(&rt, RUN_SPAWN_FAILED, 2), VERDICT_TRANSIENT);
+    ASSERT_INT_EQ(exit_verdict(&rt, RUN_NO_REPLY, 0), VERDICT_TRANSIENT); /* exit 0, no reply */
     rt.permanent_exit_codes = perm, rt.npermanent = 2;
     ASSERT_INT_EQ(exit_verdict(&rt, RUN_EXITED, 42), VERDICT_PERMANENT);
     ASSERT_INT_EQ(exit_verdict(&rt, RUN_EXITED, 75), VERDICT_PERMANENT); /* listed wins */
