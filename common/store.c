@@ -430,27 +430,30 @@ static void read_replies(struct store *st, size_t n, redisReply **replies, int *
     }
 }
 
-void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,
-                       const struct store_argv *cmds, redisReply **replies, int *rcs)
+/* The pipeline behind store_script_many and store_scripts_pipeline: cmds[i]
+ * runs which[i] with nkeys[i] keys, or which[0] / nkeys[0] when SAME. */
+static void pipeline(struct store *st, size_t n, const enum store_script *which, const int *nkeys,
+                     bool same, const struct store_argv *cmds, redisReply **replies, int *rcs)
 {
-    char nk[16];
-    const char *sha = store_script_sha(which);
+    char nk[16]; /* rewritten per command: redisAppendCommandArgv copies it */
     int64_t start = store_now_ms();
     size_t sent = 0;
     int rc;
 
-    snprintf(nk, sizeof nk, "%d", nkeys);
     for (size_t i = 0; i < n; i++) {
+        const char *sha = store_script_sha(same ? which[0] : which[i]);
         cmds[i].argv[0] = "EVALSHA", cmds[i].argvlen[0] = 7;
         cmds[i].argv[1] = sha, cmds[i].argvlen[1] = strlen(sha);
-        cmds[i].argv[2] = nk, cmds[i].argvlen[2] = strlen(nk);
     }
     if (n > 1 && !store_conn(st)->cluster && (rc = store_connect(st)) == 0) {
         store_conn(st)->last_node = STORE_MAIN_NODE;
-        for (; sent < n; sent++)
+        for (; sent < n; sent++) {
+            snprintf(nk, sizeof nk, "%d", same ? nkeys[0] : nkeys[sent]);
+            cmds[sent].argv[2] = nk, cmds[sent].argvlen[2] = strlen(nk);
             if (redisAppendCommandArgv(st->ctx, cmds[sent].argc, cmds[sent].argv,
                                        cmds[sent].argvlen) != REDIS_OK)
                 break;
+        }
         read_replies(st, sent, replies, rcs);
         st->last_rtt_ms = (double)(store_now_ms() - start);
     } else if (n > 1 && !store_conn(st)->cluster) {
@@ -464,9 +467,22 @@ void store_script_many(struct store *st, enum store_script which, int nkeys, siz
             continue;
         if (i < sent)
             freeReplyObject(replies[i]);
-        replies[i] =
-            store_script(st, which, nkeys, cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i]);
+        replies[i] = store_script(st, same ? which[0] : which[i], same ? nkeys[0] : nkeys[i],
+                                  cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i]);
     }
+}
+
+void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,
+                       const struct store_argv *cmds, redisReply **replies, int *rcs)
+{
+    pipeline(st, n, &which, &nkeys, true, cmds, replies, rcs);
+}
+
+void store_scripts_pipeline(struct store *st, size_t n, const enum store_script *which,
+                            const int *nkeys, const struct store_argv *cmds, redisReply **replies,
+                            int *rcs)
+{
+    pipeline(st, n, which, nkeys, false, cmds, replies, rcs);
 }
 
 int store_ping(struct store *st)

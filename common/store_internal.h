@@ -83,6 +83,12 @@ struct store_argv {
 void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,
                        const struct store_argv *cmds, redisReply **replies, int *rcs);
 
+/* The same for n calls of different scripts: cmds[i] runs which[i] with
+ * nkeys[i] keys (the worker's outcome step and its next read, say). */
+void store_scripts_pipeline(struct store *st, size_t n, const enum store_script *which,
+                            const int *nkeys, const struct store_argv *cmds, redisReply **replies,
+                            int *rcs);
+
 /* Key names: the only place they are spelled. Return length, or -1 if too long. */
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *what /* "retry", "dead", "counters", "paused", "tenants" */);
@@ -91,6 +97,8 @@ int store_key_stream(const struct store *st, char *buf, size_t cap, const char *
                      const char *tenant);
 int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
                    const char *source, const char *event_id, size_t event_id_len);
+/* "P:{ROUTE}:seen:": what SCRIPT_READ appends "SOURCE:EVENT_ID" to. */
+int store_key_seen_prefix(const struct store *st, char *buf, size_t cap, const char *route);
 int store_key_global(const struct store *st, char *buf, size_t cap, const char *what);
 /* True when NAME is a tenant name as store_tenant_name makes them. */
 bool store_tenant_name_valid(const char *name);

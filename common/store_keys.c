@@ -31,9 +31,16 @@ int store_key_stream(const struct store *st, char *buf, size_t cap, const char *
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
+int store_key_seen_prefix(const struct store *st, char *buf, size_t cap, const char *route)
+{
+    int n = snprintf(buf, cap, "%s:{%s}:seen:", st->prefix, route);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
                    const char *source, const char *event_id, size_t event_id_len)
 {
+    /* SCRIPT_READ builds the same name from store_key_seen_prefix. */
     int n = snprintf(buf, cap, "%s:{%s}:seen:%s:", st->prefix, route, source);
 
     if (n < 0 || (size_t)n + event_id_len >= cap)

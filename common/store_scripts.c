@@ -12,6 +12,11 @@
  *                                                            │
  *                          replayed ◀──REPLAY────────────────┘
  *
+ * BEGIN is also part of READ: the worker's fair read runs BEGIN's logic on
+ * the entry it hands out, in the same step (read_lua); the BEGIN script
+ * itself starts the entries READ did not hand out (claimed, or read by the
+ * idle blocking XREADGROUP).
+ *
  * Where an event lives: P:{ROUTE}:stream, or P:{ROUTE}:stream:TENANT when
  * its source names a tenant (ENQUEUE registers TENANT in P:{ROUTE}:tenants;
  * READ round-robins over a route's streams). Every step after ENQUEUE acts
@@ -23,10 +28,11 @@
  * one in the same step); "processed" is written together with XACK; the
  * counters hash changes in the same step as the state it counts, so
  * counters.backlog = events accepted and not yet processed or dead.
- * Worker steps read the event's state before writing it (BEGIN, RETRY, DEAD
- * and MOVE_DUE act only on an open event through its current entry, see
- * LUA_OPEN_AND_CURRENT; FINISH never counts "processed" twice), so a second
- * worker holding the same entry, or a stray copy, never counts twice.
+ * Worker steps read the event's state before writing it (BEGIN, READ's
+ * BEGIN, RETRY, DEAD and MOVE_DUE act only on an open event through its
+ * current entry, see LUA_OPEN_AND_CURRENT; FINISH never counts "processed"
+ * twice), so a second worker holding the same entry, or a stray copy, never
+ * counts twice.
  */
 #include <pthread.h>
 #include <string.h>
@@ -79,8 +85,8 @@ static const char enqueue_lua[] =
  * counters stay equal to the states they count.
  */
 #define LUA_OPEN_AND_CURRENT(id_argv)                                                              \
-    "local st = redis.call('HGET', KEYS[1], 'state')\n"                                            \
-    "local cur = redis.call('HGET', KEYS[1], 'stream_id')\n"                                       \
+    "local h = redis.call('HMGET', KEYS[1], 'state', 'stream_id')\n"                               \
+    "local st, cur = h[1], h[2]\n"                                                                 \
     "local open = st ~= 'processed' and st ~= 'failed_permanent' and\n"                            \
     "  (not cur or cur == " id_argv ")\n"
 
@@ -98,7 +104,8 @@ static const char enqueue_lua[] =
     "  redis.call('HINCRBY', KEYS[" k "], ARGV[" b "], ARGV[" c "])\n"                             \
     "end\n"
 
-/* Before running a handler. KEYS: seen, stream, counters
+/* Before running a handler, for an entry READ did not begin (claimed, or
+ * from the idle wait); read_lua repeats this logic. KEYS: seen, stream, counters
  * ARGV: stream_id, group, now_ms, ttl_s, attempt_token
  * Returns {'skip', state} when the event is closed or the entry is not its
  * current one (and XACKs it), else {'run', attempts} after marking it
@@ -255,20 +262,77 @@ static const char replay_lua[] =
     "redis.call('HINCRBY', KEYS[3], 'backlog', 1)\n"
     "return {'replayed', id}\n";
 
-/* A worker's fair read of one entry. KEYS: paused, stream_1, ... stream_n
- * (a window of the route's streams, in round-robin order from the stream
- * that comes next), ARGV: group, consumer
+/* A worker's fair read of one entry, and its BEGIN. KEYS: paused,
+ * counters, stream_1, ... stream_n (a window of the route's streams, in
+ * round-robin order from the stream that comes next)
+ * ARGV: group, consumer, seen_prefix ('' = read only, no BEGIN), now_ms,
+ *       ttl_s, attempt_token, key_max, fields_max
  * Tries each stream in turn with XREADGROUP COUNT 1 (never blocking inside
  * a script) and stops at the first entry, so one call hands out exactly one
  * event and a tenant with a deep backlog is read no more often than one
  * with a single event. Returns {'paused'} | {'none'} |
- * {'event', i, [[id, [field, value, ...]]]} with i the 1-based stream index. */
+ * {'event', i, [[id, [field, value, ...]]], begin} with i the 1-based
+ * stream index, and begin (when seen_prefix is given) BEGIN's answer:
+ * {'run', attempts, seen} | {'skip', state, seen} (acked, as BEGIN does)
+ * | {'unbegun'}.
+ *
+ * The fold saves BEGIN's round trip. The dedupe record's key is only known
+ * from the entry, so the script builds it exactly as store_key_seen does:
+ * seen_prefix ("PREFIX:{ROUTE}:seen:") .. source (cut at a NUL, as the
+ * worker's C string is) .. ':' .. event_id (all its bytes), the first of
+ * each field as store_event_field finds it. It shares the route's {ROUTE}
+ * hash slot, so a cluster node runs it although it is not in KEYS. An
+ * entry the worker would not handle (no event_id or source, too many
+ * fields) or whose key would be too long is left 'unbegun': the worker
+ * acks it as malformed, or runs BEGIN itself, which fails as before. The
+ * worker checks that seen is the key it computes.
+ *
+ * attempt_token: a fold re-sent after a timeout reads a new entry instead
+ * of finding its own start; the first entry stays pending in this
+ * consumer's list with its attempt counted and is claimed after
+ * visibility_timeout, where BEGIN counts the next attempt: the same as a
+ * worker dying after BEGIN, so attempts still bound the handler's runs.
+ * The token is written all the same, so that a later BEGIN of the same
+ * entry never takes this start for its own. */
 static const char read_lua[] =
+    "local function seen_key(f)\n"
+    "  if #f % 2 ~= 0 or #f / 2 > tonumber(ARGV[8]) then return nil end\n"
+    "  local eid, src\n"
+    "  for j = 1, #f, 2 do\n"
+    "    local name = string.match(f[j], '^[^%z]*')\n"
+    "    if name == 'event_id' and not eid then eid = f[j + 1]\n"
+    "    elseif name == 'source' and not src then src = string.match(f[j + 1], '^[^%z]*') end\n"
+    "  end\n"
+    "  if not eid or eid == '' or not src or src == '' then return nil end\n"
+    "  local k = ARGV[3] .. src .. ':' .. eid\n"
+    "  if #k >= tonumber(ARGV[7]) then return nil end\n"
+    "  return k\n"
+    "end\n"
+    "local function begin(stream, e)\n"
+    "  local k = seen_key(e[2])\n"
+    "  if not k then return {'unbegun'} end\n"
+    "  local h = redis.call('HMGET', k, 'state', 'stream_id')\n"
+    "  local st, cur = h[1], h[2]\n"
+    "  if st == 'processed' or st == 'failed_permanent' or (cur and cur ~= e[1]) then\n"
+    "    redis.call('XACK', stream, ARGV[1], e[1])\n"
+    "    redis.call('HINCRBY', KEYS[2], 'duplicate_skipped', 1)\n"
+    "    return {'skip', st or '', k}\n"
+    "  end\n"
+    "  local n = redis.call('HINCRBY', k, 'attempts', 1)\n"
+    "  redis.call('HSET', k, 'state', 'processing', 'stream_id', e[1],\n"
+    "    'started_at', ARGV[4], 'updated_at', ARGV[4], 'attempt_token', ARGV[6])\n"
+    "  if redis.call('TTL', k) < 0 then redis.call('EXPIRE', k, ARGV[5]) end\n"
+    "  return {'run', n, k}\n"
+    "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 1 then return {'paused'} end\n"
-    "for i = 2, #KEYS do\n"
+    "for i = 3, #KEYS do\n"
     "  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1,\n"
     "    'STREAMS', KEYS[i], '>')\n"
-    "  if r and r[1] and #r[1][2] > 0 then return {'event', i - 1, r[1][2]} end\n"
+    "  if r and r[1] and #r[1][2] > 0 then\n"
+    "    local e = r[1][2]\n"
+    "    if ARGV[3] == '' then return {'event', i - 2, e} end\n"
+    "    return {'event', i - 2, e, begin(KEYS[i], e[1])}\n"
+    "  end\n"
     "end\n"
     "return {'none'}\n";
 

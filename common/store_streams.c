@@ -10,6 +10,12 @@
  * so a thread holds one event, and it checks P:{ROUTE}:paused in the same
  * round trip. Only the idle wait uses a plain blocking XREADGROUP (scripts
  * cannot block).
+ *
+ * The worker's read also runs BEGIN on the entry it hands out, in the same
+ * script (store_read_begin), and after a handler's run it goes out in the
+ * same write as the outcome step (store_outcome_then_read): the cycle of a
+ * busy worker thread is one round trip per event, where READ, BEGIN and the
+ * outcome took three.
  */
 #include "store_streams.h"
 
@@ -107,33 +113,105 @@ out:
 
 /* ---- the fair read ---- */
 
-/* SCRIPT_READ over the W streams from START: *hit is the index (from START)
- * of the stream that gave *out. */
-static int read_window(struct store *st, struct store_streams *s, const char *consumer,
-                       size_t start, size_t w, struct store_event **out, size_t *hit)
-{
-    char(*keys)[STORE_KEY_MAX] = malloc((w + 1) * sizeof *keys);
-    const char **argv = calloc(w + 6, sizeof *argv);
-    size_t *len = calloc(w + 6, sizeof *len), got = 0;
-    char word[16];
-    int rc = keys && argv && len ? 0 : HOOKD_ENOMEM, argc = 3;
-    redisReply *r = NULL;
+/* One SCRIPT_READ call over the W streams of S from START, built. */
+struct read_cmd {
+    size_t start, w;
+    int argc;
+    char (*keys)[STORE_KEY_MAX]; /* owned: paused, counters, the W streams */
+    const char **argv;           /* owned */
+    size_t *len;                 /* owned */
+    char seen[STORE_KEY_MAX], now[24], ttl[24], key_max[16], fields_max[16];
+};
 
-    if (rc == 0 && store_key_route(st, keys[0], STORE_KEY_MAX, s->route, "paused") < 0)
-        rc = HOOKD_ETOO_LARGE;
-    for (size_t i = 0; rc == 0 && i < w; i++)
-        if (store_key_stream(st, keys[i + 1], STORE_KEY_MAX, s->route,
+static void read_cmd_free(struct read_cmd *c)
+{
+    free(c->keys), free(c->argv), free(c->len);
+}
+
+/* Builds the call; START_ NULL: read only, no BEGIN. */
+static int read_cmd_build(struct store *st, const struct store_streams *s, const char *consumer,
+                          size_t start, size_t w, const struct store_start *start_,
+                          struct read_cmd *c)
+{
+    size_t nargs = w + 2 + 3 + 8;
+
+    memset(c, 0, sizeof *c);
+    c->start = start, c->w = w, c->argc = 3;
+    c->keys = malloc((w + 2) * sizeof *c->keys);
+    c->argv = calloc(nargs, sizeof *c->argv);
+    c->len = calloc(nargs, sizeof *c->len);
+    if (!c->keys || !c->argv || !c->len)
+        return HOOKD_ENOMEM;
+    if (store_key_route(st, c->keys[0], STORE_KEY_MAX, s->route, "paused") < 0 ||
+        store_key_route(st, c->keys[1], STORE_KEY_MAX, s->route, "counters") < 0 ||
+        (start_ && store_key_seen_prefix(st, c->seen, sizeof c->seen, s->route) < 0))
+        return HOOKD_ETOO_LARGE;
+    for (size_t i = 0; i < w; i++)
+        if (store_key_stream(st, c->keys[i + 2], STORE_KEY_MAX, s->route,
                              s->tenants[(start + i) % s->n]) < 0)
-            rc = HOOKD_ETOO_LARGE;
-    if (rc < 0)
-        goto out;
-    for (size_t i = 0; i <= w; i++)
-        argv[argc] = keys[i], len[argc++] = strlen(keys[i]);
-    argv[argc] = STORE_GROUP, len[argc++] = strlen(STORE_GROUP);
-    argv[argc] = consumer, len[argc++] = strlen(consumer);
-    if (!(r = store_script(st, SCRIPT_READ, (int)w + 1, argc, argv, len, &rc)))
-        goto out;
-    rc = HOOKD_EREDIS_REPLY;
+            return HOOKD_ETOO_LARGE;
+    for (size_t i = 0; i < w + 2; i++)
+        store_arg_add(c->argv, c->len, &c->argc, c->keys[i], strlen(c->keys[i]));
+    snprintf(c->now, sizeof c->now, "%lld", (long long)store_wall_ms());
+    snprintf(c->ttl, sizeof c->ttl, "%lld", (long long)(start_ ? start_->ttl_s : 0));
+    snprintf(c->key_max, sizeof c->key_max, "%d", STORE_KEY_MAX);
+    snprintf(c->fields_max, sizeof c->fields_max, "%d", STORE_EVENT_MAX_FIELDS);
+    const char *args[] = {STORE_GROUP, consumer,     c->seen,
+                          c->now,      c->ttl,       start_ ? start_->token : "",
+                          c->key_max,  c->fields_max};
+    for (size_t i = 0; i < 8; i++)
+        store_arg_add(c->argv, c->len, &c->argc, args[i], strlen(args[i]));
+    return 0;
+}
+
+/* BEGIN's answer in the read's reply (R: {'run', n, seen} | {'skip',
+ * state, seen} | {'unbegun'}) for EV: *begun false unless it names the
+ * dedupe record the C side names too. */
+static int take_begin(struct store *st, const redisReply *r, const struct store_event *ev,
+                      struct store_taken *out)
+{
+    char word[16], key[STORE_KEY_MAX];
+    int kl =
+        store_key_seen(st, key, sizeof key, ev->route, ev->source, ev->event_id, ev->event_id_len);
+
+    memset(&out->b, 0, sizeof out->b);
+    out->begun = false;
+    if (!store_reply_array(r, 1) || !store_reply_text(r->element[0], word, sizeof word))
+        return HOOKD_EREDIS_REPLY;
+    if (strcmp(word, "unbegun") == 0)
+        return 0;
+    if (!store_reply_array(r, 3) || r->element[2]->type != REDIS_REPLY_STRING)
+        return HOOKD_EREDIS_REPLY;
+    if (kl < 0 || (size_t)kl != r->element[2]->len || memcmp(key, r->element[2]->str, (size_t)kl)) {
+        log_msg(LOG_ERROR, EV_ERROR,
+                "READ script on route %s began another dedupe record "
+                "than entry %s names",
+                ev->route, ev->stream_id);
+        return 0;
+    }
+    if (strcmp(word, "skip") == 0) {
+        if (!store_reply_text(r->element[1], out->b.state, sizeof out->b.state))
+            out->b.state[0] = '\0';
+    } else if (strcmp(word, "run") == 0 && r->element[1]->type == REDIS_REPLY_INTEGER &&
+               r->element[1]->integer > 0 && r->element[1]->integer <= 1000000) {
+        out->b.run = true;
+        out->b.attempts = (int)r->element[1]->integer;
+    } else {
+        return HOOKD_EREDIS_REPLY;
+    }
+    out->begun = true;
+    return 0;
+}
+
+/* The reply R (not freed) to call C: *hit is the index (from c->start) of
+ * the stream that gave out->ev. */
+static int read_reply(struct store *st, struct store_streams *s, const struct read_cmd *c,
+                      const redisReply *r, struct store_taken *out, size_t *hit)
+{
+    char word[16];
+    size_t got = 0;
+    int rc = HOOKD_EREDIS_REPLY;
+
     if (!store_reply_array(r, 1) || !store_reply_text(r->element[0], word, sizeof word))
         goto out;
     rc = 0;
@@ -141,41 +219,112 @@ static int read_window(struct store *st, struct store_streams *s, const char *co
         s->paused = true;
     else if (strcmp(word, "event") == 0 && store_reply_array(r, 3) &&
              r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 1 &&
-             (size_t)r->element[1]->integer <= w) {
+             (size_t)r->element[1]->integer <= c->w) {
         *hit = (size_t)r->element[1]->integer - 1;
-        store_take_entries(st, s->route, s->tenants[(start + *hit) % s->n], r->element[2], out, 1,
-                           &got);
+        store_take_entries(st, s->route, s->tenants[(c->start + *hit) % s->n], r->element[2],
+                           &out->ev, 1, &got);
+        if (out->ev && r->elements > 3 && (rc = take_begin(st, r->element[3], out->ev, out)) < 0) {
+            store_event_free(out->ev); /* pending: claimed after visibility_timeout */
+            out->ev = NULL;
+        }
     } else if (strcmp(word, "none") != 0)
         rc = HOOKD_EREDIS_REPLY;
 out:
     if (rc == HOOKD_EREDIS_REPLY)
         log_msg(LOG_ERROR, EV_ERROR, "Redis READ script on route %s: %s%.200s", s->route,
-                r && r->type == REDIS_REPLY_ERROR ? "" : "unexpected reply",
-                r && r->type == REDIS_REPLY_ERROR ? r->str : "");
-    freeReplyObject(r);
-    free(keys), free(argv), free(len);
+                r->type == REDIS_REPLY_ERROR ? "" : "unexpected reply",
+                r->type == REDIS_REPLY_ERROR ? r->str : "");
     return rc;
+}
+
+/* After a read's answer: the round-robin position moves past the stream
+ * that gave an entry. */
+static void advance(struct store_streams *s, const struct read_cmd *c, size_t hit)
+{
+    s->next = (c->start + hit + 1) % s->n;
+    s->paused = false;
+}
+
+static int read_window(struct store *st, struct store_streams *s, const char *consumer,
+                       size_t start, size_t w, const struct store_start *start_,
+                       struct store_taken *out)
+{
+    struct read_cmd c;
+    redisReply *r = NULL;
+    size_t hit = 0;
+    int rc = read_cmd_build(st, s, consumer, start, w, start_, &c);
+
+    if (rc == 0 && (r = store_script(st, SCRIPT_READ, (int)w + 2, c.argc, c.argv, c.len, &rc)) &&
+        (rc = read_reply(st, s, &c, r, out, &hit)) == 0 && out->ev)
+        advance(s, &c, hit);
+    freeReplyObject(r);
+    read_cmd_free(&c);
+    return rc;
+}
+
+int store_read_begin(struct store *st, struct store_streams *s, const char *consumer,
+                     const struct store_start *start, struct store_taken *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t done = 0; done < s->n; done += STORE_READ_WINDOW) {
+        size_t w = s->n - done < STORE_READ_WINDOW ? s->n - done : STORE_READ_WINDOW;
+        int rc = read_window(st, s, consumer, (s->next + done) % s->n, w, start, out);
+        if (rc < 0 || out->ev || s->paused)
+            return rc;
+    }
+    return 0;
 }
 
 int store_read_fair(struct store *st, struct store_streams *s, const char *consumer,
                     struct store_event **out)
 {
-    *out = NULL;
-    for (size_t done = 0; done < s->n; done += STORE_READ_WINDOW) {
-        size_t w = s->n - done < STORE_READ_WINDOW ? s->n - done : STORE_READ_WINDOW;
-        size_t start = (s->next + done) % s->n, hit = 0;
-        int rc = read_window(st, s, consumer, start, w, out, &hit);
-        if (rc < 0)
-            return rc;
-        if (*out) {
-            s->next = (start + hit + 1) % s->n;
-            s->paused = false;
-            return 0;
-        }
-        if (s->paused)
-            return 0;
+    struct store_taken t;
+    int rc = store_read_begin(st, s, consumer, NULL, &t);
+
+    *out = t.ev;
+    return rc;
+}
+
+bool store_streams_fresh(const struct store_streams *s)
+{
+    return s->checked_ms && store_now_ms() - s->checked_ms < STORE_STREAMS_REFRESH_MS;
+}
+
+int store_outcome_then_read(struct store *st, const struct store_outcome *o, bool *applied,
+                            struct store_streams *s, const char *consumer,
+                            const struct store_start *start, struct store_taken *next, int *read_rc)
+{
+    struct store_step step;
+    struct read_cmd c;
+    redisReply *replies[2] = {NULL, NULL};
+    int rcs[2], rc;
+    size_t hit = 0;
+
+    memset(next, 0, sizeof *next);
+    memset(&c, 0, sizeof c); /* read_cmd_free of it does nothing */
+    *read_rc = HOOKD_ETOO_LARGE;
+    if (s->n > STORE_READ_WINDOW ||
+        (*read_rc = read_cmd_build(st, s, consumer, s->next, s->n, start, &c)) < 0) {
+        read_cmd_free(&c);
+        return store_outcome(st, o, applied); /* the read is left to the caller */
     }
-    return 0;
+    if ((rc = store_step_build(st, o, &step)) == 0) {
+        const enum store_script which[2] = {step.which, SCRIPT_READ};
+        const int nkeys[2] = {step.nkeys, (int)s->n + 2};
+        const struct store_argv cmds[2] = {{step.argc, step.argv, step.len},
+                                           {c.argc, c.argv, c.len}};
+        store_scripts_pipeline(st, 2, which, nkeys, cmds, replies, rcs);
+        if ((rc = rcs[0]) == 0)
+            rc = store_step_reply(step.which, replies[0], applied);
+        if ((*read_rc = rcs[1]) == 0 &&
+            (*read_rc = read_reply(st, s, &c, replies[1], next, &hit)) == 0 && next->ev)
+            advance(s, &c, hit);
+    } else {
+        *read_rc = rc;
+    }
+    freeReplyObject(replies[0]), freeReplyObject(replies[1]);
+    read_cmd_free(&c);
+    return rc;
 }
 
 /* ---- the idle wait ---- */

@@ -1,7 +1,7 @@
 /*
  * store_worker.c — the worker's Redis operations (see store_worker.h): the
- * consumer groups, the atomic state steps (Lua scripts in store_scripts.c),
- * due retries and the heartbeat. Reads and claims are in store_streams.c.
+ * consumer groups, due retries and the heartbeat. The atomic state steps
+ * are in store_steps.c, reads and claims in store_streams.c.
  * Called by workers/ only; key names come from store_keys.c.
  *
  * Tenants: a route has P:{ROUTE}:stream and one stream per tenant, each
@@ -33,13 +33,10 @@
 
 #define HEARTBEAT_SCAN_MAX 1000 /* pending entries of one consumer looked at */
 #define HEARTBEAT_MAX_IDS 256
-#define MEMBER_MAX (STORE_KEY_MAX + 64)
 
 static void add(const char **argv, size_t *len, int *n, const char *s, size_t slen)
 {
-    argv[*n] = s;
-    len[*n] = slen;
-    (*n)++;
+    store_arg_add(argv, len, n, s, slen);
 }
 
 #define ADD_STR(s) add(argv, len, &n, (s), strlen(s))
@@ -141,197 +138,6 @@ void store_take_entries(struct store *st, const char *route, const char *tenant,
         if (id[0])
             store_ack(st, route, tenant, id);
     }
-}
-
-/* ---- the state steps ---------------------------------------------------- */
-
-/* KEYS seen, stream, counters (+ one more when EXTRA names it, and then
- * the handler histogram as a fifth). */
-static int step_keys(struct store *st, const struct store_event *ev, const char *extra,
-                     char keys[5][STORE_KEY_MAX], size_t klen[5])
-{
-    int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, ev->route, ev->source, ev->event_id,
-                            ev->event_id_len);
-
-    if (sl < 0 || store_key_stream(st, keys[1], STORE_KEY_MAX, ev->route, ev->stream_tenant) < 0 ||
-        store_key_route(st, keys[2], STORE_KEY_MAX, ev->route, "counters") < 0 ||
-        (extra && store_key_route(st, keys[3], STORE_KEY_MAX, ev->route, extra) < 0) ||
-        (extra &&
-         store_key_route(st, keys[4], STORE_KEY_MAX, ev->route, STORE_HANDLER_HIST_KEY) < 0))
-        return HOOKD_ETOO_LARGE;
-    klen[0] = (size_t)sl, klen[1] = strlen(keys[1]), klen[2] = strlen(keys[2]);
-    klen[3] = extra ? strlen(keys[3]) : 0;
-    klen[4] = extra ? strlen(keys[4]) : 0;
-    return 0;
-}
-
-/* The three sample arguments of LUA_OBSERVE ("" when SMP is NULL). */
-static void add_sample(const char **argv, size_t *len, int *n,
-                       const struct store_handler_sample *smp, char *num, size_t cap)
-{
-    snprintf(num, cap, "%lld", smp ? smp->sum_us : 0LL);
-    add(argv, len, n, smp ? smp->bucket_field : "", smp ? strlen(smp->bucket_field) : 0);
-    add(argv, len, n, smp ? smp->sum_field : "", smp ? strlen(smp->sum_field) : 0);
-    add(argv, len, n, num, strlen(num));
-}
-
-/* Runs a step script whose reply is an integer; *applied = reply == 1. */
-static int run_int_step(struct store *st, enum store_script which, int nkeys, int argc,
-                        const char **argv, size_t *len, bool *applied)
-{
-    int rc;
-    redisReply *r = store_script(st, which, nkeys, argc, argv, len, &rc);
-
-    if (!r)
-        return rc;
-    if (r->type == REDIS_REPLY_INTEGER) {
-        if (applied)
-            *applied = r->integer == 1;
-    } else {
-        log_msg(LOG_ERROR, EV_ERROR, "Redis worker script %d: unexpected reply type %d%s%.200s",
-                (int)which, r->type, r->type == REDIS_REPLY_ERROR ? ": " : "",
-                r->type == REDIS_REPLY_ERROR ? r->str : "");
-        rc = HOOKD_EREDIS_REPLY;
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
-                struct store_begin_result *out)
-{
-    char keys[5][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24];
-    size_t klen[5], len[3 + 3 + 5];
-    const char *argv[3 + 3 + 5];
-    int n = 3, rc;
-    redisReply *r;
-
-    memset(out, 0, sizeof *out);
-    if ((rc = step_keys(st, ev, NULL, keys, klen)) < 0)
-        return rc;
-    for (int i = 0; i < 3; i++)
-        add(argv, len, &n, keys[i], klen[i]);
-    snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(ttl), ADD_STR(token);
-    if (!(r = store_script(st, SCRIPT_BEGIN, 3, n, argv, len, &rc)))
-        return rc;
-    rc = HOOKD_EREDIS_REPLY;
-    if (store_reply_array(r, 2) && store_reply_text(r->element[0], word, sizeof word)) {
-        if (strcmp(word, "skip") == 0) {
-            if (!store_reply_text(r->element[1], out->state, sizeof out->state))
-                out->state[0] = '\0';
-            rc = 0;
-        } else if (strcmp(word, "run") == 0 && store_reply_text(r->element[1], num, sizeof num)) {
-            out->run = true;
-            out->attempts = (int)strtol(num, NULL, 10);
-            rc = out->attempts > 0 ? 0 : HOOKD_EREDIS_REPLY;
-        }
-    }
-    if (rc < 0)
-        log_msg(LOG_ERROR, EV_ERROR, "Redis BEGIN script: unexpected reply (type %d)", r->type);
-    freeReplyObject(r);
-    return rc;
-}
-
-int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s,
-                 const struct store_handler_sample *smp, bool *applied)
-{
-    char keys[5][STORE_KEY_MAX], now[24], ttl[24], us[24];
-    size_t klen[5], len[3 + 5 + 7];
-    const char *argv[3 + 5 + 7];
-    int n = 3, rc;
-
-    if ((rc = step_keys(st, ev, "dead", keys, klen)) < 0)
-        return rc;
-    for (int i = 0; i < 5; i++)
-        add(argv, len, &n, keys[i], klen[i]);
-    snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(ttl);
-    add_sample(argv, len, &n, smp, us, sizeof us);
-    return run_int_step(st, SCRIPT_FINISH, 5, n, argv, len, applied);
-}
-
-/* "[TENANT:]STREAM_ID|SOURCE|EVENT_ID" into buf (the tenant names the
- * entry's stream when it is not P:{ROUTE}:stream); length or -1. */
-static int retry_member(const struct store_event *ev, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%s%s%s|%s|", ev->stream_tenant, ev->stream_tenant[0] ? ":" : "",
-                     ev->stream_id, ev->source);
-
-    if (n < 0 || (size_t)n + ev->event_id_len >= cap)
-        return -1;
-    memcpy(buf + n, ev->event_id, ev->event_id_len);
-    buf[n + ev->event_id_len] = '\0';
-    return n + (int)ev->event_id_len;
-}
-
-int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,
-                const char *last_error, int64_t ttl_s, const struct store_handler_sample *smp,
-                bool *applied)
-{
-    char keys[5][STORE_KEY_MAX], member[MEMBER_MAX], now[24], due[24], ttl[24], us[24];
-    size_t klen[5], len[3 + 5 + 10];
-    const char *argv[3 + 5 + 10];
-    int n = 3, rc, ml;
-
-    if ((rc = step_keys(st, ev, "retry", keys, klen)) < 0)
-        return rc;
-    if ((ml = retry_member(ev, member, sizeof member)) < 0)
-        return HOOKD_ETOO_LARGE;
-    for (int i = 0; i < 5; i++)
-        add(argv, len, &n, keys[i], klen[i]);
-    snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
-    snprintf(due, sizeof due, "%lld", (long long)due_ms);
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(due);
-    ADD_STR(last_error ? last_error : "");
-    add(argv, len, &n, member, (size_t)ml);
-    ADD_STR(ttl);
-    add_sample(argv, len, &n, smp, us, sizeof us);
-    return run_int_step(st, SCRIPT_RETRY, 5, n, argv, len, applied);
-}
-
-/* Fields the dead-letter step writes itself; a copy from an earlier dead
- * letter (a replayed event) is not carried over twice. */
-static bool dead_own_field(const char *name)
-{
-    static const char *const own[] = {"reason", "last_error", "attempts", "failed_at", NULL};
-
-    for (size_t i = 0; own[i]; i++)
-        if (strcmp(name, own[i]) == 0)
-            return true;
-    return false;
-}
-
-int store_dead(struct store *st, const struct store_event *ev, const char *reason,
-               const char *last_error, int attempts, int64_t ttl_s,
-               const struct store_handler_sample *smp, bool *applied)
-{
-    enum { MAXARGS = 3 + 5 + 10 + 2 * STORE_EVENT_MAX_FIELDS };
-    char keys[5][STORE_KEY_MAX], now[24], att[24], ttl[24], us[24];
-    size_t klen[5], len[MAXARGS];
-    const char *argv[MAXARGS];
-    int n = 3, rc;
-
-    if ((rc = step_keys(st, ev, "dead", keys, klen)) < 0)
-        return rc;
-    for (int i = 0; i < 5; i++)
-        add(argv, len, &n, keys[i], klen[i]);
-    snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
-    snprintf(att, sizeof att, "%d", attempts);
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(reason);
-    ADD_STR(last_error ? last_error : ""), ADD_STR(att), ADD_STR(ttl);
-    add_sample(argv, len, &n, smp, us, sizeof us);
-    for (size_t i = 0; i < ev->nfields; i++) {
-        if (dead_own_field(ev->names[i]))
-            continue;
-        ADD_STR(ev->names[i]);
-        add(argv, len, &n, ev->values[i], ev->value_lens[i]);
-    }
-    return run_int_step(st, SCRIPT_DEAD, 5, n, argv, len, applied);
 }
 
 /* ---- due retries ---------------------------------------------------------- */

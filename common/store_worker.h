@@ -84,14 +84,27 @@ int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, c
  * P:{ROUTE}:handler_hist (store_metrics.h) in the same call; SMP NULL when
  * the handler did not run. */
 struct store_handler_sample;
-/* SCRIPT_FINISH: processed + XACK. *applied false: it already was. */
+enum store_outcome_kind { STORE_FINISH, STORE_RETRY, STORE_DEAD };
+struct store_outcome {
+    enum store_outcome_kind kind;
+    const struct store_event *ev;
+    int64_t ttl_s;
+    const struct store_handler_sample *smp;
+    int64_t due_ms;         /* RETRY: epoch ms */
+    const char *reason;     /* DEAD: "permanent" or "exhausted" */
+    const char *last_error; /* RETRY, DEAD */
+    int attempts;           /* DEAD */
+};
+/* SCRIPT_FINISH: processed + XACK. *applied false: it already was.
+ * SCRIPT_RETRY: XACK + retry zset at due_ms + last_error.
+ * SCRIPT_DEAD: XACK + dead letter. RETRY and DEAD: *applied false when the
+ * event was closed or superseded meanwhile (only acked). */
+int store_outcome(struct store *st, const struct store_outcome *o, bool *applied);
 int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s,
                  const struct store_handler_sample *smp, bool *applied);
-/* SCRIPT_RETRY: XACK + retry zset at DUE_MS (epoch ms) + last_error. */
 int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,
                 const char *last_error, int64_t ttl_s, const struct store_handler_sample *smp,
                 bool *applied);
-/* SCRIPT_DEAD: XACK + dead letter (REASON "permanent" or "exhausted"). */
 int store_dead(struct store *st, const struct store_event *ev, const char *reason,
                const char *last_error, int attempts, int64_t ttl_s,
                const struct store_handler_sample *smp, bool *applied);

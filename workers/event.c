@@ -1,6 +1,6 @@
 /*
  * event.c — one event, from its stream entry to its outcome, on one worker
- * thread (called by loop.c with an entry just read or claimed):
+ * thread (called by loop.c with an entry just read, claimed or waited for):
  *
  *   BEGIN ──closed / stray copy──▶ acked, logged "skipped_duplicate"
  *     │ state processing, attempts + 1 = n
@@ -12,6 +12,21 @@
  *     permanent ──────────────────▶ DEAD "permanent"
  *     transient, n >= max_attempts ▶ DEAD "exhausted"
  *     transient ──────────────────▶ RETRY, due now + retry_delay_ms (retry.c)
+ *
+ * Round trips: an entry from a fair read arrives begun (the read script ran
+ * BEGIN on it, store_read_begin); claimed entries, the idle wait's and the
+ * rare entry the script cannot name (see SCRIPT_READ) get BEGIN here. The
+ * outcome step of an entry from a fair read carries the next cycle's fair
+ * read in the same write (store_outcome_then_read) when loop.c says which
+ * route that read is (loop_next_route: not when stopping, claims or a
+ * refresh are due); its answer waits in s->ahead, and loop.c handles that
+ * entry first thing next cycle. So a busy thread makes one round trip per
+ * event besides the handler. The entry is in this consumer's pending list
+ * from the read on: if the outcome step fails, it is retried alone with
+ * backoff while the entry waits (not yet heartbeated, as any entry before
+ * its handler starts); if the read's reply is lost, the entry is claimed
+ * after visibility_timeout, its attempt already counted — as when a worker
+ * dies after BEGIN.
  *
  * One JSON line per attempt (event "attempt"). Redis errors never lose the
  * event: each step is retried with backoff (100 ms doubling to 2 s) until it
@@ -184,37 +199,73 @@ static void log_attempt(const struct slot *s, const struct store_event *ev, cons
 
 /* ---- the steps --------------------------------------------------------------- */
 
+void worker_start(struct slot *s, struct store_start *start, char token[WORKER_TOKEN_MAX])
+{
+    /* Unique to this start: consumer (host, pid), slot, a random number. */
+    snprintf(token, WORKER_TOKEN_MAX, "%s/%d/%016llx", s->w->consumer, s->index,
+             (unsigned long long)retry_random(&s->rng));
+    start->ttl_s = s->w->cfg->redis.dedupe_ttl_s;
+    start->token = token;
+}
+
 /* BEGIN, retried; false when we gave up (stopping). */
 static bool begin(struct slot *s, const struct store_event *ev, struct store_begin_result *b)
 {
     struct redis_retry rr = {0};
-    char token[WORKER_CONSUMER_MAX + 48];
+    char token[WORKER_TOKEN_MAX];
+    struct store_start start;
     int rc;
 
-    /* Unique to this start: consumer (host, pid), slot, a random number. */
-    snprintf(token, sizeof token, "%s/%d/%016llx", s->w->consumer, s->index,
-             (unsigned long long)retry_random(&s->rng));
-    while ((rc = store_begin(s->st, ev, s->w->cfg->redis.dedupe_ttl_s, token, b)) < 0)
+    worker_start(s, &start, token);
+    while ((rc = store_begin(s->st, ev, start.ttl_s, token, b)) < 0)
         if (!again(s, &rr, rc, "begin", ev))
             return false;
     return true;
 }
 
-/* Records the outcome (FINISH, RETRY or DEAD), retried; fills a->applied. */
+/* The outcome O with the next cycle's read of route I in the same write;
+ * the read's answer is kept in s->ahead for that cycle (loop.c). */
+static int outcome_then_read(struct slot *s, const struct store_outcome *o, bool *applied, size_t i)
+{
+    char token[WORKER_TOKEN_MAX];
+    struct store_start start;
+    int rc, read_rc;
+
+    worker_start(s, &start, token);
+    rc = store_outcome_then_read(s->st, o, applied, &s->streams[i], s->w->consumer, &start,
+                                 &s->ahead, &read_rc);
+    if (read_rc == 0)
+        s->ahead_read = true, s->ahead_route = i, s->ahead_cycle = s->cycles + 1;
+    return rc;
+}
+
+/* Records the outcome (FINISH, RETRY or DEAD), retried; fills a->applied.
+ * THEN_READ: the first try carries the next cycle's read when loop.c says
+ * which; a retry goes alone (an entry that read took waits in s->ahead,
+ * pending in our list, and is handled right after). */
 static void record(struct slot *s, const struct store_event *ev, struct attempt *a,
-                   const char *last_error, int64_t due_ms, const struct store_handler_sample *smp)
+                   const char *last_error, int64_t due_ms, const struct store_handler_sample *smp,
+                   bool then_read)
 {
     struct redis_retry rr = {.grace_ms = STOP_REDIS_GRACE_MS};
-    int64_t ttl = s->w->cfg->redis.dedupe_ttl_s;
+    struct store_outcome o = {.kind = a->reason            ? STORE_DEAD
+                                      : a->next_in_ms >= 0 ? STORE_RETRY
+                                                           : STORE_FINISH,
+                              .ev = ev,
+                              .ttl_s = s->w->cfg->redis.dedupe_ttl_s,
+                              .smp = smp,
+                              .due_ms = due_ms,
+                              .reason = a->reason,
+                              .last_error = last_error,
+                              .attempts = a->n};
+    int next = then_read ? loop_next_route(s) : -1;
     int rc;
 
     for (;;) {
-        if (a->reason)
-            rc = store_dead(s->st, ev, a->reason, last_error, a->n, ttl, smp, &a->applied);
-        else if (a->next_in_ms >= 0)
-            rc = store_retry(s->st, ev, due_ms, last_error, ttl, smp, &a->applied);
+        if (next >= 0)
+            rc = outcome_then_read(s, &o, &a->applied, (size_t)next), next = -1;
         else
-            rc = store_finish(s->st, ev, ttl, smp, &a->applied);
+            rc = store_outcome(s->st, &o, &a->applied);
         if (rc == 0) {
             log_attempt(s, ev, a);
             return;
@@ -243,7 +294,7 @@ static void run_handler(struct slot *s, const struct worker_route *wr, const str
 
 /* Classifies RES and records what follows from it. */
 static void conclude(struct slot *s, const struct worker_route *wr, const struct store_event *ev,
-                     int n, const struct run_result *res)
+                     int n, const struct run_result *res, bool then_read)
 {
     char last_error[RUN_WHAT_MAX + RUN_OUTPUT_MAX + 16];
     enum verdict v = classify(wr->cfg, res);
@@ -264,29 +315,30 @@ static void conclude(struct slot *s, const struct worker_route *wr, const struct
         a.next_in_ms = retry_delay_ms(wr->cfg, n, res->retry_after_ms, &s->rng);
         due = clock_wall_ms() + a.next_in_ms;
     }
-    record(s, ev, &a, last_error, due, &smp);
+    record(s, ev, &a, last_error, due, &smp, then_read);
 }
 
-void event_handle(struct slot *s, struct store_event *ev)
+void event_handle(struct slot *s, struct store_taken *t, bool then_read)
 {
+    struct store_event *ev = t->ev;
     int ri = worker_route_index(s->w, ev->route);
     const struct worker_route *wr;
-    struct store_begin_result b;
+    struct store_begin_result *b = &t->b;
     struct run_result res;
 
     if (ri < 0) /* cannot happen: we only read our routes */
         goto out;
     wr = &s->w->routes[ri];
-    if (!begin(s, ev, &b))
+    if (!t->begun && !begin(s, ev, b))
         goto out;
-    if (!b.run) {
+    if (!b->run) {
         struct attempt a = {.outcome = "skipped_duplicate",
-                            .prior_state = b.state,
+                            .prior_state = b->state,
                             .next_in_ms = -1,
                             .applied = true};
         log_attempt(s, ev, &a);
-    } else if (b.attempts > wr->cfg->max_attempts) {
-        struct attempt a = {.n = b.attempts,
+    } else if (b->attempts > wr->cfg->max_attempts) {
+        struct attempt a = {.n = b->attempts,
                             .outcome = "dead",
                             .reason = "exhausted",
                             .classification = "exhausted",
@@ -294,16 +346,17 @@ void event_handle(struct slot *s, struct store_event *ev)
         record(s, ev, &a,
                "attempts exhausted: earlier attempts ended without an outcome "
                "(their worker died or lost Redis)",
-               0, NULL);
+               0, NULL, then_read);
     } else {
         /* Heartbeats cover the handler's run; the slot is cleared before
          * the outcome step XACKs, so the heartbeat never mistakes an entry
          * we just acknowledged for one claimed away. */
         inflight_set(s, ri, ev);
-        run_handler(s, wr, ev, b.attempts, &res);
+        run_handler(s, wr, ev, b->attempts, &res);
         inflight_clear(s);
-        conclude(s, wr, ev, b.attempts, &res);
+        conclude(s, wr, ev, b->attempts, &res, then_read);
     }
 out:
     store_event_free(ev);
+    t->ev = NULL;
 }

@@ -2,6 +2,9 @@
  * loop.c — a worker thread: find the next event and hand it to event.c.
  *
  * Each cycle, in this order:
+ *   0. an entry read ahead — the previous cycle's outcome step carried this
+ *      cycle's first read (event.c), and it found an entry: handled first,
+ *      as step 2 would have (it is already begun and in our pending list).
  *   1. stale entries — every claim interval (visibility_timeout / 4, within
  *      100 ms..5 s), XAUTOCLAIM one entry per route idle for at least that
  *      route's visibility_timeout: its worker died, hung or lost Redis. Each
@@ -9,11 +12,12 @@
  *      turn (store_claim_next).
  *   2. new entries by priority — one fair read per route, highest priority
  *      first (config order within a level); the first route that has an
- *      entry wins and the cycle ends. A fair read (store_read_fair) is one
+ *      entry wins and the cycle ends. A fair read (store_read_begin) is one
  *      Lua step: nothing if the route is paused, else one entry taken round
  *      robin over the route's streams — P:{ROUTE}:stream and one per tenant
- *      — so a tenant with a deep backlog cannot hold back the others.
- *      Anti-starvation: every ANTI_STARVATION_EVERY-th cycle starts with a
+ *      — so a tenant with a deep backlog cannot hold back the others; the
+ *      same step runs BEGIN on it. Anti-starvation: every
+ *      ANTI_STARVATION_EVERY-th cycle starts with a
  *      route below the highest, each of them in turn, lowest first: with R
  *      routes a flooded high-priority route still leaves every other route
  *      the first pick of at least 1 cycle in 8 × (R - 1) (1/8 with two
@@ -24,17 +28,27 @@
  * One route per command: routes hash to different cluster slots (a route's
  * streams share its {ROUTE} slot).
  *
+ * Reading ahead: after an entry from step 2 (or 0), the next cycle's first
+ * Redis step is, when no claim pass and no refresh is due, the fair read of
+ * the first route not known to be paused from first_route(next cycle):
+ * loop_next_route names it, and event.c sends it with the outcome step. Its
+ * answer is that cycle's: an entry is step 0; "none" or "paused" stands for
+ * that route's read in step 2, which goes on with the routes after it. So
+ * priorities, anti-starvation and pauses pick exactly as without it; a claim
+ * pass falling due meanwhile waits for the entry read ahead.
+ *
  * Paused routes: the flag and the tenant list are sampled at most once a
  * second (store_streams_refresh), and the fair read's script checks the
  * flag exactly, so workers take nothing from a paused route, and a paused
  * route costs no round trip per cycle until the next sample.
  *
  * A thread holds at most one event (COUNT 1; an idle wait may rarely hand
- * out one per stream that received one meanwhile, handled in turn). On
- * SIGTERM it finishes the event in hand, then returns; a blocked read
- * returns within block_ms. Redis errors: back off (100 ms doubling to 2 s)
- * and retry; the consumer groups are re-created in case a stream was
- * deleted meanwhile.
+ * out one per stream that received one meanwhile, handled in turn), plus
+ * the one read ahead while an outcome step is retried. On SIGTERM it
+ * finishes the event in hand (and one read ahead, already begun), then
+ * returns; a blocked read returns within block_ms. Redis errors: back off
+ * (100 ms doubling to 2 s) and retry; the consumer groups are re-created in
+ * case a stream was deleted meanwhile.
  */
 #include <stdio.h>
 #include <string.h>
@@ -97,9 +111,10 @@ static int claim_stale(struct slot *s)
             return rc;
         more = more || !done;
         if (ev) {
+            struct store_taken t = {.ev = ev};
             log_claimed(ev);
-            event_handle(s, ev);
-            return 1; /* come back at once: there may be more */
+            event_handle(s, &t, false); /* the next cycle claims again: no read ahead */
+            return 1;                   /* come back at once: there may be more */
         }
     }
     if (!more) /* a full pass over every pending list found nothing */
@@ -107,18 +122,27 @@ static int claim_stale(struct slot *s)
     return 0;
 }
 
-/* Step 2 for route I: 1 when an event was handled, 0 if none, < 0. */
+/* Step 2 for route I: 1 when an event was handled, 0 if none, < 0. The
+ * read may have gone out already, with the previous outcome step. */
 static int read_route(struct slot *s, size_t i)
 {
     struct store_streams *ss = &s->streams[i];
-    struct store_event *ev = NULL;
-    int rc = store_streams_refresh(s->st, ss, false);
+    struct store_taken t = {0};
+    char token[WORKER_TOKEN_MAX];
+    struct store_start start;
+    int rc = 0;
 
-    if (rc == 0 && !ss->paused)
-        rc = store_read_fair(s->st, ss, s->w->consumer, &ev);
-    if (rc < 0 || !ev)
+    if (s->ahead_read && s->ahead_route == i && s->ahead_cycle == s->cycles) {
+        s->ahead_read = false; /* its answer was "none" or "paused" */
+        return 0;
+    }
+    if ((rc = store_streams_refresh(s->st, ss, false)) == 0 && !ss->paused) {
+        worker_start(s, &start, token);
+        rc = store_read_begin(s->st, ss, s->w->consumer, &start, &t);
+    }
+    if (rc < 0 || !t.ev)
         return rc;
-    event_handle(s, ev);
+    event_handle(s, &t, true);
     return 1;
 }
 
@@ -135,8 +159,10 @@ static int wait_any(struct slot *s)
             continue;
         int rc = store_read_wait(s->st, &s->streams[i], s->w->consumer, s->w->block_ms, evs,
                                  WAIT_MAX_EVENTS, &n);
-        for (size_t e = 0; e < n; e++)
-            event_handle(s, evs[e]);
+        for (size_t e = 0; e < n; e++) {
+            struct store_taken t = {.ev = evs[e]};
+            event_handle(s, &t, false);
+        }
         return rc < 0 ? rc : n > 0;
     }
     struct timespec ts = {s->w->block_ms / 1000, (s->w->block_ms % 1000) * 1000000};
@@ -144,22 +170,40 @@ static int wait_any(struct slot *s)
     return 0;
 }
 
-/* The route read first this cycle: the highest, except every
+/* The route read first in cycle CYCLE: the highest, except every
  * ANTI_STARVATION_EVERY-th cycle, which goes in turn to each route below
  * the highest, lowest first (routes are sorted highest priority first). */
-static size_t first_route(const struct slot *s)
+static size_t first_route(const struct slot *s, unsigned cycle)
 {
     size_t nr = s->w->nroutes;
-    unsigned j = s->cycles / ANTI_STARVATION_EVERY;
+    unsigned j = cycle / ANTI_STARVATION_EVERY;
 
-    if (nr < 2 || s->cycles % ANTI_STARVATION_EVERY != ANTI_STARVATION_EVERY - 1)
+    if (nr < 2 || cycle % ANTI_STARVATION_EVERY != ANTI_STARVATION_EVERY - 1)
         return 0;
     return nr - 1 - j % (nr - 1);
 }
 
+int loop_next_route(const struct slot *s)
+{
+    size_t nr = s->w->nroutes, first = first_route(s, s->cycles + 1);
+
+    if (worker_stopping(s->w) || clock_mono_ms() >= s->next_claim_ms)
+        return -1;
+    /* What read_by_priority will do: skip the routes known to be paused
+     * (unless their sample is due: then it asks Redis first). */
+    for (size_t k = 0; k < nr; k++) {
+        const struct store_streams *ss = &s->streams[(first + k) % nr];
+        if (!store_streams_fresh(ss))
+            return -1;
+        if (!ss->paused)
+            return ss->n <= STORE_READ_WINDOW ? (int)((first + k) % nr) : -1;
+    }
+    return -1;
+}
+
 static int read_by_priority(struct slot *s)
 {
-    size_t nr = s->w->nroutes, first = first_route(s);
+    size_t nr = s->w->nroutes, first = first_route(s, s->cycles);
     int rc;
 
     /* From FIRST down the priorities, then from the top down to it. */
@@ -176,13 +220,25 @@ static void recover(struct slot *s)
             return;
 }
 
+/* An entry the previous outcome step's read took (begun): handled before
+ * anything else, as that read was this cycle's first step. */
+static int take_ahead(struct slot *s)
+{
+    struct store_taken t = s->ahead;
+
+    memset(&s->ahead, 0, sizeof s->ahead);
+    s->ahead_read = false;
+    event_handle(s, &t, true);
+    return 1;
+}
+
 void *loop_thread(void *arg)
 {
     struct slot *s = arg;
     unsigned tries = 0;
 
     while (!worker_stopping(s->w)) {
-        int rc = claim_stale(s);
+        int rc = s->ahead.ev ? take_ahead(s) : claim_stale(s);
         if (rc == 0)
             rc = read_by_priority(s);
         s->cycles++;
@@ -194,5 +250,7 @@ void *loop_thread(void *arg)
             break;
         recover(s);
     }
+    if (s->ahead.ev) /* begun just before the stop: finish it too */
+        take_ahead(s);
     return NULL;
 }

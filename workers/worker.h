@@ -13,10 +13,11 @@
  *
  *   worker thread i (loop.c)                maintenance thread (maint.c)
  *     claim stale entries (XAUTOCLAIM)        every 100 ms: due retries back
- *     else read new, by priority,               into their streams (MOVE_DUE)
+ *     else read new + BEGIN, by priority,       into their streams (MOVE_DUE)
  *       round robin over tenants
- *     → event.c: BEGIN, run, classify,        every visibility_timeout / 3:
- *       FINISH | RETRY | DEAD, log line         heartbeat the entries in hand
+ *     → event.c: run, classify,               every visibility_timeout / 3:
+ *       FINISH | RETRY | DEAD (sent with        heartbeat the entries in hand
+ *       the next read + BEGIN), log line
  *
  * inflight[i] is the entry whose handler thread i is running (route,
  * tenant stream, stream id), under inflight_mu, read by the heartbeat.
@@ -86,13 +87,28 @@ struct slot {
     unsigned cycles; /* read cycles, for ANTI_STARVATION_EVERY */
     int64_t next_claim_ms;
     struct store_streams streams[WORKER_MAX_ROUTES]; /* per route: tenants, round robin, claims */
+    /* The read sent with the last outcome step (event.c): its answer for
+     * route ahead_route, for the cycle numbered ahead_cycle. */
+    bool ahead_read;
+    size_t ahead_route;
+    unsigned ahead_cycle;
+    struct store_taken ahead; /* ahead.ev owned; begun */
 };
 
 /* loop.c: a worker thread's body (arg: struct slot *). */
 void *loop_thread(void *arg);
+/* The route the next cycle reads first, when that read can go out with
+ * this cycle's outcome step; -1 when the next cycle does something else
+ * first (stopping, claims due, a refresh due, every route paused). */
+int loop_next_route(const struct slot *s);
 
-/* event.c: one event from BEGIN to its outcome; takes ownership of ev. */
-void event_handle(struct slot *s, struct store_event *ev);
+#define WORKER_TOKEN_MAX (WORKER_CONSUMER_MAX + 48)
+/* event.c: one event from BEGIN (unless T->begun) to its outcome; takes
+ * ownership of t->ev. THEN_READ: the outcome step may carry the next
+ * cycle's read (loop_next_route), whose answer lands in s->ahead. */
+void event_handle(struct slot *s, struct store_taken *t, bool then_read);
+/* A new start's BEGIN arguments: a token unique to it, in TOKEN. */
+void worker_start(struct slot *s, struct store_start *start, char token[WORKER_TOKEN_MAX]);
 /* Sleeps the next Redis backoff step (100 ms doubling to 2 s); false when
  * the caller should give up (stopping, and past GIVE_UP_AT if > 0). */
 bool worker_redis_wait(struct worker *w, unsigned *tries, int64_t give_up_at);
