@@ -18,7 +18,7 @@ static const double redis_bounds_s[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct metrics *reg;
 static struct metrics_family *requests, *duration, *duplicates, *rejected, *verified, *failures,
-    *redis_rtt;
+    *redis_rtt, *rejects_dropped;
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,6 +49,11 @@ static void init(void)
                                   "Redis round trips made by the receiver, by operation.",
                                   (const char *const[]){"op", NULL}, redis_bounds_s,
                                   N(redis_bounds_s));
+    rejects_dropped = metrics_counter(
+        reg, "hookd_rejected_records_dropped_total",
+        "Rejected-signature records not written to the rejected stream (queue full or Redis down); "
+        "their log lines were written.",
+        (const char *const[]){NULL});
 }
 
 struct metrics *ingress_metrics(void)
@@ -98,6 +103,12 @@ void ingress_metrics_redis(const char *op, double seconds)
 {
     if (ingress_metrics())
         metrics_observe(redis_rtt, (const char *const[]){op}, seconds);
+}
+
+void ingress_metrics_reject_dropped(void)
+{
+    if (ingress_metrics())
+        metrics_inc(rejects_dropped, (const char *const[]){NULL}, 1);
 }
 
 /* ---- the dashboard's signature table ---- */

@@ -15,6 +15,7 @@
  *   hookd_signature_verified_total{source,version}              the version that matched
  *   hookd_signature_failures_total{source,reason,version}       one per version tried, or "none"
  *   hookd_redis_roundtrip_seconds{op}                           histogram
+ *   hookd_rejected_records_dropped_total                        P:rejected entries not written
  */
 #ifndef HOOKD_INGRESS_METRICS_H
 #define HOOKD_INGRESS_METRICS_H
@@ -40,6 +41,9 @@ void ingress_metrics_signature_failure(const char *source, const struct verify_r
 
 /* One Redis round trip of kind OP ("enqueue", "admin", ...). */
 void ingress_metrics_redis(const char *op, double seconds);
+
+/* A rejected-events stream entry dropped (queue full, or Redis failed). */
+void ingress_metrics_reject_dropped(void);
 
 /* New reference: [{"source", "version", "verified", "failed": {REASON: N}}]
  * sorted by source then version, from this process's counters (since it

@@ -1,39 +1,71 @@
 /*
- * pipeline.c — the committer thread (see pipeline.h). A mutex-guarded FIFO
- * of items; the thread sleeps on a condition variable while it is empty.
+ * pipeline.c — the committer thread (see pipeline.h). Two mutex-guarded
+ * FIFOs, enqueue steps and reject records; the thread sleeps on a
+ * condition variable while both are empty.
  */
 #include "pipeline.h"
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
+#include "ingress_metrics.h"
 #include "log.h"
 #include "runtime.h"
+
+#define REJECT_FIELDS_MAX 32 /* name/value pairs of one record */
+
+/* One rejected-stream entry, its strings copied after it (one allocation). */
+struct reject_rec {
+    struct reject_rec *next;
+    size_t maxlen;
+    const char *fields[2 * REJECT_FIELDS_MAX + 2]; /* into data, NULL-terminated */
+    char data[];
+};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct pipeline_item *head, **tail = &head;
+static struct reject_rec *rhead, **rtail = &rhead;
+static size_t nrejects;
 static bool running, stopping;
 static pthread_t thread;
 
-/* Up to PIPELINE_BATCH_MAX items off the queue into batch; blocks while the
- * queue is empty. 0 once stopping with nothing left. */
-static size_t take(struct pipeline_item **batch)
+/* Up to PIPELINE_BATCH_MAX items off the queue into batch, and every
+ * reject record waiting into *rejects; blocks while both queues are empty.
+ * false once stopping with nothing left. */
+static bool take(struct pipeline_item **batch, size_t *n, struct reject_rec **rejects)
 {
-    size_t n = 0;
-
     pthread_mutex_lock(&lock);
-    while (!head && !stopping)
+    while (!head && !rhead && !stopping)
         pthread_cond_wait(&wake, &lock);
-    while (head && n < PIPELINE_BATCH_MAX) {
-        batch[n++] = head;
-        head = head->next;
-    }
+    for (*n = 0; head && *n < PIPELINE_BATCH_MAX; head = head->next)
+        batch[(*n)++] = head;
     if (!head)
         tail = &head;
+    *rejects = rhead;
+    rhead = NULL, rtail = &rhead, nrejects = 0;
     pthread_mutex_unlock(&lock);
-    return n;
+    return *n > 0 || *rejects;
+}
+
+/* Writes and frees the records; after one fails (Redis down) the rest are
+ * dropped rather than each waiting for a connect timeout. */
+static void write_rejects(struct store *st, struct reject_rec *r)
+{
+    bool failed = !st;
+
+    while (r) {
+        struct reject_rec *next = r->next;
+        if (!failed && store_reject(st, r->fields, r->maxlen) < 0)
+            failed = true;
+        if (failed)
+            ingress_metrics_reject_dropped();
+        free(r);
+        r = next;
+    }
 }
 
 static void *committer(void *arg)
@@ -41,9 +73,14 @@ static void *committer(void *arg)
     struct pipeline_item *batch[PIPELINE_BATCH_MAX];
     struct store_enqueue_job *jobs[PIPELINE_BATCH_MAX];
     struct store *st = runtime_store(); /* this thread's own connection */
+    struct reject_rec *rejects;
     size_t n;
 
-    while ((n = take(batch)) > 0) {
+    while (take(batch, &n, &rejects)) {
+        if (n == 0) {
+            write_rejects(st, rejects);
+            continue;
+        }
         struct config *cfg = runtime_config();
         for (size_t i = 0; i < n; i++)
             jobs[i] = batch[i]->job;
@@ -59,6 +96,7 @@ static void *committer(void *arg)
         log_batch_end();
         for (size_t i = 0; i < n; i++)
             batch[i]->wake(batch[i]);
+        write_rejects(st, rejects); /* after the answers: diagnostics wait */
     }
     log_batch_release();
     return NULL;
@@ -89,6 +127,51 @@ bool pipeline_submit(struct pipeline_item *it)
     }
     pthread_mutex_unlock(&lock);
     return ok;
+}
+
+enum pipeline_queued pipeline_submit_reject(const char *const *fields, size_t maxlen)
+{
+    size_t bytes = 0, nf = 0;
+    struct reject_rec *r;
+    enum pipeline_queued q;
+
+    while (nf < 2 * REJECT_FIELDS_MAX && fields[nf] && fields[nf + 1]) {
+        bytes += strlen(fields[nf]) + strlen(fields[nf + 1]) + 2;
+        nf += 2;
+    }
+    pthread_mutex_lock(&lock);
+    q = !running || stopping ? PIPELINE_NOT_RUNNING
+        : nrejects >= PIPELINE_REJECTS_MAX ? PIPELINE_FULL : PIPELINE_QUEUED;
+    pthread_mutex_unlock(&lock);
+    if (q != PIPELINE_QUEUED)
+        goto out;
+    if (!(r = malloc(sizeof *r + bytes))) {
+        q = PIPELINE_FULL;
+        goto out;
+    }
+    char *p = r->data;
+    for (size_t i = 0; i < nf; i++) {
+        size_t len = strlen(fields[i]) + 1;
+        memcpy(p, fields[i], len);
+        r->fields[i] = p;
+        p += len;
+    }
+    r->fields[nf] = r->fields[nf + 1] = NULL;
+    r->maxlen = maxlen, r->next = NULL;
+    pthread_mutex_lock(&lock);
+    if (!running || stopping) { /* stopped meanwhile: the caller writes it */
+        q = PIPELINE_NOT_RUNNING;
+        free(r);
+    } else {
+        *rtail = r, rtail = &r->next;
+        nrejects++;
+        pthread_cond_signal(&wake);
+    }
+    pthread_mutex_unlock(&lock);
+out:
+    if (q == PIPELINE_FULL)
+        ingress_metrics_reject_dropped();
+    return q;
 }
 
 void pipeline_stop(void)

@@ -10,6 +10,12 @@
  * each item's wake(); only then is a request answered. While Redis works on
  * one batch the next one gathers, so batches grow with the load and no
  * request waits for a timer.
+ *
+ * The committer also writes the rejected-events stream (P:rejected) for
+ * the pool threads, after the batch at hand: a flood of bad signatures
+ * never has a pool thread wait on Redis, and never delays an answer. Those
+ * records are diagnostics, capped (PIPELINE_REJECTS_MAX waiting; beyond,
+ * dropped and counted); the log line of each was written either way.
  */
 #ifndef HOOKD_PIPELINE_H
 #define HOOKD_PIPELINE_H
@@ -18,7 +24,8 @@
 
 #include "store.h"
 
-#define PIPELINE_BATCH_MAX 64 /* steps sent in one go */
+#define PIPELINE_BATCH_MAX 64     /* steps sent in one go */
+#define PIPELINE_REJECTS_MAX 1024 /* rejected-stream records waiting, at most */
 
 struct pipeline_item {
     struct store_enqueue_job *job;        /* in: the step; out: rc and res */
@@ -35,8 +42,15 @@ int pipeline_start(void);
  * the step itself. */
 bool pipeline_submit(struct pipeline_item *it);
 
-/* Refuses new items, finishes those queued (each gets its done()), and
- * joins the thread. */
+enum pipeline_queued { PIPELINE_QUEUED, PIPELINE_FULL, PIPELINE_NOT_RUNNING };
+
+/* Queues an entry for the rejected-events stream: FIELDS are name/value
+ * pairs ending in NULL (copied), MAXLEN the stream's cap. PIPELINE_FULL:
+ * dropped; PIPELINE_NOT_RUNNING: the caller writes it itself. */
+enum pipeline_queued pipeline_submit_reject(const char *const *fields, size_t maxlen);
+
+/* Refuses new items, finishes those queued (each gets its done(); each
+ * reject record is written), and joins the thread. */
 void pipeline_stop(void);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "codec.h"
 #include "log.h"
+#include "pipeline.h"
 
 #define TRIED_TEXT_MAX (CONFIG_MAX_KEYS * (CONFIG_NAME_MAX + VERIFY_PREFIX_HEX + 4))
 
@@ -77,13 +78,14 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
         log_str(&l, "traceparent", traceparent);
         log_end(&l);
     }
-    if (!st)
-        return;
     const char *fields[] = {"source", src->name, "reason", vr->reason,
                             "request_id", req->request_id, "event_id", event_id,
                             "header", vr->header_name ? vr->header_name : "",
                             "received", vr->received, "tried", tried, "body_sha256", sha,
                             "timestamp", ts, "skew_s", skew, "rejected_at", now,
                             "client", req->client_addr ? req->client_addr : "", NULL, NULL};
-    store_reject(st, fields, cfg->receiver.rejected_maxlen);
+    /* The committer writes it (pipeline.h); here only while it is not running. */
+    if (pipeline_submit_reject(fields, cfg->receiver.rejected_maxlen) == PIPELINE_NOT_RUNNING &&
+        st)
+        store_reject(st, fields, cfg->receiver.rejected_maxlen);
 }

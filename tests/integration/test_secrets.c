@@ -143,6 +143,8 @@ static const char *redis_str_or(redisContext *rc, const char *cmd)
 
 static void gather_rejected(redisContext *rc)
 {
+    /* The committer writes these records after each 401 went out. */
+    WAIT_FOR(redis_int(rc, "XLEN hookd:rejected") >= 6, 5000);
     redisReply *r = redis_cmd(rc, "XRANGE hookd:rejected - +");
     ASSERT_INT_OP(r->elements, >=, 6);
     for (size_t e = 0; e < r->elements; e++) {
