@@ -154,13 +154,13 @@ load() { # TOOL PORT FILEPREFIX CONNS [RATE]
 }
 
 declare -A NGINX_RPS
-printf '%-30s %5s %8s %7s %7s %8s %7s %8s %6s %s\n' setting conns req/s p50ms p99ms p99.9ms \
-    RSS_MiB cpu/10k vs_ngx "count check"
-row() { # NAME CONNS RSS_KIB CPU_TICKS RATIO CHECK
-    printf '%-30s %5s %8s %7s %7s %8s %7s %8s %6s %s\n' "$1" "$2" "$rps" "$p50_ms" "$p99_ms" \
-        "$p999_ms" "$(awk -v k="$3" 'BEGIN{printf "%.1f", k/1024}')" \
-        "$(awk -v t="$4" -v n="$requests" -v h="$TICK" 'BEGIN{printf "%.2f", n ? t/h/n*10000 : 0}')" \
-        "$5" "$6"
+printf '%-30s %5s %8s %7s %7s %8s %7s %8s %8s %6s %s\n' setting conns req/s p50ms p99ms p99.9ms \
+    RSS_MiB cpu/10k redis/10k vs_ngx "count check"
+per10k() { awk -v t="$1" -v n="$requests" -v h="$TICK" 'BEGIN{printf "%.2f", n ? t/h/n*10000 : 0}'; }
+row() { # NAME CONNS RSS_KIB CPU_TICKS RATIO CHECK [REDIS_TICKS]: CPU-s per 10k requests
+    printf '%-30s %5s %8s %7s %7s %8s %7s %8s %8s %6s %s\n' "$1" "$2" "$rps" "$p50_ms" "$p99_ms" \
+        "$p999_ms" "$(awk -v k="$3" 'BEGIN{printf "%.1f", k/1024}')" "$(per10k "$4")" \
+        "$(per10k "${7:-0}")" "$5" "$6"
 }
 
 nginx_row() { # CONNS
@@ -178,10 +178,10 @@ ingress_row() {
     want "$name-$AOF-c$conns" || return 0
     rcli FLUSHALL >/dev/null
     start_receiver
-    local c0 c1 hwm n logged ratio check stream
-    c0=$(cpu_ticks "$RECV_PID")
+    local c0 c1 r0 r1 hwm n logged ratio check stream
+    c0=$(cpu_ticks "$RECV_PID") r0=$(cpu_ticks "$REDIS_PID")
     load "$tool" "$PORT" "$W/$file" "$conns" "$rate"
-    c1=$(cpu_ticks "$RECV_PID")
+    c1=$(cpu_ticks "$RECV_PID") r1=$(cpu_ticks "$REDIS_PID")
     hwm=$(peak_rss_kib "$RECV_PID")
     stop_receiver
     stream=$(xlen "$route")
@@ -200,7 +200,7 @@ ingress_row() {
     [ "$wrapped" -gt 0 ] && check="$check, file wrapped"
     ratio=-
     [ -n "${NGINX_RPS[$conns]:-}" ] && ratio=$(awk -v a="$rps" -v b="${NGINX_RPS[$conns]}" 'BEGIN{printf "%.2f", a/b}')
-    row "$name" "$conns" "$hwm" $((c1 - c0)) "$ratio" "$check"
+    row "$name" "$conns" "$hwm" $((c1 - c0)) "$ratio" "$check" $((r1 - r0))
     [ "$name-$conns" = github-64 ] && RECV_RPS64=$rps
     return 0
 }
@@ -215,8 +215,9 @@ worker_row() {
     start_receiver
     load rate "$PORT" "$W/$file" 64 $((events / DUR + 1))
     stop_receiver
-    local n t0 t1 c1 done=0
+    local n t0 t1 c1 r0 r1 done=0
     n=$(xlen "$route")
+    r0=$(cpu_ticks "$REDIS_PID")
     "$BIN/hookd-worker" -c "$W/$conf" -r "$route" --concurrency "$conc" 2>"$W/worker.log" &
     WORKER_PID=$!
     t0=$(date +%s.%N)
@@ -227,12 +228,14 @@ worker_row() {
     done
     t1=$(date +%s.%N)
     c1=$(($(cpu_ticks "$WORKER_PID") + $(children_ticks "$WORKER_PID")))
+    r1=$(cpu_ticks "$REDIS_PID")
     kill -TERM "$WORKER_PID"
     wait "$WORKER_PID" 2>/dev/null || true
     WORKER_PID=''
     awk -v n="$n" -v d="${done:-0}" -v a="$t0" -v b="$t1" -v c="$c1" -v h="$TICK" -v nm="$name" -v k="$conc" \
-        'BEGIN{ s = b - a; printf "%-30s %5s %8.0f events/s  (%d of %d events in %.2f s; worker+handlers %.2f CPU-s = %.0f events per CPU-second)\n",
-                nm, k, d/s, d, n, s, c/h, c ? d/(c/h) : 0 }'
+        -v r=$((r1 - r0)) \
+        'BEGIN{ s = b - a; printf "%-30s %5s %8.0f events/s  (%d of %d events in %.2f s; worker+handlers %.2f CPU-s = %.0f events per CPU-second; Redis %.0f µs CPU per event)\n",
+                nm, k, d/s, d, n, s, c/h, c ? d/(c/h) : 0, d ? r/h/d*1e6 : 0 }'
     [ "${done:-0}" -ge "$n" ] || FAILED=1
 }
 
@@ -301,6 +304,6 @@ start_redis off
 echo "## workers (Redis AOF off)"
 for k in 1 2; do worker_row exec-noop default github "$k" 1000; done
 for k in 1 2; do worker_row exec-noop-persistent default github "$k" 30000 bench-persistent.conf; done
-for k in 4 16 64; do worker_row http-nginx-200 web standard "$k" 6000; done
+for k in 4 16 64; do worker_row http-nginx-200 web standard "$k" 30000; done
 echo "# load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$FAILED" = 0 ] || { echo "bench: a count check failed" >&2; exit 1; }
