@@ -206,20 +206,28 @@ static bool stop_requested(const sigset_t *sigs)
     return sig == SIGTERM || sig == SIGINT || sig == SIGQUIT;
 }
 
-/* Creates each route's group, waiting out a Redis outage. */
+/* Creates each route's group, waiting out a Redis outage (a worker may
+ * start before its Redis). The wait is logged once when it begins and once
+ * when it ends: a store that never connected logs neither by itself. */
 static int ensure_groups(struct worker *w, struct store *st, const sigset_t *sigs)
 {
     unsigned tries = 0;
+    int rc;
 
     for (size_t i = 0; i < w->nroutes;) {
-        if (store_group_ensure(st, w->routes[i].cfg->name) == 0) {
+        if ((rc = store_group_ensure(st, w->routes[i].cfg->name)) == 0) {
             i++;
             continue;
         }
+        if (tries == 0)
+            log_msg(LOG_WARN, EV_REDIS_DOWN, "[route %s] consumer group: %s; waiting for Redis",
+                    w->routes[i].cfg->name, hookd_strerror(rc));
         if (stop_requested(sigs))
             return -1;
         worker_redis_wait(w, &tries, 0);
     }
+    if (tries > 0)
+        log_msg(LOG_INFO, EV_REDIS_UP, "Redis answered: consumer groups ready");
     return 0;
 }
 

@@ -1,12 +1,13 @@
 /*
  * test_worker_crash.c — hookd-worker when things go wrong around it: a
  * worker killed -9 mid-handler, a handler longer than visibility_timeout,
- * several workers on one route, SIGTERM while a handler runs, and Redis
- * going away and coming back.
+ * several workers on one route, SIGTERM while a handler runs, Redis going
+ * away and coming back, and a worker started before its Redis.
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker_fixture.h"
@@ -242,6 +243,95 @@ TEST_T(worker_survives_redis_restart, 60)
     ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 0);
     ASSERT_INT_EQ(wfx_pending(&f, "default"), 0);
     ASSERT(proc_alive(w));
+}
+
+/* CPU time (user + system) the process has used, in ms. */
+static long long cpu_ms(pid_t pid)
+{
+    char path[64], *stat, *p;
+    unsigned long long ut = 0, stt = 0;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    stat = harness_read_file(path, NULL);
+    ASSERT_NOT_NULL(stat);
+    p = strrchr(stat, ')'); /* the name may hold spaces; fields 14, 15 follow */
+    ASSERT_NOT_NULL(p);
+    ASSERT_INT_EQ(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                         &stt),
+                  2);
+    free(stat);
+    return (long long)(ut + stt) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+static const char two_routes[] = "[route default]\nhandler = exec:@H@/record.sh @DIR@\n"
+                                 "[route other]\nhandler = exec:@H@/record.sh @DIR@\n";
+
+/* While its Redis cannot be used, a worker just started waits: alive,
+ * backing off (not spinning), no group anywhere yet. */
+static struct proc *start_worker_waiting(struct wfx *f)
+{
+    struct proc *w = wfx_worker(f, (const char *const[]){"--concurrency", "2", NULL});
+    long long cpu0;
+
+    /* Said once, not once per try. */
+    ASSERT_INT_EQ(proc_log_wait_for(w, "\"event\":\"redis_unavailable\"", 5000), 0);
+    ASSERT(proc_alive(w));
+    cpu0 = cpu_ms(proc_pid(w));
+    usleep(3000 * 1000);
+    ASSERT(proc_alive(w));
+    ASSERT_INT_OP(cpu_ms(proc_pid(w)) - cpu0, <, 600);
+    ASSERT_INT_EQ(proc_log_count(w, "\"event\":\"start\""), 0);
+    ASSERT_INT_EQ(proc_log_count(w, "waiting for Redis"), 1);
+    return w;
+}
+
+/* Once Redis is there: both routes' groups, then an event on each, each
+ * handled once, nothing left pending. */
+static void expect_worker_caught_up(struct wfx *f, struct proc *w)
+{
+    WAIT_FOR(wfx_pending(f, "default") == 0 && wfx_pending(f, "other") == 0, 15000);
+    ASSERT_INT_EQ(proc_log_wait_for(w, "\"event\":\"start\"", 5000), 0);
+    ASSERT_INT_EQ(proc_log_count(w, "consumer groups ready"), 1);
+    wfx_enqueue(f, "default", "late-1", "{}");
+    wfx_enqueue(f, "other", "late-2", "{}");
+    WAIT_FOR(wfx_state_is(f, "default", "late-1", "processed"), 10000);
+    WAIT_FOR(wfx_state_is(f, "other", "late-2", "processed"), 10000);
+    ASSERT_INT_EQ(wfx_lines("runs"), 2);
+    ASSERT_INT_EQ(wfx_counter(f, "default", "processed"), 1);
+    ASSERT_INT_EQ(wfx_counter(f, "other", "processed"), 1);
+    ASSERT_INT_EQ(wfx_pending(f, "default"), 0);
+    ASSERT_INT_EQ(wfx_pending(f, "other"), 0);
+    ASSERT(proc_alive(w));
+    ASSERT_INT_EQ(proc_stop(w), 0);
+}
+
+/* Started while nothing listens on Redis's port (connection refused). */
+TEST_T(worker_started_before_redis, 40)
+{
+    struct wfx f;
+    struct proc *w;
+
+    wfx_start(&f, two_routes, NULL);
+    redisFree(f.rc);
+    redis_stop(f.redis);
+    w = start_worker_waiting(&f);
+    redis_restart(f.redis);
+    f.rc = redis_connect(f.redis);
+    expect_worker_caught_up(&f, w);
+}
+
+/* Started while Redis accepts connections but answers nothing (stopped
+ * with SIGSTOP): each try ends at the command timeout, then backs off. */
+TEST_T(worker_started_while_redis_hung, 40)
+{
+    struct wfx f;
+    struct proc *w;
+
+    wfx_start(&f, two_routes, NULL);
+    ASSERT_INT_EQ(proc_signal(redis_proc(f.redis), SIGSTOP), 0);
+    w = start_worker_waiting(&f);
+    ASSERT_INT_EQ(proc_signal(redis_proc(f.redis), SIGCONT), 0);
+    expect_worker_caught_up(&f, w);
 }
 
 TEST_T(worker_sighup_reloads_in_place, 40)
