@@ -1,8 +1,9 @@
 /*
  * config.h — hookd's one INI file, parsed into an immutable struct config.
  *
- * Sections: [receiver], [redis], [source NAME]..., [route NAME]...; every key
- * is described once in config.c's key tables. A loaded config is never
+ * Sections: [receiver], [redis], [source NAME]... (its structs in
+ * config_source.h), [route NAME]...; every key is described once in
+ * config.c's key tables. A loaded config is never
  * modified: a reload builds a new one and the receiver swaps the pointer
  * (config_acquire/config_release keep the old one alive for requests still
  * using it).
@@ -17,58 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_source.h"
+
 #define CONFIG_NAME_MAX 64 /* source, route and secret-version names */
-#define CONFIG_MAX_KEYS 16 /* secret versions per source */
-
-struct scheme;
-
-struct secret {
-    char *version;      /* "v1", from the key name secret.v1 */
-    unsigned char *key; /* HMAC key bytes (decoded where the scheme says so) */
-    size_t key_len;
-};
-
-struct keyset {
-    struct secret keys[CONFIG_MAX_KEYS];
-    size_t n;
-};
-
-/* Where an event's id, type or tenant comes from. */
-enum field_kind {
-    FIELD_NONE = 0, /* unset: use the scheme default */
-    FIELD_HEADER,   /* header:NAME */
-    FIELD_JSON,     /* json:/pointer (RFC 6901) */
-    FIELD_SHA256,   /* sha256 of the raw body (ids only) */
-    FIELD_SOURCE,   /* the source's own name (tenants only) */
-    FIELD_ANY_OF,   /* alternatives "A|B": arg holds the whole spec text */
-};
-
-struct field_spec {
-    enum field_kind kind;
-    char *arg; /* header name or JSON pointer; NULL otherwise */
-};
-
-enum mac_algo { MAC_SHA1, MAC_SHA256, MAC_SHA512 };
-enum mac_encoding { ENC_HEX, ENC_BASE64 };
-
-struct source_cfg {
-    char *name;
-    const struct scheme *scheme; /* static, from the scheme registry */
-    struct keyset keys;
-    size_t max_body;     /* bytes */
-    int64_t tolerance_s; /* timestamp tolerance, both directions */
-    struct field_spec id, type, tenant;
-    double rate_limit; /* events per second, 0 = unlimited */
-    int burst;
-    /* scheme = hmac only */
-    char *sig_header;      /* signature_header */
-    enum mac_algo algo;    /* algorithm */
-    enum mac_encoding enc; /* encoding */
-    char *sig_prefix;      /* signature_prefix, e.g. "sha256=" (may be NULL) */
-    char *ts_header;       /* timestamp_header (may be NULL) */
-    char *signed_content;  /* template: {body} {timestamp} {id}; default "{body}" */
-    int line;              /* where the section starts, for messages */
-};
 
 struct route_match {
     char *source; /* exact source name, or "*" */

@@ -1,0 +1,66 @@
+/*
+ * config_source.h — a [source NAME] section of the config: the secrets a
+ * source verifies with, where its event id, type and tenant come from, and
+ * the settings of scheme = hmac. Included by config.h, which documents
+ * loading and ownership (a struct source_cfg belongs to its struct config);
+ * mac.h includes it alone for the algorithm and encoding names.
+ */
+#ifndef HOOKD_CONFIG_SOURCE_H
+#define HOOKD_CONFIG_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_KEYS 16 /* secret versions per source */
+
+struct scheme;
+
+struct secret {
+    char *version;      /* "v1", from the key name secret.v1 */
+    unsigned char *key; /* HMAC key bytes (decoded where the scheme says so) */
+    size_t key_len;
+};
+
+struct keyset {
+    struct secret keys[CONFIG_MAX_KEYS];
+    size_t n;
+};
+
+/* Where an event's id, type or tenant comes from. */
+enum field_kind {
+    FIELD_NONE = 0, /* unset: use the scheme default */
+    FIELD_HEADER,   /* header:NAME */
+    FIELD_JSON,     /* json:/pointer (RFC 6901) */
+    FIELD_SHA256,   /* sha256 of the raw body (ids only) */
+    FIELD_SOURCE,   /* the source's own name (tenants only) */
+    FIELD_ANY_OF,   /* alternatives "A|B": arg holds the whole spec text */
+};
+
+struct field_spec {
+    enum field_kind kind;
+    char *arg; /* header name or JSON pointer; NULL otherwise */
+};
+
+enum mac_algo { MAC_SHA1, MAC_SHA256, MAC_SHA512 };
+enum mac_encoding { ENC_HEX, ENC_BASE64 };
+
+struct source_cfg {
+    char *name;
+    const struct scheme *scheme; /* static, from the scheme registry */
+    struct keyset keys;
+    size_t max_body;     /* bytes */
+    int64_t tolerance_s; /* timestamp tolerance, both directions */
+    struct field_spec id, type, tenant;
+    double rate_limit; /* events per second, 0 = unlimited */
+    int burst;
+    /* scheme = hmac only */
+    char *sig_header;      /* signature_header */
+    enum mac_algo algo;    /* algorithm */
+    enum mac_encoding enc; /* encoding */
+    char *sig_prefix;      /* signature_prefix, e.g. "sha256=" (may be NULL) */
+    char *ts_header;       /* timestamp_header (may be NULL) */
+    char *signed_content;  /* template: {body} {timestamp} {id}; default "{body}" */
+    int line;              /* where the section starts, for messages */
+};
+
+#endif
