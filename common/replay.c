@@ -280,15 +280,17 @@ static int scan_dead(struct run *r)
 }
 
 /* Every entry of one stream of the route (TENANT "" is P:{ROUTE}:stream)
- * recorded since since_ms, up to its newest entry at the start. */
-static int scan_one_stream(struct run *r, const char *tenant)
+ * recorded since since_ms, up to its newest entry at the start. ARG: the
+ * struct run. */
+static int scan_one_stream(struct store *st, const char *route, const char *tenant, void *arg)
 {
+    struct run *r = arg;
     char lo[STORE_STREAM_ID_MAX + 1], hi[STORE_STREAM_ID_MAX];
     struct store_entry *v;
     size_t n;
     int rc;
 
-    rc = store_stream_range(r->st, r->req->route, tenant, "-", "+", 1, true, &v, &n);
+    rc = store_stream_range(st, route, tenant, "-", "+", 1, true, &v, &n);
     if (rc < 0 || n == 0) {
         store_entries_free(v, n);
         return rc;
@@ -297,28 +299,13 @@ static int scan_one_stream(struct run *r, const char *tenant)
     store_entries_free(v, n);
     snprintf(lo, sizeof lo, "%lld-0", (long long)(r->req->since_ms > 0 ? r->req->since_ms : 0));
     do {
-        rc = store_stream_range(r->st, r->req->route, tenant, lo, hi, SCAN_PAGE, false, &v, &n);
+        rc = store_stream_range(st, route, tenant, lo, hi, SCAN_PAGE, false, &v, &n);
         for (size_t i = 0; rc == 0 && i < n; i++)
             rc = handle_entry(r, &v[i], true);
         if (n)
             snprintf(lo, sizeof lo, "(%s", v[n - 1].id);
         store_entries_free(v, n);
     } while (rc == 0 && n == SCAN_PAGE);
-    return rc;
-}
-
-/* The route's stream, then each tenant's (store.h). */
-static int scan_stream(struct run *r)
-{
-    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
-    size_t nt = 0;
-    int rc = store_route_tenants(r->st, r->req->route, &tenants, &nt);
-
-    if (rc == 0)
-        rc = scan_one_stream(r, "");
-    for (size_t i = 0; rc == 0 && i < nt; i++)
-        rc = scan_one_stream(r, tenants[i]);
-    free(tenants);
     return rc;
 }
 
@@ -350,8 +337,8 @@ int replay_run(const struct config *cfg, struct store *st, const struct replay_r
         rc = replay_one(&r);
     else if (req->select == REPLAY_DEAD_ALL)
         rc = scan_dead(&r);
-    else
-        rc = scan_stream(&r);
+    else /* the route's stream, then each tenant's */
+        rc = store_each_stream(r.st, req->route, scan_one_stream, &r);
     json_decref(r.done);
     return rc;
 }

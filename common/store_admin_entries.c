@@ -181,6 +181,20 @@ int store_route_tenants(struct store *st, const char *route, char (**out)[STORE_
     return rc;
 }
 
+int store_each_stream(struct store *st, const char *route, store_stream_fn *fn, void *arg)
+{
+    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
+    size_t n = 0;
+    int rc = fn(st, route, "", arg);
+
+    if (rc >= 0)
+        rc = store_route_tenants(st, route, &tenants, &n);
+    for (size_t i = 0; rc >= 0 && i < n; i++)
+        rc = fn(st, route, tenants[i], arg);
+    free(tenants);
+    return rc < 0 ? rc : 0;
+}
+
 /* XRANGE / XREVRANGE over KEY; see store_log_range. */
 static int key_range(struct store *st, const char *key, const char *lo, const char *hi,
                      size_t count, bool newest_first, struct store_entry **out, size_t *n)

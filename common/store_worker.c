@@ -77,18 +77,14 @@ int store_group_ensure_stream(struct store *st, const char *route, const char *t
     return rc;
 }
 
+static int ensure_in(struct store *st, const char *route, const char *tenant, void *unused)
+{
+    return store_group_ensure_stream(st, route, tenant);
+}
+
 int store_group_ensure(struct store *st, const char *route)
 {
-    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
-    size_t n = 0;
-    int rc = store_group_ensure_stream(st, route, NULL);
-
-    if (rc == 0)
-        rc = store_route_tenants(st, route, &tenants, &n);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = store_group_ensure_stream(st, route, tenants[i]);
-    free(tenants);
-    return rc;
+    return store_each_stream(st, route, ensure_in, NULL);
 }
 
 int store_ack(struct store *st, const char *route, const char *tenant, const char *stream_id)
@@ -324,9 +320,10 @@ int store_heartbeat(struct store *st, const char *route, const char *tenant, con
 }
 
 /* Removes CONSUMER from the group of one stream if nothing is pending. */
-static int retire_from(struct store *st, const char *route, const char *tenant,
-                       const char *consumer)
+/* ARG: the consumer's name. */
+static int retire_from(struct store *st, const char *route, const char *tenant, void *arg)
 {
+    const char *consumer = arg;
     char key[STORE_KEY_MAX];
     const char *argv[7] = {"XPENDING", key, STORE_GROUP, "-", "+", "1", consumer};
     size_t len[7];
@@ -356,14 +353,5 @@ static int retire_from(struct store *st, const char *route, const char *tenant,
 
 int store_consumer_retire(struct store *st, const char *route, const char *consumer)
 {
-    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
-    size_t n = 0;
-    int rc = retire_from(st, route, NULL, consumer);
-
-    if (rc == 0)
-        rc = store_route_tenants(st, route, &tenants, &n);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = retire_from(st, route, tenants[i], consumer);
-    free(tenants);
-    return rc;
+    return store_each_stream(st, route, retire_from, (void *)consumer);
 }

@@ -95,6 +95,10 @@ char **runner_env_base(const struct config *cfg, size_t room, size_t *n);
  * closed, signals back to default. 0 or an errno value. */
 int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int err_fd,
                  pid_t *pid);
+/* Two close-on-exec pipes for a handler: TO (its stdin) and FROM (its
+ * stdout or stderr). Our ends, TO[1] and FROM[0], never block: the runners
+ * poll them. 0 or -errno; every fd is -1 or open, the caller's to close. */
+int runner_pipes(int to[2], int from[2]);
 
 /* POSTs the event to h->url on CURL (a handle owned by the caller and kept
  * between calls, so connections are reused). Always fills *res. */

@@ -339,13 +339,12 @@ static void supervise(struct child *c, const struct run_input *in)
         ;
 }
 
-static int make_pipes(int in[2], int err[2])
+int runner_pipes(int to[2], int from[2])
 {
-    in[0] = in[1] = err[0] = err[1] = -1;
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+    to[0] = to[1] = from[0] = from[1] = -1;
+    if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0)
         return -errno;
-    /* Our ends never block: the pump polls them. */
-    if (fcntl(in[1], F_SETFL, O_NONBLOCK) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0)
+    if (fcntl(to[1], F_SETFL, O_NONBLOCK) < 0 || fcntl(from[0], F_SETFL, O_NONBLOCK) < 0)
         return -errno;
     return 0;
 }
@@ -361,7 +360,7 @@ void runner_exec(const struct handler *h, const struct run_input *in, struct run
     memset(res, 0, sizeof *res);
     res->retry_after_ms = -1;
     c.body = in->ev->body, c.body_len = in->ev->body_len;
-    if ((rc = make_pipes(in_p, err_p)) < 0)
+    if ((rc = runner_pipes(in_p, err_p)) < 0)
         goto fail;
     if (!(env = build_env(in, own, &nown))) {
         rc = -ENOMEM;

@@ -40,7 +40,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -166,16 +165,6 @@ static bool pp_stop(struct pproc *p, int sig, const char *why)
     return own_exit;
 }
 
-static int make_pipes(int in[2], int out[2])
-{
-    in[0] = in[1] = out[0] = out[1] = -1;
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-        return -errno;
-    if (fcntl(in[1], F_SETFL, O_NONBLOCK) < 0 || fcntl(out[0], F_SETFL, O_NONBLOCK) < 0)
-        return -errno;
-    return 0;
-}
-
 /* 0, or a negative code (the spawn's errno negated). */
 static int pp_start(struct pproc *p, const struct run_input *in)
 {
@@ -183,7 +172,7 @@ static int pp_start(struct pproc *p, const struct run_input *in)
     size_t n;
     char **env = runner_env_base(in->cfg, 0, &n);
 
-    if ((rc = make_pipes(in_p, out_p)) == 0 && !env)
+    if ((rc = runner_pipes(in_p, out_p)) == 0 && !env)
         rc = -ENOMEM;
     if (rc == 0 && (rc = -runner_spawn(p->h, env, in_p[0], out_p[1], -1, &p->pid)) == 0) {
         p->in_fd = in_p[1], p->out_fd = out_p[0];

@@ -223,21 +223,6 @@ TEST_T(worker_exhausted_dead_letter, 30)
     ASSERT_INT_EQ(proc_log_wait_for(w, "\"classification\":\"exhausted\"", 5000), 0);
 }
 
-/* Gone, or a zombie waiting for its reaper. */
-static int process_gone(pid_t pid)
-{
-    char path[64], *stat;
-    int gone;
-
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-        return 1;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    stat = harness_read_file(path, NULL);
-    gone = !stat || (strchr(stat, ')') && strchr(stat, ')')[2] == 'Z');
-    free(stat);
-    return gone;
-}
-
 TEST_T(worker_handler_timeout, 30)
 {
     struct wfx f;
@@ -263,7 +248,7 @@ TEST_T(worker_handler_timeout, 30)
     /* The handler's own child went down with its process group. */
     child = harness_read_file(harness_path("child.1"), NULL);
     ASSERT_NOT_NULL(child);
-    WAIT_FOR(process_gone((pid_t)strtol(child, NULL, 10)), 5000);
+    WAIT_FOR(wfx_process_gone((pid_t)strtol(child, NULL, 10)), 5000);
     free(child);
 }
 

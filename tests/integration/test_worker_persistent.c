@@ -73,21 +73,6 @@ static int distinct_pids(void)
     return n;
 }
 
-/* Gone, or a zombie waiting for its reaper. */
-static int process_gone(pid_t pid)
-{
-    char path[64], *stat;
-    int gone;
-
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-        return 1;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    stat = harness_read_file(path, NULL);
-    gone = !stat || (strchr(stat, ')') && strchr(stat, ')')[2] == 'Z');
-    free(stat);
-    return gone;
-}
-
 static void expect_seen_contains(struct wfx *f, const char *id, const char *field, const char *want)
 {
     char *v = wfx_seen(f, "default", id, field);
@@ -183,7 +168,7 @@ TEST_T(worker_persistent_timeout_restarts, 30)
     ASSERT_INT_EQ(wfx_lines_with("pids", "started "), 2);
     child = harness_read_file(harness_path("child.hang-1"), NULL);
     ASSERT_NOT_NULL(child);
-    WAIT_FOR(process_gone((pid_t)strtol(child, NULL, 10)), 5000);
+    WAIT_FOR(wfx_process_gone((pid_t)strtol(child, NULL, 10)), 5000);
     free(child);
 }
 
@@ -270,7 +255,7 @@ TEST_T(worker_persistent_clean_shutdown, 30)
     ASSERT_INT_EQ(wfx_lines_with("pids", "stopped "), wfx_lines_with("pids", "started "));
     pids = harness_read_file(harness_path("pids"), NULL);
     for (char *p = pids; p && (p = strstr(p, "started ")); p++)
-        ASSERT(process_gone((pid_t)strtol(p + 8, NULL, 10)));
+        ASSERT(wfx_process_gone((pid_t)strtol(p + 8, NULL, 10)));
     ASSERT_INT_EQ(proc_log_count(w, "\"reason\":\"worker thread ending\""),
                   wfx_lines_with("pids", "started "));
     free(pids);

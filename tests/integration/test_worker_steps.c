@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "store_entry.h"
 #include "store_streams.h"
 #include "store_worker.h"
 #include "worker_fixture.h"
@@ -221,18 +222,13 @@ TEST_T(worker_step_read_begin_resent_counts_once_per_start, 30)
 
 TEST_T(worker_step_read_begin_names_record_as_c_does, 30)
 {
-    struct redis_cfg rcfg = {0};
-    char err[256], id[241], key[400];
+    char id[241], key[400];
     struct store_taken t;
     struct wfx f;
 
     wfx_start(&f, config, NULL);
     /* Another key prefix, and a long id holding key syntax. */
-    rcfg.url = (char *)redis_url(f.redis);
-    rcfg.prefix = (char *)"pfx:x";
-    rcfg.timeout_ms = 2000;
-    struct store *other = store_open(&rcfg, err, sizeof err);
-    ASSERT_NOT_NULL(other);
+    struct store *other = wfx_store(&f, "pfx:x", 2000);
     for (size_t i = 0; i < sizeof id - 1; i++)
         id[i] = "a{b}:c|"[i % 7];
     id[sizeof id - 1] = '\0';
@@ -297,8 +293,6 @@ TEST_T(worker_step_outcome_then_read_in_one_write, 30)
  * twice. */
 TEST_T(worker_step_outcome_then_read_reply_lost, 30)
 {
-    struct redis_cfg rcfg = {0};
-    char err[256];
     struct store_taken t, next;
     struct store_begin_result b;
     struct store_streams s;
@@ -308,11 +302,7 @@ TEST_T(worker_step_outcome_then_read_reply_lost, 30)
     struct wfx f;
 
     wfx_start(&f, config, NULL);
-    rcfg.url = (char *)redis_url(f.redis);
-    rcfg.prefix = (char *)"hookd";
-    rcfg.timeout_ms = 300;
-    struct store *st = store_open(&rcfg, err, sizeof err);
-    ASSERT_NOT_NULL(st);
+    struct store *st = wfx_store(&f, "hookd", 300);
     wfx_enqueue(&f, "default", "lost-0", "{}");
     wfx_enqueue(&f, "default", "lost-1", "{}");
     wfx_enqueue(&f, "default", "lost-2", "{}");
@@ -364,4 +354,38 @@ TEST_T(worker_step_outcome_then_read_reply_lost, 30)
     store_event_free(ev);
     store_event_free(t.ev);
     store_close(st);
+}
+
+/* Appends ",TENANT" to the buffer ARG; fails (-7) at tenant "stop". */
+static int note_stream(struct store *st, const char *route, const char *tenant, void *arg)
+{
+    char *seen = arg;
+    size_t n = strlen(seen);
+
+    snprintf(seen + n, 256 - n, ",%s", tenant);
+    return strcmp(tenant, "stop") == 0 ? -7 : 0;
+}
+
+/* store_each_stream: the route's own stream first, then each tenant's in
+ * name order; a failure stops the walk and is returned. The group steps
+ * built on it reach every stream. */
+TEST_T(worker_step_each_stream_default_then_tenants, 30)
+{
+    char seen[256] = "";
+    struct wfx f;
+
+    wfx_start(&f, config, NULL);
+    freeReplyObject(redis_cmd(f.rc, "SADD hookd:{default}:tenants zeta acme"));
+    ASSERT_INT_EQ(store_each_stream(f.st, "default", note_stream, seen), 0);
+    ASSERT_STR_EQ(seen, ",,acme,zeta");
+    ASSERT_INT_EQ(store_group_ensure(f.st, "default"), 0);
+    ASSERT_INT_EQ(redis_int(f.rc, "XLEN hookd:{default}:stream:zeta"), 0);
+    redisReply *r = redis_cmd(f.rc, "XINFO GROUPS hookd:{default}:stream:zeta");
+    ASSERT_INT_EQ(r->type, REDIS_REPLY_ARRAY);
+    ASSERT_INT_EQ(r->elements, 1);
+    freeReplyObject(r);
+    freeReplyObject(redis_cmd(f.rc, "SADD hookd:{default}:tenants stop"));
+    seen[0] = '\0';
+    ASSERT_INT_EQ(store_each_stream(f.st, "default", note_stream, seen), -7);
+    ASSERT_STR_EQ(seen, ",,acme,stop");
 }

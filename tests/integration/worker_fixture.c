@@ -3,6 +3,8 @@
  */
 #include "worker_fixture.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +21,23 @@ char *wfx_expand(const struct wfx *f, const char *tpl)
     return harness_expand(tpl, vars);
 }
 
-void wfx_start(struct wfx *f, const char *tpl, const struct redis_opts *opts)
+struct store *wfx_store(const struct wfx *f, const char *prefix, int64_t timeout_ms)
 {
     struct redis_cfg rcfg = {0};
-    char err[200], *body, *conf;
+    struct store *st;
+    char err[200];
+
+    rcfg.url = (char *)redis_url(f->redis);
+    rcfg.prefix = (char *)prefix;
+    rcfg.timeout_ms = timeout_ms;
+    if (!(st = store_open(&rcfg, err, sizeof err)))
+        test_fail(__FILE__, __LINE__, "store_open: %s", err);
+    return st;
+}
+
+void wfx_start(struct wfx *f, const char *tpl, const struct redis_opts *opts)
+{
+    char *body, *conf;
     size_t len;
 
     memset(f, 0, sizeof *f);
@@ -39,12 +54,7 @@ void wfx_start(struct wfx *f, const char *tpl, const struct redis_opts *opts)
     f->config_path = harness_write_file("worker.conf", conf);
     free(conf);
     free(body);
-    rcfg.url = (char *)redis_url(f->redis);
-    rcfg.prefix = (char *)"hookd";
-    rcfg.timeout_ms = 2000;
-    f->st = store_open(&rcfg, err, sizeof err);
-    if (!f->st)
-        test_fail(__FILE__, __LINE__, "store_open: %s", err);
+    f->st = wfx_store(f, "hookd", 2000);
 }
 
 struct proc *wfx_worker(struct wfx *f, const char *const args[])
@@ -162,6 +172,20 @@ int wfx_lines_with(const char *name, const char *prefix)
     }
     free(text);
     return n;
+}
+
+int wfx_process_gone(pid_t pid)
+{
+    char path[64], *stat;
+    int gone;
+
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    stat = harness_read_file(path, NULL);
+    gone = !stat || (strchr(stat, ')') && strchr(stat, ')')[2] == 'Z');
+    free(stat);
+    return gone;
 }
 
 int wfx_lines(const char *name)

@@ -12,6 +12,9 @@
 #ifndef HOOKD_WORKER_FIXTURE_H
 #define HOOKD_WORKER_FIXTURE_H
 
+#include <stdint.h>
+#include <sys/types.h>
+
 #include <hiredis/hiredis.h>
 
 #include "harness.h"
@@ -30,6 +33,11 @@ struct wfx {
 void wfx_start(struct wfx *f, const char *template_text, const struct redis_opts *opts);
 /* TEMPLATE with the placeholders replaced (malloc'd). */
 char *wfx_expand(const struct wfx *f, const char *template_text);
+
+/* A store of its own on the fixture's Redis, keys under PREFIX, commands
+ * timing out after TIMEOUT_MS: the caller's to store_close. Fails the test
+ * if it cannot be opened. */
+struct store *wfx_store(const struct wfx *f, const char *prefix, int64_t timeout_ms);
 
 /* hookd-worker -c CONFIG ARGS... (NULL-terminated), log "worker". */
 struct proc *wfx_worker(struct wfx *f, const char *const args[]);
@@ -53,5 +61,7 @@ long long wfx_pending(struct wfx *f, const char *route);
 int wfx_lines(const char *name);
 /* Lines of tmpdir/NAME that start with PREFIX. */
 int wfx_lines_with(const char *name, const char *prefix);
+/* 1 when process PID is gone, or a zombie waiting for its reaper. */
+int wfx_process_gone(pid_t pid);
 
 #endif
