@@ -430,8 +430,9 @@ static void read_replies(struct store *st, size_t n, redisReply **replies, int *
     }
 }
 
-/* The pipeline behind store_script_many and store_scripts_pipeline: cmds[i]
- * runs which[i] with nkeys[i] keys, or which[0] / nkeys[0] when SAME. */
+/* The pipeline behind store_script_many, store_scripts_pipeline and
+ * store_command_many: cmds[i] runs which[i] with nkeys[i] keys, or which[0]
+ * / nkeys[0] when SAME; or, with WHICH NULL, is a plain command. */
 static void pipeline(struct store *st, size_t n, const enum store_script *which, const int *nkeys,
                      bool same, const struct store_argv *cmds, redisReply **replies, int *rcs)
 {
@@ -440,7 +441,7 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
     size_t sent = 0;
     int rc;
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; which && i < n; i++) {
         const char *sha = store_script_sha(same ? which[0] : which[i]);
         cmds[i].argv[0] = "EVALSHA", cmds[i].argvlen[0] = 7;
         cmds[i].argv[1] = sha, cmds[i].argvlen[1] = strlen(sha);
@@ -448,8 +449,10 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
     if (n > 1 && !store_conn(st)->cluster && (rc = store_connect(st)) == 0) {
         store_conn(st)->last_node = STORE_MAIN_NODE;
         for (; sent < n; sent++) {
-            snprintf(nk, sizeof nk, "%d", same ? nkeys[0] : nkeys[sent]);
-            cmds[sent].argv[2] = nk, cmds[sent].argvlen[2] = strlen(nk);
+            if (which) {
+                snprintf(nk, sizeof nk, "%d", same ? nkeys[0] : nkeys[sent]);
+                cmds[sent].argv[2] = nk, cmds[sent].argvlen[2] = strlen(nk);
+            }
             if (redisAppendCommandArgv(st->ctx, cmds[sent].argc, cmds[sent].argv,
                                        cmds[sent].argvlen) != REDIS_OK)
                 break;
@@ -467,9 +470,16 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
             continue;
         if (i < sent)
             freeReplyObject(replies[i]);
-        replies[i] = store_script(st, same ? which[0] : which[i], same ? nkeys[0] : nkeys[i],
-                                  cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i]);
+        replies[i] = !which ? store_command(st, cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i])
+                     : store_script(st, same ? which[0] : which[i], same ? nkeys[0] : nkeys[i],
+                                    cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i]);
     }
+}
+
+void store_command_many(struct store *st, size_t n, const struct store_argv *cmds,
+                        redisReply **replies, int *rcs)
+{
+    pipeline(st, n, NULL, NULL, false, cmds, replies, rcs);
 }
 
 void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,

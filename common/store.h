@@ -129,5 +129,8 @@ void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *co
  * array of 2n strings), appended to P:rejected capped at ~maxlen.
  * Best effort: returns 0 or a negative code, never blocks the answer long. */
 int store_reject(struct store *st, const char *const *fields, size_t maxlen);
+/* The same for n records in one pipeline; rcs[i] is record i's outcome. */
+void store_reject_many(struct store *st, size_t n, const char *const *const *records,
+                       size_t maxlen, int *rcs);
 
 #endif

@@ -215,24 +215,54 @@ out:
     free(a), free(cmds), free(replies), free(rcs), free(which);
 }
 
+#define REJECT_ARGV_MAX 64
+
 int store_reject(struct store *st, const char *const *fields, size_t maxlen)
 {
-    char key[STORE_KEY_MAX], cap[24];
-    const char *argv[64];
-    size_t len[64];
-    int n = 0, rc;
-    redisReply *r;
+    int rc;
 
-    if (store_key_global(st, key, sizeof key, "rejected") < 0)
-        return HOOKD_ETOO_LARGE;
-    snprintf(cap, sizeof cap, "%zu", maxlen);
-    ADD_STR("XADD"), ADD_STR(key), ADD_STR("MAXLEN"), ADD_STR("~"), ADD_STR(cap), ADD_STR("*");
-    for (size_t i = 0; fields[i] && fields[i + 1] && n + 2 <= 64; i += 2)
-        ADD_STR(fields[i]), ADD_STR(fields[i + 1]);
-    r = store_command(st, n, argv, len, &rc);
-    if (!r)
-        return rc;
-    rc = r->type == REDIS_REPLY_ERROR ? HOOKD_EREDIS_REPLY : 0;
-    freeReplyObject(r);
+    store_reject_many(st, 1, &fields, maxlen, &rc);
     return rc;
+}
+
+void store_reject_many(struct store *st, size_t count, const char *const *const *records,
+                       size_t maxlen, int *rcs)
+{
+    char key[STORE_KEY_MAX], cap[24];
+    const char **argvs = count ? malloc(count * REJECT_ARGV_MAX * sizeof *argvs) : NULL;
+    size_t *lens = count ? malloc(count * REJECT_ARGV_MAX * sizeof *lens) : NULL;
+    struct store_argv *cmds = count ? malloc(count * sizeof *cmds) : NULL;
+    redisReply **replies = count ? calloc(count, sizeof *replies) : NULL;
+
+    for (size_t k = 0; k < count; k++)
+        rcs[k] = HOOKD_ENOMEM;
+    if (!argvs || !lens || !cmds || !replies)
+        goto out;
+    if (store_key_global(st, key, sizeof key, "rejected") < 0) {
+        for (size_t k = 0; k < count; k++)
+            rcs[k] = HOOKD_ETOO_LARGE;
+        goto out;
+    }
+    snprintf(cap, sizeof cap, "%zu", maxlen);
+    for (size_t k = 0; k < count; k++) {
+        const char **argv = argvs + k * REJECT_ARGV_MAX;
+        size_t *len = lens + k * REJECT_ARGV_MAX;
+        const char *const *fields = records[k];
+        int n = 0; /* ADD_STR's */
+
+        ADD_STR("XADD"), ADD_STR(key), ADD_STR("MAXLEN"), ADD_STR("~"), ADD_STR(cap), ADD_STR("*");
+        for (size_t i = 0; fields[i] && fields[i + 1] && n + 2 <= REJECT_ARGV_MAX; i += 2)
+            ADD_STR(fields[i]), ADD_STR(fields[i + 1]);
+        cmds[k] = (struct store_argv){n, argv, len};
+    }
+    /* One write for all of them: a flood of bad signatures costs the
+     * committer one round trip per batch, not one per record. */
+    store_command_many(st, count, cmds, replies, rcs);
+    for (size_t k = 0; k < count; k++) {
+        if (replies[k])
+            rcs[k] = replies[k]->type == REDIS_REPLY_ERROR ? HOOKD_EREDIS_REPLY : 0;
+        freeReplyObject(replies[k]);
+    }
+out:
+    free(argvs), free(lens), free(cmds), free(replies);
 }

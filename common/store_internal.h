@@ -89,6 +89,11 @@ void store_scripts_pipeline(struct store *st, size_t n, const enum store_script 
                             const int *nkeys, const struct store_argv *cmds, redisReply **replies,
                             int *rcs);
 
+/* The same for n plain commands (argv as given; a cluster sends them one by
+ * one through store_command). */
+void store_command_many(struct store *st, size_t n, const struct store_argv *cmds,
+                        redisReply **replies, int *rcs);
+
 /* Key names: the only place they are spelled. Return length, or -1 if too long. */
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *what /* "retry", "dead", "counters", "paused", "tenants" */);

@@ -20,7 +20,6 @@
 /* One rejected-stream entry, its strings copied after it (one allocation). */
 struct reject_rec {
     struct reject_rec *next;
-    size_t maxlen;
     const char *fields[2 * REJECT_FIELDS_MAX + 2]; /* into data, NULL-terminated */
     char data[];
 };
@@ -51,20 +50,28 @@ static bool take(struct pipeline_item **batch, size_t *n, struct reject_rec **re
     return *n > 0 || *rejects;
 }
 
-/* Writes and frees the records; after one fails (Redis down) the rest are
- * dropped rather than each waiting for a connect timeout. */
-static void write_rejects(struct store *st, struct reject_rec *r)
+/* Writes the records in one pipeline (a flood costs one round trip per
+ * batch, not one per record), counts those not written, frees them all. */
+static void write_rejects(struct store *st, struct reject_rec *list)
 {
-    bool failed = !st;
+    const char *const *records[PIPELINE_REJECTS_MAX];
+    int rcs[PIPELINE_REJECTS_MAX];
+    size_t n = 0;
 
-    while (r) {
-        struct reject_rec *next = r->next;
-        if (!failed && store_reject(st, r->fields, r->maxlen) < 0)
-            failed = true;
-        if (failed)
+    for (struct reject_rec *r = list; r && n < PIPELINE_REJECTS_MAX; r = r->next)
+        records[n++] = r->fields;
+    if (st && n) {
+        struct config *cfg = runtime_config();
+        store_reject_many(st, n, records, cfg->receiver.rejected_maxlen, rcs);
+        config_release(cfg);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!st || rcs[i] < 0)
             ingress_metrics_reject_dropped();
-        free(r);
-        r = next;
+    while (list) {
+        struct reject_rec *next = list->next;
+        free(list);
+        list = next;
     }
 }
 
@@ -129,7 +136,7 @@ bool pipeline_submit(struct pipeline_item *it)
     return ok;
 }
 
-enum pipeline_queued pipeline_submit_reject(const char *const *fields, size_t maxlen)
+enum pipeline_queued pipeline_submit_reject(const char *const *fields)
 {
     size_t bytes = 0, nf = 0;
     struct reject_rec *r;
@@ -157,7 +164,7 @@ enum pipeline_queued pipeline_submit_reject(const char *const *fields, size_t ma
         p += len;
     }
     r->fields[nf] = r->fields[nf + 1] = NULL;
-    r->maxlen = maxlen, r->next = NULL;
+    r->next = NULL;
     pthread_mutex_lock(&lock);
     if (!running || stopping) { /* stopped meanwhile: the caller writes it */
         q = PIPELINE_NOT_RUNNING;

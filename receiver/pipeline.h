@@ -12,7 +12,7 @@
  * request waits for a timer.
  *
  * The committer also writes the rejected-events stream (P:rejected) for
- * the pool threads, after the batch at hand: a flood of bad signatures
+ * the pool threads, after the batch at hand and in one pipeline: a flood of bad signatures
  * never has a pool thread wait on Redis, and never delays an answer. Those
  * records are diagnostics, capped (PIPELINE_REJECTS_MAX waiting; beyond,
  * dropped and counted); the log line of each was written either way.
@@ -44,10 +44,10 @@ bool pipeline_submit(struct pipeline_item *it);
 
 enum pipeline_queued { PIPELINE_QUEUED, PIPELINE_FULL, PIPELINE_NOT_RUNNING };
 
-/* Queues an entry for the rejected-events stream: FIELDS are name/value
- * pairs ending in NULL (copied), MAXLEN the stream's cap. PIPELINE_FULL:
- * dropped; PIPELINE_NOT_RUNNING: the caller writes it itself. */
-enum pipeline_queued pipeline_submit_reject(const char *const *fields, size_t maxlen);
+/* Queues an entry for the rejected-events stream (capped at the config's
+ * rejected_maxlen): FIELDS are name/value pairs ending in NULL (copied).
+ * PIPELINE_FULL: dropped; PIPELINE_NOT_RUNNING: the caller writes it. */
+enum pipeline_queued pipeline_submit_reject(const char *const *fields);
 
 /* Refuses new items, finishes those queued (each gets its done(); each
  * reject record is written), and joins the thread. */

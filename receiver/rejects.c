@@ -85,7 +85,7 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
                             "timestamp", ts, "skew_s", skew, "rejected_at", now,
                             "client", req->client_addr ? req->client_addr : "", NULL, NULL};
     /* The committer writes it (pipeline.h); here only while it is not running. */
-    if (pipeline_submit_reject(fields, cfg->receiver.rejected_maxlen) == PIPELINE_NOT_RUNNING &&
+    if (pipeline_submit_reject(fields) == PIPELINE_NOT_RUNNING &&
         st)
         store_reject(st, fields, cfg->receiver.rejected_maxlen);
 }

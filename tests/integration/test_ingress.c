@@ -105,6 +105,25 @@ static long long dropped_records(struct fixture *f)
     return n;
 }
 
+/* Redis gone: a bad signature still gets its 401 and log line at once; its
+ * record cannot be written, and is counted as dropped, not lost silently. */
+TEST(ingress_rejects_counted_as_dropped_while_redis_down)
+{
+    struct fixture f;
+    char id[32];
+
+    fixture_start(&f, NULL);
+    redisFree(f.rc);
+    f.rc = NULL;
+    redis_kill(f.redis);
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "down-%d", i);
+        ASSERT_INT_EQ(fixture_post_github(&f, "wrong-secret", id, "push", "{}", NULL), 401);
+    }
+    WAIT_FOR(dropped_records(&f) == 3, 5000);
+    ASSERT_INT_EQ(proc_log_count(f.receiver, "signature_rejected"), 3);
+}
+
 TEST(ingress_bad_signature_401_and_diagnostics)
 {
     struct fixture f;
