@@ -16,16 +16,19 @@ LIBS_MHD := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 LIBS_CURL := $(shell pkg-config --libs libcurl 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wno-unused-parameter
-CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -MMD -MP -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# The layers of common/ (docs/architecture.md); each folder is on the include
+# path, and scripts/check.sh holds which layer may include which.
+COMMON_DIRS := $(shell find common -mindepth 1 -type d | sort)
+CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -MMD -MP $(addprefix -I,$(COMMON_DIRS)) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
 ifneq ($(SANITIZER),)
 CFLAGS += -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZER)
 endif
 
-COMMON_SRC := $(wildcard common/*.c)
-RECEIVER_SRC := $(wildcard receiver/*.c)
-WORKER_SRC := $(wildcard workers/*.c)
+COMMON_SRC := $(shell find common -name '*.c' | sort)
+RECEIVER_SRC := $(wildcard receiver/*.c receiver/admin/*.c)
+WORKER_SRC := $(wildcard workers/*.c workers/runners/*.c)
 HOOKCTL_SRC := $(wildcard hookctl/*.c)
 TEST_SRC := $(wildcard tests/lib/*.c tests/unit/*.c tests/integration/*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -39,7 +42,9 @@ TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 .PHONY: all deps browser-deps test test-asan run stop check clean fuzz bench
 all: $(BINS) $(BUILD)/tests $(TOOLS)
 
-$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Ireceiver
+$(BUILD)/obj/receiver/%.o: CFLAGS += -Ireceiver -Ireceiver/admin
+$(BUILD)/obj/workers/%.o: CFLAGS += -Iworkers -Iworkers/runners
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Iworkers -Iworkers/runners
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -75,6 +80,7 @@ browser-deps: deps
 # The runner prints "N passed, M failed" last and exits non-zero on failure.
 test: deps browser-deps
 	@$(MAKE) --no-print-directory all
+	@sh scripts/check.sh
 	$(BUILD)/tests $(T)
 
 test-asan:

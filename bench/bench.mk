@@ -30,6 +30,10 @@ $(BENCH_BUILD)/bench/noop_persistent: bench/noop_persistent.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
 
+$(BENCH_BUILD)/bench/freeport: tools/freeport.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
 $(BENCH_BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<

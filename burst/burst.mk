@@ -20,7 +20,7 @@ $(BUILD)/burst/sink: burst/sink.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< $(LIBS_MHD) -lpthread
 
-$(BUILD)/burst/freeport: burst/freeport.c
+$(BUILD)/burst/freeport: tools/freeport.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
 

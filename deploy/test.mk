@@ -6,7 +6,7 @@
 #   make test-deploy                      all of them
 #   make test-deploy T=deploy_cluster_*   some of them
 
-DEPLOY_TEST_SRC := $(wildcard tests/deploy/*.c) tests/integration/topology.c
+DEPLOY_TEST_SRC := $(wildcard tests/deploy/*.c) tests/lib/topology.c
 DEPLOY_TEST_LIB_SRC := $(wildcard tests/lib/*.c)
 
 $(BUILD)/deploy-tests: $(call obj,$(DEPLOY_TEST_LIB_SRC) $(DEPLOY_TEST_SRC)) $(LIBHOOKD)

@@ -1,13 +1,13 @@
 #!/bin/sh
-# Turns the dashboard's page, style sheet, script and icon (receiver/dashboard/)
-# into C string literals in receiver/dashboard/assets.inc, which
-# receiver/dashboard.c includes: the binary serves them, nothing is fetched.
-# Run it after editing a file in receiver/dashboard/ and commit both.
+# Turns the dashboard's page, style sheet, script and icon (receiver/admin/dashboard/)
+# into C string literals in receiver/admin/dashboard/assets.inc, which
+# receiver/admin/dashboard.c includes: the binary serves them, nothing is fetched.
+# Run it after editing a file in receiver/admin/dashboard/ and commit both.
 #   sh scripts/gen-dashboard-assets.sh           regenerate
 #   sh scripts/gen-dashboard-assets.sh --check   exit 1 if assets.inc is stale
 set -eu
 cd "$(dirname "$0")/.."
-dir=receiver/dashboard
+dir=receiver/admin/dashboard
 out=$dir/assets.inc
 
 # One literal per file: backslashes and quotes escaped, "??" split so that

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "deploy_util.h"
-#include "../integration/topology.h"
+#include "../lib/topology.h"
 
 #define PHASE_EVENTS 60
 #define FAILOVER_BUDGET_MS 60000

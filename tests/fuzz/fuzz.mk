@@ -26,7 +26,7 @@ $(BUILD)/tests: LIBS_COMMON := $(LIBHOOKD) $(LIBS_COMMON)
 
 # ---- libFuzzer builds (clang) ----
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARN) -MMD -MP -Icommon -Itests/fuzz $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARN) -MMD -MP $(addprefix -I,$(COMMON_DIRS)) -Itests/fuzz $(PKG_CFLAGS) \
                $(FUZZ_SAN) -fsanitize=fuzzer-no-link -DFUZZ_LIBFUZZER
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 

@@ -308,7 +308,7 @@ TEST(admin_dashboard_assets_and_headers)
     ASSERT_INT_EQ(afx_get(&f, "/dashboard.css", AFX_BASIC, &r), 200);
     ASSERT_STR_CONTAINS(http_header(&r, "Content-Type"), "text/css");
     http_response_free(&r);
-    /* The compiled-in copy matches receiver/dashboard/. */
+    /* The compiled-in copy matches receiver/admin/dashboard/. */
     snprintf(script, sizeof script, "%s/scripts/gen-dashboard-assets.sh", harness_repo_dir());
     const char *argv[] = {"sh", script, "--check", NULL};
     int rc = harness_run(argv, &out, 10000);

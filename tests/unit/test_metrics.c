@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "metrics.h"
-#include "../integration/prom_parse.h"
+#include "../lib/prom_parse.h"
 #include "../lib/test.h"
 
 #define BUF_MAX (1u << 20)

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "../integration/prom_parse.h"
+#include "../lib/prom_parse.h"
 #include "../lib/test.h"
 
 static int parse(const char *text)

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "config_source.h"
+#include "source.h"
 
 #define MAC_MAX_PARTS 16 /* pieces of signed content in one call */
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "source.h"
 #include "headers.h"
 
 #define SCHEME_MAX_SIGS 8 /* candidate signatures kept from one header */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "source.h"
 #include "headers.h"
 #include "scheme.h"
 

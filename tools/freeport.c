@@ -1,7 +1,7 @@
 /*
  * freeport.c — prints N loopback TCP ports that were free a moment ago
- * (bind 127.0.0.1:0 and ask the kernel), all different: the burst drill's
- * Redis, receiver, admin listener and handler sink never use fixed ports.
+ * (bind 127.0.0.1:0 and ask the kernel), all different: the servers that
+ * make bench and make burst start never use fixed ports.
  *
  *   freeport [N]
  */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config_source.h"
+#include "source.h"
 
 #define CONFIG_NAME_MAX 64 /* source, route and secret-version names */
 

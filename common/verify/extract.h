@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "config.h"
+#include "source.h"
 #include "headers.h"
 
 #define EXTRACT_MAX_LEN         256 /* bytes of an extracted value */
