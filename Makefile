@@ -36,6 +36,8 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBHOOKD := $(BUILD)/libhookd.a
+# The receiver without its main(), for the tests that call ingress_handle.
+LIBRECEIVER := $(BUILD)/libreceiver.a
 BINS := $(BUILD)/hookd-receiver $(if $(WORKER_SRC),$(BUILD)/hookd-worker) $(if $(HOOKCTL_SRC),$(BUILD)/hookctl)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
@@ -44,13 +46,17 @@ all: $(BINS) $(BUILD)/tests $(TOOLS)
 
 $(BUILD)/obj/receiver/%.o: CFLAGS += -Ireceiver -Ireceiver/admin
 $(BUILD)/obj/workers/%.o: CFLAGS += -Iworkers -Iworkers/runners
-$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Iworkers -Iworkers/runners
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Ireceiver -Iworkers -Iworkers/runners
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBHOOKD): $(call obj,$(COMMON_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBRECEIVER): $(call obj,$(filter-out receiver/main.c,$(RECEIVER_SRC)))
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -63,7 +69,7 @@ $(BUILD)/hookd-worker: $(call obj,$(WORKER_SRC)) $(LIBHOOKD)
 $(BUILD)/hookctl: $(call obj,$(HOOKCTL_SRC)) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
 
-$(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBHOOKD)
+$(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBRECEIVER) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBHOOKD)

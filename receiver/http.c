@@ -1,16 +1,22 @@
 /*
- * http.c — libmicrohttpd glue for the public listener.
+ * http.c — libmicrohttpd glue for the public listener: the socket, and
+ * nothing of the decision. A request, in the order of MHD's callbacks:
  *
- * Threading: MHD's own poll() loops in a thread pool (receiver.threads).
- * A pool thread reads a request, verifies and routes it (ingress_prepare),
- * then suspends the connection and hands the enqueue step to the committer
- * thread (pipeline.h), which batches the steps of all waiting requests into
- * one Redis round trip, decides each answer and resumes the connection; the
- * pool thread then sends it. Other Redis calls on a pool thread (rate-limit
- * overrides, rejected-request diagnostics) use its own connection
- * (runtime_store). poll() by default rather than epoll: suspending and
- * resuming cost two epoll_ctl calls per request, and measured slower
- * (docs/performance.md); `polling = epoll` selects epoll.
+ *   first call   transport limits (concurrency, framing), then ingress_head
+ *   body chunks  appended, never past the source's max_body
+ *   last call    the headers and body to ingress_decide; an answer is sent
+ *                at once, a step suspends the connection and goes to
+ *                ingress_commit, whose answered() callback resumes it
+ *   resumed      the answer sent
+ *
+ * Threading: MHD's own poll() loops in a thread pool (receiver.threads);
+ * the committer thread (pipeline.h) batches the steps of all waiting
+ * requests into one Redis round trip. Other Redis calls on a pool thread
+ * (rate-limit overrides, rejected-request diagnostics while the committer
+ * is not running) use its own connection (runtime_store). poll() by default
+ * rather than epoll: suspending and resuming cost two epoll_ctl calls per
+ * request, and measured slower (docs/performance.md); `polling = epoll`
+ * selects epoll.
  * Limits from the config bound what a peer can hold: connections,
  * per-connection memory (headers), idle timeout (slowloris), body size
  * (counted as it arrives, never buffered past max_body), and concurrent
@@ -37,9 +43,7 @@
 #include "admin.h"
 #include "headers.h"
 #include "ingress.h"
-#include "ingress_metrics.h"
 #include "log.h"
-#include "pipeline.h"
 #include "runtime.h"
 
 #define HOOKS_PREFIX "/hooks/"
@@ -55,23 +59,18 @@ struct http_server {
 /* One request's state, from its first callback to NOTIFY_COMPLETED. */
 struct request_ctx {
     struct config *cfg; /* reference held for the request's life */
-    const struct source_cfg *src;
-    char *body; /* owned */
+    char *body;         /* owned */
     size_t len, cap, max;
     size_t expected; /* Content-Length, when given and <= max */
     size_t discarded;
     bool too_large;
+    bool committing; /* suspended while ingress_commit runs the step */
     bool answered;
     bool close_after; /* the answer ends the connection (ambiguous framing) */
-    int64_t start_us;
     char request_id[INGRESS_REQUEST_ID_MAX + 1];
     char client[INET6_ADDRSTRLEN + 1];
-    /* while the enqueue step is in the pipeline (the connection suspended) */
-    struct MHD_Connection *conn;
-    struct ingress_request req;
-    struct ingress_work *w;
-    struct pipeline_item item;
-    struct ingress_response resp; /* decided on the committer thread */
+    struct ingress_work w;
+    struct ingress_response resp; /* the answer, whoever decided it */
 };
 
 int http_parse_listen(const char *s, char *host, size_t cap, int *port)
@@ -98,12 +97,13 @@ int http_parse_listen(const char *s, char *host, size_t cap, int *port)
     return 0;
 }
 
-static enum MHD_Result send_answer(struct MHD_Connection *c, struct request_ctx *rq, int status,
-                                   const char *body, size_t len, int64_t retry_after_s,
-                                   bool allow_post)
+/* Sends rq->resp, the one answer of the request. */
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct request_ctx *rq)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    const struct ingress_response *resp = &rq->resp;
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        resp->body ? resp->body_len : 2, (void *)(resp->body ? resp->body : "{}"),
+        MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ok;
     char ra[24];
 
@@ -111,42 +111,27 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request_ctx 
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
     MHD_add_response_header(r, "X-Request-Id", rq->request_id);
-    if (retry_after_s > 0) {
-        snprintf(ra, sizeof ra, "%lld", (long long)retry_after_s);
+    if (resp->retry_after_s > 0) {
+        snprintf(ra, sizeof ra, "%lld", (long long)resp->retry_after_s);
         MHD_add_response_header(r, "Retry-After", ra);
     }
-    if (allow_post)
+    if (resp->status == 405)
         MHD_add_response_header(r, "Allow", "POST");
     if (rq->close_after)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    ok = MHD_queue_response(c, (unsigned)status, r);
+    ok = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     rq->answered = true;
     return ok;
 }
 
-/* Answers decided before the body is read: nothing to verify or store. */
-static enum MHD_Result early(struct MHD_Connection *c, struct request_ctx *rq, int status,
-                             const char *error, int64_t retry_after_s)
+/* A refusal of the transport's own (limits, framing): ingress builds and
+ * logs it like every other answer. */
+static enum MHD_Result refuse(struct MHD_Connection *c, struct request_ctx *rq, int status,
+                              const char *why, int64_t retry_after_s)
 {
-    char body[256];
-    int n = snprintf(body, sizeof body,
-                     "{\"status\":\"rejected\",\"error\":\"%s\",\"request_id\":\"%s\"}", error,
-                     rq->request_id);
-    struct logline l;
-
-    ingress_metrics_request(rq->src ? rq->src->name : NULL, error, status, NULL,
-                            (double)(clock_mono_us() - rq->start_us) / 1e6);
-    if (log_begin(&l, status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST)) {
-        log_str(&l, "request_id", rq->request_id);
-        if (rq->src)
-            log_str(&l, "source", rq->src->name);
-        log_int(&l, "status", status);
-        log_str(&l, "outcome", error);
-        log_str(&l, "client", rq->client);
-        log_end(&l);
-    }
-    return send_answer(c, rq, status, body, (size_t)n, retry_after_s, status == 405);
+    ingress_reject(&rq->w, status, why, retry_after_s, &rq->resp);
+    return send_answer(c, rq);
 }
 
 static void client_address(struct MHD_Connection *c, const struct config *cfg, char *out,
@@ -216,29 +201,26 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *
 {
     const struct config *cfg = rq->cfg;
     const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
-    const char *cl;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
 
-    rq->start_us = clock_mono_us();
     ingress_request_id(rid, rid ? strlen(rid) : 0, rq->request_id);
     client_address(c, cfg, rq->client, sizeof rq->client);
+    ingress_init(&rq->w, cfg,
+                 &(struct ingress_request){.request_id = rq->request_id,
+                                           .client_addr = rq->client,
+                                           .start_us = clock_mono_us()});
     if (atomic_fetch_add(&runtime_inflight, 1) + 1 > cfg->receiver.max_concurrent_requests)
-        return early(c, rq, 503, "too_many_concurrent_requests", cfg->receiver.retry_after_s);
+        return refuse(c, rq, 503, "too_many_concurrent_requests", cfg->receiver.retry_after_s);
     if (ambiguous_framing(c)) {
         rq->close_after = true;
-        return early(c, rq, 400, "ambiguous_framing", 0);
+        return refuse(c, rq, 400, "ambiguous_framing", 0);
     }
-    if (strncmp(url, HOOKS_PREFIX, strlen(HOOKS_PREFIX)) != 0)
-        return early(c, rq, 404, "not_found", 0);
-    rq->src = config_source(cfg, url + strlen(HOOKS_PREFIX), strlen(url + strlen(HOOKS_PREFIX)));
-    if (strcmp(method, "POST") != 0)
-        return early(c, rq, 405, "method_not_allowed", 0);
-    if (!rq->src)
-        return early(c, rq, 404, "unknown_source", 0);
-    rq->max = rq->src->max_body;
-    cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > rq->max)
-        return early(c, rq, 413, "body_too_large", 0);
-    rq->expected = cl ? (size_t)strtoull(cl, NULL, 10) : 0;
+    if (!ingress_head(&rq->w, url, method, length > INT64_MAX ? INT64_MAX : (int64_t)length,
+                      &rq->resp))
+        return send_answer(c, rq);
+    rq->max = rq->w.src->max_body;
+    rq->expected = (size_t)length;
     return MHD_YES;
 }
 
@@ -277,78 +259,30 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return h->n > HEADERS_MAX_COUNT ? MHD_NO : MHD_YES;
 }
 
-static struct request_ctx *item_request(struct pipeline_item *it)
+/* ingress_commit's answer is in rq->resp: let MHD call on_request again. */
+static void resume(void *conn)
 {
-    return (struct request_ctx *)((char *)it - offsetof(struct request_ctx, item));
+    MHD_resume_connection(conn);
 }
 
-/* The step's outcome is in: decide the answer and log it. */
-static void on_enqueued(struct pipeline_item *it)
+static enum MHD_Result last_call(struct MHD_Connection *c, struct request_ctx *rq)
 {
-    struct request_ctx *rq = item_request(it);
-    ingress_complete(rq->w, rq->cfg, &rq->resp);
-}
-
-/* Let MHD call on_request again, to send rq->resp. */
-static void on_wake(struct pipeline_item *it)
-{
-    MHD_resume_connection(item_request(it)->conn);
-}
-
-static enum MHD_Result answer_enqueued(struct MHD_Connection *c, struct request_ctx *rq)
-{
-    const struct ingress_response *resp = &rq->resp;
-
-    return send_answer(c, rq, resp->status, resp->body ? resp->body : "{}",
-                       resp->body ? resp->body_len : 2, resp->retry_after_s, false);
-}
-
-static enum MHD_Result final_call(struct MHD_Connection *c, struct request_ctx *rq)
-{
-    struct headers hs, *h = &hs; /* views into MHD's pool, read by ingress_prepare only */
-    struct ingress_response resp;
+    struct headers hs, *h = &hs; /* views into MHD's pool, read by ingress_decide only */
     struct store *st = runtime_store();
-    enum MHD_Result ok;
 
     if (rq->too_large)
-        return early(c, rq, 413, "body_too_large", 0);
-    if (!(rq->w = malloc(sizeof *rq->w)))
-        return MHD_NO;
+        return refuse(c, rq, 413, "body_too_large", 0);
     h->n = 0;
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, h);
     if (h->n > HEADERS_MAX_COUNT)
-        return early(c, rq, 431, "too_many_headers", 0);
-    rq->req = (struct ingress_request){
-        .source = rq->src->name,
-        .source_len = strlen(rq->src->name),
-        .headers = h,
-        .body = rq->body ? rq->body : "",
-        .body_len = rq->len,
-        .request_id = rq->request_id,
-        .client_addr = rq->client,
-        .start_us = rq->start_us,
-    };
-    bool enqueue = ingress_prepare(rq->w, rq->cfg, st, &rq->req, &resp);
-    rq->req.headers = NULL; /* hs goes out of scope */
-    if (enqueue) {
-        /* Suspended before it is queued: the committer may resume it at once. */
-        rq->conn = c;
-        rq->item = (struct pipeline_item){.job = &rq->w->job, .done = on_enqueued, .wake = on_wake};
-        MHD_suspend_connection(c);
-        if (!pipeline_submit(&rq->item)) { /* stopping: the step runs here */
-            struct store_enqueue_job *job = &rq->w->job;
-            if (st)
-                store_enqueue_many(st, 1, &job, rq->cfg->redis.wait_replicas,
-                                   rq->cfg->redis.wait_timeout_ms);
-            on_enqueued(&rq->item);
-            on_wake(&rq->item);
-        }
-        return MHD_YES;
-    }
-    ok = send_answer(c, rq, resp.status, resp.body ? resp.body : "{}",
-                     resp.body ? resp.body_len : 2, resp.retry_after_s, false);
-    ingress_response_free(&resp);
-    return ok;
+        return refuse(c, rq, 431, "too_many_headers", 0);
+    if (!ingress_decide(&rq->w, st, h, rq->body ? rq->body : "", rq->len, &rq->resp))
+        return send_answer(c, rq);
+    /* Suspended before the commit: the committer may resume it at once. */
+    rq->committing = true;
+    MHD_suspend_connection(c);
+    ingress_commit(&rq->w, st, &rq->resp, resume, c);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -364,8 +298,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = rq;
         return first_call(c, rq, url, method);
     }
-    if (rq->conn && !rq->answered) /* resumed with the enqueue step's outcome */
-        return answer_enqueued(c, rq);
+    if (rq->committing && !rq->answered) /* resumed with the step's answer */
+        return send_answer(c, rq);
     if (rq->answered) { /* an early answer: drain and ignore what follows */
         *upload_size = 0;
         return MHD_YES;
@@ -375,7 +309,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return r;
     }
-    return final_call(c, rq);
+    return last_call(c, rq);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -388,7 +322,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&runtime_inflight, 1);
     config_release(rq->cfg);
     free(rq->body);
-    free(rq->w);
     ingress_response_free(&rq->resp);
     free(rq);
     *con_cls = NULL;

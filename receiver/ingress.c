@@ -1,15 +1,17 @@
 /*
- * ingress.c — the request path of the receiver (see ingress.h):
+ * ingress.c — the receiver's decision on a request (see ingress.h):
  *
- *   source known? ─no─▶ 404
+ *   path /hooks/SOURCE? POST? source known? length ≤ max_body? ─no─▶ 404/405/413
  *   verify signature over the raw body ─bad─▶ 400/401 + diagnostics
+ *   rate limit ─▶ 429
  *   slack url_verification? ─▶ 200 challenge (not queued)
  *   extract event id, type, tenant ─bad─▶ 400
  *   route by SOURCE:TYPE-GLOB
- *   store_enqueue (one atomic Lua step) ─Redis trouble/overload─▶ 503
+ *   the enqueue step (one atomic Lua step, pipeline.c) ─Redis trouble/overload─▶ 503
  *   ─▶ 202 queued | 200 duplicate
  *
- * One JSON log line per request, always, with the request id.
+ * One answer builder (answer) and one JSON log line per request, always,
+ * with the request id (log_request).
  */
 #include "ingress.h"
 #include "clock.h"
@@ -33,6 +35,7 @@
 #include "scheme.h"
 #include "verify.h"
 
+#define HOOKS_PREFIX "/hooks/"
 #define HEADERS_JSON_MAX (64 * 1024)
 #define OVERLOAD_RETRY_MAX 12 /* Retry-After of an overloaded route: at most 12x retry_after */
 
@@ -67,24 +70,24 @@ static bool put_raw(char *buf, size_t cap, size_t *len, const char *s)
 /* {"status":WORD,["event_id":...,][KEY:VAL,]"request_id":...} — values
  * JSON-escaped, built directly (no JSON tree for a four-field answer). */
 static void answer(struct ingress_response *resp, int status, const char *word,
-                   const struct ingress_state *s, const char *key, const char *val)
+                   const struct ingress_work *w, const char *key, const char *val)
 {
-    size_t cap = 96 + 6 * (strlen(word) + s->event_id_len + (key ? strlen(key) : 0) +
-                           (val ? strlen(val) : 0) + strlen(s->req->request_id));
+    size_t cap = 96 + 6 * (strlen(word) + w->event_id_len + (key ? strlen(key) : 0) +
+                           (val ? strlen(val) : 0) + strlen(w->req.request_id));
     char *b = malloc(cap);
     size_t n = 0;
     bool ok =
         b && put_raw(b, cap, &n, "{\"status\":") && put_json_str(b, cap, &n, word, strlen(word));
 
     resp->status = status;
-    if (ok && s->event_id_len)
+    if (ok && w->event_id_len)
         ok = put_raw(b, cap, &n, ",\"event_id\":") &&
-             put_json_str(b, cap, &n, s->event_id, s->event_id_len);
+             put_json_str(b, cap, &n, w->event_id, w->event_id_len);
     if (ok && key && val)
         ok = put_raw(b, cap, &n, ",") && put_json_str(b, cap, &n, key, strlen(key)) &&
              put_raw(b, cap, &n, ":") && put_json_str(b, cap, &n, val, strlen(val));
     ok = ok && put_raw(b, cap, &n, ",\"request_id\":") &&
-         put_json_str(b, cap, &n, s->req->request_id, strlen(s->req->request_id)) &&
+         put_json_str(b, cap, &n, w->req.request_id, strlen(w->req.request_id)) &&
          put_raw(b, cap, &n, "}");
     if (!ok) {
         free(b);
@@ -164,32 +167,33 @@ void ingress_traceparent(const char *p, size_t len, char out[INGRESS_TRACEPARENT
     snprintf(out, INGRESS_TRACEPARENT_LEN + 1, "00-%.32s-%.16s-01", hex, hex + 32);
 }
 
-static void log_request(const struct ingress_state *s, const struct ingress_response *resp)
+static void log_request(const struct ingress_work *w, const struct ingress_response *resp)
 {
-    const struct ingress_request *req = s->req;
+    const struct ingress_request *req = &w->req;
     int64_t took_us = clock_mono_us() - req->start_us;
     struct logline l;
 
-    ingress_metrics_request(s->src ? s->src->name : NULL, s->outcome, resp->status, s->sig_version,
+    ingress_metrics_request(w->src ? w->src->name : NULL, w->outcome, resp->status, w->sig_version,
                             (double)took_us / 1e6);
     if (!log_begin(&l, resp->status >= 500 ? LOG_WARN : LOG_INFO, EV_REQUEST))
         return;
     log_str(&l, "request_id", req->request_id);
-    log_strn(&l, "source", req->source, req->source_len);
-    if (s->event_id_len)
-        log_strn(&l, "event_id", s->event_id, s->event_id_len);
-    if (s->type_len)
-        log_strn(&l, "type", s->type, s->type_len);
-    if (s->route)
-        log_str(&l, "route", s->route->name);
-    if (s->has_tenant)
-        log_strn(&l, "tenant", s->tenant, s->tenant_len);
+    if (w->src)
+        log_str(&l, "source", w->src->name);
+    if (w->event_id_len)
+        log_strn(&l, "event_id", w->event_id, w->event_id_len);
+    if (w->type_len)
+        log_strn(&l, "type", w->type, w->type_len);
+    if (w->route)
+        log_str(&l, "route", w->route->name);
+    if (w->has_tenant)
+        log_strn(&l, "tenant", w->tenant, w->tenant_len);
     log_int(&l, "status", resp->status);
-    log_str(&l, "outcome", s->outcome);
-    log_str(&l, "sig_version", s->sig_version);
+    log_str(&l, "outcome", w->outcome);
+    log_str(&l, "sig_version", w->sig_version);
     log_str(&l, "client", req->client_addr);
-    if (s->traceparent[0])
-        log_str(&l, "traceparent", s->traceparent);
+    if (w->traceparent[0])
+        log_str(&l, "traceparent", w->traceparent);
     log_int(&l, "body_bytes", (int64_t)req->body_len);
     log_double(&l, "latency_ms", (double)took_us / 1000.0);
     log_end(&l);
@@ -197,13 +201,13 @@ static void log_request(const struct ingress_state *s, const struct ingress_resp
 
 /* Slack's url_verification handshake: answered with its challenge, after the
  * signature check (Slack signs it too), never queued. */
-static bool slack_challenge(struct ingress_state *s, struct ingress_response *resp)
+static bool slack_challenge(struct ingress_work *w, struct ingress_response *resp)
 {
     json_t *type, *challenge, *o;
 
-    if (strcmp(s->src->scheme->name, "slack") != 0)
+    if (strcmp(w->src->scheme->name, "slack") != 0)
         return false;
-    json_t *body = extract_json(&s->x);
+    json_t *body = extract_json(&w->x);
     type = json_object_get(body, "type");
     challenge = json_object_get(body, "challenge");
     if (!json_is_string(type) || strcmp(json_string_value(type), "url_verification") != 0 ||
@@ -214,23 +218,23 @@ static bool slack_challenge(struct ingress_state *s, struct ingress_response *re
     resp->body = json_dumps(o, JSON_COMPACT);
     resp->body_len = resp->body ? strlen(resp->body) : 0;
     json_decref(o);
-    s->outcome = "url_verification";
+    w->outcome = "url_verification";
     return true;
 }
 
 /* Reads one of id/type/tenant; on failure answers 400 and returns false. */
-static bool extract_one(struct ingress_state *s, struct ingress_response *resp,
+static bool extract_one(struct ingress_work *w, struct ingress_response *resp,
                         const struct field_spec *spec, const char *dflt, const char *what,
                         char *out, size_t cap, size_t *out_len)
 {
     char msg[160];
-    int rc = extract_field(&s->x, spec, dflt, out, cap, out_len);
+    int rc = extract_field(&w->x, spec, dflt, out, cap, out_len);
 
     if (rc == 0)
         return true;
     snprintf(msg, sizeof msg, "event %s: %s", what, extract_reason(rc));
-    s->outcome = "bad_request";
-    answer(resp, 400, "rejected", s, "error", msg);
+    w->outcome = "bad_request";
+    answer(resp, 400, "rejected", w, "error", msg);
     return false;
 }
 
@@ -315,34 +319,34 @@ static int64_t overload_retry_after(const struct config *cfg, const struct route
 }
 
 /* The enqueue step's inputs, from the request and the route. */
-static void enqueue_prepare(struct ingress_work *w, const struct config *cfg)
+static void enqueue_prepare(struct ingress_work *w, const struct headers *headers)
 {
-    struct ingress_state *s = &w->s;
-    const struct ingress_request *req = s->req;
-    const struct route_cfg *r = s->route;
+    const struct config *cfg = w->cfg;
+    const struct ingress_request *req = &w->req;
+    const struct route_cfg *r = w->route;
 
-    w->hjson = headers_json(req->headers);
+    w->hjson = headers_json(headers);
     w->over_for_ms = runtime_route_overloaded_for_ms(r->name);
     w->over = w->over_for_ms >= 0;
     w->low = r->high_watermark * cfg->receiver.low_watermark /
              (cfg->receiver.high_watermark ? cfg->receiver.high_watermark : 1);
     codec_sha256_hex(req->body, req->body_len, w->sha);
     w->ev = (struct store_event_in){
-        .event_id = s->event_id,
-        .event_id_len = s->event_id_len,
-        .source = s->src->name,
-        .type = s->type,
-        .type_len = s->type_len,
-        .tenant = s->has_tenant ? s->tenant : NULL,
-        .tenant_len = s->tenant_len,
+        .event_id = w->event_id,
+        .event_id_len = w->event_id_len,
+        .source = w->src->name,
+        .type = w->type,
+        .type_len = w->type_len,
+        .tenant = w->has_tenant ? w->tenant : NULL,
+        .tenant_len = w->tenant_len,
         .body = req->body,
         .body_len = req->body_len,
         .body_sha256 = w->sha,
         .headers_json = w->hjson ? w->hjson : "{}",
-        .sig_version = s->sig_version,
+        .sig_version = w->sig_version,
         .received_at_ms = clock_wall_ms(),
         .request_id = req->request_id,
-        .traceparent = s->traceparent,
+        .traceparent = w->traceparent,
     };
     w->job = (struct store_enqueue_job){
         .route = r->name,
@@ -355,11 +359,10 @@ static void enqueue_prepare(struct ingress_work *w, const struct config *cfg)
 }
 
 /* The answer to the enqueue step's outcome (w->job.rc, w->job.res). */
-static void enqueue_answer(struct ingress_work *w, const struct config *cfg,
-                           struct ingress_response *resp)
+static void enqueue_answer(struct ingress_work *w, struct ingress_response *resp)
 {
-    struct ingress_state *s = &w->s;
-    const struct route_cfg *r = s->route;
+    const struct config *cfg = w->cfg;
+    const struct route_cfg *r = w->route;
     const struct enqueue_result *res = &w->job.res;
     int rc = w->job.rc;
 
@@ -368,107 +371,185 @@ static void enqueue_answer(struct ingress_work *w, const struct config *cfg,
     free(w->hjson);
     w->hjson = NULL;
     if (rc < 0) {
-        s->outcome = rc == HOOKD_EREDIS_TIMEOUT ? "redis_timeout" : "redis_unavailable";
+        w->outcome = rc == HOOKD_EREDIS_TIMEOUT ? "redis_timeout" : "redis_unavailable";
         resp->retry_after_s = cfg->receiver.retry_after_s;
-        answer(resp, 503, "unavailable", s, "error", "event store unavailable, retry later");
+        answer(resp, 503, "unavailable", w, "error", "event store unavailable, retry later");
         return;
     }
     switch (res->status) {
     case ENQ_QUEUED:
         if (w->over && res->backlog < w->low)
             runtime_set_route_overloaded(r->name, false);
-        s->outcome = "queued";
-        answer(resp, 202, "queued", s, NULL, NULL);
+        w->outcome = "queued";
+        answer(resp, 202, "queued", w, NULL, NULL);
         break;
     case ENQ_DUPLICATE:
-        s->outcome = "duplicate";
-        answer(resp, 200, "duplicate", s, "state", res->prior_state);
+        w->outcome = "duplicate";
+        answer(resp, 200, "duplicate", w, "state", res->prior_state);
         break;
     case ENQ_OVERLOAD:
         runtime_set_route_overloaded(r->name, true);
-        s->outcome = "overloaded";
+        w->outcome = "overloaded";
         resp->retry_after_s = overload_retry_after(cfg, r, res->backlog, w->over_for_ms);
-        answer(resp, 503, "unavailable", s, "error",
+        answer(resp, 503, "unavailable", w, "error",
                "route backlog over its watermark, retry later");
         break;
     case ENQ_PAUSED:
-        s->outcome = "paused";
+        w->outcome = "paused";
         resp->retry_after_s = cfg->receiver.retry_after_s;
-        answer(resp, 503, "unavailable", s, "error", "route paused by an operator, retry later");
+        answer(resp, 503, "unavailable", w, "error", "route paused by an operator, retry later");
         break;
     }
 }
 
-bool ingress_prepare(struct ingress_work *w, const struct config *cfg, struct store *st,
-                     const struct ingress_request *req, struct ingress_response *resp)
+void ingress_init(struct ingress_work *w, const struct config *cfg,
+                  const struct ingress_request *req)
 {
-    struct ingress_state s = {.req = req, .outcome = "error"};
-    struct verify_result vr;
-    const struct header *tp;
-
-    memset(resp, 0, sizeof *resp);
     memset(w, 0, sizeof *w);
-    s.src = config_source(cfg, req->source, req->source_len);
-    if (!s.src) {
-        s.outcome = "unknown_source";
-        answer(resp, 404, "not_found", &s, "error", "unknown source");
-        goto out;
+    w->cfg = cfg;
+    w->req = *req;
+    w->outcome = "error";
+}
+
+void ingress_reject(struct ingress_work *w, int status, const char *why, int64_t retry_after_s,
+                    struct ingress_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    w->outcome = why;
+    resp->retry_after_s = retry_after_s;
+    answer(resp, status, "rejected", w, "error", why);
+    log_request(w, resp);
+}
+
+bool ingress_head(struct ingress_work *w, const char *path, const char *method,
+                  int64_t content_length, struct ingress_response *resp)
+{
+    size_t np = strlen(HOOKS_PREFIX);
+
+    if (strncmp(path, HOOKS_PREFIX, np) != 0) {
+        ingress_reject(w, 404, "not_found", 0, resp);
+        return false;
     }
-    tp = headers_find(req->headers, "traceparent");
-    ingress_traceparent(tp ? tp->value : NULL, tp ? tp->value_len : 0, s.traceparent);
-    if (verify_request(s.src, req->headers, req->body, req->body_len, time(NULL), true, &vr) !=
-        VERIFY_OK) {
-        s.outcome = vr.reason;
-        ingress_metrics_signature_failure(s.src->name, &vr);
-        rejects_record(cfg, st, req, s.src, &vr, s.traceparent);
-        answer(resp, verify_http_status(vr.status), "rejected", &s, "error", vr.reason);
-        goto out;
-    }
-    s.sig_version = vr.matched_version;
-    /* After verification, so unsigned junk cannot spend a provider's tokens. */
-    if ((resp->retry_after_s = ratelimit_check(s.src, st)) > 0) {
-        s.outcome = "rate_limited";
-        answer(resp, 429, "rejected", &s, "error", "rate limit exceeded, retry later");
-        goto out;
-    }
-    extract_init(&s.x, s.src->name, req->headers, req->body, req->body_len);
-    if (slack_challenge(&s, resp))
-        goto out;
-    if (!extract_one(&s, resp, &s.src->id, s.src->scheme->default_id, "id", s.event_id,
-                     sizeof s.event_id, &s.event_id_len) ||
-        !extract_one(&s, resp, &s.src->type, s.src->scheme->default_type, "type", s.type,
-                     sizeof s.type, &s.type_len))
-        goto out;
-    if (s.src->tenant.kind != FIELD_NONE) {
-        if (!extract_one(&s, resp, &s.src->tenant, NULL, "tenant", s.tenant, sizeof s.tenant,
-                         &s.tenant_len))
-            goto out;
-        s.has_tenant = true;
-    }
-    s.route = config_route_for(cfg, s.src->name, s.type);
-    extract_release(&s.x);
-    w->s = s;
-    enqueue_prepare(w, cfg);
-    return true;
-out:
-    log_request(&s, resp);
-    extract_release(&s.x);
+    w->src = config_source(w->cfg, path + np, strlen(path + np));
+    if (strcmp(method, "POST") != 0)
+        ingress_reject(w, 405, "method_not_allowed", 0, resp);
+    else if (!w->src)
+        ingress_reject(w, 404, "unknown_source", 0, resp);
+    else if (content_length > 0 && (uint64_t)content_length > w->src->max_body)
+        ingress_reject(w, 413, "body_too_large", 0, resp);
+    else
+        return true;
     return false;
 }
 
-void ingress_complete(struct ingress_work *w, const struct config *cfg,
-                      struct ingress_response *resp)
+/* The signature, then the rate limit: false with *resp decided. */
+static bool admit(struct ingress_work *w, struct store *st, const struct headers *headers,
+                  struct ingress_response *resp)
 {
+    const struct ingress_request *req = &w->req;
+    struct verify_result vr;
+
+    if (verify_request(w->src, headers, req->body, req->body_len, time(NULL), true, &vr) !=
+        VERIFY_OK) {
+        w->outcome = vr.reason;
+        ingress_metrics_signature_failure(w->src->name, &vr);
+        rejects_record(w->cfg, st, req, headers, w->src, &vr, w->traceparent);
+        answer(resp, verify_http_status(vr.status), "rejected", w, "error", vr.reason);
+        return false;
+    }
+    w->sig_version = vr.matched_version;
+    /* After verification, so unsigned junk cannot spend a provider's tokens. */
+    if ((resp->retry_after_s = ratelimit_check(w->src, st)) > 0) {
+        w->outcome = "rate_limited";
+        answer(resp, 429, "rejected", w, "error", "rate limit exceeded, retry later");
+        return false;
+    }
+    return true;
+}
+
+/* Event id, type and tenant: false with *resp decided. */
+static bool extract_event(struct ingress_work *w, struct ingress_response *resp)
+{
+    const struct source_cfg *src = w->src;
+
+    if (!extract_one(w, resp, &src->id, src->scheme->default_id, "id", w->event_id,
+                     sizeof w->event_id, &w->event_id_len) ||
+        !extract_one(w, resp, &src->type, src->scheme->default_type, "type", w->type,
+                     sizeof w->type, &w->type_len))
+        return false;
+    if (src->tenant.kind != FIELD_NONE) {
+        if (!extract_one(w, resp, &src->tenant, NULL, "tenant", w->tenant, sizeof w->tenant,
+                         &w->tenant_len))
+            return false;
+        w->has_tenant = true;
+    }
+    return true;
+}
+
+bool ingress_decide(struct ingress_work *w, struct store *st, const struct headers *headers,
+                    const char *body, size_t body_len, struct ingress_response *resp)
+{
+    const struct header *tp = headers_find(headers, "traceparent");
+    bool step = false;
+
     memset(resp, 0, sizeof *resp);
-    enqueue_answer(w, cfg, resp);
-    log_request(&w->s, resp);
+    w->req.body = body;
+    w->req.body_len = body_len;
+    ingress_traceparent(tp ? tp->value : NULL, tp ? tp->value_len : 0, w->traceparent);
+    if (!admit(w, st, headers, resp))
+        goto out;
+    extract_init(&w->x, w->src->name, headers, body, body_len);
+    if (slack_challenge(w, resp) || !extract_event(w, resp))
+        goto out;
+    w->route = config_route_for(w->cfg, w->src->name, w->type);
+    enqueue_prepare(w, headers);
+    step = true;
+out:
+    extract_release(&w->x);
+    if (!step)
+        log_request(w, resp);
+    return step;
+}
+
+static struct ingress_work *item_work(struct pipeline_item *it)
+{
+    return (struct ingress_work *)((char *)it - offsetof(struct ingress_work, item));
+}
+
+/* The step's outcome is in (pipeline.c, logs batched): the answer. */
+static void on_committed(struct pipeline_item *it)
+{
+    struct ingress_work *w = item_work(it);
+
+    memset(w->resp, 0, sizeof *w->resp);
+    enqueue_answer(w, w->resp);
+    log_request(w, w->resp);
+}
+
+/* Once every line of the batch is written: the transport may send it. */
+static void on_answered(struct pipeline_item *it)
+{
+    struct ingress_work *w = item_work(it);
+
+    if (w->answered)
+        w->answered(w->answered_arg);
+}
+
+void ingress_commit(struct ingress_work *w, struct store *st, struct ingress_response *resp,
+                    void (*answered)(void *arg), void *arg)
+{
+    w->resp = resp;
+    w->answered = answered;
+    w->answered_arg = arg;
+    w->item = (struct pipeline_item){.job = &w->job, .done = on_committed, .wake = on_answered};
+    pipeline_commit(&w->item, st, w->cfg);
 }
 
 void ingress_handle(const struct config *cfg, struct store *st, const struct ingress_request *req,
+                    const char *path, const struct headers *headers,
                     struct ingress_response *resp)
 {
     struct ingress_work *w = malloc(sizeof *w);
-    struct store_enqueue_job *job;
 
     if (!w) {
         memset(resp, 0, sizeof *resp);
@@ -476,13 +557,9 @@ void ingress_handle(const struct config *cfg, struct store *st, const struct ing
         resp->retry_after_s = cfg->receiver.retry_after_s;
         return;
     }
-    if (ingress_prepare(w, cfg, st, req, resp)) {
-        job = &w->job;
-        if (st)
-            store_enqueue_many(st, 1, &job, cfg->redis.wait_replicas, cfg->redis.wait_timeout_ms);
-        else
-            w->submitted_us = 0;
-        ingress_complete(w, cfg, resp);
-    }
+    ingress_init(w, cfg, req);
+    if (ingress_head(w, path, "POST", (int64_t)req->body_len, resp) &&
+        ingress_decide(w, st, headers, req->body, req->body_len, resp))
+        ingress_commit(w, st, resp, NULL, NULL);
     free(w);
 }

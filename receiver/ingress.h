@@ -1,10 +1,17 @@
 /*
- * ingress.h — one webhook request, from verified bytes to an answer:
- * verify → extract id/type → route → enqueue → answer.
+ * ingress.h — the receiver's decision on one POST /hooks/SOURCE, apart from
+ * the socket (http.c) and the commit (pipeline.c). A request goes through
+ * it in this order, top to bottom:
  *
- * Transport-free: http.c hands in the source name, headers and raw body it
- * collected and sends back whatever ingress_handle() decides, so this path
- * is testable without a socket.
+ *   ingress_init     the transport's facts (request id, client, start time)
+ *   ingress_head     path, method, source (looked up here, once), length
+ *   ingress_decide   signature, rate limit, event id/type/tenant, route:
+ *                    an answer, or the enqueue step
+ *   ingress_commit   the step to Redis (pipeline.c), then its answer
+ *
+ * Every answer, including the transport's own refusals (ingress_reject:
+ * limits, framing), has its body and its one log line built here.
+ * ingress_handle runs the whole path without a socket (the tests use it).
  */
 #ifndef HOOKD_INGRESS_H
 #define HOOKD_INGRESS_H
@@ -15,6 +22,7 @@
 #include "config.h"
 #include "extract.h"
 #include "headers.h"
+#include "pipeline.h"
 #include "store.h"
 
 #define INGRESS_REQUEST_ID_MAX 128
@@ -23,15 +31,13 @@
 #define INGRESS_EVENT_TYPE_MAX 256
 #define INGRESS_TENANT_MAX 128
 
+/* What the transport knows; strings borrowed, valid until the answer. */
 struct ingress_request {
-    const char *source; /* from /hooks/SOURCE, length-delimited */
-    size_t source_len;
-    const struct headers *headers;
-    const char *body;
-    size_t body_len;
     const char *request_id;  /* decided by the caller (proxy's or new) */
     const char *client_addr; /* for the log line */
     int64_t start_us;        /* monotonic, for latency */
+    const char *body;        /* set by ingress_decide */
+    size_t body_len;
 };
 
 struct ingress_response {
@@ -41,10 +47,13 @@ struct ingress_response {
     int64_t retry_after_s; /* > 0: send Retry-After */
 };
 
-/* Everything learnt about one request on its way through; for the log line. */
-struct ingress_state {
-    const struct ingress_request *req;
-    const struct source_cfg *src;
+/* One request on its way through. The caller owns the storage (http.c keeps
+ * it in its connection state) for the request's life; the fields are
+ * ingress.c's. */
+struct ingress_work {
+    const struct config *cfg;
+    struct ingress_request req;
+    const struct source_cfg *src; /* NULL until ingress_head found it */
     const struct route_cfg *route;
     char event_id[INGRESS_EVENT_ID_MAX + 1];
     size_t event_id_len;
@@ -57,40 +66,52 @@ struct ingress_state {
     const char *sig_version;
     const char *outcome;  /* static word for the log and metrics */
     struct extract_ctx x; /* headers + body, parsed as JSON at most once */
-};
-
-/* A request between ingress_prepare and ingress_complete; fields are
- * ingress.c's except job, the enqueue step to run in between. */
-struct ingress_work {
-    struct ingress_state s;
+    /* the enqueue step, from ingress_decide to its answer */
     struct store_event_in ev;
     struct store_enqueue_job job;
+    struct pipeline_item item;
     char sha[65];
-    char *hjson;         /* owned until ingress_complete */
+    char *hjson;         /* owned until the answer */
     bool over;           /* the route was refusing (low watermark applies) */
     int64_t over_for_ms; /* for how long, or -1 */
     int64_t low;
     int64_t submitted_us;
+    struct ingress_response *resp; /* where ingress_commit's answer goes */
+    void (*answered)(void *arg);
+    void *answered_arg;
 };
 
-/* Decides the answer to one POST /hooks/SOURCE. Never fails: errors become
- * 4xx/5xx answers. st may be NULL (no Redis handle): answered 503.
- * The same as ingress_prepare, store_enqueue_many of one, ingress_complete. */
-void ingress_handle(const struct config *cfg, struct store *st, const struct ingress_request *req,
+/* Starts w for one request: cfg and req's strings must outlive it. */
+void ingress_init(struct ingress_work *w, const struct config *cfg,
+                  const struct ingress_request *req);
+
+/* Answers STATUS with error WHY (a static word) and logs the request:
+ * refusals decided by the transport before or instead of the rest. */
+void ingress_reject(struct ingress_work *w, int status, const char *why, int64_t retry_after_s,
                     struct ingress_response *resp);
 
-/*
- * The request path in two halves around the enqueue step, so that the steps
- * of concurrent requests can go to Redis together (see pipeline.h).
- * ingress_prepare verifies, extracts and routes. false: *resp is decided and
- * logged, and w needs nothing more. true: w->job is the enqueue step to run
- * (store_enqueue_many); then ingress_complete turns its outcome into *resp
- * and logs. req, cfg and w must stay valid in between.
- */
-bool ingress_prepare(struct ingress_work *w, const struct config *cfg, struct store *st,
-                     const struct ingress_request *req, struct ingress_response *resp);
-void ingress_complete(struct ingress_work *w, const struct config *cfg,
-                      struct ingress_response *resp);
+/* The request line and Content-Length (-1: none). true: go on with the
+ * body, at most w->src->max_body bytes; false: *resp is decided and logged. */
+bool ingress_head(struct ingress_work *w, const char *path, const char *method,
+                  int64_t content_length, struct ingress_response *resp);
+
+/* Verifies and routes the complete request; headers are read here only.
+ * st: this thread's Redis (rate-limit overrides, rejected records). false:
+ * *resp is decided and logged; true: commit the step (ingress_commit). */
+bool ingress_decide(struct ingress_work *w, struct store *st, const struct headers *headers,
+                    const char *body, size_t body_len, struct ingress_response *resp);
+
+/* Commits the step through the committer (pipeline_commit: st is the
+ * fallback when it is not running), then decides and logs *resp and calls
+ * answered(arg): on the committer thread, or before this returns. */
+void ingress_commit(struct ingress_work *w, struct store *st, struct ingress_response *resp,
+                    void (*answered)(void *arg), void *arg);
+
+/* The whole path without a socket, for a POST to PATH: the answer in *resp.
+ * Synchronous while the committer is not running (tests, tools). */
+void ingress_handle(const struct config *cfg, struct store *st, const struct ingress_request *req,
+                    const char *path, const struct headers *headers,
+                    struct ingress_response *resp);
 
 void ingress_response_free(struct ingress_response *resp);
 

@@ -75,34 +75,41 @@ static void write_rejects(struct store *st, struct reject_rec *list)
     }
 }
 
+/* Sends a batch of steps in one go and answers each: the one place a step
+ * runs, on the committer thread or (committer not running) the caller's. */
+static void run_batch(struct store *st, const struct config *cfg, struct pipeline_item **batch,
+                      size_t n)
+{
+    struct store_enqueue_job *jobs[PIPELINE_BATCH_MAX];
+
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = batch[i]->job;
+    if (st)
+        store_enqueue_many(st, n, jobs, cfg->redis.wait_replicas, cfg->redis.wait_timeout_ms);
+    else
+        for (size_t i = 0; i < n; i++)
+            jobs[i]->rc = HOOKD_EREDIS_CONN;
+    log_batch_begin();
+    for (size_t i = 0; i < n; i++)
+        batch[i]->done(batch[i]);
+    log_batch_end();
+    for (size_t i = 0; i < n; i++)
+        batch[i]->wake(batch[i]);
+}
+
 static void *committer(void *arg)
 {
     struct pipeline_item *batch[PIPELINE_BATCH_MAX];
-    struct store_enqueue_job *jobs[PIPELINE_BATCH_MAX];
     struct store *st = runtime_store(); /* this thread's own connection */
     struct reject_rec *rejects;
     size_t n;
 
     while (take(batch, &n, &rejects)) {
-        if (n == 0) {
-            write_rejects(st, rejects);
-            continue;
+        if (n > 0) {
+            struct config *cfg = runtime_config();
+            run_batch(st, cfg, batch, n);
+            config_release(cfg);
         }
-        struct config *cfg = runtime_config();
-        for (size_t i = 0; i < n; i++)
-            jobs[i] = batch[i]->job;
-        if (st)
-            store_enqueue_many(st, n, jobs, cfg->redis.wait_replicas, cfg->redis.wait_timeout_ms);
-        else
-            for (size_t i = 0; i < n; i++)
-                jobs[i]->rc = HOOKD_EREDIS_CONN;
-        config_release(cfg);
-        log_batch_begin();
-        for (size_t i = 0; i < n; i++)
-            batch[i]->done(batch[i]);
-        log_batch_end();
-        for (size_t i = 0; i < n; i++)
-            batch[i]->wake(batch[i]);
         write_rejects(st, rejects); /* after the answers: diagnostics wait */
     }
     log_batch_release();
@@ -120,42 +127,35 @@ int pipeline_start(void)
     return running ? 0 : -1;
 }
 
-bool pipeline_submit(struct pipeline_item *it)
+void pipeline_commit(struct pipeline_item *it, struct store *st, const struct config *cfg)
 {
-    bool ok;
+    bool queued;
 
     it->next = NULL;
     pthread_mutex_lock(&lock);
-    ok = running && !stopping;
-    if (ok) {
+    queued = running && !stopping;
+    if (queued) {
         *tail = it;
         tail = &it->next;
         pthread_cond_signal(&wake);
     }
     pthread_mutex_unlock(&lock);
-    return ok;
+    if (!queued)
+        run_batch(st, cfg, &it, 1);
 }
 
-enum pipeline_queued pipeline_submit_reject(const char *const *fields)
+/* A copy of FIELDS in one allocation, or NULL. */
+static struct reject_rec *reject_copy(const char *const *fields)
 {
     size_t bytes = 0, nf = 0;
     struct reject_rec *r;
-    enum pipeline_queued q;
 
     while (nf < 2 * REJECT_FIELDS_MAX && fields[nf] && fields[nf + 1]) {
         bytes += strlen(fields[nf]) + strlen(fields[nf + 1]) + 2;
         nf += 2;
     }
-    pthread_mutex_lock(&lock);
-    q = !running || stopping ? PIPELINE_NOT_RUNNING
-        : nrejects >= PIPELINE_REJECTS_MAX ? PIPELINE_FULL : PIPELINE_QUEUED;
-    pthread_mutex_unlock(&lock);
-    if (q != PIPELINE_QUEUED)
-        goto out;
-    if (!(r = malloc(sizeof *r + bytes))) {
-        q = PIPELINE_FULL;
-        goto out;
-    }
+    if (!(r = malloc(sizeof *r + bytes)))
+        return NULL;
     char *p = r->data;
     for (size_t i = 0; i < nf; i++) {
         size_t len = strlen(fields[i]) + 1;
@@ -165,20 +165,28 @@ enum pipeline_queued pipeline_submit_reject(const char *const *fields)
     }
     r->fields[nf] = r->fields[nf + 1] = NULL;
     r->next = NULL;
+    return r;
+}
+
+void pipeline_reject(const char *const *fields, struct store *st, const struct config *cfg)
+{
+    struct reject_rec *r = reject_copy(fields);
+    bool running_now, queued = false;
+
     pthread_mutex_lock(&lock);
-    if (!running || stopping) { /* stopped meanwhile: the caller writes it */
-        q = PIPELINE_NOT_RUNNING;
-        free(r);
-    } else {
+    running_now = running && !stopping;
+    if (running_now && r && nrejects < PIPELINE_REJECTS_MAX) {
         *rtail = r, rtail = &r->next;
         nrejects++;
+        queued = true;
         pthread_cond_signal(&wake);
     }
     pthread_mutex_unlock(&lock);
-out:
-    if (q == PIPELINE_FULL)
-        ingress_metrics_reject_dropped();
-    return q;
+    if (queued)
+        return;
+    free(r);
+    if (running_now || !st || store_reject(st, fields, cfg->receiver.rejected_maxlen) < 0)
+        ingress_metrics_reject_dropped(); /* full, out of memory, or Redis failed */
 }
 
 void pipeline_stop(void)

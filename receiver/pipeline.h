@@ -1,8 +1,8 @@
 /*
  * pipeline.h — group commit of the receiver's enqueue steps.
  *
- * A request that reaches its enqueue step is suspended (http.c) and its
- * step handed to one committer thread. The committer takes every step
+ * A request that reaches its enqueue step (ingress_commit) hands it to one
+ * committer thread. The committer takes every step
  * waiting at that moment and sends them to Redis together on its own
  * connection (store_enqueue_many: one write, one read, one WAIT), then
  * calls each item's done() with the outcome in its job (which decides the
@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "store.h"
 
 #define PIPELINE_BATCH_MAX 64     /* steps sent in one go */
@@ -37,17 +38,18 @@ struct pipeline_item {
 /* Starts the committer thread: 0, or -1. */
 int pipeline_start(void);
 
-/* Queues an item: true, and done() and wake() will be called exactly once; false when
- * the pipeline is not running (stopped, or never started): the caller runs
- * the step itself. */
-bool pipeline_submit(struct pipeline_item *it);
-
-enum pipeline_queued { PIPELINE_QUEUED, PIPELINE_FULL, PIPELINE_NOT_RUNNING };
+/* Commits the item's step: queued for the committer, or, when it is not
+ * running (stopping, never started, a test), run at once on st, the
+ * caller's connection (NULL: the step fails as Redis unavailable), with
+ * cfg's WAIT settings. Either way done() and then wake() are called exactly
+ * once: on the committer thread, or before this returns. */
+void pipeline_commit(struct pipeline_item *it, struct store *st, const struct config *cfg);
 
 /* Queues an entry for the rejected-events stream (capped at the config's
  * rejected_maxlen): FIELDS are name/value pairs ending in NULL (copied).
- * PIPELINE_FULL: dropped; PIPELINE_NOT_RUNNING: the caller writes it. */
-enum pipeline_queued pipeline_submit_reject(const char *const *fields);
+ * Beyond PIPELINE_REJECTS_MAX waiting, dropped and counted; when the
+ * committer is not running, written at once on st with cfg's cap. */
+void pipeline_reject(const char *const *fields, struct store *st, const struct config *cfg);
 
 /* Refuses new items, finishes those queued (each gets its done(); each
  * reject record is written), and joins the thread. */

@@ -27,8 +27,8 @@ static void tried_text(const struct verify_result *vr, char *out, size_t cap)
 }
 
 void rejects_record(const struct config *cfg, struct store *st, const struct ingress_request *req,
-                    const struct source_cfg *src, const struct verify_result *vr,
-                    const char *traceparent)
+                    const struct headers *headers, const struct source_cfg *src,
+                    const struct verify_result *vr, const char *traceparent)
 {
     char sha[CODEC_SHA256_HEX_LEN + 1], tried[TRIED_TEXT_MAX], ts[24] = "", skew[24] = "";
     char now[24];
@@ -50,7 +50,7 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
         if (n < sizeof name) {
             memcpy(name, src->scheme->default_id + 7, n);
             name[n] = '\0';
-            id_hdr = headers_find(req->headers, name);
+            id_hdr = headers_find(headers, name);
         }
     }
     char event_id[129] = "";
@@ -84,8 +84,6 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
                             "received", vr->received, "tried", tried, "body_sha256", sha,
                             "timestamp", ts, "skew_s", skew, "rejected_at", now,
                             "client", req->client_addr ? req->client_addr : "", NULL, NULL};
-    /* The committer writes it (pipeline.h); here only while it is not running. */
-    if (pipeline_submit_reject(fields) == PIPELINE_NOT_RUNNING &&
-        st)
-        store_reject(st, fields, cfg->receiver.rejected_maxlen);
+    /* The committer writes it, after the answers (pipeline.h). */
+    pipeline_reject(fields, st, cfg);
 }

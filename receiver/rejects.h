@@ -14,8 +14,10 @@
 #include "store.h"
 #include "verify.h"
 
+/* st: the caller's Redis connection, used only while the committer is not
+ * running (pipeline_reject). */
 void rejects_record(const struct config *cfg, struct store *st, const struct ingress_request *req,
-                    const struct source_cfg *src, const struct verify_result *vr,
-                    const char *traceparent);
+                    const struct headers *headers, const struct source_cfg *src,
+                    const struct verify_result *vr, const char *traceparent);
 
 #endif
