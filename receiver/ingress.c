@@ -6,7 +6,7 @@
  *   rate limit ─▶ 429
  *   slack url_verification? ─▶ 200 challenge (not queued)
  *   extract event id, type, tenant ─bad─▶ 400
- *   route by SOURCE:TYPE-GLOB
+ *   route by SOURCE:TYPE-GLOB and the route's filters ─drop route─▶ 200 dropped
  *   the enqueue step (one atomic Lua step, pipeline.c) ─Redis trouble/overload─▶ 503
  *   ─▶ 202 queued | 200 duplicate
  *
@@ -501,7 +501,15 @@ bool ingress_decide(struct ingress_work *w, struct store *st, const struct heade
     extract_init(&w->x, w->src->name, headers, body, body_len);
     if (slack_challenge(w, resp) || !extract_event(w, resp))
         goto out;
-    w->route = config_route_for(w->cfg, w->src->name, w->type);
+    w->route = config_route_for(w->cfg, w->src->name, w->type, &w->x);
+    if (w->route->drop) {
+        /* handler = drop: verified (a forgery still gets its 401) and
+         * counted, but neither stored nor deduplicated. */
+        w->outcome = "dropped";
+        ingress_metrics_dropped(w->src->name, w->route->name);
+        answer(resp, 200, "dropped", w, "route", w->route->name);
+        goto out;
+    }
     enqueue_prepare(w, headers);
     step = true;
 out:

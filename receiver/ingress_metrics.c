@@ -18,7 +18,7 @@ static const double redis_bounds_s[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct metrics *reg;
 static struct metrics_family *requests, *duration, *duplicates, *rejected, *verified, *failures,
-    *redis_rtt, *rejects_dropped;
+    *redis_rtt, *rejects_dropped, *dropped;
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -54,6 +54,10 @@ static void init(void)
         "Rejected-signature records not written to the rejected stream (queue full or Redis down); "
         "their log lines were written.",
         (const char *const[]){NULL});
+    dropped = metrics_counter(reg, "hookd_ingress_dropped_total",
+                              "Verified events taken by a handler = drop route: answered 200, "
+                              "never stored.",
+                              (const char *const[]){"source", "route", NULL});
 }
 
 struct metrics *ingress_metrics(void)
@@ -103,6 +107,12 @@ void ingress_metrics_redis(const char *op, double seconds)
 {
     if (ingress_metrics())
         metrics_observe(redis_rtt, (const char *const[]){op}, seconds);
+}
+
+void ingress_metrics_dropped(const char *source, const char *route)
+{
+    if (ingress_metrics())
+        metrics_inc(dropped, (const char *const[]){source, route}, 1);
 }
 
 void ingress_metrics_reject_dropped(void)

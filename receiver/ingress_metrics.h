@@ -16,6 +16,7 @@
  *   hookd_signature_failures_total{source,reason,version}       one per version tried, or "none"
  *   hookd_redis_roundtrip_seconds{op}                           histogram
  *   hookd_rejected_records_dropped_total                        P:rejected entries not written
+ *   hookd_ingress_dropped_total{source,route}                   taken by a handler = drop route
  */
 #ifndef HOOKD_INGRESS_METRICS_H
 #define HOOKD_INGRESS_METRICS_H
@@ -41,6 +42,9 @@ void ingress_metrics_signature_failure(const char *source, const struct verify_r
 
 /* One Redis round trip of kind OP ("enqueue", "admin", ...). */
 void ingress_metrics_redis(const char *op, double seconds);
+
+/* A verified event that a handler = drop route took: answered, not stored. */
+void ingress_metrics_dropped(const char *source, const char *route);
 
 /* A rejected-events stream entry dropped (queue full, or Redis failed). */
 void ingress_metrics_reject_dropped(void);

@@ -116,6 +116,11 @@ static int add_route(struct worker *w, const char *name, char *err, size_t errle
     }
     if (worker_route_index(w, name) >= 0)
         return 0;
+    if (rt->drop) {
+        snprintf(err, errlen, "[route %s] has handler = drop: the receiver answers its events "
+                              "and stores none, there is nothing to work on", name);
+        return -1;
+    }
     wr = &w->routes[w->nroutes];
     wr->cfg = rt;
     if (handler_parse(rt->handler, &wr->handler, herr, sizeof herr) < 0) {
@@ -139,7 +144,8 @@ static int setup_routes(struct worker *w, const struct opts *o, char *err, size_
         return -1;
     }
     for (size_t i = 0; i < n; i++)
-        if (add_route(w, o->nroutes ? o->routes[i] : w->cfg->routes[i].name, err, errlen) < 0)
+        if ((o->nroutes || !w->cfg->routes[i].drop) &&
+            add_route(w, o->nroutes ? o->routes[i] : w->cfg->routes[i].name, err, errlen) < 0)
             return -1;
     /* Highest priority first; stable, so config order decides within a level. */
     for (size_t i = 1; i < w->nroutes; i++)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "filter.h"
 #include "config_internal.h"
 #include "config_perms.h"
 #include "config_values.h"
@@ -271,9 +272,13 @@ static int validate_route(struct parse_ctx *c, struct route_cfg *r)
     c->line = r->line;
     if (!r->handler)
         return config_fail(c, "handler", "[route %s] needs a handler", r->name);
-    if (strncmp(r->handler, "exec:", 5) != 0 && strncmp(r->handler, "http://", 7) != 0 &&
+    r->drop = strcmp(r->handler, "drop") == 0;
+    if (r->nfilter && strcmp(r->name, "default") == 0)
+        return config_fail(c, "filter", "[route default] takes what no other route takes: it "
+                                        "cannot have filters");
+    if (!r->drop && strncmp(r->handler, "exec:", 5) != 0 && strncmp(r->handler, "http://", 7) != 0 &&
         strncmp(r->handler, "https://", 8) != 0)
-        return config_fail(c, "handler", "[route %s] handler must be exec:PATH [ARGS] or an http(s):// URL",
+        return config_fail(c, "handler", "[route %s] handler must be exec:PATH [ARGS], an http(s):// URL or drop",
                     r->name);
     if (r->exec_mode_line && strncmp(r->handler, "exec:", 5) != 0) {
         c->line = r->exec_mode_line;
@@ -347,7 +352,9 @@ static void config_free(struct config *cfg)
         struct route_cfg *rt = &cfg->routes[i];
         for (size_t m = 0; m < rt->nmatch; m++)
             free(rt->match[m].source), free(rt->match[m].glob);
-        free(rt->match), free(rt->name), free(rt->handler);
+        for (size_t f = 0; f < rt->nfilter; f++)
+            filter_free(&rt->filter[f]);
+        free(rt->match), free(rt->filter), free(rt->name), free(rt->handler);
         free(rt->retry_schedule_ms), free(rt->permanent_exit_codes);
     }
     free(cfg->sources);
@@ -470,14 +477,17 @@ const struct route_cfg *config_route(const struct config *cfg, const char *name)
 }
 
 const struct route_cfg *config_route_for(const struct config *cfg, const char *source,
-                                         const char *type)
+                                         const char *type, struct extract_ctx *x)
 {
     for (size_t i = 0; i < cfg->nroutes; i++) {
         const struct route_cfg *r = &cfg->routes[i];
-        for (size_t m = 0; m < r->nmatch; m++)
-            if ((strcmp(r->match[m].source, "*") == 0 || strcmp(r->match[m].source, source) == 0) &&
-                fnmatch(r->match[m].glob, type, 0) == 0)
-                return r;
+        bool matched = r->nmatch == 0 && r->nfilter > 0;
+        for (size_t m = 0; !matched && m < r->nmatch; m++)
+            matched = (strcmp(r->match[m].source, "*") == 0 ||
+                       strcmp(r->match[m].source, source) == 0) &&
+                      fnmatch(r->match[m].glob, type, 0) == 0;
+        if (matched && (r->nfilter == 0 || (x && filter_all_hold(x, r->filter, r->nfilter))))
+            return r;
     }
     return config_route(cfg, "default");
 }

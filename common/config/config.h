@@ -27,6 +27,8 @@ struct route_match {
     char *glob;   /* fnmatch(3) pattern on the event type */
 };
 
+struct route_filter; /* filter.h */
+
 enum route_priority { PRIORITY_LOW = 0, PRIORITY_NORMAL = 1, PRIORITY_HIGH = 2 };
 
 /* How an exec: handler runs: one process per event, or one long-lived
@@ -37,8 +39,11 @@ struct route_cfg {
     char *name;
     struct route_match *match;
     size_t nmatch;
+    struct route_filter *filter; /* all must hold (filter.h); checked after match */
+    size_t nfilter;
     enum route_priority priority;
-    char *handler; /* "exec:PATH ARGS" or an http(s):// URL */
+    char *handler; /* "exec:PATH ARGS", an http(s):// URL, or "drop" */
+    bool drop;     /* handler = drop: answered and counted, never stored */
     enum exec_mode exec_mode;
     int exec_mode_line; /* where exec_mode was set (0: not set), for messages */
     int max_attempts;
@@ -118,10 +123,13 @@ void config_release(struct config *cfg);
 const struct source_cfg *config_source(const struct config *cfg, const char *name, size_t len);
 const struct route_cfg *config_route(const struct config *cfg, const char *name);
 
-/* The route an event goes to: first route whose match list matches, else
- * "default". Never NULL for a validated config (it requires route default). */
+/* The route an event goes to: the first route whose match list matches
+ * (every event, for a route with filters and no match) and whose filters
+ * all hold for the request in x, else "default". Never NULL for a
+ * validated config (it requires route default, which has no filters). */
+struct extract_ctx;
 const struct route_cfg *config_route_for(const struct config *cfg, const char *source,
-                                         const char *type);
+                                         const char *type, struct extract_ctx *x);
 
 /* Duration text ("30s", "250ms", "2h", "90") to milliseconds; -1 if malformed. */
 int64_t config_parse_duration_ms(const char *s, size_t len);

@@ -15,6 +15,7 @@
 #include "config_internal.h"
 #include "config_values.h"
 #include "extract.h"
+#include "filter.h"
 #include "log.h"
 #include "scheme.h"
 
@@ -292,6 +293,33 @@ out:
     return rc;
 }
 
+/* filter = FIELD-SPEC OP VALUE, ... (filter.h) */
+static int set_filter(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct route_cfg *r = c->target;
+    char **items = NULL, msg[200];
+    size_t n = 0;
+    int rc = -1;
+
+    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    if (!(r->filter = calloc(n, sizeof *r->filter))) {
+        config_fail(c, key, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (filter_parse(items[i], &r->filter[i], msg, sizeof msg) < 0) {
+            config_fail(c, key, "%s", msg);
+            goto out;
+        }
+        r->nfilter = i + 1;
+    }
+    rc = 0;
+out:
+    cv_list_free(items, n);
+    return rc;
+}
+
 static int set_schedule(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     struct route_cfg *r = c->target;
@@ -406,6 +434,7 @@ static const struct key_row keys[] = {
     {SEC_SOURCE, "timestamp_header", offsetof(struct source_cfg, ts_header), set_str},
     {SRC(signed_content), set_str},
     {RTE(match), set_match},
+    {SEC_ROUTE, "filter", 0, set_filter},
     {RTE(priority), set_priority},
     {RTE(handler), set_str},
     {RTE(exec_mode), set_exec_mode},

@@ -263,6 +263,14 @@ static json_t *pointer_walk(json_t *doc, const char *p, size_t n)
     return cur;
 }
 
+json_t *extract_json_at(struct extract_ctx *x, const char *pointer)
+{
+    json_t *doc = extract_json(x);
+    size_t n = strlen(pointer);
+
+    return doc && pointer_ok(pointer, n) ? pointer_walk(doc, pointer, n) : NULL;
+}
+
 static int from_json(struct extract_ctx *x, const struct spec_view *v, char *out, size_t cap,
                      size_t *out_len)
 {

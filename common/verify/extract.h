@@ -52,6 +52,11 @@ void extract_release(struct extract_ctx *x);
  * extract_release; NULL when the body is not JSON (or out of memory). */
 json_t *extract_json(struct extract_ctx *x);
 
+/* The JSON value at POINTER (RFC 6901, NUL-terminated) in the body, parsed
+ * on first use. Borrowed reference, valid until extract_release; NULL when
+ * the body is not JSON or the pointer leads nowhere. */
+json_t *extract_json_at(struct extract_ctx *x, const char *pointer);
+
 /*
  * Extracts one field into out (NUL-terminated; out_cap >= EXTRACT_MAX_LEN + 1
  * always suffices; sha256 needs 65). SPEC wins when set (kind != FIELD_NONE);

@@ -34,7 +34,7 @@ int fuzz_config(const uint8_t *data, size_t size)
     static const char *const types[] = {"", "invoice.paid", "push", "a*b"};
     for (size_t s = 0; s < cfg->nsources; s++)
         for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
-            if (!config_route_for(cfg, cfg->sources[s].name, types[t]))
+            if (!config_route_for(cfg, cfg->sources[s].name, types[t], NULL))
                 abort(); /* route "default" is required, so never NULL */
     config_release(cfg);
     return 0;

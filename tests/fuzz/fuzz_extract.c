@@ -7,12 +7,15 @@
  * the body. The spec is used both as a configured spec and as a scheme's
  * default text. Checked on the way out: a value is at most EXTRACT_MAX_LEN
  * bytes of valid UTF-8 with no control characters and NUL-terminated at its
- * length; a failure leaves "" and 0.
+ * length; a failure leaves "" and 0. The first line is also parsed as a
+ * route filter ("SPEC OP VALUE", filter.h) and run: the same answer twice,
+ * and "!=" always the opposite of "==".
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "extract.h"
+#include "filter.h"
 #include "fuzz.h"
 #include "fuzz_common.h"
 
@@ -33,6 +36,25 @@ static void check_value(int rc, const char *out, size_t len)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
             abort();
+}
+
+static void run_filter(struct extract_ctx *x, const char *text)
+{
+    struct route_filter f;
+    char err[256];
+    bool first;
+
+    if (filter_parse(text, &f, err, sizeof err) < 0)
+        return;
+    first = filter_all_hold(x, &f, 1);
+    if (filter_all_hold(x, &f, 1) != first)
+        abort();
+    if (f.op != FILTER_GLOB) {
+        f.op = f.op == FILTER_EQ ? FILTER_NE : FILTER_EQ;
+        if (filter_all_hold(x, &f, 1) == first)
+            abort();
+    }
+    filter_free(&f);
 }
 
 int fuzz_extract(const uint8_t *data, size_t size)
@@ -66,6 +88,7 @@ int fuzz_extract(const uint8_t *data, size_t size)
         abort();
     }
     check_value(extract_field(&x, &none, spec_text, out, sizeof out, &len), out, len);
+    run_filter(&x, spec_text);
     extract_spec_free(&spec);
     extract_release(&x);
     free(h);

@@ -79,10 +79,10 @@ TEST(config_full_example_parses)
     ASSERT_INT_EQ(b->priority, PRIORITY_HIGH);
     ASSERT_INT_EQ(b->max_backoff_ms, 600000);
     ASSERT_INT_EQ(b->nschedule, 5);
-    ASSERT_STR_EQ(config_route_for(cfg, "stripe", "invoice.paid")->name, "billing");
-    ASSERT_STR_EQ(config_route_for(cfg, "stripe", "charge.refunded")->name, "billing");
-    ASSERT_STR_EQ(config_route_for(cfg, "stripe", "customer.created")->name, "default");
-    ASSERT_STR_EQ(config_route_for(cfg, "github", "invoice.paid")->name, "default");
+    ASSERT_STR_EQ(config_route_for(cfg, "stripe", "invoice.paid", NULL)->name, "billing");
+    ASSERT_STR_EQ(config_route_for(cfg, "stripe", "charge.refunded", NULL)->name, "billing");
+    ASSERT_STR_EQ(config_route_for(cfg, "stripe", "customer.created", NULL)->name, "default");
+    ASSERT_STR_EQ(config_route_for(cfg, "github", "invoice.paid", NULL)->name, "default");
     config_release(cfg);
 }
 
