@@ -1,6 +1,6 @@
 /*
  * control.c — `hookctl pause ROUTE`, `resume ROUTE` and `throttle SOURCE
- * RATE`: the operator's run-time brakes, kept in Redis (store_control.h) so
+ * RATE`: the operator's run-time brakes, kept in Redis (store_shared.h) so
  * that every receiver and worker obeys them without a restart.
  *
  *   pause ROUTE      P:{ROUTE}:paused set: the enqueue step answers 503 +
@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "store_control.h"
+#include "store_admin.h"
 
 #define THROTTLE_LIST_MAX 256
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "store.h"
+#include "store_admin.h"
 
 /* Exit codes, as the SPEC fixes them. */
 enum ctl_exit {

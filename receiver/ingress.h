@@ -23,7 +23,7 @@
 #include "extract.h"
 #include "headers.h"
 #include "pipeline.h"
-#include "store.h"
+#include "store_ingress.h"
 
 #define INGRESS_REQUEST_ID_MAX 128
 #define INGRESS_TRACEPARENT_LEN 55

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "store.h"
+#include "store_ingress.h"
 
 #define PIPELINE_BATCH_MAX 64     /* steps sent in one go */
 #define PIPELINE_REJECTS_MAX 1024 /* rejected-stream records waiting, at most */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store_control.h"
+#include "store_ingress.h"
 
 #define MAX_BUCKETS 256
 

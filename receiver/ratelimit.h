@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "store.h"
+#include "store_ingress.h"
 
 #define RATELIMIT_REFRESH_MS 1000
 

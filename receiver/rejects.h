@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "ingress.h"
-#include "store.h"
+#include "store_ingress.h"
 #include "verify.h"
 
 /* st: the caller's Redis connection, used only while the committer is not

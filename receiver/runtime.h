@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "store.h"
+#include "store_ingress.h"
 
 /* Installs the first config (takes over the caller's reference). */
 void runtime_init(struct config *cfg);

@@ -42,7 +42,9 @@ done)
 # but never include each other. receiver/admin/ sits above the ingress path
 # (only main.c and http.c, which start both listeners, include it). receiver/
 # and workers/ never include each other, and common/ includes neither (nor
-# hookctl/).
+# hookctl/). Outside common/store/, a caller includes its own store header
+# only: store_ingress.h (receiver/), store_worker.h (workers/),
+# store_admin.h (receiver/admin/, hookctl/, common/ops/).
 rank() {
     case "$1" in
     common/base) echo 0 ;;
@@ -79,6 +81,17 @@ for f in $SRC; do
         rd=$(rank "$d"); rt=$(rank "$t")
         [ "$rt" -le "$rd" ] || bad=1
         [ "$rd" = 5 ] && [ "$rt" = 5 ] && bad=1
+        # The store by caller: outside common/store/, a file includes its
+        # caller's one store header (store.h and store_shared.h come with it).
+        case "$t" in common/store*)
+            case "$d" in
+            common/store*) ;;
+            receiver) [ "$inc" = store_ingress.h ] || bad=1 ;;
+            receiver/admin | hookctl | common/ops) [ "$inc" = store_admin.h ] || bad=1 ;;
+            workers*) [ "$inc" = store_worker.h ] || bad=1 ;;
+            *) bad=1 ;;
+            esac ;;
+        esac
         # The two files that start both listeners see the admin side.
         case "$f" in receiver/main.c | receiver/http.c) [ "$t" = receiver/admin ] && bad= ;; esac
         [ -z "$bad" ] || { echo "check: $f includes $t/$inc: against the layers (docs/architecture.md)"; status=1; }

@@ -46,7 +46,7 @@
 #include "clock.h"
 #include "log.h"
 #include "retry.h"
-#include "store_metrics.h"
+#include "store_worker.h"
 #include "worker.h"
 
 #define LOG_OUTPUT_MAX 1024  /* handler output bytes in the attempt line */

@@ -35,7 +35,6 @@
 
 #include "config.h"
 #include "runner.h"
-#include "store_streams.h"
 #include "store_worker.h"
 
 /* Log event names of the worker (others come from log.h). */

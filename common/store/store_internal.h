@@ -6,6 +6,7 @@
 #define HOOKD_STORE_INTERNAL_H
 
 #include <hiredis/hiredis.h>
+#include <string.h>
 
 #include "store.h"
 
@@ -116,6 +117,16 @@ const char *store_script_sha(enum store_script which);
 char *store_dup_bytes(const char *p, size_t n);
 /* strcmp for qsort/bsearch over arrays of fixed-size names (tenants). */
 int store_cmp_names(const void *a, const void *b);
+
+/* Appends one argument to an argv being built; ADD_STR(s) appends a C
+ * string to the local argv/len/n of the function building a command. */
+static inline void store_arg_add(const char **argv, size_t *len, int *n, const char *s, size_t slen)
+{
+    argv[*n] = s;
+    len[*n] = slen;
+    (*n)++;
+}
+#define ADD_STR(s) store_arg_add(argv, len, &n, (s), strlen(s))
 
 /* Reply helpers: true if r is an array of at least n elements. */
 bool store_reply_array(const redisReply *r, size_t n);

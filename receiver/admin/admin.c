@@ -38,7 +38,6 @@
 #include "dashboard.h"
 #include "log.h"
 #include "runtime.h"
-#include "store.h"
 #include "store_admin.h"
 
 #define ADMIN_BODY_MAX (64 * 1024)

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "replay.h"
 #include "store_admin.h"
-#include "store_control.h"
 
 #define EV_ADMIN_REPLAY "admin_replay"
 #define REPLAY_BODY_MAX 4096

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "store.h"
+#include "store_admin.h"
 
 #define ADMIN_DEAD_DEFAULT 50
 #define ADMIN_DEAD_MAX 500

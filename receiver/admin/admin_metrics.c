@@ -18,7 +18,6 @@
 
 #include "ingress_metrics.h"
 #include "store_admin.h"
-#include "store_metrics.h"
 
 /* What one route's reads produced. */
 struct route_figures {

@@ -9,14 +9,14 @@
  *   hookd_route_{received,duplicates,overload_rejected,processed,retried,
  *                failed_permanent,duplicate_skipped,replayed}_total{route}
  *                                                   counters (P:{ROUTE}:counters)
- *   hookd_handler_duration_seconds{route,result}    histogram (store_metrics.h)
+ *   hookd_handler_duration_seconds{route,result}    histogram (store_shared.h)
  */
 #ifndef HOOKD_ADMIN_METRICS_H
 #define HOOKD_ADMIN_METRICS_H
 
 #include "config.h"
 #include "metrics.h"
-#include "store.h"
+#include "store_admin.h"
 
 #define ADMIN_METRICS_MAX_BYTES (8u << 20)
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "admin_fixture.h"
-#include "store_metrics.h"
+#include "store_shared.h"
 
 TEST(admin_token_required_except_health)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_metrics.h"
+#include "store_shared.h"
 #include "worker_fixture.h"
 
 static const char *const default_route[] = {"-r", "default", NULL};

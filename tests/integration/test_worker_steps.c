@@ -14,8 +14,7 @@
 
 #include "config.h"
 #include "err.h"
-#include "store_entry.h"
-#include "store_streams.h"
+#include "store_admin.h"
 #include "store_worker.h"
 #include "worker_fixture.h"
 

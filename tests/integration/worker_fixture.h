@@ -19,7 +19,7 @@
 
 #include "harness.h"
 #include "log.h"
-#include "store.h"
+#include "store_ingress.h"
 
 struct wfx {
     struct redis_srv *redis;

@@ -14,7 +14,7 @@
 #include "codec.h"
 #include "err.h"
 #include "store_admin.h"
-#include "store_control.h"
+#include "store_shared.h"
 #include "store_internal.h"
 
 #define SCAN_PAGE 1000            /* entries per XRANGE page */

@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "store_shared.h"
 #include "store_entry.h"
 
 /* The route's backlog counter (accepted, not yet processed or dead). */

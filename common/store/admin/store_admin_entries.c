@@ -152,49 +152,6 @@ int store_stream_len(struct store *st, const char *route, const char *tenant, in
     return key_len(st, key, out);
 }
 
-int store_route_tenants(struct store *st, const char *route, char (**out)[STORE_TENANT_MAX + 1],
-                        size_t *n)
-{
-    char key[STORE_KEY_MAX];
-    const char *argv[2] = {"SMEMBERS", key};
-    size_t len[2] = {8, 0};
-    int rc;
-    redisReply *r;
-
-    *out = NULL, *n = 0;
-    if (store_key_route(st, key, sizeof key, route, "tenants") < 0)
-        return HOOKD_ETOO_LARGE;
-    len[1] = strlen(key);
-    if (!(r = store_command(st, 2, argv, len, &rc)))
-        return rc;
-    if (r->type != REDIS_REPLY_ARRAY)
-        rc = HOOKD_EREDIS_REPLY;
-    else if (r->elements && !(*out = calloc(r->elements, sizeof **out)))
-        rc = HOOKD_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < r->elements; i++)
-        if (store_reply_text(r->element[i], (*out)[*n], sizeof **out) &&
-            store_tenant_name_valid((*out)[*n]))
-            (*n)++;
-    freeReplyObject(r);
-    if (*n)
-        qsort(*out, *n, sizeof **out, store_cmp_names);
-    return rc;
-}
-
-int store_each_stream(struct store *st, const char *route, store_stream_fn *fn, void *arg)
-{
-    char(*tenants)[STORE_TENANT_MAX + 1] = NULL;
-    size_t n = 0;
-    int rc = fn(st, route, "", arg);
-
-    if (rc >= 0)
-        rc = store_route_tenants(st, route, &tenants, &n);
-    for (size_t i = 0; rc >= 0 && i < n; i++)
-        rc = fn(st, route, tenants[i], arg);
-    free(tenants);
-    return rc < 0 ? rc : 0;
-}
-
 /* XRANGE / XREVRANGE over KEY; see store_log_range. */
 static int key_range(struct store *st, const char *key, const char *lo, const char *hi,
                      size_t count, bool newest_first, struct store_entry **out, size_t *n)

@@ -9,18 +9,10 @@
 #include <string.h>
 
 #include "err.h"
+#include "store_ingress.h"
 #include "store_internal.h"
 
 #define ENQ_MAX_FIELDS 14 /* field/value pairs of one stream entry */
-
-static void add(const char **argv, size_t *len, int *n, const char *s, size_t slen)
-{
-    argv[*n] = s;
-    len[*n] = slen;
-    (*n)++;
-}
-
-#define ADD_STR(s) add(argv, len, &n, (s), strlen(s))
 
 /* Appends the stream entry's fields (SPEC order) to argv. */
 static void add_event_fields(const char **argv, size_t *len, int *n_io,
@@ -30,11 +22,11 @@ static void add_event_fields(const char **argv, size_t *len, int *n_io,
     int n = *n_io;
 
     snprintf(received, rcap, "%lld", (long long)ev->received_at_ms);
-    ADD_STR("event_id"), add(argv, len, &n, ev->event_id, ev->event_id_len);
+    ADD_STR("event_id"), store_arg_add(argv, len, &n, ev->event_id, ev->event_id_len);
     ADD_STR("source"), ADD_STR(ev->source);
     ADD_STR("route"), ADD_STR(route);
-    ADD_STR("type"), add(argv, len, &n, ev->type, ev->type_len);
-    ADD_STR("body"), add(argv, len, &n, ev->body ? ev->body : "", ev->body_len);
+    ADD_STR("type"), store_arg_add(argv, len, &n, ev->type, ev->type_len);
+    ADD_STR("body"), store_arg_add(argv, len, &n, ev->body ? ev->body : "", ev->body_len);
     ADD_STR("body_sha256"), ADD_STR(ev->body_sha256);
     ADD_STR("headers"), ADD_STR(ev->headers_json);
     ADD_STR("sig_version"), ADD_STR(ev->sig_version ? ev->sig_version : "");
@@ -43,7 +35,7 @@ static void add_event_fields(const char **argv, size_t *len, int *n_io,
     if (ev->traceparent)
         ADD_STR("traceparent"), ADD_STR(ev->traceparent);
     if (ev->tenant)
-        ADD_STR("tenant"), add(argv, len, &n, ev->tenant, ev->tenant_len);
+        ADD_STR("tenant"), store_arg_add(argv, len, &n, ev->tenant, ev->tenant_len);
     ADD_STR("attempt"), ADD_STR("1");
     *n_io = n;
 }
@@ -141,7 +133,7 @@ static int enqueue_args(struct store *st, const char *route, const struct store_
     if ((rc = enqueue_keys(st, route, ev, a->keys, a->klen, a->tenant)) < 0)
         return rc;
     for (int i = 0; i < 6; i++)
-        add(argv, len, &n, a->keys[i], a->klen[i]);
+        store_arg_add(argv, len, &n, a->keys[i], a->klen[i]);
     snprintf(a->ttl, sizeof a->ttl, "%lld", (long long)ttl_s);
     snprintf(a->wm, sizeof a->wm, "%lld", (long long)watermark);
     snprintf(a->now, sizeof a->now, "%lld", (long long)ev->received_at_ms);

@@ -1,5 +1,5 @@
-/* store_control.c — pause/resume and throttle overrides; see store_control.h. */
-#include "store_control.h"
+/* store_control.c — pause/resume and throttle overrides; see store_shared.h. */
+#include "store_shared.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /*
  * store_metrics.c — the handler-duration histogram in P:{ROUTE}:handler_hist
- * (see store_metrics.h). Bucket field names carry the bound as text so that
+ * (see store_shared.h). Bucket field names carry the bound as text so that
  * `redis-cli HGETALL` is readable and the reader needs no schema version.
  */
-#include "store_metrics.h"
+#include "store_shared.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,10 +12,8 @@
 #include "err.h"
 #include "log.h"
 #include "store_internal.h"
-#include "store_metrics.h"
+#include "store_shared.h"
 #include "store_worker_int.h"
-
-#define ADD_STR(s) store_arg_add(argv, len, &n, (s), strlen(s))
 
 /* KEYS seen, stream, counters (+ one more when EXTRA names it, and then
  * the handler histogram as a fifth). */

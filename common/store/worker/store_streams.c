@@ -25,8 +25,7 @@
 
 #include "err.h"
 #include "log.h"
-#include "store_control.h"
-#include "store_entry.h"
+#include "store_shared.h"
 #include "store_internal.h"
 #include "store_worker_int.h"
 

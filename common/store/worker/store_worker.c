@@ -26,20 +26,12 @@
 
 #include "err.h"
 #include "log.h"
-#include "store_entry.h"
+#include "store_shared.h"
 #include "store_internal.h"
-#include "store_metrics.h"
 #include "store_worker_int.h"
 
 #define HEARTBEAT_SCAN_MAX 1000 /* pending entries of one consumer looked at */
 #define HEARTBEAT_MAX_IDS 256
-
-static void add(const char **argv, size_t *len, int *n, const char *s, size_t slen)
-{
-    store_arg_add(argv, len, n, s, slen);
-}
-
-#define ADD_STR(s) add(argv, len, &n, (s), strlen(s))
 
 /* Runs argv and keeps the reply when it is not an error reply. */
 static redisReply *command(struct store *st, int argc, const char **argv, size_t *len, int *rc)
@@ -208,8 +200,8 @@ static int move_one(struct store *st, const char *route, const redisReply *m, co
         drop_member(st, route, m, retry_key);
         return 0;
     }
-    add(argv, len, &n, seen, (size_t)sl), ADD_STR(stream), ADD_STR(retry_key);
-    add(argv, len, &n, m->str, m->len), ADD_STR(ref.id), ADD_STR(now);
+    store_arg_add(argv, len, &n, seen, (size_t)sl), ADD_STR(stream), ADD_STR(retry_key);
+    store_arg_add(argv, len, &n, m->str, m->len), ADD_STR(ref.id), ADD_STR(now);
     if (!(r = store_script(st, SCRIPT_MOVE_DUE, 3, n, argv, len, &rc)))
         return rc;
     rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
@@ -305,13 +297,13 @@ int store_heartbeat(struct store *st, const char *route, const char *tenant, con
         return HOOKD_ETOO_LARGE;
     if ((rc = pending_of(st, key, consumer, ids, n, owned, &nowned)) < 0 || nowned == 0)
         return rc;
-    add(argv, len, &argc, "XCLAIM", 6), add(argv, len, &argc, key, strlen(key));
-    add(argv, len, &argc, STORE_GROUP, strlen(STORE_GROUP));
-    add(argv, len, &argc, consumer, strlen(consumer)), add(argv, len, &argc, "0", 1);
+    store_arg_add(argv, len, &argc, "XCLAIM", 6), store_arg_add(argv, len, &argc, key, strlen(key));
+    store_arg_add(argv, len, &argc, STORE_GROUP, strlen(STORE_GROUP));
+    store_arg_add(argv, len, &argc, consumer, strlen(consumer)), store_arg_add(argv, len, &argc, "0", 1);
     for (size_t i = 0; i < n; i++)
         if (owned[i])
-            add(argv, len, &argc, ids[i], strlen(ids[i]));
-    add(argv, len, &argc, "JUSTID", 6);
+            store_arg_add(argv, len, &argc, ids[i], strlen(ids[i]));
+    store_arg_add(argv, len, &argc, "JUSTID", 6);
     if (!(r = command(st, argc, argv, len, &rc)))
         return rc;
     rc = r->type == REDIS_REPLY_ARRAY ? 0 : HOOKD_EREDIS_REPLY;

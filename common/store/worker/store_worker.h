@@ -4,7 +4,8 @@
  * BEGIN / FINISH / RETRY / DEAD steps, moving due retries back into their
  * streams, and the heartbeat that keeps a long handler's entry from being
  * claimed by another worker. Reading and claiming entries across a route's
- * streams (one per tenant) is in store_streams.h.
+ * streams (one per tenant) is in store_streams.h, which comes with this
+ * header: the workers include this one only.
  *
  * Every call takes the caller's struct store (one connection, one thread).
  * Calls return 0 or a negative code from err.h; a connection error leaves
@@ -18,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store_shared.h"
 
 #define STORE_EVENT_MAX_FIELDS 32 /* field/value pairs kept from one entry */
 #define STORE_ROUTE_MAX 64        /* = CONFIG_NAME_MAX */
@@ -81,7 +82,7 @@ struct store_begin_result {
 int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out);
 /* The outcome steps also count the handler run's duration sample SMP into
- * P:{ROUTE}:handler_hist (store_metrics.h) in the same call; SMP NULL when
+ * P:{ROUTE}:handler_hist (store_shared.h) in the same call; SMP NULL when
  * the handler did not run. */
 struct store_handler_sample;
 enum store_outcome_kind { STORE_FINISH, STORE_RETRY, STORE_DEAD };
@@ -132,5 +133,7 @@ int store_heartbeat(struct store *st, const char *route, const char *tenant, con
  * no pending entries (a clean shutdown), so XINFO CONSUMERS lists live
  * workers only. */
 int store_consumer_retire(struct store *st, const char *route, const char *consumer);
+
+#include "store_streams.h" /* the read side of the same API */
 
 #endif

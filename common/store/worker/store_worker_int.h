@@ -29,14 +29,6 @@ struct store_event *store_event_parse(const char *route, const redisReply *entry
 void store_take_entries(struct store *st, const char *route, const char *tenant,
                         const redisReply *list, struct store_event **out, size_t cap, size_t *n);
 
-/* Appends one argument to an argv being built. */
-static inline void store_arg_add(const char **argv, size_t *len, int *n, const char *s, size_t slen)
-{
-    argv[*n] = s;
-    len[*n] = slen;
-    (*n)++;
-}
-
 #define STORE_STEP_MAXARGS (3 + 5 + 10 + 2 * STORE_EVENT_MAX_FIELDS)
 #define STORE_MEMBER_MAX (STORE_KEY_MAX + 64) /* a retry zset member */
 

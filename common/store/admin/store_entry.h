@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "store_shared.h"
 
 /* ---- stream entries, binary-safe ---- */
 
@@ -55,16 +55,6 @@ int store_log_range(struct store *st, const char *route, enum store_log log, con
                     const char *hi, size_t count, bool newest_first, struct store_entry **out,
                     size_t *n);
 
-/* The tenants with a stream of their own on ROUTE (P:{ROUTE}:tenants),
- * sorted; names that are not valid tenant names are left out. *out is a
- * new array of *n names (free()), NULL when there are none. */
-int store_route_tenants(struct store *st, const char *route,
-                        char (**out)[STORE_TENANT_MAX + 1], size_t *n);
-/* FN(ST, ROUTE, TENANT, ARG) on each stream of ROUTE: the route's own
- * (TENANT "") first, then each tenant's, sorted. Stops at the first
- * negative return (or failed tenant list) and returns it; 0 otherwise. */
-typedef int store_stream_fn(struct store *st, const char *route, const char *tenant, void *arg);
-int store_each_stream(struct store *st, const char *route, store_stream_fn *fn, void *arg);
 /* XLEN and ranges (as store_log_range) of one stream of ROUTE: TENANT NULL
  * or "" is P:{ROUTE}:stream, else P:{ROUTE}:stream:TENANT. */
 int store_stream_len(struct store *st, const char *route, const char *tenant, int64_t *out);
