@@ -346,7 +346,9 @@ static void config_free(struct config *cfg)
         }
         field_free(&s->id), field_free(&s->type), field_free(&s->tenant);
         free(s->name), free(s->sig_header), free(s->sig_prefix), free(s->ts_header);
-        free(s->signed_content);
+        free(s->signed_content), free(s->api_hook), free(s->api_base), free(s->api_app_id);
+        if (s->api_token)
+            config_secret_free(s->api_token, strlen(s->api_token));
     }
     for (size_t i = 0; i < cfg->nroutes; i++) {
         struct route_cfg *rt = &cfg->routes[i];

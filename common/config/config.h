@@ -131,6 +131,15 @@ struct extract_ctx;
 const struct route_cfg *config_route_for(const struct config *cfg, const char *source,
                                          const char *type, struct extract_ctx *x);
 
+/* The API credential of SRC (its api_token resolved now: literal, env: or
+ * file:). 0 with *out malloc'd (the caller wipes and frees it:
+ * config_secret_free); HOOKD_ECONFIG with a sentence (never the secret) in
+ * err when the key is absent or does not resolve. */
+int config_api_token(const struct source_cfg *src, char **out, size_t *len, char *err,
+                     size_t errlen);
+/* Wipes and frees secret bytes. NULL does nothing. */
+void config_secret_free(void *p, size_t n);
+
 /* Duration text ("30s", "250ms", "2h", "90") to milliseconds; -1 if malformed. */
 int64_t config_parse_duration_ms(const char *s, size_t len);
 

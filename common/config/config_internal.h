@@ -39,7 +39,4 @@ int config_set_key(struct parse_ctx *c, const char *key, const char *val);
 /* Sets a route's retry schedule from text (used for the default). */
 int config_set_schedule(struct parse_ctx *c, struct route_cfg *r, const char *text);
 
-/* Wipes and frees secret bytes. NULL does nothing. */
-void config_secret_free(void *p, size_t n);
-
 #endif

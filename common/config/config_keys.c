@@ -14,6 +14,7 @@
 
 #include "config_internal.h"
 #include "config_values.h"
+#include "err.h"
 #include "extract.h"
 #include "filter.h"
 #include "log.h"
@@ -85,6 +86,50 @@ static int set_secret_str(struct parse_ctx *c, void *f, const char *key, const c
         return -1;
     free(*dst);
     *dst = s;
+    return 0;
+}
+
+/* A credential only hookctl uses (api_token): kept as written and resolved
+ * when used (config_api_token), so that the receiver and workers neither
+ * need it in their environment nor fail to start without it. An env:
+ * variable still joins cfg->secret_env: handlers never see it. */
+static int set_secret_ref(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct config *cfg = c->cfg;
+    char **dst = f, **names;
+    bool env = strncmp(val, "env:", 4) == 0;
+
+    if ((env && !val[4]) || (strncmp(val, "file:", 5) == 0 && !val[5]))
+        return config_fail(c, key, "expected a secret: a literal, env:VAR or file:PATH");
+    if (env) {
+        names = realloc(cfg->secret_env, (cfg->nsecret_env + 1) * sizeof *names);
+        if (names)
+            cfg->secret_env = names;
+        if (!names || !(names[cfg->nsecret_env] = strdup(val + 4)))
+            return config_fail(c, key, "out of memory");
+        cfg->nsecret_env++;
+    }
+    if (*dst)
+        config_secret_free(*dst, strlen(*dst));
+    if (!(*dst = strdup(val)))
+        return config_fail(c, key, "out of memory");
+    return 0;
+}
+
+int config_api_token(const struct source_cfg *src, char **out, size_t *len, char *err,
+                     size_t errlen)
+{
+    char msg[256];
+
+    *out = NULL, *len = 0;
+    if (!src->api_token) {
+        snprintf(err, errlen, "[source %s] has no api_token", src->name);
+        return HOOKD_ECONFIG;
+    }
+    if (cv_secret(src->api_token, out, len, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "[source %s] api_token: %s", src->name, msg);
+        return HOOKD_ECONFIG;
+    }
     return 0;
 }
 
@@ -433,6 +478,10 @@ static const struct key_row keys[] = {
     {SEC_SOURCE, "signature_prefix", offsetof(struct source_cfg, sig_prefix), set_str},
     {SEC_SOURCE, "timestamp_header", offsetof(struct source_cfg, ts_header), set_str},
     {SRC(signed_content), set_str},
+    {SRC(api_token), set_secret_ref},
+    {SRC(api_hook), set_str},
+    {SRC(api_base), set_str},
+    {SRC(api_app_id), set_str},
     {RTE(match), set_match},
     {SEC_ROUTE, "filter", 0, set_filter},
     {RTE(priority), set_priority},

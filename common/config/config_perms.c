@@ -23,10 +23,12 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* The secret keys: secret.VERSION in a source, admin_token, password. */
+/* The secret keys: secret.VERSION and api_token in a source, admin_token,
+ * password. */
 static bool is_secret_key(const char *k, size_t n)
 {
     return (n > 7 && memcmp(k, "secret.", 7) == 0) ||
+           (n == 9 && memcmp(k, "api_token", 9) == 0) ||
            (n == 11 && memcmp(k, "admin_token", 11) == 0) ||
            (n == 8 && memcmp(k, "password", 8) == 0);
 }

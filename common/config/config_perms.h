@@ -18,7 +18,7 @@
 /* Line (1-based) of the first key in INI text that sets a secret to a
  * literal value, or 0 if there is none. *key_out (if not NULL) points at
  * that key's name in text, *key_len its length. Keys: secret.*,
- * admin_token, password. */
+ * api_token, admin_token, password. */
 int config_perms_literal_secret_line(const char *text, size_t len, const char **key_out,
                                      size_t *key_len);
 

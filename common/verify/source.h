@@ -61,6 +61,12 @@ struct source_cfg {
     char *ts_header;       /* timestamp_header (may be NULL) */
     char *signed_content;  /* template: {body} {timestamp} {id}; default "{body}" */
     int line;              /* where the section starts, for messages */
+    /* hookctl reconcile --api only; the receiver and workers never use them */
+    char *api_token;  /* where the API credential is (literal, env:VAR, file:PATH), as
+                         written: resolved only by config_api_token(), when used */
+    char *api_hook;   /* GitHub: repos/OWNER/REPO/hooks/ID, orgs/ORG/hooks/ID or app */
+    char *api_base;   /* the API's root URL; NULL: the provider's public API */
+    char *api_app_id; /* GitHub App id, with api_hook = app */
 };
 
 #endif

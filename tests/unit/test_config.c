@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "err.h"
 #include "harness.h"
 
 static const char minimal[] = "[source gh]\nscheme = github\nsecret.v1 = s\n"
@@ -248,4 +249,37 @@ TEST(config_exec_mode_only_for_exec_handlers)
     expect_error("[route default]\nhandler = exec:/bin/true\nexec_mode = spawn\n"
                  "exec_mode = persistent\n",
                  "t.conf:4: exec_mode: duplicate key");
+}
+
+TEST(config_api_token_resolved_only_when_used)
+{
+    char err[512], *tok = NULL;
+    size_t len = 0;
+    struct config *cfg;
+
+    unsetenv("HOOKD_TEST_API_TOKEN");
+    cfg = parse("[source gh]\nscheme = github\nsecret.v1 = s\napi_token = env:HOOKD_TEST_API_TOKEN\n"
+                "api_hook = repos/acme/app/hooks/7\napi_base = https://ghe.example/api/v3\n"
+                "[source st]\nscheme = stripe\nsecret.v1 = s\n"
+                "[route default]\nhandler = exec:/bin/true\n",
+                err, sizeof err);
+    if (!cfg) /* the receiver and workers load it without the variable */
+        test_fail(__FILE__, __LINE__, "%s", err);
+    ASSERT_STR_EQ(cfg->sources[0].api_hook, "repos/acme/app/hooks/7");
+    ASSERT_STR_EQ(cfg->sources[0].api_base, "https://ghe.example/api/v3");
+    ASSERT_INT_EQ(cfg->nsecret_env, 1); /* kept out of handlers' environment */
+    ASSERT_STR_EQ(cfg->secret_env[0], "HOOKD_TEST_API_TOKEN");
+    ASSERT_INT_EQ(config_api_token(&cfg->sources[0], &tok, &len, err, sizeof err), HOOKD_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "[source gh] api_token: environment variable HOOKD_TEST_API_TOKEN");
+    ASSERT_INT_EQ(config_api_token(&cfg->sources[1], &tok, &len, err, sizeof err), HOOKD_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "[source st] has no api_token");
+    setenv("HOOKD_TEST_API_TOKEN", "ghp_value", 1);
+    ASSERT_INT_EQ(config_api_token(&cfg->sources[0], &tok, &len, err, sizeof err), 0);
+    ASSERT_INT_EQ(len, 9);
+    ASSERT(memcmp(tok, "ghp_value", 9) == 0);
+    config_secret_free(tok, len);
+    config_release(cfg);
+    expect_error("[source gh]\nscheme = github\nsecret.v1 = s\napi_token = env:\n"
+                 "[route default]\nhandler = exec:/bin/true\n",
+                 "t.conf:4: api_token: expected a secret");
 }

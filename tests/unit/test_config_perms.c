@@ -30,6 +30,7 @@ TEST(config_perms_finds_literal_secrets)
     static const char commented[] = "; secret.v1 = not-a-key\n# password = nope\n[secret.v1 = x]\n";
     static const char token[] = "[receiver]\nlisten = x\n  admin_token\t=  tok-123  \n";
     static const char password[] = "[redis]\npassword = p ; comment\n";
+    static const char api[] = "[source gh]\napi_hook = app\napi_token = ghp_literal\n";
 
     ASSERT_INT_EQ(config_perms_literal_secret_line(literal_conf, strlen(literal_conf), &key, &klen),
                   7);
@@ -39,6 +40,8 @@ TEST(config_perms_finds_literal_secrets)
     ASSERT_INT_EQ(config_perms_literal_secret_line(commented, strlen(commented), NULL, NULL), 0);
     ASSERT_INT_EQ(config_perms_literal_secret_line(token, strlen(token), &key, &klen), 3);
     ASSERT_INT_EQ(config_perms_literal_secret_line(password, strlen(password), NULL, NULL), 2);
+    ASSERT_INT_EQ(config_perms_literal_secret_line(api, strlen(api), &key, &klen), 3);
+    ASSERT_INT_EQ(klen, 9);
     /* Length-delimited: a secret past len is not seen. */
     ASSERT_INT_EQ(config_perms_literal_secret_line(password, 8, NULL, NULL), 0);
 }
