@@ -67,7 +67,7 @@ $(BUILD)/hookd-worker: $(call obj,$(WORKER_SRC)) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_COMMON)
 
 $(BUILD)/hookctl: $(call obj,$(HOOKCTL_SRC)) $(LIBHOOKD)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_COMMON)
 
 $(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBRECEIVER) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)

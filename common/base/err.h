@@ -26,7 +26,8 @@
     X(SIG_STALE, "timestamp outside tolerance")                                \
     X(HANDLER, "handler failed")                                               \
     X(STATE, "operation not valid in this state")                             \
-    X(NOT_JSON, "body is not valid JSON")
+    X(NOT_JSON, "body is not valid JSON")                                    \
+    X(API, "provider API request failed")
 
 enum hookd_err {
     HOOKD_OK = 0,
@@ -54,6 +55,7 @@ enum hookd_err {
 #define HOOKD_EHANDLER HOOKD_E(HANDLER)
 #define HOOKD_ESTATE HOOKD_E(STATE)
 #define HOOKD_ENOT_JSON HOOKD_E(NOT_JSON)
+#define HOOKD_EAPI HOOKD_E(API)
 
 /* Message for a hookd code or a -errno; never NULL, thread-safe. */
 const char *hookd_strerror(int code);
