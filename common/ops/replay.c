@@ -30,7 +30,7 @@
 #define WAIT_POLL_MS 100
 #define MAX_REQUEUE_FIELDS 16
 
-/* The stream fields an event is queued with (store_ingress.c); a dead
+/* The stream fields an event is queued with (store_enqueue.c); a dead
  * letter's own fields (reason, last_error, attempts, failed_at) are left. */
 static const char *const event_fields[] = {
     "event_id",    "source",      "route",      "type",        "body",   "body_sha256", "headers",

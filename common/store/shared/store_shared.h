@@ -25,6 +25,9 @@
  *   The fields only grow (HINCRBY): Prometheus counters across restarts.
  *
  * A route's streams (store_tenants.c): its own and one per tenant.
+ *
+ * The enqueue step (store_enqueue.h): the receiver's, and hookctl's for
+ * events recovered from a provider's API.
  */
 #ifndef HOOKD_STORE_SHARED_H
 #define HOOKD_STORE_SHARED_H
@@ -35,6 +38,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "store_enqueue.h"
 
 /* ---- controls ---- */
 

@@ -1,7 +1,7 @@
 /*
  * store_event.c — a stream entry as a struct store_event (store_worker.h):
  * owned, binary-safe copies of its fields, plus named views for the fields
- * the receiver writes (store_ingress.c). Used by store_worker.c when it reads
+ * the receiver writes (store_enqueue.c). Used by store_worker.c when it reads
  * or claims entries; the worker owns each event until store_event_free.
  *
  * Entry values come from the network (provider bytes): they are copied by
