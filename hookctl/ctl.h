@@ -3,7 +3,8 @@
  * codes, option parsing, time arguments and plain-text output helpers.
  *
  * Each command group is one file (stats.c, dead.c, replay.c, reconcile.c,
- * verify_cmd.c, control.c) with one entry point `int cmd_NAME(struct ctl *, int argc,
+ * verify_cmd.c, control.c; reconcile --api adds reconcile_api.c, its
+ * providers and api.h's client) with one entry point `int cmd_NAME(struct ctl *, int argc,
  * char **argv)` returning an exit code. main.c parses the global options,
  * loads the config and dispatches. The operations themselves live in
  * common/ (store_admin.h, replay.h, verify.h) so that the receiver's admin
@@ -25,6 +26,7 @@ enum ctl_exit {
     CTL_PROBLEM = 1, /* the operation found a problem */
     CTL_USAGE = 2,   /* usage or config error, unknown route or source */
     CTL_REDIS = 3,   /* Redis unreachable */
+    CTL_API = 4,     /* a provider's API failed (reconcile --api): an addition */
 };
 
 struct ctl {
@@ -94,6 +96,8 @@ void ctl_table_init(struct ctl_table *t, const char *const *headers);
 void ctl_table_row(struct ctl_table *t, const char *const *values);
 /* Prints with two spaces between columns, then frees the table. */
 void ctl_table_print(struct ctl_table *t);
+/* Frees a table not printed (nothing after ctl_table_print). */
+void ctl_table_free(struct ctl_table *t);
 
 /* ---- commands ---- */
 

@@ -5,7 +5,8 @@
  *   hookctl -c FILE [--json] COMMAND ...
  *
  * Every failure is one line on stderr and an exit code from ctl.h: 0 ok,
- * 1 problem found, 2 usage or config error, 3 Redis unreachable. The store's
+ * 1 problem found, 2 usage or config error, 3 Redis unreachable, 4 a provider's
+ * API failed (reconcile --api). The store's
  * own log lines (JSON, for daemons) are muted below errors: a CLI speaks in
  * sentences.
  */
@@ -33,6 +34,9 @@ static const char usage_text[] =
     "                                          with --since, every event since T\n"
     "  reconcile SOURCE --provider-log FILE [--replay]\n"
     "                                          compare a provider's event log with hookd\n"
+    "  reconcile SOURCE --api --since T [--redeliver | --enqueue [--undelivered]] [--replay]\n"
+    "                                          the same, reading GitHub's or Stripe's API;\n"
+    "                                          recover missing events\n"
     "  verify SOURCE --headers FILE --body FILE [--at T]\n"
     "                                          diagnose a captured request's signature\n"
     "  pause ROUTE | resume ROUTE              stop / restart ingress (503) and workers\n"
@@ -42,7 +46,7 @@ static const char usage_text[] =
     "\n"
     "T: a duration ago (90s, 2h, 7d), RFC 3339 time, or epoch seconds.\n"
     "-c defaults to $HOOKD_CONFIG. Exit: 0 ok, 1 problem found, 2 usage or config\n"
-    "error, 3 Redis unreachable. See docs/hookctl.md.\n";
+    "error, 3 Redis unreachable, 4 provider API failed. See docs/hookctl.md.\n";
 
 void ctl_err(const char *fmt, ...)
 {

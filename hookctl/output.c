@@ -225,3 +225,11 @@ void ctl_table_print(struct ctl_table *t)
     free(t->cells);
     memset(t, 0, sizeof *t);
 }
+
+void ctl_table_free(struct ctl_table *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof *t);
+}

@@ -1,6 +1,7 @@
 /*
- * reconcile.c — `hookctl reconcile SOURCE --provider-log FILE [--replay]`:
- * compares a provider's own list of events with hookd's dedupe records.
+ * reconcile.c — `hookctl reconcile SOURCE --provider-log FILE [--replay]`,
+ * and the comparison every form of reconcile shares (reconcile.h): a
+ * provider's own list of events against hookd's dedupe records.
  *
  * FILE holds JSON lines, each an object with at least "id" (optionally
  * "type" and "created", epoch seconds or RFC 3339), or one JSON document: a
@@ -8,7 +9,8 @@
  * in every route of the config (the route of an event never received is
  * unknown) and reported as processed, pending (queued, processing, retry
  * scheduled, replayed), failed (failed_permanent) or missing. With
- * --replay, the failed ones are replayed from their dead letters.
+ * --replay, the failed ones are replayed from their dead letters. With
+ * --api instead of a file, reconcile_api.c reads the provider's API.
  *
  * Exit 1 when anything is missing or failed (before any replay), so it can
  * run from cron; 0 when every event was received and none failed.
@@ -21,12 +23,13 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "reconcile.h"
 #include "replay.h"
 
 #define PROVIDER_LOG_MAX_BYTES (64u << 20)
 
-enum status { ST_PROCESSED, ST_PENDING, ST_FAILED, ST_MISSING, ST_COUNT_ };
-static const char *const status_names[ST_COUNT_] = {"processed", "pending", "failed", "missing"};
+const char *const recon_status_names[RECON_NSTATUS] = {"processed", "pending", "failed",
+                                                        "missing", "dropped"};
 
 /* JSON lines, or one document with a list under "data", or an array. */
 static json_t *load_provider_log(const char *path)
@@ -94,25 +97,25 @@ static int lookup(struct ctl *c, const char *source, const char *id, const char 
     return 0;
 }
 
-static enum status classify(const char *route, const struct store_seen *seen)
+static enum recon_status classify(const char *route, const struct store_seen *seen)
 {
     if (!route)
-        return ST_MISSING;
+        return RECON_MISSING;
     if (strcmp(seen->state, "processed") == 0)
-        return ST_PROCESSED;
+        return RECON_PROCESSED;
     if (strcmp(seen->state, "failed_permanent") == 0)
-        return ST_FAILED;
-    return ST_PENDING;
+        return RECON_FAILED;
+    return RECON_PENDING;
 }
 
 /* Replays the failed event ID of ROUTE from its dead letter and prints
- * how it went: 1 replayed, 0 not, or a connection error. */
-static int replay_failed(struct ctl *c, const char *route, const char *id)
+ * how it went (text output only): 1 replayed, 0 not, or a connection error. */
+static int replay_failed(struct recon *r, const char *route, const char *id)
 {
     struct replay_request req = {.route = route, .select = REPLAY_DEAD_ONE, .id = id,
                                  .id_len = strlen(id)};
     struct replay_summary s;
-    int rc = replay_run(c->cfg, c->st, &req, &s);
+    int rc = replay_run(r->c->cfg, r->c->st, &req, &s);
     const char *how = rc == HOOKD_ENOT_FOUND ? "no dead letter (purged?)"
                       : rc < 0              ? hookd_strerror(rc)
                       : s.replayed          ? "replayed"
@@ -120,7 +123,8 @@ static int replay_failed(struct ctl *c, const char *route, const char *id)
                       : s.duplicate_skipped ? "already processed"
                                             : "in flight, left alone";
 
-    printf("replay %s %s: %s\n", route, id, how);
+    if (!r->c->json)
+        printf("replay %s %s: %s\n", route, id, how);
     bool replayed = rc == 0 && s.replayed;
     replay_summary_free(&s);
     if (rc == HOOKD_EREDIS_CONN || rc == HOOKD_EREDIS_TIMEOUT)
@@ -128,49 +132,109 @@ static int replay_failed(struct ctl *c, const char *route, const char *id)
     return replayed;
 }
 
-struct recon {
-    struct ctl *c;
-    const char *source;
-    bool replay;
-    size_t counts[ST_COUNT_], replayed;
-    struct ctl_table table;
-};
-
-static int reconcile_one(struct recon *r, json_t *ev)
+void recon_init(struct recon *r, struct ctl *c, const char *source)
 {
-    json_t *idv = json_object_get(ev, "id");
-    const char *id = json_string_value(idv), *route;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    char num[32];
-    int64_t created = created_ms(ev), ttl_ms = r->c->cfg->redis.dedupe_ttl_s * 1000;
-    struct store_seen seen;
+    static const char *const head[] = {"EVENT_ID", "STATUS", "ROUTE", "STATE", "TYPE", "NOTE",
+                                       NULL};
+
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->source = source;
+    ctl_table_init(&r->table, head);
+    if (c->json)
+        r->events = json_array();
+}
+
+void recon_free(struct recon *r)
+{
+    ctl_table_free(&r->table);
+    json_decref(r->events);
+    r->events = NULL;
+}
+
+int recon_check(struct recon *r, struct recon_event *ev, struct extract_ctx *x)
+{
+    int rc = lookup(r->c, r->source, ev->id, &ev->route, &ev->seen);
+    struct extract_ctx none;
+
+    if (rc < 0)
+        return rc;
+    ev->status = classify(ev->route, &ev->seen);
+    if (ev->status == RECON_MISSING) {
+        extract_init(&none, r->source, NULL, NULL, 0);
+        const struct route_cfg *rt =
+            config_route_for(r->c->cfg, r->source, ev->type ? ev->type : "", x ? x : &none);
+        extract_release(&none);
+        if (rt->drop)
+            ev->status = RECON_DROPPED, ev->route = rt->name;
+    }
+    r->counts[ev->status]++;
+    r->scanned++;
+    return 0;
+}
+
+bool recon_expired(const struct recon *r, const struct recon_event *ev)
+{
+    int64_t ttl_ms = r->c->cfg->redis.dedupe_ttl_s * 1000;
+
+    return ev->status == RECON_MISSING && ev->created_ms > 0 &&
+           ev->created_ms < ctl_now_ms() - ttl_ms;
+}
+
+int recon_report(struct recon *r, const struct recon_event *ev, const char *note)
+{
+    const char *state = ev->route ? ev->seen.state : NULL;
     char shown[96];
     int rc;
 
-    if (json_is_integer(idv)) {
-        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(idv));
-        id = num;
+    if (!note || !note[0])
+        note = recon_expired(r, ev) ? "older than dedupe_ttl" : NULL;
+    if (!(r->problems_only && (ev->status == RECON_PROCESSED || ev->status == RECON_DROPPED))) {
+        ctl_printable(ev->id, strlen(ev->id), shown, sizeof shown);
+        const char *row[] = {shown, recon_status_names[ev->status], ev->route, state, ev->type,
+                             note};
+        if (r->events)
+            json_array_append_new(r->events,
+                                  json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "id", ev->id,
+                                            "status", recon_status_names[ev->status], "route",
+                                            ev->route, "state", state, "type", ev->type, "note",
+                                            note));
+        else
+            ctl_table_row(&r->table, row);
     }
-    if (!id || !id[0]) {
-        ctl_err("provider log: an event without an \"id\" was skipped");
-        return 0;
-    }
-    if ((rc = lookup(r->c, r->source, id, &route, &seen)) < 0)
-        return rc;
-    enum status st = classify(route, &seen);
-    r->counts[st]++;
-    ctl_printable(id, strlen(id), shown, sizeof shown);
-    const char *note = st == ST_MISSING && created > 0 && created < ctl_now_ms() - ttl_ms
-                           ? "older than dedupe_ttl"
-                           : "";
-    const char *row[] = {shown, status_names[st], route, route ? seen.state : "", type, note};
-    ctl_table_row(&r->table, row);
-    if (st == ST_FAILED && r->replay) {
-        if ((rc = replay_failed(r->c, route, id)) < 0)
+    if (ev->status == RECON_FAILED && r->replay) {
+        if ((rc = replay_failed(r, ev->route, ev->id)) < 0)
             return rc;
         r->replayed += (size_t)rc;
     }
     return 0;
+}
+
+/* One entry of a provider log file. */
+static int reconcile_one(struct recon *r, json_t *obj)
+{
+    json_t *idv = json_object_get(obj, "id");
+    struct recon_event ev = {.id = json_string_value(idv),
+                             .type = json_string_value(json_object_get(obj, "type")),
+                             .created_ms = created_ms(obj)};
+    char num[32];
+    int rc;
+
+    if (json_is_integer(idv)) {
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(idv));
+        ev.id = num;
+    }
+    if (!ev.id || !ev.id[0]) {
+        ctl_err("provider log: an event without an \"id\" was skipped");
+        return 0;
+    }
+    char *body = json_dumps(obj, JSON_COMPACT);
+    struct extract_ctx x;
+    extract_init(&x, r->source, NULL, body, body ? strlen(body) : 0);
+    rc = recon_check(r, &ev, &x);
+    extract_release(&x);
+    free(body);
+    return rc < 0 ? rc : recon_report(r, &ev, NULL);
 }
 
 static int parse_args(int argc, char **argv, const char **log, bool *replay)
@@ -193,21 +257,55 @@ static int parse_args(int argc, char **argv, const char **log, bool *replay)
     return CTL_OK;
 }
 
+void recon_print(struct recon *r, const char *const *names, const size_t *values)
+{
+    json_t *doc;
+
+    if (!r->c->json) {
+        ctl_table_print(&r->table);
+        printf("\nscanned = %zu\n", r->scanned);
+        for (int k = 0; k < RECON_NSTATUS; k++)
+            printf("%s = %zu\n", recon_status_names[k], r->counts[k]);
+        for (size_t k = 0; names && names[k]; k++)
+            printf("%s = %zu\n", names[k], values[k]);
+        return;
+    }
+    doc = json_pack("{s:s, s:I}", "source", r->source, "scanned", (json_int_t)r->scanned);
+    for (int k = 0; doc && k < RECON_NSTATUS; k++)
+        json_object_set_new(doc, recon_status_names[k], json_integer((json_int_t)r->counts[k]));
+    for (size_t k = 0; doc && names && names[k]; k++)
+        json_object_set_new(doc, names[k], json_integer((json_int_t)values[k]));
+    if (doc)
+        json_object_set(doc, "events", r->events ? r->events : json_array());
+    if (!doc || json_dumpf(doc, stdout, JSON_INDENT(2)) < 0)
+        ctl_err("out of memory");
+    putchar('\n');
+    json_decref(doc);
+}
+
+int recon_exit_code(const struct recon *r)
+{
+    return r->counts[RECON_MISSING] || r->counts[RECON_FAILED] ? CTL_PROBLEM : CTL_OK;
+}
+
 int cmd_reconcile(struct ctl *c, int argc, char **argv)
 {
-    static const char *const head[] = {"EVENT_ID", "STATUS", "ROUTE", "STATE", "TYPE", "NOTE",
-                                       NULL};
-    struct recon r = {.c = c};
+    struct recon r;
     const char *log = NULL;
+    bool replay = false;
     json_t *list, *ev;
     size_t i;
     int code, rc = 0;
 
     if (argc < 1 || argv[0][0] == '-') {
-        ctl_err("reconcile: usage: reconcile SOURCE --provider-log FILE [--replay]");
+        ctl_err("reconcile: usage: reconcile SOURCE --provider-log FILE [--replay] | "
+                "reconcile SOURCE --api --since T [--redeliver | --enqueue] [--replay]");
         return CTL_USAGE;
     }
-    if ((code = parse_args(argc, argv, &log, &r.replay)) != CTL_OK)
+    for (int k = 1; k < argc; k++)
+        if (strcmp(argv[k], "--api") == 0)
+            return reconcile_api(c, argc, argv);
+    if ((code = parse_args(argc, argv, &log, &replay)) != CTL_OK)
         return code;
     if (!config_source(c->cfg, argv[0], strlen(argv[0]))) {
         ctl_err("unknown source \"%s\" in %s", argv[0], c->config_path);
@@ -217,26 +315,22 @@ int cmd_reconcile(struct ctl *c, int argc, char **argv)
         ctl_err("cannot read provider log %s (JSON lines, or {\"data\": [...]})", log);
         return CTL_USAGE;
     }
+    recon_init(&r, c, argv[0]);
+    r.replay = replay;
     if ((code = ctl_store(c)) != 0)
         goto out;
-    r.source = argv[0];
-    ctl_table_init(&r.table, head);
     json_array_foreach(list, i, ev) {
         if (rc == 0)
             rc = reconcile_one(&r, ev);
     }
-    ctl_table_print(&r.table);
     if (rc < 0) {
         code = ctl_store_failed(rc, "reconcile");
         goto out;
     }
-    putchar('\n');
-    for (int k = 0; k < ST_COUNT_; k++)
-        printf("%s = %zu\n", status_names[k], r.counts[k]);
-    if (r.replay)
-        printf("replayed = %zu\n", r.replayed);
-    code = r.counts[ST_MISSING] || r.counts[ST_FAILED] ? CTL_PROBLEM : CTL_OK;
+    recon_print(&r, (const char *const[]){replay ? "replayed" : NULL, NULL}, &r.replayed);
+    code = recon_exit_code(&r);
 out:
+    recon_free(&r);
     json_decref(list);
     return code;
 }
