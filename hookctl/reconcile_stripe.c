@@ -77,6 +77,13 @@ static int enqueue_event(struct api_run *run, struct extract_ctx *x, const char 
         return 0;
     }
     const struct route_cfg *route = config_route_for(cfg, run->src->name, e.type, x);
+    char okey[EXTRACT_MAX_LEN + 1];
+    size_t oklen = 0;
+    /* An ordered route: the recovered event joins its key's order as the
+     * receiver would have queued it (unordered without a usable key). */
+    if (route->order_by.kind != FIELD_NONE &&
+        extract_key(x, &route->order_by, okey, sizeof okey, &oklen) < 0)
+        oklen = 0;
     codec_sha256_hex(x->body, x->body_len, e.sha);
     struct store_event_in in = {
         .event_id = e.id, .event_id_len = e.id_len, .source = run->src->name,
@@ -85,7 +92,8 @@ static int enqueue_event(struct api_run *run, struct extract_ctx *x, const char 
         .tenant_len = e.tenant_len, .body = x->body, .body_len = x->body_len,
         .body_sha256 = e.sha, .headers_json = "{\"content-type\":\"application/json\"}",
         .sig_version = SIG_VERSION_API, .received_at_ms = ctl_now_ms(),
-        .request_id = run->request_id,
+        .request_id = run->request_id, .order_key = oklen ? okey : NULL,
+        .order_key_len = oklen, .order_hold = route->order_hold_on_dead,
     };
     if ((rc = store_enqueue(run->r.c->st, route->name, &in, cfg->redis.dedupe_ttl_s,
                             route->high_watermark, cfg->redis.wait_replicas,

@@ -188,6 +188,9 @@ static void log_request(const struct ingress_work *w, const struct ingress_respo
         log_str(&l, "route", w->route->name);
     if (w->has_tenant)
         log_strn(&l, "tenant", w->tenant, w->tenant_len);
+    if (w->order_key_len)
+        log_strn(&l, "order_key", w->order_key, w->order_key_len);
+    log_str(&l, "order_key_error", w->order_error);
     log_int(&l, "status", resp->status);
     log_str(&l, "outcome", w->outcome);
     log_str(&l, "sig_version", w->sig_version);
@@ -347,6 +350,9 @@ static void enqueue_prepare(struct ingress_work *w, const struct headers *header
         .received_at_ms = clock_wall_ms(),
         .request_id = req->request_id,
         .traceparent = w->traceparent,
+        .order_key = w->order_key_len ? w->order_key : NULL,
+        .order_key_len = w->order_key_len,
+        .order_hold = r->order_hold_on_dead,
     };
     w->job = (struct store_enqueue_job){
         .route = r->name,
@@ -509,6 +515,15 @@ bool ingress_decide(struct ingress_work *w, struct store *st, const struct heade
         ingress_metrics_dropped(w->src->name, w->route->name);
         answer(resp, 200, "dropped", w, "route", w->route->name);
         goto out;
+    }
+    if (w->route->order_by.kind != FIELD_NONE) {
+        /* No usable key (absent, null, an object, control bytes): the event
+         * is accepted unordered rather than refused — a 400 would only make
+         * the provider send it again, forever. */
+        int rc = extract_key(&w->x, &w->route->order_by, w->order_key, sizeof w->order_key,
+                             &w->order_key_len);
+        if (rc < 0)
+            w->order_error = extract_reason(rc);
     }
     enqueue_prepare(w, headers);
     step = true;

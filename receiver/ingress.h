@@ -62,6 +62,9 @@ struct ingress_work {
     char tenant[INGRESS_TENANT_MAX + 1];
     size_t tenant_len;
     bool has_tenant;
+    char order_key[EXTRACT_MAX_LEN + 1]; /* the route's order_by value, when it has one */
+    size_t order_key_len;
+    const char *order_error; /* order_by without a usable key: why (the event is unordered) */
     char traceparent[INGRESS_TRACEPARENT_LEN + 1];
     const char *sig_version;
     const char *outcome;  /* static word for the log and metrics */

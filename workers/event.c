@@ -3,6 +3,8 @@
  * thread (called by loop.c with an entry just read, claimed or waited for):
  *
  *   BEGIN ──closed / stray copy──▶ acked, logged "skipped_duplicate"
+ *     │  ──an earlier event of its order key open──▶ acked, logged "held"
+ *     │    (the step that closes that event puts this one back; store_scripts.c)
  *     │ state processing, attempts + 1 = n
  *     ├── n > max_attempts (earlier attempts ended with no outcome: their
  *     │   workers died) ──▶ DEAD "exhausted", handler not run again
@@ -332,8 +334,11 @@ void event_handle(struct slot *s, struct store_taken *t, bool then_read)
     if (!t->begun && !begin(s, ev, b))
         goto out;
     if (!b->run) {
-        struct attempt a = {.outcome = "skipped_duplicate",
-                            .prior_state = b->state,
+        /* "held": an earlier event of its order key is still open; the entry
+         * was acknowledged and comes back when that one is done. */
+        bool held = strcmp(b->state, "held") == 0;
+        struct attempt a = {.outcome = held ? "held" : "skipped_duplicate",
+                            .prior_state = held ? NULL : b->state,
                             .next_in_ms = -1,
                             .applied = true};
         log_attempt(s, ev, &a);

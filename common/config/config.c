@@ -273,6 +273,9 @@ static int validate_route(struct parse_ctx *c, struct route_cfg *r)
     if (!r->handler)
         return config_fail(c, "handler", "[route %s] needs a handler", r->name);
     r->drop = strcmp(r->handler, "drop") == 0;
+    if (r->order_by.kind == FIELD_SHA256 || r->order_by.kind == FIELD_SOURCE)
+        return config_fail(c, "order_by", "[route %s] orders by header:NAME or json:/pointer",
+                           r->name);
     if (r->nfilter && strcmp(r->name, "default") == 0)
         return config_fail(c, "filter", "[route default] takes what no other route takes: it "
                                         "cannot have filters");
@@ -356,6 +359,7 @@ static void config_free(struct config *cfg)
             free(rt->match[m].source), free(rt->match[m].glob);
         for (size_t f = 0; f < rt->nfilter; f++)
             filter_free(&rt->filter[f]);
+        field_free(&rt->order_by);
         free(rt->match), free(rt->filter), free(rt->name), free(rt->handler);
         free(rt->retry_schedule_ms), free(rt->permanent_exit_codes);
     }

@@ -55,6 +55,8 @@ struct route_cfg {
     int *permanent_exit_codes;
     size_t npermanent;
     int64_t high_watermark; /* per route; 0 = the receiver's */
+    struct field_spec order_by; /* FIELD_NONE: events of the route run in any order */
+    bool order_hold_on_dead;    /* order_on_dead = hold (default continue) */
     int line;
 };
 

@@ -338,6 +338,16 @@ out:
     return rc;
 }
 
+static int set_order_on_dead(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    static const struct word_value w[] = {{"continue", 0}, {"hold", 1}, {NULL, 0}};
+    int v = 0, rc = pick_word(c, key, val, w, "continue or hold", &v);
+
+    if (rc == 0)
+        *(bool *)f = v;
+    return rc;
+}
+
 /* filter = FIELD-SPEC OP VALUE, ... (filter.h) */
 static int set_filter(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
@@ -494,6 +504,8 @@ static const struct key_row keys[] = {
     {SEC_ROUTE, "visibility_timeout", offsetof(struct route_cfg, visibility_timeout_ms), set_ms},
     {SEC_ROUTE, "permanent_exit_codes", 0, set_exit_codes},
     {RTE(high_watermark), set_i64},
+    {RTE(order_by), set_field},
+    {SEC_ROUTE, "order_on_dead", offsetof(struct route_cfg, order_hold_on_dead), set_order_on_dead},
 };
 
 /* secret.VERSION = value: one entry of the source's versioned key set. */

@@ -104,6 +104,10 @@ int store_key_stream(const struct store *st, char *buf, size_t cap, const char *
 int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
                    const char *source, const char *event_id, size_t event_id_len);
 /* "P:{ROUTE}:seen:": what SCRIPT_READ appends "SOURCE:EVENT_ID" to. */
+/* P:{ROUTE}:order:KEY, the list of an order key's open events (KEY holds
+ * at most STORE_KEY_MAX bytes less the prefix; any bytes). */
+int store_key_order(const struct store *st, char *buf, size_t cap, const char *route,
+                    const char *key, size_t key_len);
 int store_key_seen_prefix(const struct store *st, char *buf, size_t cap, const char *route);
 int store_key_global(const struct store *st, char *buf, size_t cap, const char *what);
 /* True when NAME is a tenant name as store_tenant_name makes them. */

@@ -392,6 +392,29 @@ int extract_field(struct extract_ctx *x, const struct field_spec *spec, const ch
     return rc;
 }
 
+int extract_key(struct extract_ctx *x, const struct field_spec *spec, char *out, size_t out_cap,
+                size_t *out_len)
+{
+    int rc = extract_field(x, spec, NULL, out, out_cap, out_len);
+    const struct header *hd = NULL;
+    const char *v = NULL;
+    size_t n = 0;
+    json_t *j;
+
+    if (rc != HOOKD_ETOO_LARGE || out_cap < EXTRACT_MAX_LEN + 1)
+        return rc;
+    if (spec->kind == FIELD_JSON && json_is_string(j = extract_json_at(x, spec->arg)))
+        v = json_string_value(j), n = json_string_length(j);
+    else if (spec->kind == FIELD_HEADER && x->h && (hd = headers_find(x->h, spec->arg)))
+        v = hd->value, n = hd->value_len;
+    if (!v)
+        return rc;
+    memcpy(out, "sha256:", 7);
+    codec_sha256_hex(v, n, out + 7);
+    *out_len = 7 + CODEC_SHA256_HEX_LEN;
+    return 0;
+}
+
 const char *extract_reason(int code)
 {
     switch (code) {

@@ -75,6 +75,16 @@ json_t *extract_json_at(struct extract_ctx *x, const char *pointer);
 int extract_field(struct extract_ctx *x, const struct field_spec *spec, const char *default_text,
                   char *out, size_t out_cap, size_t *out_len);
 
+/*
+ * An ordering key (a route's order_by): as extract_field, except that a
+ * string value longer than EXTRACT_MAX_LEN (a single header: or json:
+ * spec) is not refused but stands for itself as "sha256:" and the 64 hex
+ * digits of its SHA-256, so a very long key still orders its events in
+ * bounded space. out_cap >= EXTRACT_MAX_LEN + 1.
+ */
+int extract_key(struct extract_ctx *x, const struct field_spec *spec, char *out, size_t out_cap,
+                size_t *out_len);
+
 /* Short static reason for a code of extract_field, for logs and 400 bodies:
  * "missing_field", "body_not_json", "field_too_long", "invalid_field",
  * "bad_spec", "out_of_memory", "ok". */

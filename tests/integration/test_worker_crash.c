@@ -1,7 +1,8 @@
 /*
  * test_worker_crash.c — hookd-worker when things go wrong around it: a
  * worker killed -9 mid-handler, a handler longer than visibility_timeout,
- * several workers on one route, SIGTERM while a handler runs, Redis going
+ * several workers on one route, an ordered key across a killed worker,
+ * SIGTERM while a handler runs, Redis going
  * away and coming back, and a worker started before its Redis.
  */
 #include <signal.h>
@@ -99,6 +100,57 @@ TEST_T(worker_kill9_entry_claimed_by_another, 40)
     ASSERT_INT_EQ(wfx_counter(&f, "default", "processed"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 0);
     free(attempts);
+}
+
+/* The mark of KIND for event ID, attempt ATTEMPT: its index, or -1. */
+static int find_mark(const struct mark *m, int n, const char *kind, const char *id, int attempt)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(m[i].kind, kind) == 0 && strcmp(m[i].id, id) == 0 && m[i].attempt == attempt)
+            return i;
+    return -1;
+}
+
+/* Per-key ordering across a crash: the worker running key a's first event
+ * is killed -9; the key's next event, read meanwhile by the other worker,
+ * is held (not run) until the first is claimed and finished, while key b
+ * goes on in parallel. */
+TEST_T(worker_kill9_ordered_key_not_overtaken, 40)
+{
+    struct wfx f;
+    struct mark m[MAX_MARKS];
+    struct proc *w[2];
+    int n;
+
+    wfx_start(&f,
+              "[route default]\nhandler = exec:@H@/slow.sh @DIR@ 30 2 a-1\n"
+              "order_by = json:/k\nvisibility_timeout = 1s\nhandler_timeout = 60s\n",
+              NULL);
+    w[0] = wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
+    w[1] = wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
+    wfx_enqueue_keyed(&f, "default", "a-1", "a");
+    WAIT_FOR(count_marks("start") == 1, 10000);
+    ASSERT_INT_EQ(read_marks(m, MAX_MARKS), 1);
+    int victim = m[0].pid == (long)proc_pid(w[0]) ? 0 : 1;
+    wfx_enqueue_keyed(&f, "default", "a-2", "a");
+    wfx_enqueue_keyed(&f, "default", "b-1", "b");
+    WAIT_FOR(wfx_state_is(&f, "default", "b-1", "processed"), 8000);
+    WAIT_FOR(wfx_state_is(&f, "default", "a-2", "held"), 8000);
+
+    proc_kill(w[victim]);
+    kill_handler("a-1", 1);
+    WAIT_FOR(wfx_state_is(&f, "default", "a-2", "processed"), 8000);
+    n = read_marks(m, MAX_MARKS);
+    int end_a1 = find_mark(m, n, "end", "a-1", 2), start_a2 = find_mark(m, n, "start", "a-2", 1);
+    ASSERT_INT_OP(end_a1, >=, 0);
+    ASSERT_INT_OP(start_a2, >, end_a1);
+    ASSERT_INT_EQ(find_mark(m, n, "start", "a-2", 2), -1); /* held is not an attempt */
+    ASSERT(wfx_state_is(&f, "default", "a-1", "processed"));
+    ASSERT_INT_OP(wfx_counter(&f, "default", "held"), >=, 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "processed"), 3);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 0);
+    ASSERT_INT_EQ(redis_int(f.rc, "EXISTS hookd:{default}:order:a hookd:{default}:order:b"), 0);
+    ASSERT_INT_EQ(proc_log_count(w[1 - victim], "\"outcome\":\"held\""), 1);
 }
 
 /* A paused route's entries stay where they are, even those of a worker

@@ -77,13 +77,15 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, const char *id,
-                      const char *type, const char *body, size_t body_len, const char *headers_json,
-                      const char *traceparent)
+/* wfx_enqueue_full with ORDER_KEY (NULL: none). */
+static void enqueue(struct wfx *f, const char *route, const char *source, const char *id,
+                    const char *type, const char *body, size_t body_len, const char *headers_json,
+                    const char *traceparent, const char *order_key)
 {
     char sha[65], reqid[96];
     struct enqueue_result res;
-    struct store_event_in ev = {0};
+    struct store_event_in ev = {.order_key = order_key,
+                                .order_key_len = order_key ? strlen(order_key) : 0};
     int rc;
 
     sha256_hex(body, body_len, sha);
@@ -105,6 +107,18 @@ void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, cons
         harness_backoff(i + 5);
     ASSERT_INT_EQ(rc, 0);
     ASSERT_INT_EQ(res.status, ENQ_QUEUED);
+}
+
+void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, const char *id,
+                      const char *type, const char *body, size_t body_len, const char *headers_json,
+                      const char *traceparent)
+{
+    enqueue(f, route, source, id, type, body, body_len, headers_json, traceparent, NULL);
+}
+
+void wfx_enqueue_keyed(struct wfx *f, const char *route, const char *id, const char *order_key)
+{
+    enqueue(f, route, "github", id, "push", "{}", 2, NULL, NULL, order_key);
 }
 
 void wfx_enqueue(struct wfx *f, const char *route, const char *id, const char *body)

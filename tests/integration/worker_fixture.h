@@ -48,6 +48,9 @@ void wfx_enqueue_full(struct wfx *f, const char *route, const char *source, cons
                       const char *type, const char *body, size_t body_len,
                       const char *headers_json, const char *traceparent);
 void wfx_enqueue(struct wfx *f, const char *route, const char *id, const char *body);
+/* An event "{}" with ORDER_KEY, as the receiver queues it for a route with
+ * order_by (it joins the key's order list). */
+void wfx_enqueue_keyed(struct wfx *f, const char *route, const char *id, const char *order_key);
 
 /* A field of the dedupe record of (route, "github", id): malloc'd, or NULL. */
 char *wfx_seen(struct wfx *f, const char *route, const char *id, const char *field);

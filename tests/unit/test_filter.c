@@ -192,3 +192,23 @@ TEST(filter_config_routes_and_drop)
                      sizeof err));
     ASSERT_STR_CONTAINS(err, "exec_mode");
 }
+
+TEST(filter_config_order_by)
+{
+    char err[300] = "";
+    struct config *cfg = conf("[route default]\nhandler = exec:/bin/true\n"
+                              "order_by = json:/data/object/customer\norder_on_dead = hold\n",
+                              err, sizeof err);
+
+    if (!cfg)
+        test_fail(__FILE__, __LINE__, "config: %s", err);
+    ASSERT_INT_EQ(config_route(cfg, "default")->order_by.kind, FIELD_JSON);
+    ASSERT(config_route(cfg, "default")->order_hold_on_dead);
+    config_release(cfg);
+    ASSERT_NULL(conf("[route default]\nhandler = exec:/bin/true\norder_by = sha256\n", err,
+                     sizeof err));
+    ASSERT_STR_CONTAINS(err, "orders by header:NAME or json:/pointer");
+    ASSERT_NULL(conf("[route default]\nhandler = exec:/bin/true\norder_on_dead = skip\n", err,
+                     sizeof err));
+    ASSERT_STR_CONTAINS(err, "continue or hold");
+}

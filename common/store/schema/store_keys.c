@@ -51,6 +51,18 @@ int store_key_seen(const struct store *st, char *buf, size_t cap, const char *ro
     return n + (int)event_id_len;
 }
 
+int store_key_order(const struct store *st, char *buf, size_t cap, const char *route,
+                    const char *key, size_t key_len)
+{
+    int n = snprintf(buf, cap, "%s:{%s}:order:", st->prefix, route);
+
+    if (n < 0 || (size_t)n + key_len >= cap)
+        return -1;
+    memcpy(buf + n, key, key_len);
+    buf[n + key_len] = '\0';
+    return n + (int)key_len;
+}
+
 int store_key_global(const struct store *st, char *buf, size_t cap, const char *what)
 {
     int n = snprintf(buf, cap, "%s:%s", st->prefix, what);

@@ -42,13 +42,16 @@
 #include "codec.h"
 #include "store_internal.h"
 
-/* KEYS: seen, stream, counters, paused, tenant_stream, tenants
+/* KEYS: seen, stream, counters, paused, tenant_stream, tenants, order
  * ARGV: ttl_s, watermark, now_ms, source, route, tenant, tenants_max,
- *       field, value, ...
+ *       order_hold ('1' or ''), field, value, ...
  * An event with a tenant (ARGV[6] ~= '') goes to its tenant's stream, whose
  * name joins the tenants set; once the route has tenants_max tenants, new
  * ones share the default stream (a bound on what one misconfigured tenant
- * field can create). Without a tenant, KEYS[5] = KEYS[2]. */
+ * field can create). Without a tenant, KEYS[5] = KEYS[2]. An event with an
+ * order key (route order_by) joins the tail of its key's list KEYS[7] in
+ * the same step, so the list's order is the acceptance order (see
+ * LUA_ORDER); without one, KEYS[7] = KEYS[1]. */
 static const char enqueue_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
     "  redis.call('HINCRBY', KEYS[3], 'duplicates', 1)\n"
@@ -68,9 +71,15 @@ static const char enqueue_lua[] =
     "  redis.call('SADD', KEYS[6], ARGV[6])\n"
     "  stream = KEYS[5]\n"
     "end\n"
-    "local id = redis.call('XADD', stream, '*', unpack(ARGV, 8))\n"
+    "local id = redis.call('XADD', stream, '*', unpack(ARGV, 9))\n"
     "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'attempts', '0',\n"
     "  'source', ARGV[4], 'route', ARGV[5], 'received_at', ARGV[3], 'updated_at', ARGV[3])\n"
+    "if KEYS[7] ~= KEYS[1] then\n"
+    "  redis.call('RPUSH', KEYS[7], KEYS[1])\n"
+    "  redis.call('EXPIRE', KEYS[7], ARGV[1])\n"
+    "  redis.call('HSET', KEYS[1], 'order_list', KEYS[7])\n"
+    "  if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'order_hold', '1') end\n"
+    "end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
     "redis.call('HINCRBY', KEYS[3], 'received', 1)\n"
     "return {'queued', id, tostring(redis.call('HINCRBY', KEYS[3], 'backlog', 1))}\n";
@@ -104,6 +113,69 @@ static const char enqueue_lua[] =
     "  redis.call('HINCRBY', KEYS[" k "], ARGV[" b "], ARGV[" c "])\n"                             \
     "end\n"
 
+/*
+ * Per-key ordering (route order_by). P:{ROUTE}:order:KEY lists the dedupe
+ * keys of KEY's open events in acceptance order (ENQUEUE appends); the
+ * event at its head is the only one of the key that may run:
+ *
+ *   read/claim an entry ── head of its list (or not in one)? ──▶ run
+ *        │ no: XACK, state 'held', 'held_in' = its stream (no handler run)
+ *        ▼
+ *   FINISH / DEAD of the head ──▶ LPOP it, then order_release: a held new
+ *        head is copied to the end of its stream as 'queued' (as MOVE_DUE
+ *        does) and read again by any worker.
+ *
+ * A retry keeps its place at the head (RETRY leaves the list alone), so a
+ * retrying event holds the later events of its key. A worker that dies
+ * mid-event leaves it pending and at the head: the next event of the key
+ * is held until the entry is claimed and finished, never run past it. DEAD
+ * releases the key, unless the event was enqueued with order_hold
+ * (order_on_dead = hold): then the dead event stays at the head and holds
+ * its key until a replay of it finishes. order_release also pops heads
+ * that are closed or whose record expired, so a lost record never wedges
+ * a key. Every key named here shares the route's {ROUTE} slot.
+ */
+#define LUA_ORDER                                                                                  \
+    "local function order_release(ol)\n"                                                           \
+    "  for _ = 1, 1000 do\n"                                                                       \
+    "    local h = redis.call('LINDEX', ol, 0)\n"                                                  \
+    "    if not h then return nil end\n"                                                           \
+    "    local f = redis.call('HMGET', h, 'state', 'stream_id', 'held_in', 'order_hold')\n"        \
+    "    if f[1] == 'held' and f[3] then\n"                                                        \
+    "      local e = redis.call('XRANGE', f[3], f[2], f[2])\n"                                     \
+    "      if #e > 0 then\n"                                                                       \
+    "        local id = redis.call('XADD', f[3], '*', unpack(e[1][2]))\n"                          \
+    "        redis.call('XDEL', f[3], f[2])\n"                                                     \
+    "        redis.call('HSET', h, 'state', 'queued', 'stream_id', id)\n"                          \
+    "        redis.call('HDEL', h, 'held_in')\n"                                                   \
+    "        return h\n"                                                                           \
+    "      end\n"                                                                                  \
+    "    elseif f[1] and f[1] ~= 'processed' and (f[1] ~= 'failed_permanent' or f[4]) then\n"     \
+    "      return h\n"                                                                             \
+    "    end\n"                                                                                    \
+    "    redis.call('LPOP', ol)\n"                                                                 \
+    "  end\n"                                                                                      \
+    "  return nil\n"                                                                               \
+    "end\n"                                                                                        \
+    "local function order_held(k, stream, group, id, now, counters)\n"                            \
+    "  local ol = redis.call('HGET', k, 'order_list')\n"                                           \
+    "  if not ol then return false end\n"                                                         \
+    "  local head = order_release(ol)\n"                                                          \
+    "  if not head or head == k then return false end\n"                                          \
+    "  redis.call('XACK', stream, group, id)\n"                                                   \
+    "  redis.call('HSET', k, 'state', 'held', 'held_in', stream, 'updated_at', now)\n"            \
+    "  redis.call('HINCRBY', counters, 'held', 1)\n"                                              \
+    "  return true\n"                                                                             \
+    "end\n"                                                                                        \
+    "local function order_done(k, keep)\n"                                                        \
+    "  local ol = redis.call('HGET', k, 'order_list')\n"                                           \
+    "  if not ol or keep then return end\n"                                                       \
+    "  if redis.call('LINDEX', ol, 0) == k then redis.call('LPOP', ol)\n"                         \
+    "  else redis.call('LREM', ol, 1, k) end\n"                                                    \
+    "  redis.call('HDEL', k, 'order_list', 'order_hold')\n"                                        \
+    "  order_release(ol)\n"                                                                        \
+    "end\n"
+
 /* Before running a handler, for an entry READ did not begin (claimed, or
  * from the idle wait); read_lua repeats this logic. KEYS: seen, stream, counters
  * ARGV: stream_id, group, now_ms, ttl_s, attempt_token
@@ -114,7 +186,7 @@ static const char enqueue_lua[] =
  * for this one start: a BEGIN sent again after a timeout (the first one
  * may still have run, in a Redis that was frozen) finds its own token and
  * returns the same attempt instead of counting another. */
-static const char begin_lua[] = LUA_OPEN_AND_CURRENT(
+static const char begin_lua[] = LUA_ORDER LUA_OPEN_AND_CURRENT(
     "ARGV[1]") "if not open then\n"
                "  redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
                "  redis.call('HINCRBY', KEYS[3], 'duplicate_skipped', 1)\n"
@@ -123,6 +195,9 @@ static const char begin_lua[] = LUA_OPEN_AND_CURRENT(
                "if st == 'processing' and redis.call('HGET', KEYS[1], 'attempt_token') == ARGV[5] "
                "then\n"
                "  return {'run', redis.call('HGET', KEYS[1], 'attempts') or '1'}\n"
+               "end\n"
+               "if order_held(KEYS[1], KEYS[2], ARGV[2], ARGV[1], ARGV[3], KEYS[3]) then\n"
+               "  return {'skip', 'held'}\n"
                "end\n"
                "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
                "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
@@ -136,7 +211,7 @@ static const char begin_lua[] = LUA_OPEN_AND_CURRENT(
  * the dead count goes back down instead of the backlog, so an event is
  * never both processed and in the dead-letter stream. Returns 1 applied,
  * 0 already processed. */
-static const char finish_lua[] = "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE(
+static const char finish_lua[] = LUA_ORDER "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE(
     "5", "5", "6",
     "7") "local st = redis.call('HGET', KEYS[1], 'state')\n"
          "if st == 'processed' then return 0 end\n"
@@ -152,6 +227,7 @@ static const char finish_lua[] = "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\
                         "else\n"
                         "  redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
                         "end\n"
+                        "order_done(KEYS[1], false)\n"
                         "return 1\n";
 
 /* Transient failure with attempts left. KEYS: seen, stream, counters, retry,
@@ -180,7 +256,7 @@ static const char retry_lua[] =
  *       followed by the SPEC's reason, last_error, attempts, failed_at)
  * Returns 1 dead-lettered, 0 only acked (closed or superseded meanwhile). */
 static const char dead_lua[] =
-    "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE("5", "8", "9", "10")
+    LUA_ORDER "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE("5", "8", "9", "10")
         LUA_OPEN_AND_CURRENT(
             "ARGV[1]") "if not open then return 0 end\n"
                        "local f = {unpack(ARGV, 11)}\n"
@@ -195,6 +271,8 @@ static const char dead_lua[] =
                        "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n" LUA_KEEP_TTL(
                            "ARGV[7]") "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"
                                       "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
+                                      "order_done(KEYS[1], redis.call('HGET', KEYS[1], "
+                                      "'order_hold') == '1')\n"
                                       "return 1\n";
 
 /* One due retry back into the stream. KEYS: seen, stream, retry
@@ -295,7 +373,7 @@ static const char replay_lua[] =
  * The token is written all the same, so that a later BEGIN of the same
  * entry never takes this start for its own. */
 static const char read_lua[] =
-    "local function seen_key(f)\n"
+    LUA_ORDER "local function seen_key(f)\n"
     "  if #f % 2 ~= 0 or #f / 2 > tonumber(ARGV[8]) then return nil end\n"
     "  local eid, src\n"
     "  for j = 1, #f, 2 do\n"
@@ -317,6 +395,9 @@ static const char read_lua[] =
     "    redis.call('XACK', stream, ARGV[1], e[1])\n"
     "    redis.call('HINCRBY', KEYS[2], 'duplicate_skipped', 1)\n"
     "    return {'skip', st or '', k}\n"
+    "  end\n"
+    "  if order_held(k, stream, ARGV[1], e[1], ARGV[4], KEYS[2]) then\n"
+    "    return {'skip', 'held', k}\n"
     "  end\n"
     "  local n = redis.call('HINCRBY', k, 'attempts', 1)\n"
     "  redis.call('HSET', k, 'state', 'processing', 'stream_id', e[1],\n"

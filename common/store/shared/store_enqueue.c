@@ -14,7 +14,8 @@
 #include "store_enqueue.h"
 #include "store_internal.h"
 
-#define ENQ_MAX_FIELDS 14 /* field/value pairs of one stream entry */
+#define ENQ_MAX_FIELDS 15 /* field/value pairs of one stream entry */
+#define ENQ_KEYS 7        /* KEYS of SCRIPT_ENQUEUE */
 
 /* Appends the stream entry's fields (SPEC order) to argv. */
 static void add_event_fields(const char **argv, size_t *len, int *n_io,
@@ -38,6 +39,8 @@ static void add_event_fields(const char **argv, size_t *len, int *n_io,
         ADD_STR("traceparent"), ADD_STR(ev->traceparent);
     if (ev->tenant)
         ADD_STR("tenant"), store_arg_add(argv, len, &n, ev->tenant, ev->tenant_len);
+    if (ev->order_key)
+        ADD_STR("order_key"), store_arg_add(argv, len, &n, ev->order_key, ev->order_key_len);
     ADD_STR("attempt"), ADD_STR("1");
     *n_io = n;
 }
@@ -92,13 +95,18 @@ static int wait_for_replicas(struct store *st, int replicas, int64_t timeout_ms)
     return rc;
 }
 
-/* KEYS of the enqueue step into keys[] / argv; *tenant_name "" when none. */
+/* KEYS of the enqueue step into keys[] / argv; *tenant_name "" when none.
+ * The seventh is the order key's list, or the seen key again when the
+ * event has none. */
 static int enqueue_keys(struct store *st, const char *route, const struct store_event_in *ev,
-                        char keys[6][STORE_KEY_MAX], size_t klen[6],
+                        char keys[ENQ_KEYS][STORE_KEY_MAX], size_t klen[ENQ_KEYS],
                         char tenant_name[STORE_TENANT_MAX + 1])
 {
     int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, route, ev->source, ev->event_id,
                             ev->event_id_len);
+    int ol = ev->order_key ? store_key_order(st, keys[6], STORE_KEY_MAX, route, ev->order_key,
+                                             ev->order_key_len)
+                           : sl;
 
     if (!ev->tenant || store_tenant_name(ev->tenant, ev->tenant_len, tenant_name) < 0)
         tenant_name[0] = '\0';
@@ -106,22 +114,25 @@ static int enqueue_keys(struct store *st, const char *route, const struct store_
         store_key_route(st, keys[2], STORE_KEY_MAX, route, "counters") < 0 ||
         store_key_route(st, keys[3], STORE_KEY_MAX, route, "paused") < 0 ||
         store_key_stream(st, keys[4], STORE_KEY_MAX, route, tenant_name) < 0 ||
-        store_key_route(st, keys[5], STORE_KEY_MAX, route, "tenants") < 0)
+        store_key_route(st, keys[5], STORE_KEY_MAX, route, "tenants") < 0 || ol < 0)
         return HOOKD_ETOO_LARGE;
     klen[0] = (size_t)sl;
     for (int i = 1; i < 6; i++)
         klen[i] = strlen(keys[i]);
+    if (!ev->order_key)
+        memcpy(keys[6], keys[0], (size_t)sl + 1);
+    klen[6] = (size_t)ol;
     return 0;
 }
 
-#define ENQ_ARGV_MAX (3 + 6 + 7 + 2 * ENQ_MAX_FIELDS)
+#define ENQ_ARGV_MAX (3 + ENQ_KEYS + 8 + 2 * ENQ_MAX_FIELDS)
 
 /* One enqueue step's arguments, built in buffers of its own. */
 struct enqueue_args {
-    char keys[6][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
+    char keys[ENQ_KEYS][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
     char ttl[24], wm[24], now[24], received[24], tmax[24];
     const char *argv[ENQ_ARGV_MAX];
-    size_t len[ENQ_ARGV_MAX], klen[6];
+    size_t len[ENQ_ARGV_MAX], klen[ENQ_KEYS];
     int argc;
 };
 
@@ -134,14 +145,14 @@ static int enqueue_args(struct store *st, const char *route, const struct store_
 
     if ((rc = enqueue_keys(st, route, ev, a->keys, a->klen, a->tenant)) < 0)
         return rc;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < ENQ_KEYS; i++)
         store_arg_add(argv, len, &n, a->keys[i], a->klen[i]);
     snprintf(a->ttl, sizeof a->ttl, "%lld", (long long)ttl_s);
     snprintf(a->wm, sizeof a->wm, "%lld", (long long)watermark);
     snprintf(a->now, sizeof a->now, "%lld", (long long)ev->received_at_ms);
     snprintf(a->tmax, sizeof a->tmax, "%d", STORE_TENANTS_MAX);
     ADD_STR(a->ttl), ADD_STR(a->wm), ADD_STR(a->now), ADD_STR(ev->source), ADD_STR(route);
-    ADD_STR(a->tenant), ADD_STR(a->tmax);
+    ADD_STR(a->tenant), ADD_STR(a->tmax), ADD_STR(ev->order_hold ? "1" : "");
     add_event_fields(argv, len, &n, ev, route, a->received, sizeof a->received);
     a->argc = n;
     return 0;
@@ -191,7 +202,7 @@ void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *co
         cmds[m] = (struct store_argv){a[m].argc, a[m].argv, a[m].len};
         which[m++] = i;
     }
-    store_script_many(st, SCRIPT_ENQUEUE, 6, m, cmds, replies, rcs);
+    store_script_many(st, SCRIPT_ENQUEUE, ENQ_KEYS, m, cmds, replies, rcs);
     for (size_t k = 0; k < m; k++) {
         struct store_enqueue_job *j = jobs[which[k]];
         j->rc = replies[k] ? parse_enqueue_reply(replies[k], &j->res) : rcs[k];

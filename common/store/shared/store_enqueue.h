@@ -8,6 +8,7 @@
 #ifndef HOOKD_STORE_ENQUEUE_H
 #define HOOKD_STORE_ENQUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ struct store_event_in {
     int64_t received_at_ms;
     const char *request_id;
     const char *traceparent; /* may be NULL */
+    const char *order_key;   /* the route's order_by value; NULL: unordered */
+    size_t order_key_len;
+    bool order_hold;         /* order_on_dead = hold: a dead event keeps its key held */
 };
 
 enum enqueue_status {
