@@ -20,7 +20,7 @@
  * rare entry the script cannot name (see SCRIPT_READ) get BEGIN here. The
  * outcome step of an entry from a fair read carries the next cycle's fair
  * read in the same write (store_outcome_then_read) when loop.c says which
- * route that read is (loop_next_route: not when stopping, claims or a
+ * route that read is (loop_read_ahead: not when stopping, claims or a
  * refresh are due); its answer waits in s->ahead, and loop.c handles that
  * entry first thing next cycle. So a busy thread makes one round trip per
  * event besides the handler. The entry is in this consumer's pending list
@@ -225,9 +225,10 @@ static bool begin(struct slot *s, const struct store_event *ev, struct store_beg
     return true;
 }
 
-/* The outcome O with the next cycle's read of route I in the same write;
- * the read's answer is kept in s->ahead for that cycle (loop.c). */
-static int outcome_then_read(struct slot *s, const struct store_outcome *o, bool *applied, size_t i)
+/* The outcome O with the next cycle's read (position K, route I) in the
+ * same write; the read's answer is kept in s->ahead for that cycle. */
+static int outcome_then_read(struct slot *s, const struct store_outcome *o, bool *applied,
+                             size_t k, size_t i)
 {
     char token[WORKER_TOKEN_MAX];
     struct store_start start;
@@ -235,9 +236,8 @@ static int outcome_then_read(struct slot *s, const struct store_outcome *o, bool
 
     worker_start(s, &start, token);
     rc = store_outcome_then_read(s->st, o, applied, &s->streams[i], s->w->consumer, &start,
-                                 &s->ahead, &read_rc);
-    if (read_rc == 0)
-        s->ahead_read = true, s->ahead_route = i, s->ahead_cycle = s->cycles + 1;
+                                 &s->ahead.taken, &read_rc);
+    s->ahead.sent = read_rc == 0, s->ahead.k = k;
     return rc;
 }
 
@@ -260,12 +260,13 @@ static void record(struct slot *s, const struct store_event *ev, struct attempt 
                               .reason = a->reason,
                               .last_error = last_error,
                               .attempts = a->n};
-    int next = then_read ? loop_next_route(s) : -1;
+    size_t k, i;
+    bool ahead = then_read && loop_read_ahead(s, &k, &i);
     int rc;
 
     for (;;) {
-        if (next >= 0)
-            rc = outcome_then_read(s, &o, &a->applied, (size_t)next), next = -1;
+        if (ahead)
+            rc = outcome_then_read(s, &o, &a->applied, k, i), ahead = false;
         else
             rc = store_outcome(s->st, &o, &a->applied);
         if (rc == 0) {

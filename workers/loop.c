@@ -2,9 +2,8 @@
  * loop.c — a worker thread: find the next event and hand it to event.c.
  *
  * Each cycle, in this order:
- *   0. an entry read ahead — the previous cycle's outcome step carried this
- *      cycle's first read (event.c), and it found an entry: handled first,
- *      as step 2 would have (it is already begun and in our pending list).
+ *   0. an entry read ahead (below): handled first, as step 2 would have
+ *      (it is already begun and in our pending list).
  *   1. stale entries — every claim interval (visibility_timeout / 4, within
  *      100 ms..5 s), XAUTOCLAIM one entry per route idle for at least that
  *      route's visibility_timeout: its worker died, hung or lost Redis. Each
@@ -28,14 +27,12 @@
  * One route per command: routes hash to different cluster slots (a route's
  * streams share its {ROUTE} slot).
  *
- * Reading ahead: after an entry from step 2 (or 0), the next cycle's first
- * Redis step is, when no claim pass and no refresh is due, the fair read of
- * the first route not known to be paused from first_route(next cycle):
- * loop_next_route names it, and event.c sends it with the outcome step. Its
- * answer is that cycle's: an entry is step 0; "none" or "paused" stands for
- * that route's read in step 2, which goes on with the routes after it. So
- * priorities, anti-starvation and pauses pick exactly as without it; a claim
- * pass falling due meanwhile waits for the entry read ahead.
+ * Reading ahead: one decision (next_read) picks the routes of a cycle, in
+ * priority order past those known to be paused. When the next cycle's
+ * first read needs nothing from Redis before it (no claim pass or pause
+ * sample due), event.c sends it with this cycle's outcome step
+ * (loop_read_ahead); its answer is the next cycle's step 0 (an entry) or
+ * stands for that route's read in step 2 (none, or paused).
  *
  * Paused routes: the flag and the tenant list are sampled at most once a
  * second (store_streams_refresh), and the fair read's script checks the
@@ -122,8 +119,7 @@ static int claim_stale(struct slot *s)
     return 0;
 }
 
-/* Step 2 for route I: 1 when an event was handled, 0 if none, < 0. The
- * read may have gone out already, with the previous outcome step. */
+/* Step 2 for route I: 1 when an event was handled, 0 if none, < 0. */
 static int read_route(struct slot *s, size_t i)
 {
     struct store_streams *ss = &s->streams[i];
@@ -132,10 +128,6 @@ static int read_route(struct slot *s, size_t i)
     struct store_start start;
     int rc = 0;
 
-    if (s->ahead_read && s->ahead_route == i && s->ahead_cycle == s->cycles) {
-        s->ahead_read = false; /* its answer was "none" or "paused" */
-        return 0;
-    }
     if ((rc = store_streams_refresh(s->st, ss, false)) == 0 && !ss->paused) {
         worker_start(s, &start, token);
         rc = store_read_begin(s->st, ss, s->w->consumer, &start, &t);
@@ -183,32 +175,44 @@ static size_t first_route(const struct slot *s, unsigned cycle)
     return nr - 1 - j % (nr - 1);
 }
 
-int loop_next_route(const struct slot *s)
+/* The read decision of cycle CYCLE, shared by the cycle itself and its
+ * read ahead: routes in the order from first_route down the priorities
+ * (wrapping), skipping those known to be paused. From position K on, the
+ * position of the next route to read (its pause sample may be due: then
+ * the read asks Redis first), or nroutes when none is left. */
+static size_t next_read(const struct slot *s, unsigned cycle, size_t k, size_t *route)
 {
-    size_t nr = s->w->nroutes, first = first_route(s, s->cycles + 1);
+    size_t nr = s->w->nroutes, first = first_route(s, cycle);
 
-    if (worker_stopping(s->w) || clock_mono_ms() >= s->next_claim_ms)
-        return -1;
-    /* What read_by_priority will do: skip the routes known to be paused
-     * (unless their sample is due: then it asks Redis first). */
-    for (size_t k = 0; k < nr; k++) {
+    for (; k < nr; k++) {
         const struct store_streams *ss = &s->streams[(first + k) % nr];
-        if (!store_streams_fresh(ss))
-            return -1;
-        if (!ss->paused)
-            return ss->n <= STORE_READ_WINDOW ? (int)((first + k) % nr) : -1;
+        *route = (first + k) % nr;
+        if (!store_streams_fresh(ss) || !ss->paused)
+            break;
     }
-    return -1;
+    return k;
 }
 
-static int read_by_priority(struct slot *s)
+bool loop_read_ahead(const struct slot *s, size_t *k, size_t *route)
 {
-    size_t nr = s->w->nroutes, first = first_route(s, s->cycles);
+    if (worker_stopping(s->w) || clock_mono_ms() >= s->next_claim_ms)
+        return false;
+    *k = next_read(s, s->cycles + 1, 0, route);
+    /* A due pause sample asks Redis first: no read goes ahead of it. */
+    return *k < s->w->nroutes && store_streams_fresh(&s->streams[*route]) &&
+           s->streams[*route].n <= STORE_READ_WINDOW;
+}
+
+/* Step 2, then step 3. DONE: the position whose read went ahead with the
+ * previous outcome step and found nothing (its answer stands for that
+ * read), or nroutes. */
+static int read_by_priority(struct slot *s, size_t done)
+{
+    size_t i, k = 0;
     int rc;
 
-    /* From FIRST down the priorities, then from the top down to it. */
-    for (size_t k = 0; k < nr; k++)
-        if ((rc = read_route(s, (first + k) % nr)) != 0)
+    for (; (k = next_read(s, s->cycles, k, &i)) < s->w->nroutes; k++)
+        if (k != done && (rc = read_route(s, i)) != 0)
             return rc;
     return wait_any(s);
 }
@@ -220,27 +224,22 @@ static void recover(struct slot *s)
             return;
 }
 
-/* An entry the previous outcome step's read took (begun): handled before
- * anything else, as that read was this cycle's first step. */
-static int take_ahead(struct slot *s)
-{
-    struct store_taken t = s->ahead;
-
-    memset(&s->ahead, 0, sizeof s->ahead);
-    s->ahead_read = false;
-    event_handle(s, &t, true);
-    return 1;
-}
-
 void *loop_thread(void *arg)
 {
     struct slot *s = arg;
     unsigned tries = 0;
 
     while (!worker_stopping(s->w)) {
-        int rc = s->ahead.ev ? take_ahead(s) : claim_stale(s);
+        struct read_ahead a = s->ahead; /* the previous outcome step's read */
+        int rc = 0;
+
+        memset(&s->ahead, 0, sizeof s->ahead);
+        if (a.taken.ev) /* step 0: already begun, pending in our list */
+            event_handle(s, &a.taken, true), rc = 1;
+        else
+            rc = claim_stale(s);
         if (rc == 0)
-            rc = read_by_priority(s);
+            rc = read_by_priority(s, a.sent ? a.k : s->w->nroutes);
         s->cycles++;
         if (rc >= 0) {
             tries = 0;
@@ -250,7 +249,7 @@ void *loop_thread(void *arg)
             break;
         recover(s);
     }
-    if (s->ahead.ev) /* begun just before the stop: finish it too */
-        take_ahead(s);
+    if (s->ahead.taken.ev) /* begun just before the stop: finish it too */
+        event_handle(s, &s->ahead.taken, false);
     return NULL;
 }

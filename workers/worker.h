@@ -76,6 +76,14 @@ struct worker {
     void *threads;             /* owned pthread_t[concurrency] */
 };
 
+/* The next cycle's first read, sent with this cycle's outcome step
+ * (event.c): position K in that cycle's order (loop.c), and what it took. */
+struct read_ahead {
+    bool sent;
+    size_t k;
+    struct store_taken taken; /* taken.ev owned, begun */
+};
+
 /* One worker thread. */
 struct slot {
     struct worker *w;
@@ -86,25 +94,21 @@ struct slot {
     unsigned cycles; /* read cycles, for ANTI_STARVATION_EVERY */
     int64_t next_claim_ms;
     struct store_streams streams[WORKER_MAX_ROUTES]; /* per route: tenants, round robin, claims */
-    /* The read sent with the last outcome step (event.c): its answer for
-     * route ahead_route, for the cycle numbered ahead_cycle. */
-    bool ahead_read;
-    size_t ahead_route;
-    unsigned ahead_cycle;
-    struct store_taken ahead; /* ahead.ev owned; begun */
+    struct read_ahead ahead; /* the next cycle's first read, sent with an outcome step */
 };
 
 /* loop.c: a worker thread's body (arg: struct slot *). */
 void *loop_thread(void *arg);
-/* The route the next cycle reads first, when that read can go out with
- * this cycle's outcome step; -1 when the next cycle does something else
- * first (stopping, claims due, a refresh due, every route paused). */
-int loop_next_route(const struct slot *s);
+/* The next cycle's first read when it can go out with this cycle's outcome
+ * step: true with its position K and ROUTE; false when that cycle does
+ * something else first (stopping, claims or a pause sample due, every
+ * route paused). */
+bool loop_read_ahead(const struct slot *s, size_t *k, size_t *route);
 
 #define WORKER_TOKEN_MAX (WORKER_CONSUMER_MAX + 48)
 /* event.c: one event from BEGIN (unless T->begun) to its outcome; takes
  * ownership of t->ev. THEN_READ: the outcome step may carry the next
- * cycle's read (loop_next_route), whose answer lands in s->ahead. */
+ * cycle's read (loop_read_ahead), whose answer lands in s->ahead. */
 void event_handle(struct slot *s, struct store_taken *t, bool then_read);
 /* A new start's BEGIN arguments: a token unique to it, in TOKEN. */
 void worker_start(struct slot *s, struct store_start *start, char token[WORKER_TOKEN_MAX]);
