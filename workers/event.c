@@ -287,12 +287,7 @@ static void run_handler(struct slot *s, const struct worker_route *wr, const str
                            .timeout_ms = wr->cfg->handler_timeout_ms,
                            .cfg = s->w->cfg};
 
-    if (wr->handler.kind == HANDLER_HTTP)
-        runner_http(s->curl, &wr->handler, &in, res);
-    else if (wr->cfg->exec_mode == EXEC_PERSISTENT)
-        runner_persistent(&wr->handler, &in, res);
-    else
-        runner_exec(&wr->handler, &in, res);
+    wr->runner->run(wr->runner->needs_curl ? s->curl : NULL, &wr->handler, &in, res);
 }
 
 /* Classifies RES and records what follows from it. */

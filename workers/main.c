@@ -127,6 +127,7 @@ static int add_route(struct worker *w, const char *name, char *err, size_t errle
         snprintf(err, errlen, "[route %s] handler: %s", name, herr);
         return -1;
     }
+    wr->runner = runner_for(&wr->handler, rt->exec_mode);
     w->nroutes++;
     return 0;
 }
@@ -240,7 +241,7 @@ static int ensure_groups(struct worker *w, struct store *st, const sigset_t *sig
 static bool any_http(const struct worker *w)
 {
     for (size_t i = 0; i < w->nroutes; i++)
-        if (w->routes[i].handler.kind == HANDLER_HTTP)
+        if (w->routes[i].runner->needs_curl)
             return true;
     return false;
 }

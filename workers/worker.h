@@ -54,6 +54,7 @@
 struct worker_route {
     const struct route_cfg *cfg; /* borrowed from worker.cfg */
     struct handler handler;      /* owned */
+    const struct runner *runner; /* runner_for(handler, exec_mode) */
 };
 
 struct inflight {

@@ -1,8 +1,9 @@
 /*
  * runner.h — running one event's handler and judging the result.
  *
- *   handler text ──handler_parse──▶ struct handler (once per route, at start)
- *   event + attempt ──runner_exec / runner_persistent / runner_http──▶ struct run_result
+ *   handler text ──handler_parse──▶ struct handler ──runner_for──▶ struct runner
+ *                                                   (once per route, at start)
+ *   event + attempt ──runner->run──▶ struct run_result
  *   run_result ──classify──▶ ok | transient | permanent   (the SPEC's table)
  *
  * Runners never touch Redis and never block past the route's
@@ -13,6 +14,7 @@
 #ifndef HOOKD_WORKER_RUNNER_H
 #define HOOKD_WORKER_RUNNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -72,10 +74,28 @@ struct run_input {
     const struct config *cfg; /* its secret_env names are not passed on */
 };
 
+/* A way of running a handler: one row of the table in handler.c (as a
+ * signature scheme is one row of scheme.c's registry). A new kind of
+ * handler is a runner_KIND.c and one row. */
+struct runner {
+    const char *name;       /* "exec", "persistent", "http" */
+    enum handler_kind kind; /* the handler text it runs */
+    enum exec_mode mode;    /* for exec: handlers, the route's exec_mode */
+    bool needs_curl;        /* run() gets the thread's CURL handle */
+    /* Runs one event; always fills *res. CURL: the thread's handle (kept
+     * between calls so connections are reused), NULL unless needs_curl. */
+    void (*run)(void *curl, const struct handler *h, const struct run_input *in,
+                struct run_result *res);
+};
+
+/* The runner of H on a route with exec_mode MODE (borrowed, static). */
+const struct runner *runner_for(const struct handler *h, enum exec_mode mode);
+
 /* Runs an exec handler: body on stdin, HOOKD_* environment, own process
  * group, killed (TERM, then KILL after KILL_GRACE_MS) past the timeout.
  * Always fills *res. */
-void runner_exec(const struct handler *h, const struct run_input *in, struct run_result *res);
+void runner_exec(void *curl, const struct handler *h, const struct run_input *in,
+                 struct run_result *res);
 
 /* exec_mode = persistent: hands the event to this thread's long-lived
  * process for H (started here at the thread's first event for H, restarted
@@ -83,7 +103,8 @@ void runner_exec(const struct handler *h, const struct run_input *in, struct run
  * body on its stdin, one reply line "CODE[ MESSAGE]" on its stdout. The
  * processes live until the thread ends (a thread-specific destructor stops
  * them). Always fills *res. */
-void runner_persistent(const struct handler *h, const struct run_input *in, struct run_result *res);
+void runner_persistent(void *curl, const struct handler *h, const struct run_input *in,
+                       struct run_result *res);
 
 /* runner_exec.c, shared with runner_persistent.c. The worker's environment
  * without HOOKD_*, TRACEPARENT and the variables CFG reads secrets from: a
@@ -100,8 +121,7 @@ int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int
  * poll them. 0 or -errno; every fd is -1 or open, the caller's to close. */
 int runner_pipes(int to[2], int from[2]);
 
-/* POSTs the event to h->url on CURL (a handle owned by the caller and kept
- * between calls, so connections are reused). Always fills *res. */
+/* POSTs the event to h->url on CURL (the caller's). Always fills *res. */
 void runner_http(void *curl, const struct handler *h, const struct run_input *in,
                  struct run_result *res);
 

@@ -349,7 +349,8 @@ int runner_pipes(int to[2], int from[2])
     return 0;
 }
 
-void runner_exec(const struct handler *h, const struct run_input *in, struct run_result *res)
+void runner_exec(void *curl, const struct handler *h, const struct run_input *in,
+                 struct run_result *res)
 {
     struct child c = {.in_fd = -1, .err_fd = -1, .pidfd = -1, .res = res};
     int in_p[2], err_p[2], rc;

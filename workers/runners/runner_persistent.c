@@ -481,7 +481,8 @@ static void conclude(struct exchange *x, const struct run_input *in, struct run_
     }
 }
 
-void runner_persistent(const struct handler *h, const struct run_input *in, struct run_result *res)
+void runner_persistent(void *curl, const struct handler *h, const struct run_input *in,
+                       struct run_result *res)
 {
     int64_t start = clock_mono_ms();
     struct exchange x = {.body = in->ev->body, .body_len = in->ev->body_len};
