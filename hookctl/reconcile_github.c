@@ -257,8 +257,8 @@ static int scan_log(struct api_run *run, struct gh_scan *s, char *err, size_t er
             break;
         if (res.status != 200)
             rc = refused("GET", url, &res, err, errlen);
-        else if (!json_is_array(page = json_loadb(res.body, res.body_len, 0, NULL)))
-            rc = HOOKD_EPARSE;
+        else if ((page = json_loadb(res.body, res.body_len, 0, NULL)), !json_is_array(page))
+            rc = HOOKD_EPARSE; /* (json_is_array evaluates its argument twice) */
         json_array_foreach(page, i, d) {
             int one = rc == 0 ? take_delivery(run, s, d) : 0;
             older |= one == 1;

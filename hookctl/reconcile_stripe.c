@@ -187,7 +187,8 @@ int reconcile_stripe(struct api_run *run, char *err, size_t errlen)
             break;
         if (res.status != 200)
             rc = refused(url, &res, err, errlen);
-        else if (!json_is_object(doc = json_loadb(res.body, res.body_len, 0, NULL)) ||
+        else if ((doc = json_loadb(res.body, res.body_len, 0, NULL)), /* json_is_* may */
+                 !json_is_object(doc) || /* evaluate their argument twice */
                  !json_is_array(data = json_object_get(doc, "data")))
             rc = HOOKD_EPARSE;
         more = rc == 0 && json_is_true(json_object_get(doc, "has_more"));

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
 #include "harness.h"
 #include "hookctl_fixture.h"
 
@@ -24,30 +28,36 @@
 static const char drop_route[] = "[route ignored]\nmatch = stripe:ping.*, github:ping\n"
                                  "handler = drop\n";
 
-/* The fixture's config with api keys in both sources (api_token as given),
- * and a drop route. */
-static const char *api_config(struct hk *h, int api_port, const char *token)
+/* The fixture's config with GH and ST added to the github and stripe
+ * sources, and a drop route. */
+static const char *config_with(struct hk *h, const char *gh, const char *st)
 {
     char *text = harness_read_file(h->f.config_path, NULL), *out;
-    char gh[512], st[512];
     size_t cap;
 
     ASSERT_NOT_NULL(text);
-    snprintf(gh, sizeof gh,
-             "[source github]\napi_token = %s\napi_hook = repos/acme/app/hooks/7\n"
-             "api_base = http://127.0.0.1:%d\n",
-             token, api_port);
-    snprintf(st, sizeof st, "[source stripe]\napi_token = %s\napi_base = http://127.0.0.1:%d/\n",
-             token, api_port);
-    cap = strlen(text) + strlen(gh) + strlen(st) + sizeof drop_route;
+    cap = strlen(text) + strlen(gh) + strlen(st) + sizeof drop_route + 40;
     ASSERT_NOT_NULL(out = malloc(cap));
     char *g = strstr(text, "[source github]\n"), *s = strstr(text, "[source stripe]\n");
     ASSERT(g && s && g < s);
     *g = '\0', *s = '\0';
-    snprintf(out, cap, "%s%s%s%s%s%s", text, gh, g + 16, st, s + 16, drop_route);
+    snprintf(out, cap, "%s[source github]\n%s%s[source stripe]\n%s%s%s", text, gh, g + 16, st,
+             s + 16, drop_route);
     const char *path = harness_write_file("hookctl-api.conf", out);
     free(text), free(out);
     return path;
+}
+
+/* api keys in both sources, api_token as given. */
+static const char *api_config(struct hk *h, int api_port, const char *token)
+{
+    char gh[512], st[512];
+
+    snprintf(gh, sizeof gh,
+             "api_token = %s\napi_hook = repos/acme/app/hooks/7\napi_base = http://127.0.0.1:%d\n",
+             token, api_port);
+    snprintf(st, sizeof st, "api_token = %s\napi_base = http://127.0.0.1:%d/\n", token, api_port);
+    return config_with(h, gh, st);
 }
 
 static struct proc *fake_start(int port, const char *state)
@@ -317,9 +327,11 @@ static const char refusing_state[] =
     " \"faults\": [\n"
     "   {\"path\": \"/v1/events\", \"status\": 503, \"times\": 6, \"headers\": {\"Retry-After\": \"0\"}},\n"
     "   {\"path\": \"/v1/events\", \"status\": 429, \"times\": 1,"
-    "    \"headers\": {\"Retry-After\": \"3600\"}}]}\n";
+    "    \"headers\": {\"Retry-After\": \"3600\"}},\n"
+    "   {\"path\": \"/v1/events\", \"status\": 429, \"times\": 3,"
+    "    \"headers\": {\"Retry-After\": \"1\"}}]}\n";
 
-TEST_T(reconcile_api_failures_name_the_cause_not_the_token, 60)
+TEST_T(reconcile_api_failures_name_the_cause_not_the_token, 90)
 {
     struct hk h;
     char *out = NULL;
@@ -370,9 +382,108 @@ TEST_T(reconcile_api_failures_name_the_cause_not_the_token, 60)
     free(out);
     ASSERT_INT_EQ(proc_log_count(fake, "-> 503"), 6);
 
-    /* Now the API answers: an empty window is a clean run. */
+    /* Slow (three waits of 1 s), then an empty window: a clean run, and a
+     * progress line on stderr once it has taken over 2 s. */
     ASSERT_INT_EQ(hk_ctl_config(conf, &out, "reconcile", "stripe", "--api", "--since", "1h", NULL),
                   0);
     ASSERT_INT_EQ(hk_value(out, "scanned"), 0);
+    ASSERT_INT_EQ(hk_value(out, "api_retries"), 3);
+    ASSERT_STR_CONTAINS(out, "hookctl: reconcile stripe: 0 scanned, 0 missing, 1 pages, ");
     free(out);
+}
+
+/* An RSA key pair: the private key's PEM written to a file (its path
+ * returned), the public key's PEM into *pub (malloc'd). */
+static const char *app_key(char **pub)
+{
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    BIO *priv = BIO_new(BIO_s_mem()), *pubb = BIO_new(BIO_s_mem());
+    char *p = NULL;
+    long n;
+
+    ASSERT(key && priv && pubb);
+    ASSERT_INT_EQ(PEM_write_bio_PrivateKey(priv, key, NULL, NULL, 0, NULL, NULL), 1);
+    ASSERT_INT_EQ(PEM_write_bio_PUBKEY(pubb, key), 1);
+    n = BIO_get_mem_data(priv, &p);
+    const char *path = harness_write_bytes("app-key.pem", p, (size_t)n);
+    n = BIO_get_mem_data(pubb, &p);
+    ASSERT_NOT_NULL(*pub = strndup(p, (size_t)n));
+    BIO_free(priv), BIO_free(pubb);
+    EVP_PKEY_free(key);
+    return path;
+}
+
+TEST_T(reconcile_api_github_app_signs_its_jwt, 60)
+{
+    struct hk h;
+    char *out = NULL, *pub = NULL, when[32], gh[512], *text;
+    struct proc *fake;
+
+    hk_start(&h, false);
+    const char *key = app_key(&pub);
+    rfc3339_ago(30, when, sizeof when);
+    json_t *state = json_pack(
+        "{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:[{s:i, s:s, s:s, s:b, s:i, s:s, s:n, s:{s:i}}]}}",
+        "token", "unused", "github", "hook", "/app/hook", "secret", "gh-secret-one", "target",
+        "", "app_id", "4242", "app_public_key", pub, "deliveries", "id", 11, "guid", "g-app-1",
+        "delivered_at", when, "redelivery", 0, "status_code", 504, "event", "push", "action",
+        "payload", "n", 1);
+    char target[64];
+    snprintf(target, sizeof target, "http://127.0.0.1:%d/hooks/github", h.f.port);
+    json_object_set_new(json_object_get(state, "github"), "target", json_string(target));
+    ASSERT_NOT_NULL(text = json_dumps(state, 0));
+    json_decref(state);
+    free(pub);
+    int api = harness_free_port();
+    fake = fake_start(api, text);
+    free(text);
+
+    /* The key in api_token, the App's id: hookctl signs a JWT the fake verifies. */
+    snprintf(gh, sizeof gh,
+             "api_token = file:%s\napi_hook = app\napi_app_id = 4242\n"
+             "api_base = http://127.0.0.1:%d\n",
+             key, api);
+    const char *conf = config_with(&h, gh, "");
+    ASSERT_INT_EQ(hk_ctl_config(conf, &out, "reconcile", "github", "--api", "--since", "1h",
+                                "--redeliver", NULL), 1);
+    ASSERT_INT_EQ(hk_value(out, "missing"), 1);
+    ASSERT_INT_EQ(hk_value(out, "redelivered"), 1);
+    ASSERT(strstr(out, "PRIVATE KEY") == NULL);
+    free(out);
+    ASSERT_INT_EQ(proc_log_count(fake, "POST /app/hook/deliveries/11/attempts -> 202"), 1);
+    WAIT_FOR(fixture_stream_len(&h.f, "default") == 1, 10000);
+
+    /* Another App id: the JWT is refused. */
+    snprintf(gh, sizeof gh,
+             "api_token = file:%s\napi_hook = app\napi_app_id = 99\n"
+             "api_base = http://127.0.0.1:%d\n",
+             key, api);
+    conf = config_with(&h, gh, "");
+    ASSERT_INT_EQ(hk_ctl_config(conf, &out, "reconcile", "github", "--api", "--since", "1h", NULL),
+                  4);
+    ASSERT_NOT_NULL(strstr(out, "answered 401"));
+    free(out);
+}
+
+TEST_T(reconcile_api_next_page_on_another_origin_is_refused, 60)
+{
+    struct hk h;
+    char *out = NULL, *state, gh[256];
+    int api = harness_free_port();
+
+    hk_start(&h, false);
+    struct proc *fake = fake_start(api, state = github_state(&h));
+    free(state);
+    /* api_base names localhost; the fake's Link names 127.0.0.1: another origin. */
+    snprintf(gh, sizeof gh,
+             "api_token = " TOKEN "\napi_hook = repos/acme/app/hooks/7\n"
+             "api_base = http://localhost:%d\n",
+             api);
+    const char *conf = config_with(&h, gh, "");
+    ASSERT_INT_EQ(hk_ctl_config(conf, &out, "reconcile", "github", "--api", "--since", "24h", NULL),
+                  4);
+    ASSERT_NOT_NULL(strstr(out, "refusing to send the credential to http://127.0.0.1:"));
+    free(out);
+    ASSERT_INT_EQ(proc_log_count(fake, "-> 200"), 1);
+    ASSERT_INT_EQ(proc_log_count(fake, "cursor=v1_"), 0);
 }

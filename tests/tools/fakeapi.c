@@ -17,6 +17,9 @@
  *               "target": "http://127.0.0.1:P/hooks/github",
  *               "deliveries": [ {id, guid, delivered_at, redelivery, status_code,
  *                                event, action, payload}, … ]},     newest first
+ *               "app_id": "42", "app_public_key": "-----BEGIN PUBLIC KEY-----…"}
+ *                                    with these, the credential must be a JWT
+ *                                    (RS256) the App's key signed, iss = app_id
  *    "stripe": {"events": [ {id, object, type, created, pending_webhooks, data}, … ]},
  *    "faults": [ {"path": "/v1/events", "status": 429, "times": 1,
  *                 "headers": {"Retry-After": "1"}}, … ]}
@@ -47,6 +50,7 @@
 #include <microhttpd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 static json_t *state;
 static int port;
@@ -142,6 +146,61 @@ static int github_list(struct MHD_Connection *c, json_t *gh, const char *hook, c
         *link = NULL;
     *out = page;
     return 200;
+}
+
+/* base64url (no padding) of N bytes into out (cap >= n): the length, or -1. */
+static int b64url_decode(const char *p, size_t n, unsigned char *out, size_t cap)
+{
+    char buf[4096] = "";
+    int len;
+
+    if (n + 4 > sizeof buf || cap < n)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = p[i] == '-' ? '+' : p[i] == '_' ? '/' : p[i];
+    while (n % 4)
+        buf[n++] = '=';
+    if ((len = EVP_DecodeBlock(out, (unsigned char *)buf, (int)n)) < 0)
+        return -1;
+    while (n && buf[--n] == '=')
+        len--;
+    return len;
+}
+
+/* "Bearer JWT", signed RS256 by the App's key, issued by app_id, at most
+ * 10 minutes long and not expired (what GitHub checks). */
+static bool app_jwt_valid(json_t *gh, const char *auth)
+{
+    const char *pem = json_string_value(json_object_get(gh, "app_public_key"));
+    const char *jwt = auth + 7, *d1, *d2;
+    unsigned char sig[1024], claims_raw[1024];
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    json_t *claims = NULL;
+    bool ok = false;
+    int slen, clen;
+
+    if (strncmp(auth, "Bearer ", 7) != 0 || !(d1 = strchr(jwt, '.')) || !(d2 = strchr(d1 + 1, '.')))
+        goto out;
+    slen = b64url_decode(d2 + 1, strlen(d2 + 1), sig, sizeof sig);
+    clen = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), claims_raw, sizeof claims_raw - 1);
+    if (!key || slen < 0 || clen < 0 ||
+        EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+        EVP_DigestVerify(md, sig, (size_t)slen, (const unsigned char *)jwt, (size_t)(d2 - jwt)) != 1)
+        goto out;
+    claims = json_loadb((char *)claims_raw, (size_t)clen, 0, NULL);
+    json_int_t iat = json_integer_value(json_object_get(claims, "iat"));
+    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    const char *app = json_string_value(json_object_get(gh, "app_id"));
+    ok = iss && app && strcmp(iss, app) == 0 && exp - iat <= 600 && exp > (json_int_t)time(NULL);
+out:
+    json_decref(claims);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    return ok;
 }
 
 static long deliver(json_t *gh, json_t *d)
@@ -264,7 +323,9 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
         return MHD_YES;
     }
     *upload_len = 0;
-    if (!auth || strcmp(auth, json_string_value(json_object_get(state, "token"))) != 0) {
+    bool app = json_object_get(gh, "app_public_key") != NULL;
+    if (!auth || (app ? !app_jwt_valid(gh, auth)
+                      : strcmp(auth, json_string_value(json_object_get(state, "token"))) != 0)) {
         status = 401, body = json_pack("{s:s}", "message", "Bad credentials");
     } else if ((f = fault_for(url))) {
         status = (int)json_integer_value(json_object_get(f, "status"));
