@@ -39,6 +39,8 @@ struct store {
     char **sentinels; /* owned copies, may be empty */
     size_t nsentinels;
     char *master_name;
+    uint64_t conns_opened; /* each connection opened gets the next serial */
+    uint64_t ctx_conn, last_conn; /* serials: of ctx; of the latest reply's */
 };
 
 /* Monotonic milliseconds. */
@@ -61,6 +63,11 @@ int store_connect(struct store *st);
 redisReply *store_command(struct store *st, int argc, const char **argv, const size_t *argvlen,
                           int *rc);
 
+/* The same on connection serial conn only, never a new one (HOOKD_EREDIS_CONN
+ * once it closed): WAIT, which on another connection covers no write. */
+redisReply *store_command_on(struct store *st, uint64_t conn, int argc, const char **argv,
+                             const size_t *argvlen, int *rc);
+
 /* EVALSHA with a fallback to EVAL on NOSCRIPT. Same contract as above. */
 redisReply *store_script(struct store *st, enum store_script which, int nkeys, int argc,
                          const char **argv, size_t *argvlen, int *rc);
@@ -79,10 +86,12 @@ struct store_argv {
  * with rcs[i] set; an I/O error or a timeout fails that command and all after
  * it, and drops the connection: none of them may be taken as applied. A
  * NOSCRIPT or cluster redirect reply sends that one command again through
- * store_script; once a cluster is known, every command goes that way.
+ * store_script; once a cluster is known, every command goes that way. So
+ * replies may come over different connections: conns[i] (if conns) says which.
  */
 void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,
-                       const struct store_argv *cmds, redisReply **replies, int *rcs);
+                       const struct store_argv *cmds, redisReply **replies, int *rcs,
+                       uint64_t *conns);
 
 /* The same for n calls of different scripts: cmds[i] runs which[i] with
  * nkeys[i] keys (the worker's outcome step and its next read, say). */

@@ -63,19 +63,6 @@ static struct proc *start_worker(struct chaos *c, int i)
     return proc_start(argv, NULL, name);
 }
 
-static void start_proxy(struct chaos *c)
-{
-    char lp[16], tp[16], cp[16];
-
-    c->proxy_port = harness_free_port();
-    c->control_port = harness_free_port();
-    snprintf(lp, sizeof lp, "%d", c->proxy_port);
-    snprintf(tp, sizeof tp, "%d", redis_port(c->redis));
-    snprintf(cp, sizeof cp, "%d", c->control_port);
-    const char *const argv[] = {harness_bin("tools/faultproxy"), lp, tp, cp, NULL};
-    c->proxy = proc_start(argv, NULL, "faultproxy");
-    ASSERT_INT_EQ(proc_log_wait_for(c->proxy, "ready", 5000), 0);
-}
 
 void chaos_start(struct chaos *c, const struct chaos_opts *o)
 {
@@ -90,10 +77,10 @@ void chaos_start(struct chaos *c, const struct chaos_opts *o)
     ASSERT_INT_EQ(chmod(h, 0700), 0);
     int attempts = o->max_attempts ? o->max_attempts : 4;
     if (o->proxy)
-        start_proxy(c);
+        fproxy_start(&c->proxy, redis_port(c->redis));
     c->worker_conf = write_conf(c, "worker.conf", redis_port(c->redis), attempts);
     c->receiver_conf =
-        o->proxy ? write_conf(c, "receiver.conf", c->proxy_port, attempts) : c->worker_conf;
+        o->proxy ? write_conf(c, "receiver.conf", c->proxy.port, attempts) : c->worker_conf;
     c->receiver = receiver_start(c->receiver_conf, c->admin_port);
     c->nworkers = o->workers < 1                   ? 1
                   : o->workers > CHAOS_MAX_WORKERS ? CHAOS_MAX_WORKERS
@@ -225,13 +212,5 @@ void chaos_reconnect(struct chaos *c)
 
 void chaos_proxy(struct chaos *c, const char *cmd)
 {
-    char line[64], ans[16] = "";
-    int fd = http_connect(c->control_port);
-    int n = snprintf(line, sizeof line, "%s\n", cmd);
-
-    ASSERT_INT_OP(fd, >=, 0);
-    ASSERT_INT_EQ(write(fd, line, (size_t)n), n);
-    ASSERT(read(fd, ans, sizeof ans - 1) > 0);
-    close(fd);
-    ASSERT_STR_EQ(ans, "ok\n");
+    fproxy_cmd(&c->proxy, cmd);
 }

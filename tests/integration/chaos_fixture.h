@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "fproxy.h"
 #include "harness.h"
 
 #define CHAOS_MAX_EVENTS 400
@@ -46,10 +47,11 @@ struct chaos_opts {
 struct chaos {
     struct redis_srv *redis;
     redisContext *rc; /* the test's own connection (reconnect after a restart) */
-    struct proc *receiver, *proxy;
+    struct proc *receiver;
+    struct fproxy proxy; /* with opts.proxy */
     struct proc *workers[CHAOS_MAX_WORKERS];
     int nworkers, worker_restarts;
-    int port, admin_port, proxy_port, control_port;
+    int port, admin_port;
     const char *receiver_conf, *worker_conf;
     struct chaos_event ev[CHAOS_MAX_EVENTS];
     int nev;

@@ -2,12 +2,16 @@
  * test_enqueue_batch.c — store_enqueue_many, the receiver's group commit,
  * against a real redis-server: every step in a pipelined batch gets the
  * outcome it would have had alone (a repeat inside the same batch is a
- * duplicate), a NOSCRIPT reply is retried with the script text, and with
- * Redis gone no step reports success.
+ * duplicate), a NOSCRIPT reply is retried with the script text, with
+ * Redis gone no step reports success, and a batch whose connection closed
+ * after its replies gets no WAIT from another connection (all fail).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "fproxy.h"
+#include "topology.h"
 #include "worker_fixture.h"
 
 #define BATCH 5
@@ -101,4 +105,42 @@ TEST_T(enqueue_batch_redis_gone_reports_no_success, 30)
     store_enqueue_many(f.st, BATCH, b.jobs, 0, 0);
     for (int i = 0; i < BATCH; i++)
         ASSERT(b.job[i].rc < 0);
+}
+
+/* The batch's replies arrive, then its connection closes (faultproxy's
+ * cutreply, as Sentinel's CLIENT KILL at a failover): the WAIT for those
+ * writes cannot be sent any more, and one on a new connection would cover
+ * nothing and count the stopped replica at once. Every step fails. */
+TEST_T(enqueue_batch_wait_never_on_another_connection, 30)
+{
+    struct topo t;
+    struct fproxy fp;
+    struct batch b;
+    struct redis_cfg rcfg = {.prefix = (char *)"hookd", .timeout_ms = 2000};
+    struct store *st;
+    char url[64], err[200];
+
+    topo_start_pair(&t, 0);
+    fproxy_start(&fp, redis_port(t.primary));
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", fp.port);
+    rcfg.url = url;
+    ASSERT_NOT_NULL(st = store_open(&rcfg, err, sizeof err));
+    batch_init(&b);
+    store_enqueue_many(st, BATCH, b.jobs, 1, 2000); /* replica attached: all covered */
+    for (int i = 0; i < BATCH; i++)
+        ASSERT_INT_EQ(b.job[i].rc, 0);
+
+    /* The replica stays attached but acknowledges nothing. */
+    proc_signal(redis_proc(t.replica), SIGSTOP);
+    batch_init(&b);
+    snprintf(b.ids[1], sizeof b.ids[1], "ev-cut");
+    b.ev[1].event_id_len = strlen(b.ids[1]);
+    fproxy_cmd(&fp, "cutreply ev-cut");
+    store_enqueue_many(st, BATCH, b.jobs, 1, 300);
+    ASSERT_INT_EQ(proc_log_count(fp.proc, "cut a connection"), 1);
+    ASSERT_INT_EQ(b.job[1].res.status, ENQ_QUEUED); /* written on the primary ... */
+    for (int i = 0; i < BATCH; i++)                  /* ... and no step reports it */
+        ASSERT_INT_OP(b.job[i].rc, <, 0);
+    proc_signal(redis_proc(t.replica), SIGCONT);
+    store_close(st);
 }

@@ -16,6 +16,10 @@
  *   halfclose   shut down the proxy-to-client direction of every connection
  *               (the client reads EOF while its writes still go through);
  *               new connections get the same right after accept
+ *   cutreply W  once: the next request holding the bytes W goes through and
+ *               so does its reply; then that connection is closed (FIN to
+ *               the client), as Redis's CLIENT KILL would close it between
+ *               two commands. The mode stays as it was.
  *
  * One thread, one poll loop; at most MAX_PAIRS connections, each direction
  * holding at most MAX_CHUNKS chunks in flight (reading stops while full).
@@ -57,11 +61,13 @@ struct flow {
 struct pair {
     int client, server;   /* -1 when closed */
     struct flow up, down; /* up: client -> server; down: server -> client */
+    int cut;              /* cutreply: 1 request seen, 2 its reply queued */
 };
 
 static struct pair pairs[MAX_PAIRS];
 static enum mode mode = MODE_PASS;
 static int64_t delay_ms;
+static char cut_word[96]; /* armed cutreply, "" when none */
 static volatile sig_atomic_t stopping;
 
 static int64_t now_ms(void)
@@ -129,6 +135,7 @@ static void pair_close(struct pair *p)
     reset_fd(&p->server);
     flow_clear(&p->up);
     flow_clear(&p->down);
+    p->cut = 0;
 }
 
 static void apply_to_open_pairs(void)
@@ -163,6 +170,8 @@ static const char *control(const char *line)
         mode = MODE_DROP;
     else if (strncmp(line, "halfclose", 9) == 0)
         mode = MODE_HALFCLOSE;
+    else if (sscanf(line, "cutreply %95s", cut_word) == 1)
+        return fprintf(stderr, "faultproxy: %s", line), "ok\n";
     else
         return "error\n";
     apply_to_open_pairs();
@@ -219,6 +228,17 @@ static void accept_client(int lfd, int target_port)
         shutdown(c, SHUT_WR);
 }
 
+/* The pair's connection closed as Redis closes a killed client: what was
+ * sent arrives, then EOF. */
+static void pair_cut(struct pair *p)
+{
+    shutdown(p->client, SHUT_RDWR);
+    close(p->client);
+    p->client = -1;
+    pair_close(p);
+    fprintf(stderr, "faultproxy: cut a connection after its reply\n");
+}
+
 /* Reads what from has into a new chunk of f (or drops it in a blackhole).
  * Returns -1 when from closed or failed. */
 static int pump_in(int from, struct flow *f, int down)
@@ -240,7 +260,15 @@ static int pump_in(int from, struct flow *f, int down)
     ch->len = (size_t)r, ch->off = 0, ch->due_ms = now_ms() + delay_ms;
     f->q[(f->head + f->n) % MAX_CHUNKS] = ch;
     f->n++;
-    return 0;
+    return 1;
+}
+
+/* True when the newest chunk of f holds word. */
+static int chunk_has(const struct flow *f, const char *word)
+{
+    const struct chunk *ch = f->q[(f->head + f->n - 1) % MAX_CHUNKS];
+
+    return memmem(ch->data, ch->len, word, strlen(word)) != NULL;
 }
 
 /* Writes the due chunks of f to `to`. Returns -1 when `to` failed. */
@@ -310,16 +338,25 @@ static void poll_round(int lfd, int cfd, int target_port)
         short rc = pfd[2 + 2 * i].revents, rs = pfd[3 + 2 * i].revents;
         if (p->client < 0)
             continue;
-        int bad = 0;
-        if (rc & (POLLIN | POLLHUP | POLLERR))
-            bad |= pump_in(p->client, &p->up, 0);
-        if (p->server >= 0 && (rs & (POLLIN | POLLHUP | POLLERR)))
-            bad |= pump_in(p->server, &p->down, 1);
+        int bad = 0, in;
+        if ((rc & (POLLIN | POLLHUP | POLLERR)) && (in = pump_in(p->client, &p->up, 0)) != 0) {
+            bad |= in < 0;
+            if (in > 0 && cut_word[0] && chunk_has(&p->up, cut_word))
+                p->cut = 1, cut_word[0] = '\0';
+        }
+        if (p->server >= 0 && (rs & (POLLIN | POLLHUP | POLLERR)) &&
+            (in = pump_in(p->server, &p->down, 1)) != 0) {
+            bad |= in < 0;
+            if (in > 0 && p->cut == 1 && p->up.n == 0)
+                p->cut = 2;
+        }
         if (p->server >= 0)
             bad |= pump_out(p->server, &p->up);
         bad |= pump_out(p->client, &p->down);
         if (bad)
             pair_close(p);
+        else if (p->cut == 2 && p->down.n == 0)
+            pair_cut(p);
     }
 }
 

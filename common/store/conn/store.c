@@ -237,6 +237,7 @@ int store_connect(struct store *st)
     if (st->down)
         log_msg(LOG_INFO, EV_REDIS_UP, "connected to Redis");
     st->down = false;
+    st->ctx_conn = ++st->conns_opened;
     return 0;
 }
 
@@ -262,6 +263,15 @@ static void drop_node(struct store *st, int node)
     else
         store_cluster_drop(st, node);
     st->down = true;
+}
+
+/* After a reply from node: a failover reply closes its connection. */
+static void check_failover(struct store *st, const redisReply *r, int node)
+{
+    if (r->type == REDIS_REPLY_ERROR && failover_reply(r)) {
+        log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis answered %.40s: reconnecting", r->str);
+        drop_node(st, node);
+    }
 }
 
 /* A number argument as milliseconds; -1 when it is not one. */
@@ -354,11 +364,10 @@ redisReply *store_command(struct store *st, int argc, const char **argv, const s
             return NULL;
         }
         store_conn(st)->last_node = node;
+        st->last_conn = node == STORE_MAIN_NODE ? st->ctx_conn : store_cluster_conn(st, node);
         if (r->type != REDIS_REPLY_ERROR || store_cluster_redirect(st, r, &node, &asking) != 1) {
-            if (r->type == REDIS_REPLY_ERROR && failover_reply(r)) {
-                log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis answered %.40s: reconnecting", r->str);
-                drop_node(st, node);
-            } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0) {
+            check_failover(st, r, node);
+            if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0) {
                 /* A slot being migrated: the caller answers 503 until it is done. */
                 log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis Cluster slot migration under way: %.60s",
                         r->str);
@@ -371,6 +380,27 @@ redisReply *store_command(struct store *st, int argc, const char **argv, const s
             (int)argvlen[0], argv[0]);
     *rc = HOOKD_EREDIS_REPLY;
     return NULL;
+}
+
+redisReply *store_command_on(struct store *st, uint64_t conn, int argc, const char **argv,
+                             const size_t *argvlen, int *rc)
+{
+    int node = STORE_MAIN_NODE;
+    redisContext *c = st->ctx && !st->ctx->err && st->ctx_conn == conn
+                          ? st->ctx
+                          : store_cluster_ctx_of(st, conn, &node);
+    redisReply *r;
+
+    if (!c || conn == 0) {
+        *rc = HOOKD_EREDIS_CONN;
+        return NULL;
+    }
+    if (!(r = round_trip(st, c, false, argc, argv, argvlen, rc))) {
+        drop_node(st, node);
+        return NULL;
+    }
+    check_failover(st, r, node);
+    return r;
 }
 
 redisReply *store_script(struct store *st, enum store_script which, int nkeys, int argc,
@@ -434,7 +464,8 @@ static void read_replies(struct store *st, size_t n, redisReply **replies, int *
  * store_command_many: cmds[i] runs which[i] with nkeys[i] keys, or which[0]
  * / nkeys[0] when SAME; or, with WHICH NULL, is a plain command. */
 static void pipeline(struct store *st, size_t n, const enum store_script *which, const int *nkeys,
-                     bool same, const struct store_argv *cmds, redisReply **replies, int *rcs)
+                     bool same, const struct store_argv *cmds, redisReply **replies, int *rcs,
+                     uint64_t *conns)
 {
     char nk[16]; /* rewritten per command: redisAppendCommandArgv copies it */
     int64_t start = store_now_ms();
@@ -447,6 +478,7 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
         cmds[i].argv[1] = sha, cmds[i].argvlen[1] = strlen(sha);
     }
     if (n > 1 && !store_conn(st)->cluster && (rc = store_connect(st)) == 0) {
+        uint64_t conn = st->ctx_conn; /* read_replies may drop it */
         store_conn(st)->last_node = STORE_MAIN_NODE;
         for (; sent < n; sent++) {
             if (which) {
@@ -459,6 +491,9 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
         }
         read_replies(st, sent, replies, rcs);
         st->last_rtt_ms = (double)(store_now_ms() - start);
+        st->last_conn = conn;
+        for (size_t i = 0; conns && i < sent; i++)
+            conns[i] = conn;
     } else if (n > 1 && !store_conn(st)->cluster) {
         for (size_t i = 0; i < n; i++)
             replies[i] = NULL, rcs[i] = rc;
@@ -473,26 +508,29 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
         replies[i] = !which ? store_command(st, cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i])
                      : store_script(st, same ? which[0] : which[i], same ? nkeys[0] : nkeys[i],
                                     cmds[i].argc, cmds[i].argv, cmds[i].argvlen, &rcs[i]);
+        if (conns)
+            conns[i] = st->last_conn;
     }
 }
 
 void store_command_many(struct store *st, size_t n, const struct store_argv *cmds,
                         redisReply **replies, int *rcs)
 {
-    pipeline(st, n, NULL, NULL, false, cmds, replies, rcs);
+    pipeline(st, n, NULL, NULL, false, cmds, replies, rcs, NULL);
 }
 
 void store_script_many(struct store *st, enum store_script which, int nkeys, size_t n,
-                       const struct store_argv *cmds, redisReply **replies, int *rcs)
+                       const struct store_argv *cmds, redisReply **replies, int *rcs,
+                       uint64_t *conns)
 {
-    pipeline(st, n, &which, &nkeys, true, cmds, replies, rcs);
+    pipeline(st, n, &which, &nkeys, true, cmds, replies, rcs, conns);
 }
 
 void store_scripts_pipeline(struct store *st, size_t n, const enum store_script *which,
                             const int *nkeys, const struct store_argv *cmds, redisReply **replies,
                             int *rcs)
 {
-    pipeline(st, n, which, nkeys, false, cmds, replies, rcs);
+    pipeline(st, n, which, nkeys, false, cmds, replies, rcs, NULL);
 }
 
 int store_ping(struct store *st)

@@ -32,6 +32,7 @@ struct store_node {
     char *host;        /* owned */
     int port;
     redisContext *ctx; /* owned; NULL while disconnected */
+    uint64_t conn;     /* serial of ctx (struct store's conns_opened) */
 };
 
 struct store_cluster {
@@ -126,8 +127,30 @@ redisContext *store_cluster_ctx(struct store *st, int node, int *rc)
         *rc = HOOKD_EREDIS_CONN;
         return NULL;
     }
+    n->conn = ++st->conns_opened;
     *rc = 0;
     return n->ctx;
+}
+
+uint64_t store_cluster_conn(struct store *st, int node)
+{
+    struct store_cluster *cl = store_conn(st)->cluster;
+
+    return cl && node >= 0 && (size_t)node < cl->nnodes && cl->nodes[node].ctx
+               ? cl->nodes[node].conn
+               : 0;
+}
+
+redisContext *store_cluster_ctx_of(struct store *st, uint64_t conn, int *node)
+{
+    struct store_cluster *cl = store_conn(st)->cluster;
+
+    for (size_t i = 0; cl && i < cl->nnodes; i++)
+        if (cl->nodes[i].ctx && !cl->nodes[i].ctx->err && cl->nodes[i].conn == conn) {
+            *node = (int)i;
+            return cl->nodes[i].ctx;
+        }
+    return NULL;
 }
 
 /* The index of host:port in the table, adding it if new; -1 when full. */

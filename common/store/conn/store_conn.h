@@ -71,6 +71,13 @@ int store_cluster_route(struct store *st, int argc, const char **argv, const siz
  * *rc set when it cannot connect. */
 redisContext *store_cluster_ctx(struct store *st, int node, int *rc);
 
+/* The serial of a node's open connection (0 when closed). */
+uint64_t store_cluster_conn(struct store *st, int node);
+
+/* The node's connection whose serial is conn (its index in *node), if it
+ * is still open; else NULL. */
+redisContext *store_cluster_ctx_of(struct store *st, uint64_t conn, int *node);
+
 /* If r is -MOVED or -ASK: sets *node (and *asking for ASK), updates the slot
  * cache for MOVED, and returns 1. 0 for any other reply; a negative code
  * when the redirect cannot be followed (malformed, too many nodes). */

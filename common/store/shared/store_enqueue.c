@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 #include "store_enqueue.h"
 #include "store_internal.h"
 
 #define ENQ_MAX_FIELDS 15 /* field/value pairs of one stream entry */
 #define ENQ_KEYS 7        /* KEYS of SCRIPT_ENQUEUE */
+#define STORE_CONN_WAITED UINT64_MAX /* a job whose connection's WAIT is done */
 
 /* Appends the stream entry's fields (SPEC order) to argv. */
 static void add_event_fields(const char **argv, size_t *len, int *n_io,
@@ -76,8 +78,9 @@ static int parse_enqueue_reply(const redisReply *r, struct enqueue_result *out)
     return HOOKD_EREDIS_REPLY;
 }
 
-/* WAIT numreplicas timeout: 0 when enough replicas acknowledged. */
-static int wait_for_replicas(struct store *st, int replicas, int64_t timeout_ms)
+/* WAIT numreplicas timeout on connection conn, the one that took the
+ * writes: 0 when enough replicas acknowledged them. */
+static int wait_for_replicas(struct store *st, uint64_t conn, int replicas, int64_t timeout_ms)
 {
     char nrep[16], tmo[24];
     const char *argv[3] = {"WAIT", nrep, tmo};
@@ -87,7 +90,7 @@ static int wait_for_replicas(struct store *st, int replicas, int64_t timeout_ms)
 
     len[1] = (size_t)snprintf(nrep, sizeof nrep, "%d", replicas);
     len[2] = (size_t)snprintf(tmo, sizeof tmo, "%lld", (long long)timeout_ms);
-    r = store_command(st, 3, argv, len, &rc);
+    r = store_command_on(st, conn, 3, argv, len, &rc);
     if (!r)
         return rc;
     rc = r->type == REDIS_REPLY_INTEGER && r->integer >= replicas ? 0 : HOOKD_EREDIS_TIMEOUT;
@@ -161,9 +164,46 @@ static int enqueue_args(struct store *st, const char *route, const struct store_
 /* What a 2xx will stand for must be on wait_replicas replicas first: a new
  * event, and a duplicate too (its record may so far exist only on the
  * primary: an earlier attempt wrote it, then got 503 from its WAIT). */
-static bool needs_wait(const struct enqueue_result *res)
+static bool needs_wait(const struct store_enqueue_job *j)
 {
-    return res->status == ENQ_QUEUED || res->status == ENQ_DUPLICATE;
+    return j->rc == 0 && (j->res.status == ENQ_QUEUED || j->res.status == ENQ_DUPLICATE);
+}
+
+/*
+ * WAIT covers only the writes made before it on its own connection. The
+ * replies of a batch may come over more than one (the connection closed
+ * and a NOSCRIPT or redirected step ran again on a new one), and a closed
+ * connection's writes can be covered by nothing: a WAIT on a new one would
+ * answer at once with the replicas' count (what Sentinel's CLIENT KILL at
+ * a failover causes). So one WAIT per connection that took a write, on
+ * that connection only; its jobs fail (503) when it has closed since.
+ *
+ *   EVALSHA enqueue ×n ──▶ replies, each with its connection's serial
+ *   per serial:  WAIT on that connection ──▶ enough replicas: 2xx
+ *                connection gone or too few ──▶ its jobs 503
+ */
+static void wait_each_conn(struct store *st, size_t m, struct store_enqueue_job *const *jobs,
+                           const size_t *which, uint64_t *conns, int replicas, int64_t timeout_ms)
+{
+    for (size_t k = 0; k < m; k++) {
+        uint64_t conn = conns[k];
+        int rc = HOOKD_EREDIS_CONN;
+
+        if (!needs_wait(jobs[which[k]]) || conn == STORE_CONN_WAITED)
+            continue;
+        if (conn != 0)
+            rc = wait_for_replicas(st, conn, replicas, timeout_ms);
+        if (rc == HOOKD_EREDIS_CONN)
+            log_msg(LOG_WARN, EV_REDIS_DOWN,
+                    "the connection that took a write closed before its WAIT: answered 503");
+        for (size_t e = k; e < m; e++) {
+            if (conns[e] != conn)
+                continue;
+            if (rc < 0 && needs_wait(jobs[which[e]]))
+                jobs[which[e]]->rc = rc;
+            conns[e] = STORE_CONN_WAITED;
+        }
+    }
 }
 
 int store_enqueue(struct store *st, const char *route, const struct store_event_in *ev,
@@ -187,13 +227,13 @@ void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *co
     redisReply **replies = n ? malloc(n * sizeof *replies) : NULL;
     int *rcs = n ? malloc(n * sizeof *rcs) : NULL;
     size_t m = 0, *which = n ? malloc(n * sizeof *which) : NULL;
-    bool wait = false;
+    uint64_t *conns = n ? calloc(n, sizeof *conns) : NULL;
 
     for (size_t i = 0; i < n; i++) {
         memset(&jobs[i]->res, 0, sizeof jobs[i]->res);
         jobs[i]->rc = HOOKD_ENOMEM;
     }
-    if (!a || !cmds || !replies || !rcs || !which)
+    if (!a || !cmds || !replies || !rcs || !which || !conns)
         goto out;
     for (size_t i = 0; i < n; i++) {
         const struct store_enqueue_job *j = jobs[i];
@@ -202,20 +242,14 @@ void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *co
         cmds[m] = (struct store_argv){a[m].argc, a[m].argv, a[m].len};
         which[m++] = i;
     }
-    store_script_many(st, SCRIPT_ENQUEUE, ENQ_KEYS, m, cmds, replies, rcs);
+    store_script_many(st, SCRIPT_ENQUEUE, ENQ_KEYS, m, cmds, replies, rcs, conns);
     for (size_t k = 0; k < m; k++) {
         struct store_enqueue_job *j = jobs[which[k]];
         j->rc = replies[k] ? parse_enqueue_reply(replies[k], &j->res) : rcs[k];
         freeReplyObject(replies[k]);
-        wait |= j->rc == 0 && needs_wait(&j->res);
     }
-    /* One WAIT covers every write sent before it on this connection. */
-    if (wait && wait_replicas > 0) {
-        int rc = wait_for_replicas(st, wait_replicas, wait_timeout_ms);
-        for (size_t k = 0; rc < 0 && k < m; k++)
-            if (jobs[which[k]]->rc == 0 && needs_wait(&jobs[which[k]]->res))
-                jobs[which[k]]->rc = rc;
-    }
+    if (wait_replicas > 0)
+        wait_each_conn(st, m, jobs, which, conns, wait_replicas, wait_timeout_ms);
 out:
-    free(a), free(cmds), free(replies), free(rcs), free(which);
+    free(a), free(cmds), free(replies), free(rcs), free(which), free(conns);
 }
