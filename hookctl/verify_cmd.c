@@ -11,7 +11,10 @@
  * The headers file holds "Name: value" lines as captured (a request line
  * and anything after the first blank line are ignored), or a JSON object
  * such as a stored event's "headers" field. The body file is used byte for
- * byte. Needs no Redis. Exit 0 valid, 1 invalid, 2 usage.
+ * byte. --url gives the request target as received (`/hooks/twilio?a=1`,
+ * or only `?a=1`) for schemes that sign the query string (twilio, hmac's
+ * {url}); --method the method for hmac's {method} (default POST). Needs no
+ * Redis. Exit 0 valid, 1 invalid, 2 usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,14 +128,15 @@ static void print_candidates(const struct sig_input *in)
 
 /* Every configured version alone: its computed prefix and whether it matches. */
 static void print_versions(const struct source_cfg *src, const struct headers *h,
-                           const char *body, size_t len, int64_t at_s)
+                           const struct verify_http *http, const char *body, size_t len,
+                           int64_t at_s)
 {
     for (size_t i = 0; i < src->keys.n; i++) {
         struct source_cfg one = *src;
         struct verify_result vr;
         one.keys.keys[0] = src->keys.keys[i];
         one.keys.n = 1;
-        verify_request(&one, h, body, len, at_s, false, &vr);
+        verify_request_http(&one, h, http, body, len, at_s, false, &vr);
         printf("%-14s = %s  %s\n", src->keys.keys[i].version,
                vr.ntried ? vr.tried[0].prefix : "-",
                vr.status == VERIFY_OK ? "MATCH" : vr.ntried ? "no match" : "not computed");
@@ -151,7 +155,7 @@ static void print_report(const struct source_cfg *src, const struct verify_resul
     printf("%-14s = %zu\n", "body_bytes", len);
     printf("%-14s = %s\n", "body_sha256", sha);
     if (vr->has_timestamp) {
-        int64_t tol = src->tolerance_s > 0 ? src->tolerance_s : VERIFY_DEFAULT_TOLERANCE_S;
+        int64_t tol = verify_tolerance_s(src);
         ctl_format_time(vr->timestamp * 1000, when, sizeof when);
         printf("%-14s = %lld (%s)\n", "timestamp", (long long)vr->timestamp, when);
         ctl_format_time(at_s * 1000, when, sizeof when);
@@ -180,8 +184,22 @@ static void print_verdict(const struct verify_result *vr)
 }
 
 struct verify_args {
-    const char *headers, *body, *at;
+    const char *headers, *body, *at, *url, *method;
 };
+
+#define VERIFY_USAGE                                                                               \
+    "verify: usage: verify SOURCE --headers FILE --body FILE [--at T] [--url TARGET] "            \
+    "[--method M]"
+
+/* The query string of a request target ("/hooks/x?a=1" or "?a=1"). */
+static struct verify_http http_of(const struct verify_args *a)
+{
+    const char *q = a->url ? strchr(a->url, '?') : NULL;
+    struct verify_http http = {a->method ? a->method : "POST", q ? q + 1 : NULL,
+                               q ? strlen(q + 1) : 0};
+
+    return http;
+}
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
@@ -192,12 +210,16 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
         if (got == 0)
             got = ctl_opt_value(argc, argv, &i, "--at", &a->at);
         if (got == 0)
+            got = ctl_opt_value(argc, argv, &i, "--url", &a->url);
+        if (got == 0)
+            got = ctl_opt_value(argc, argv, &i, "--method", &a->method);
+        if (got == 0)
             ctl_err("verify: unexpected argument \"%s\"", argv[i]);
         if (got <= 0)
             return CTL_USAGE;
     }
     if (!a->headers || !a->body) {
-        ctl_err("verify: usage: verify SOURCE --headers FILE --body FILE [--at T]");
+        ctl_err(VERIFY_USAGE);
         return CTL_USAGE;
     }
     return CTL_OK;
@@ -236,6 +258,7 @@ int cmd_verify(struct ctl *c, int argc, char **argv)
     const struct source_cfg *src;
     struct headers *h = calloc(1, sizeof *h);
     struct verify_result vr;
+    struct verify_http http;
     char *htext = NULL, *body = NULL;
     json_t *hjson = NULL;
     size_t len = 0;
@@ -243,7 +266,7 @@ int cmd_verify(struct ctl *c, int argc, char **argv)
     int code;
 
     if (!h || argc < 1 || argv[0][0] == '-') {
-        ctl_err("verify: usage: verify SOURCE --headers FILE --body FILE [--at T]");
+        ctl_err(VERIFY_USAGE);
         code = CTL_USAGE;
         goto out;
     }
@@ -263,9 +286,10 @@ int cmd_verify(struct ctl *c, int argc, char **argv)
         at_s /= 1000;
     if ((code = load_request(&a, &htext, &hjson, h, &body, &len)) != CTL_OK)
         goto out;
-    verify_request(src, h, body, len, at_s, true, &vr);
+    http = http_of(&a);
+    verify_request_http(src, h, &http, body, len, at_s, true, &vr);
     print_report(src, &vr, body, len, at_s);
-    print_versions(src, h, body, len, at_s);
+    print_versions(src, h, &http, body, len, at_s);
     print_verdict(&vr);
     code = vr.status == VERIFY_OK ? CTL_OK : CTL_PROBLEM;
 out:

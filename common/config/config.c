@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 
 #include "filter.h"
+#include <openssl/evp.h>
+
 #include "config_internal.h"
 #include "config_perms.h"
 #include "config_values.h"
@@ -56,7 +58,7 @@
 
 static void source_defaults(struct source_cfg *s)
 {
-    s->tolerance_s = DEFAULT_TOLERANCE_S;
+    s->tolerance_s = 0; /* the scheme's default, set in validate_source */
     s->algo = MAC_SHA256;
     s->enc = ENC_HEX;
 }
@@ -233,19 +235,79 @@ static int receiver_defaults(struct config *cfg)
     return 0;
 }
 
+/* Scheme-specific keys set on a source whose scheme does not read them. */
+static int check_scheme_keys(struct parse_ctx *c, const struct source_cfg *s)
+{
+    const char *name = s->scheme->name;
+    bool hmac = strcmp(name, "hmac") == 0;
+
+    if (hmac && !s->sig_header)
+        return config_fail(c, "signature_header", "[source %s] (scheme hmac) needs signature_header", s->name);
+    if (!hmac && s->ts_format != TS_SECONDS)
+        return config_fail(c, "timestamp_format", "[source %s] applies to scheme hmac only", s->name);
+    if (strcmp(name, "twilio") == 0 && !s->public_url)
+        return config_fail(c, "public_url", "[source %s] (scheme twilio) needs public_url, the exact URL Twilio calls", s->name);
+    if (s->public_url && !hmac && strcmp(name, "twilio") != 0)
+        return config_fail(c, "public_url", "[source %s] applies to schemes twilio and hmac only", s->name);
+    if (s->verify_token && strcmp(name, "meta") != 0)
+        return config_fail(c, "verify_token", "[source %s] applies to scheme meta only", s->name);
+    if (s->token_header && strcmp(name, "token") != 0)
+        return config_fail(c, "token_header", "[source %s] applies to scheme token only", s->name);
+    return 0;
+}
+
+/* Each key's text into what the scheme verifies with: a public key parsed
+ * once (EVP), a secret decoded where the scheme encodes it. Errors name
+ * the key's own line and what is wrong. */
+static int prepare_keys(struct parse_ctx *c, struct source_cfg *s)
+{
+    unsigned kinds = s->scheme->keys ? s->scheme->keys : SCHEME_KEY_SECRET;
+
+    for (size_t i = 0; i < s->keys.n; i++) {
+        struct secret *k = &s->keys.keys[i];
+        unsigned char *raw = NULL;
+        size_t rawlen = 0;
+        char msg[200], key[80];
+
+        c->line = k->line;
+        snprintf(key, sizeof key, "%s.%s", k->is_public ? "public_key" : "secret", k->version);
+        if (k->is_public && !(kinds & SCHEME_KEY_PUBLIC))
+            return config_fail(c, key, "[source %s] scheme %s verifies with secret.VERSION (a shared secret), not a public key", s->name, s->scheme->name);
+        if (!k->is_public && !(kinds & SCHEME_KEY_SECRET))
+            return config_fail(c, key, "[source %s] scheme %s verifies with public_key.VERSION (the provider's public key), not a secret", s->name, s->scheme->name);
+        if (k->is_public) {
+            if (s->scheme->parse_public_key((const char *)k->key, k->key_len, k, msg, sizeof msg) < 0)
+                return config_fail(c, key, "[source %s] %s", s->name, msg);
+            config_secret_free(k->key, k->key_len);
+            k->key = NULL, k->key_len = 0;
+            continue;
+        }
+        if (!s->scheme->decode_key)
+            continue;
+        if (s->scheme->decode_key((const char *)k->key, k->key_len, &raw, &rawlen) < 0)
+            return config_fail(c, key, "[source %s] is not a valid %s secret%s", s->name, s->scheme->name,
+                               k->key_len > 5 && memcmp(k->key, "whpk_", 5) == 0 ? " (whpk_ is a public key: configure it as public_key.VERSION)" : "");
+        config_secret_free(k->key, k->key_len);
+        k->key = raw, k->key_len = rawlen;
+    }
+    return 0;
+}
+
 static int validate_source(struct parse_ctx *c, struct source_cfg *s)
 {
     c->line = s->line;
     if (!s->scheme)
         return config_fail(c, "scheme", "[source %s] needs a scheme (one of %s)", s->name, scheme_names());
     if (s->keys.n == 0)
-        return config_fail(c, NULL, "[source %s] needs at least one secret.VERSION key", s->name);
-    if (strcmp(s->scheme->name, "hmac") == 0 && !s->sig_header)
-        return config_fail(c, "signature_header", "[source %s] (scheme hmac) needs signature_header", s->name);
+        return config_fail(c, NULL, "[source %s] needs at least one secret.VERSION (or, for a public-key scheme, public_key.VERSION) key", s->name);
+    if (check_scheme_keys(c, s) < 0)
+        return -1;
     if (!s->max_body)
         s->max_body = c->cfg->receiver.max_body;
     if (s->burst == 0 && s->rate_limit > 0)
         s->burst = s->rate_limit < 1 ? 1 : (int)s->rate_limit;
+    if (!s->tolerance_s)
+        s->tolerance_s = s->scheme->default_tolerance_s ? s->scheme->default_tolerance_s : DEFAULT_TOLERANCE_S;
     if (!s->signed_content && !(s->signed_content = strdup(s->ts_header ? "{timestamp}.{body}" : "{body}")))
         return config_fail(c, NULL, "out of memory");
     if (s->scheme->check) {
@@ -253,18 +315,7 @@ static int validate_source(struct parse_ctx *c, struct source_cfg *s)
         if (s->scheme->check(s, msg, sizeof msg) < 0)
             return config_fail(c, "signed_content", "[source %s] %s", s->name, msg);
     }
-    /* Key text to HMAC key bytes, where the scheme encodes its secrets. */
-    for (size_t i = 0; s->scheme->decode_key && i < s->keys.n; i++) {
-        struct secret *k = &s->keys.keys[i];
-        unsigned char *raw = NULL;
-        size_t rawlen = 0;
-        if (s->scheme->decode_key((const char *)k->key, k->key_len, &raw, &rawlen) < 0)
-            return config_fail(c, NULL, "[source %s] secret.%s is not a valid %s secret", s->name,
-                        k->version, s->scheme->name);
-        config_secret_free(k->key, k->key_len);
-        k->key = raw, k->key_len = rawlen;
-    }
-    return 0;
+    return prepare_keys(c, s);
 }
 
 static int validate_route(struct parse_ctx *c, struct route_cfg *r)
@@ -345,6 +396,7 @@ static void config_free(struct config *cfg)
         struct source_cfg *s = &cfg->sources[i];
         for (size_t k = 0; k < s->keys.n; k++) {
             config_secret_free(s->keys.keys[k].key, s->keys.keys[k].key_len);
+            EVP_PKEY_free((EVP_PKEY *)s->keys.keys[k].pkey);
             free(s->keys.keys[k].version);
         }
         field_free(&s->id), field_free(&s->type), field_free(&s->tenant);
@@ -352,6 +404,9 @@ static void config_free(struct config *cfg)
         free(s->signed_content), free(s->api_hook), free(s->api_base), free(s->api_app_id);
         if (s->api_token)
             config_secret_free(s->api_token, strlen(s->api_token));
+        free(s->public_url), free(s->token_header);
+        if (s->verify_token)
+            config_secret_free(s->verify_token, strlen(s->verify_token));
     }
     for (size_t i = 0; i < cfg->nroutes; i++) {
         struct route_cfg *rt = &cfg->routes[i];

@@ -242,6 +242,32 @@ static int set_encoding(struct parse_ctx *c, void *f, const char *key, const cha
     return rc;
 }
 
+static int set_ts_format(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    static const struct word_value w[] = {{"seconds", TS_SECONDS},
+                                          {"milliseconds", TS_MILLISECONDS},
+                                          {"rfc3339", TS_RFC3339},
+                                          {NULL, 0}};
+    int v = 0, rc = pick_word(c, key, val, w, "seconds, milliseconds or rfc3339", &v);
+
+    if (rc == 0)
+        *(enum ts_format *)f = (enum ts_format)v;
+    return rc;
+}
+
+/* The exact URL the provider calls: http(s)://, no query, no fragment
+ * (the request's own query string is appended when signing). */
+static int set_url(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    if ((strncmp(val, "https://", 8) != 0 && strncmp(val, "http://", 7) != 0) ||
+        strpbrk(val, "?# \t"))
+        return config_fail(c, key,
+                           "expected the http(s):// URL the provider calls, without a query "
+                           "string, got \"%.60s\"",
+                           val);
+    return set_str(c, f, key, val);
+}
+
 static int set_priority(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     static const struct word_value w[] = {
@@ -492,6 +518,10 @@ static const struct key_row keys[] = {
     {SRC(api_hook), set_str},
     {SRC(api_base), set_str},
     {SRC(api_app_id), set_str},
+    {SEC_SOURCE, "timestamp_format", offsetof(struct source_cfg, ts_format), set_ts_format},
+    {SRC(public_url), set_url},
+    {SRC(verify_token), set_secret_str},
+    {SRC(token_header), set_str},
     {RTE(match), set_match},
     {SEC_ROUTE, "filter", 0, set_filter},
     {RTE(priority), set_priority},
@@ -508,11 +538,14 @@ static const struct key_row keys[] = {
     {SEC_ROUTE, "order_on_dead", offsetof(struct route_cfg, order_hold_on_dead), set_order_on_dead},
 };
 
-/* secret.VERSION = value: one entry of the source's versioned key set. */
+/* secret.VERSION or public_key.VERSION = value: one entry of the source's
+ * versioned key set. A public key keeps its text until validate_source has
+ * the scheme parse it. */
 static int set_secret_version(struct parse_ctx *c, const char *key, const char *val)
 {
     struct source_cfg *src = c->target;
-    const char *version = key + strlen("secret.");
+    bool public = strncmp(key, "public_key.", 11) == 0;
+    const char *version = strchr(key, '.') + 1;
     struct secret *k;
     char *text = NULL;
     size_t len;
@@ -521,13 +554,18 @@ static int set_secret_version(struct parse_ctx *c, const char *key, const char *
         return config_fail(c, key, "secret version must be [A-Za-z0-9_.-]{1,64}");
     for (size_t i = 0; i < src->keys.n; i++)
         if (strcmp(src->keys.keys[i].version, version) == 0)
-            return config_fail(c, key, "duplicate key");
+            return config_fail(c, key,
+                               "duplicate key version (secret.%s and public_key.%s "
+                               "share one set)",
+                               version, version);
     if (src->keys.n >= CONFIG_MAX_KEYS)
         return config_fail(c, key, "at most %d secret versions per source", CONFIG_MAX_KEYS);
     if (read_secret(c, key, val, &text, &len) < 0)
         return -1;
     k = &src->keys.keys[src->keys.n];
     k->key = (unsigned char *)text, k->key_len = len;
+    k->line = c->line;
+    k->is_public = public;
     if (!(k->version = strdup(version))) {
         free(text);
         k->key = NULL;
@@ -539,7 +577,8 @@ static int set_secret_version(struct parse_ctx *c, const char *key, const char *
 
 int config_set_key(struct parse_ctx *c, const char *key, const char *val)
 {
-    if (c->sec == SEC_SOURCE && strncmp(key, "secret.", 7) == 0)
+    if (c->sec == SEC_SOURCE &&
+        (strncmp(key, "secret.", 7) == 0 || strncmp(key, "public_key.", 11) == 0))
         return set_secret_version(c, key, val);
     _Static_assert(sizeof keys / sizeof keys[0] <= 128, "seen[] holds 128 bits");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {

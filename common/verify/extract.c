@@ -16,6 +16,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "form.h"
 
 struct spec_view {
     enum field_kind kind;
@@ -98,13 +99,19 @@ static int view_parse(const char *p, size_t n, struct spec_view *v, char *err, s
             return spec_fail(err, errlen,
                              "\"%.*s\": not a JSON pointer (\"/a/b\", ~0 for ~, ~1 for /)",
                              (int)(n > 80 ? 80 : n), p);
+    } else if (has_prefix(p, n, "form:")) {
+        v->kind = FIELD_FORM, v->arg = p + 5, v->arg_len = n - 5;
+        if (!header_name_ok(v->arg, v->arg_len))
+            return spec_fail(err, errlen, "\"%.*s\": not a valid form parameter name",
+                             (int)(n > 80 ? 80 : n), p);
     } else if (n == 6 && memcmp(p, "sha256", 6) == 0) {
         v->kind = FIELD_SHA256;
     } else if (n == 6 && memcmp(p, "source", 6) == 0) {
         v->kind = FIELD_SOURCE;
     } else {
         return spec_fail(err, errlen,
-                         "\"%.*s\": expected header:NAME, json:/pointer, sha256 or source",
+                         "\"%.*s\": expected header:NAME, json:/pointer, form:NAME, sha256 or "
+                         "source",
                          (int)(n > 80 ? 80 : n), p);
     }
     return 0;
@@ -313,6 +320,29 @@ static int from_header(struct extract_ctx *x, const struct spec_view *v, char *o
     return emit(val, n, out, cap, out_len);
 }
 
+/* form:NAME: the first parameter NAME of a form-encoded body, decoded. */
+static int from_form(struct extract_ctx *x, const struct spec_view *v, char *out, size_t cap,
+                     size_t *out_len)
+{
+    char name[EXTRACT_HEADER_NAME_MAX + 1], val[3 * EXTRACT_MAX_LEN];
+    long got;
+
+    if (!header_name_ok(v->arg, v->arg_len))
+        return HOOKD_ECONFIG;
+    if (!form_is_form(x->h))
+        return HOOKD_ENOT_FOUND;
+    memcpy(name, v->arg, v->arg_len);
+    name[v->arg_len] = '\0';
+    got = form_get(x->body ? x->body : "", x->body_len, name, val, sizeof val);
+    if (got == -1)
+        return HOOKD_ENOT_FOUND;
+    if (got == -3)
+        return HOOKD_ETOO_LARGE;
+    if (got < 0)
+        return HOOKD_EPARSE;
+    return emit(val, (size_t)got, out, cap, out_len);
+}
+
 static int one(struct extract_ctx *x, const struct spec_view *v, char *out, size_t cap,
                size_t *out_len)
 {
@@ -321,6 +351,7 @@ static int one(struct extract_ctx *x, const struct spec_view *v, char *out, size
     switch (v->kind) {
     case FIELD_HEADER: return from_header(x, v, out, cap, out_len);
     case FIELD_JSON: return from_json(x, v, out, cap, out_len);
+    case FIELD_FORM: return from_form(x, v, out, cap, out_len);
     case FIELD_SHA256:
         codec_sha256_hex(x->body ? x->body : "", x->body_len, hex);
         return emit(hex, CODEC_SHA256_HEX_LEN, out, cap, out_len);

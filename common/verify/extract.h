@@ -2,7 +2,8 @@
  * extract.h — an event's id, type or tenant from a request, by field spec.
  *
  * Spec syntax (also documented in scheme.h, where the scheme defaults live):
- *   header:NAME | json:/pointer | sha256 | source, and alternatives "A|B"
+ *   header:NAME | json:/pointer | form:NAME | sha256 | source, and
+ *   alternatives "A|B"
  *   tried left to right. The next alternative is tried when a field is
  *   absent (also: JSON null, empty string, empty header) or the body is not
  *   JSON; a present but unusable value stops the search with its error.

@@ -15,7 +15,9 @@
 #include "scheme_impl.h"
 
 static const struct scheme *const registry[] = {
-    &scheme_github, &scheme_stripe, &scheme_shopify, &scheme_slack, &scheme_standard, &scheme_hmac,
+    &scheme_github, &scheme_stripe,  &scheme_shopify,  &scheme_slack,  &scheme_standard,
+    &scheme_hmac,   &scheme_discord, &scheme_sendgrid, &scheme_twilio, &scheme_paddle,
+    &scheme_zoom,   &scheme_meta,    &scheme_twitch,   &scheme_token,
 };
 
 #define NSCHEMES (sizeof registry / sizeof registry[0])
@@ -33,7 +35,8 @@ const struct scheme *scheme_find(const char *name)
 const char *scheme_names(void)
 {
     /* Kept in step with `registry` by test_scheme_names_lists_registry. */
-    return "github, stripe, shopify, slack, standard, hmac";
+    return "github, stripe, shopify, slack, standard, hmac, discord, sendgrid, twilio, paddle, "
+           "zoom, meta, twitch, token";
 }
 
 void scheme_trim(const char **p, size_t *n)
@@ -56,16 +59,83 @@ bool scheme_header(const struct headers *h, const char *name, const char **v, si
     return *n > 0;
 }
 
-int scheme_set_timestamp(struct sig_input *in, const char *p, size_t n)
+/* Decimal digits only, at most max of them. */
+static bool digits(const char *p, size_t n, size_t max, int64_t *out)
+{
+    int64_t v = 0;
+
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil), so no libc time zone function is involved. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool two(const char *p, int64_t lo, int64_t hi, int64_t *out)
+{
+    return digits(p, 2, 2, out) && *out >= lo && *out <= hi;
+}
+
+int scheme_rfc3339(const char *p, size_t n, int64_t *out)
+{
+    int64_t y, mo, d, h, mi, s, oh = 0, om = 0, off = 0;
+    size_t i = 19;
+
+    /* YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|+HH:MM|-HH:MM) */
+    if (n < 20 || n > 35 || !digits(p, 4, 4, &y) || p[4] != '-' || !two(p + 5, 1, 12, &mo) ||
+        p[7] != '-' || !two(p + 8, 1, 31, &d) || (p[10] != 'T' && p[10] != 't') ||
+        !two(p + 11, 0, 23, &h) || p[13] != ':' || !two(p + 14, 0, 59, &mi) || p[16] != ':' ||
+        !two(p + 17, 0, 60, &s))
+        return HOOKD_ESIG_MALFORMED;
+    if (p[i] == '.') {
+        size_t f = ++i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == f || i - f > 9)
+            return HOOKD_ESIG_MALFORMED;
+    }
+    if (i + 1 == n && (p[i] == 'Z' || p[i] == 'z'))
+        off = 0;
+    else if (i + 6 == n && (p[i] == '+' || p[i] == '-') && two(p + i + 1, 0, 23, &oh) &&
+             p[i + 3] == ':' && two(p + i + 4, 0, 59, &om))
+        off = (p[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    else
+        return HOOKD_ESIG_MALFORMED;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off;
+    return 0;
+}
+
+int scheme_set_timestamp_as(struct sig_input *in, const char *p, size_t n, enum ts_format fmt)
 {
     int64_t ts = 0;
 
-    if (n == 0 || n > SCHEME_TS_MAX_DIGITS)
-        return HOOKD_ESIG_MALFORMED;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
+    if (fmt == TS_RFC3339) {
+        if (scheme_rfc3339(p, n, &ts) < 0)
             return HOOKD_ESIG_MALFORMED;
-        ts = ts * 10 + (p[i] - '0');
+    } else if (fmt == TS_MILLISECONDS) {
+        if (!digits(p, n, SCHEME_TS_MAX_DIGITS + 3, &ts))
+            return HOOKD_ESIG_MALFORMED;
+        ts /= 1000;
+    } else if (!digits(p, n, SCHEME_TS_MAX_DIGITS, &ts)) {
+        return HOOKD_ESIG_MALFORMED;
     }
     in->has_timestamp = true;
     in->timestamp = ts;
@@ -74,17 +144,23 @@ int scheme_set_timestamp(struct sig_input *in, const char *p, size_t n)
     return 0;
 }
 
-static int add_candidate(struct sig_input *in, const char *p, size_t n, size_t want, bool hex)
+int scheme_set_timestamp(struct sig_input *in, const char *p, size_t n)
+{
+    return scheme_set_timestamp_as(in, p, n, TS_SECONDS);
+}
+
+static int add_candidate(struct sig_input *in, const char *p, size_t n, size_t min, size_t max,
+                         bool hex)
 {
     struct sig_candidate *c;
     long got;
 
-    if (in->nsigs >= SCHEME_MAX_SIGS || want > SCHEME_MAX_MAC)
+    if (in->nsigs >= SCHEME_MAX_SIGS || max > SCHEME_MAX_SIG)
         return HOOKD_ESIG_MALFORMED;
     c = &in->sigs[in->nsigs];
     got = hex ? codec_hex_decode(p, n, c->mac, sizeof c->mac)
               : codec_base64_decode(p, n, c->mac, sizeof c->mac);
-    if (got < 0 || (size_t)got != want)
+    if (got < 0 || (size_t)got < min || (size_t)got > max)
         return HOOKD_ESIG_MALFORMED;
     c->len = (size_t)got;
     in->nsigs++;
@@ -93,12 +169,17 @@ static int add_candidate(struct sig_input *in, const char *p, size_t n, size_t w
 
 int scheme_add_hex(struct sig_input *in, const char *p, size_t n, size_t want)
 {
-    return add_candidate(in, p, n, want, true);
+    return add_candidate(in, p, n, want, want, true);
 }
 
 int scheme_add_base64(struct sig_input *in, const char *p, size_t n, size_t want)
 {
-    return add_candidate(in, p, n, want, false);
+    return add_candidate(in, p, n, want, want, false);
+}
+
+int scheme_add_base64_range(struct sig_input *in, const char *p, size_t n, size_t min, size_t max)
+{
+    return add_candidate(in, p, n, min, max, false);
 }
 
 void scheme_set_raw(struct sig_input *in, const char *header_name, const char *v, size_t n)

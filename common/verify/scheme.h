@@ -24,11 +24,22 @@
 
 #define SCHEME_MAX_SIGS 8 /* candidate signatures kept from one header */
 #define SCHEME_MAX_MAC 64 /* bytes: SHA-512 */
+#define SCHEME_MAX_SIG 72 /* bytes of a candidate: an ECDSA P-256 DER signature */
 
 struct sig_candidate {
-    unsigned char mac[SCHEME_MAX_MAC];
+    unsigned char mac[SCHEME_MAX_SIG]; /* a MAC, or an Ed25519 / ECDSA signature */
     size_t len;
 };
+
+/* What the HTTP request line says, for schemes that sign the URL. */
+struct verify_http {
+    const char *method; /* "POST"; NUL-terminated, borrowed */
+    const char *query;  /* the query string without '?', as received; may be NULL */
+    size_t query_len;
+};
+
+struct handshake_answer;
+struct extract_ctx;
 
 /* What a scheme read from the request's headers. Views borrow the headers. */
 struct sig_input {
@@ -43,7 +54,13 @@ struct sig_input {
     size_t msg_id_len;
     struct sig_candidate sigs[SCHEME_MAX_SIGS];
     size_t nsigs;
+    struct verify_http http; /* set by verify.c before parse; empty when unknown */
+    bool form_body;          /* twilio: the body is form-encoded (Content-Type) */
 };
+
+/* Which kinds of key a scheme verifies with (struct scheme.keys). */
+#define SCHEME_KEY_SECRET 1u /* secret.VERSION */
+#define SCHEME_KEY_PUBLIC 2u /* public_key.VERSION */
 
 /*
  * Field-spec text (defaults below, and the id/type/tenant config keys), read
@@ -51,6 +68,7 @@ struct sig_input {
  *   header:NAME     the first header NAME (case-insensitive)
  *   json:/pointer   RFC 6901 pointer into the JSON body (~0 = '~', ~1 = '/');
  *                   a JSON string or integer
+ *   form:NAME       parameter NAME of a form-encoded body, decoded
  *   sha256          hex SHA-256 of the raw body
  *   source          the source's own name
  *   A|B|...         alternatives, tried left to right: the next one is tried
@@ -68,7 +86,11 @@ struct scheme {
      * Stripe without t= or v1=). Sets header_name/raw even on MALFORMED.
      */
     int (*parse)(const struct source_cfg *src, const struct headers *h, struct sig_input *out);
-    /* MAC of the signed content under one key. Returns 0 or HOOKD_ECRYPTO. */
+    /* MAC of the signed content under one key. Returns 0, HOOKD_ECRYPTO, or
+     * HOOKD_ESIG_MISMATCH when the request cannot match under any key (Twilio:
+     * the body's SHA-256 differs from the signed URL's bodySHA256), or
+     * HOOKD_ESIG_MALFORMED when the body cannot be read as signed. NULL when
+     * the scheme verifies every key itself (verify_key). */
     int (*compute)(const struct source_cfg *src, const struct sig_input *in,
                    const struct secret *key, const char *body, size_t body_len,
                    unsigned char mac[SCHEME_MAX_MAC], size_t *mac_len);
@@ -84,6 +106,34 @@ struct scheme {
      * HOOKD_ECONFIG with one sentence in err.
      */
     int (*check)(const struct source_cfg *src, char *err, size_t errlen);
+    unsigned keys;               /* SCHEME_KEY_* accepted; 0 means SCHEME_KEY_SECRET */
+    int64_t default_tolerance_s; /* when the source sets none; 0: 300 s */
+    /*
+     * Parses public_key.VERSION text (the provider's own form) into key->pkey
+     * and key->key_id. Returns 0, or HOOKD_ECONFIG with what is wrong (length,
+     * encoding, curve) in err. NULL when the scheme takes no public keys.
+     */
+    int (*parse_public_key)(const char *text, size_t len, struct secret *key, char *err,
+                            size_t errlen);
+    /*
+     * Judges the candidates against one key the scheme checks itself (a public
+     * key; a token): 1 when any candidate matches, 0 when none does, or
+     * HOOKD_ECRYPTO. Used for every key with a pkey, and for every key when
+     * compute is NULL. Every candidate is tried.
+     */
+    int (*verify_key)(const struct source_cfg *src, const struct sig_input *in,
+                      const struct secret *key, const char *body, size_t body_len);
+    /*
+     * After a POST verified: 1 when it is the provider's handshake (then *ans
+     * is the answer and nothing is queued), 0 when it is an event, or
+     * HOOKD_ENOMEM. key is the key that verified it. NULL: no handshake.
+     */
+    int (*handshake)(const struct source_cfg *src, const struct secret *key, struct extract_ctx *x,
+                     struct handshake_answer *ans);
+    /* GET /hooks/SOURCE?QUERY: always answers (*ans), returns 0 or HOOKD_ENOMEM.
+     * NULL: the scheme has no GET handshake (405). */
+    int (*handshake_get)(const struct source_cfg *src, const char *query, size_t query_len,
+                         struct handshake_answer *ans);
 };
 
 /* Registry lookup by name; NULL when unknown. Returned pointer is static. */

@@ -22,7 +22,7 @@
 #define GITHUB_SIG_HEADER "X-Hub-Signature-256"
 #define GITHUB_PREFIX     "sha256="
 
-static int github_parse(const struct source_cfg *src, const struct headers *h,
+int scheme_github_parse(const struct source_cfg *src, const struct headers *h,
                         struct sig_input *out)
 {
     const size_t plen = sizeof GITHUB_PREFIX - 1;
@@ -39,7 +39,7 @@ static int github_parse(const struct source_cfg *src, const struct headers *h,
     return scheme_add_hex(out, v + plen, n - plen, 32);
 }
 
-static int github_compute(const struct source_cfg *src, const struct sig_input *in,
+int scheme_github_compute(const struct source_cfg *src, const struct sig_input *in,
                           const struct secret *key, const char *body, size_t body_len,
                           unsigned char mac[SCHEME_MAX_MAC], size_t *mac_len)
 {
@@ -52,7 +52,7 @@ const struct scheme scheme_github = {
     .name = "github",
     .default_id = "header:X-GitHub-Delivery",
     .default_type = "header:X-GitHub-Event",
-    .parse = github_parse,
-    .compute = github_compute,
+    .parse = scheme_github_parse,
+    .compute = scheme_github_compute,
     .decode_key = NULL,
 };

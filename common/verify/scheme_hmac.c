@@ -5,15 +5,19 @@
  *   algorithm        = sha1 | sha256 | sha512
  *   encoding         = hex | base64
  *   signature_prefix = sha256=            (optional; must then be present)
- *   timestamp_header = X-Timestamp        (optional; decimal seconds, then
- *                                          required and held to `tolerance`)
+ *   timestamp_header = X-Timestamp        (optional; then required and held
+ *                                          to `tolerance`)
+ *   timestamp_format = seconds | milliseconds | rfc3339
  *   signed_content   = {timestamp}.{body} (template)
  *
  * The template is literal text with placeholders: {body} (the raw body,
  * required at least once), {timestamp} (the timestamp header's text as
  * received; needs timestamp_header) and {id} (the value of the id header;
  * needs `id = header:NAME`, since that is the only id known before the body
- * is trusted). Any other '{' is a configuration error, found at load time
+ * is trusted), {method} (the request's method, e.g. POST) and {url}
+ * (`public_url`, plus "?" and the request's query string when it has one:
+ * HubSpot v3 signs method + URL + body + timestamp, Square URL + body).
+ * Any other '{' is a configuration error, found at load time
  * by the scheme's check hook. One signature per header: senders that list
  * several need their own scheme.
  */
@@ -28,7 +32,15 @@
 #define HMAC_DEFAULT_TEMPLATE    "{body}"
 #define HMAC_DEFAULT_TEMPLATE_TS "{timestamp}.{body}"
 
-enum tmpl_piece { PIECE_LITERAL, PIECE_BODY, PIECE_TIMESTAMP, PIECE_ID, PIECE_BAD };
+enum tmpl_piece {
+    PIECE_LITERAL,
+    PIECE_BODY,
+    PIECE_TIMESTAMP,
+    PIECE_ID,
+    PIECE_METHOD,
+    PIECE_URL,
+    PIECE_BAD
+};
 
 static const char *hmac_template(const struct source_cfg *src)
 {
@@ -44,7 +56,11 @@ static enum tmpl_piece tmpl_next(const char **t, const char **lit, size_t *litle
     static const struct {
         const char *text;
         enum tmpl_piece piece;
-    } names[] = {{"{body}", PIECE_BODY}, {"{timestamp}", PIECE_TIMESTAMP}, {"{id}", PIECE_ID}};
+    } names[] = {{"{body}", PIECE_BODY},
+                 {"{timestamp}", PIECE_TIMESTAMP},
+                 {"{id}", PIECE_ID},
+                 {"{method}", PIECE_METHOD},
+                 {"{url}", PIECE_URL}};
     const char *brace;
 
     if (**t != '{') {
@@ -94,7 +110,7 @@ static int hmac_check(const struct source_cfg *src, char *err, size_t errlen)
         if ((pc = tmpl_next(&t, &lit, &litlen)) == PIECE_BAD)
             return check_fail(err, errlen,
                               "signed_content: unknown placeholder at \"%.20s\" (known: {body}, "
-                              "{timestamp}, {id})",
+                              "{timestamp}, {id}, {method}, {url})",
                               t);
         if (pc == PIECE_TIMESTAMP && !src->ts_header)
             return check_fail(err, errlen,
@@ -102,13 +118,16 @@ static int hmac_check(const struct source_cfg *src, char *err, size_t errlen)
         if (pc == PIECE_ID && !id_is_header(src))
             return check_fail(err, errlen,
                               "signed_content uses {id}, which needs id = header:NAME");
+        if (pc == PIECE_URL && !src->public_url)
+            return check_fail(err, errlen, "signed_content uses {url}, which needs public_url");
         bodies += pc == PIECE_BODY;
-        pieces++;
+        pieces += pc == PIECE_URL ? 3 : 1; /* the URL, "?", the query */
     }
     if (bodies == 0)
         return check_fail(err, errlen, "signed_content must include {body}");
-    if (pieces > MAC_MAX_PARTS)
-        return check_fail(err, errlen, "signed_content has more than %d pieces", MAC_MAX_PARTS);
+    if (pieces + 2 > MAC_MAX_PARTS) /* + 2: room for a {url} met last */
+        return check_fail(err, errlen, "signed_content has more than %d pieces",
+                          MAC_MAX_PARTS - 2);
     return 0;
 }
 
@@ -132,7 +151,7 @@ static int hmac_parse(const struct source_cfg *src, const struct headers *h, str
     if (src->ts_header) {
         if (!scheme_header(h, src->ts_header, &ts, &tslen))
             return HOOKD_ESIG_MALFORMED;
-        if ((rc = scheme_set_timestamp(out, ts, tslen)) < 0)
+        if ((rc = scheme_set_timestamp_as(out, ts, tslen, src->ts_format)) < 0)
             return rc;
     }
     if (strstr(hmac_template(src), "{id}") && id_is_header(src)) {
@@ -144,6 +163,18 @@ static int hmac_parse(const struct source_cfg *src, const struct headers *h, str
     return 0;
 }
 
+/* {url}: public_url, then "?" and the query when there is one. */
+static size_t hmac_url(const struct source_cfg *src, const struct sig_input *in,
+                       struct mac_part *parts)
+{
+    parts[0] = (struct mac_part){src->public_url, src->public_url ? strlen(src->public_url) : 0};
+    if (!in->http.query_len)
+        return 1;
+    parts[1] = (struct mac_part){"?", 1};
+    parts[2] = (struct mac_part){in->http.query, in->http.query_len};
+    return 3;
+}
+
 static int hmac_compute(const struct source_cfg *src, const struct sig_input *in,
                         const struct secret *key, const char *body, size_t body_len,
                         unsigned char mac[SCHEME_MAX_MAC], size_t *mac_len)
@@ -153,7 +184,7 @@ static int hmac_compute(const struct source_cfg *src, const struct sig_input *in
     size_t n = 0, litlen = 0;
 
     while (*t) {
-        if (n == MAC_MAX_PARTS)
+        if (n + 3 > MAC_MAX_PARTS)
             return HOOKD_ECRYPTO;
         switch (tmpl_next(&t, &lit, &litlen)) {
         case PIECE_LITERAL:
@@ -167,6 +198,13 @@ static int hmac_compute(const struct source_cfg *src, const struct sig_input *in
             break;
         case PIECE_ID:
             parts[n++] = (struct mac_part){in->msg_id, in->msg_id_len};
+            break;
+        case PIECE_METHOD:
+            parts[n++] = (struct mac_part){in->http.method ? in->http.method : "",
+                                           in->http.method ? strlen(in->http.method) : 0};
+            break;
+        case PIECE_URL:
+            n += hmac_url(src, in, parts + n);
             break;
         case PIECE_BAD:
         default:

@@ -24,6 +24,21 @@ extern const struct scheme scheme_shopify;
 extern const struct scheme scheme_slack;
 extern const struct scheme scheme_standard;
 extern const struct scheme scheme_hmac;
+extern const struct scheme scheme_discord;
+extern const struct scheme scheme_sendgrid;
+extern const struct scheme scheme_twilio;
+extern const struct scheme scheme_paddle;
+extern const struct scheme scheme_zoom;
+extern const struct scheme scheme_meta;
+extern const struct scheme scheme_twitch;
+extern const struct scheme scheme_token;
+
+/* GitHub's header and MAC, shared with Meta (the same X-Hub-Signature-256). */
+int scheme_github_parse(const struct source_cfg *src, const struct headers *h,
+                        struct sig_input *out);
+int scheme_github_compute(const struct source_cfg *src, const struct sig_input *in,
+                          const struct secret *key, const char *body, size_t body_len,
+                          unsigned char mac[SCHEME_MAX_MAC], size_t *mac_len);
 
 /* Strips HTTP optional whitespace (spaces, tabs) from both ends of a view. */
 void scheme_trim(const char **p, size_t *n);
@@ -39,6 +54,11 @@ bool scheme_header(const struct headers *h, const char *name, const char **v, si
  * both the number and its text in in. Returns 0 or HOOKD_ESIG_MALFORMED.
  */
 int scheme_set_timestamp(struct sig_input *in, const char *p, size_t n);
+/* The same for a timestamp_format: milliseconds (up to 15 digits, kept as
+ * seconds) or RFC 3339 (fractions, Z or an offset). */
+int scheme_set_timestamp_as(struct sig_input *in, const char *p, size_t n, enum ts_format fmt);
+/* RFC 3339 date-time to Unix seconds. 0 or HOOKD_ESIG_MALFORMED. */
+int scheme_rfc3339(const char *p, size_t n, int64_t *out);
 
 /*
  * Decodes one candidate signature (hex, or standard base64) that must be
@@ -47,6 +67,8 @@ int scheme_set_timestamp(struct sig_input *in, const char *p, size_t n);
  */
 int scheme_add_hex(struct sig_input *in, const char *p, size_t n, size_t want);
 int scheme_add_base64(struct sig_input *in, const char *p, size_t n, size_t want);
+/* The same, for a candidate of min..max bytes (a DER signature). */
+int scheme_add_base64_range(struct sig_input *in, const char *p, size_t n, size_t min, size_t max);
 
 /* Records which header carries the signature and its raw value (borrowed). */
 void scheme_set_raw(struct sig_input *in, const char *header_name, const char *v, size_t n);

@@ -8,14 +8,18 @@
  * (400): it cannot be checked. The timestamp is enforced in both directions
  * by verify.c (Slack recommends five minutes).
  *
- * Ids: Events API callbacks carry event_id and event.type. The receiver
- * answers url_verification before it extracts anything; form-encoded
+ * Ids: Events API callbacks carry event_id and event.type. A signed
+ * url_verification (Slack's handshake when the Request URL is saved) is
+ * answered `{"challenge":…}` by the handshake hook, before anything is
+ * extracted, and never queued; form-encoded
  * payloads (slash commands, interactivity) have neither field and are
  * refused with 400 under the defaults (see docs/providers.md).
  */
 #include <string.h>
 
 #include "err.h"
+#include "extract.h"
+#include "handshake.h"
 #include "mac.h"
 #include "scheme_impl.h"
 
@@ -54,6 +58,22 @@ static int slack_compute(const struct source_cfg *src, const struct sig_input *i
     return mac_compute(MAC_SHA256, key->key, key->key_len, parts, 4, mac, mac_len);
 }
 
+static int slack_handshake(const struct source_cfg *src, const struct secret *key,
+                           struct extract_ctx *x, struct handshake_answer *ans)
+{
+    json_t *body = extract_json(x), *challenge = json_object_get(body, "challenge");
+    const char *type;
+    size_t tlen;
+
+    type = handshake_json_str(body, "type", &tlen);
+    if (!type || strcmp(type, "url_verification") != 0 || !json_is_string(challenge))
+        return 0;
+    return handshake_json(ans, 200, "url_verification",
+                          json_pack("{s:O}", "challenge", challenge)) < 0
+               ? HOOKD_ENOMEM
+               : 1;
+}
+
 const struct scheme scheme_slack = {
     .name = "slack",
     .default_id = "json:/event_id",
@@ -61,4 +81,5 @@ const struct scheme scheme_slack = {
     .parse = slack_parse,
     .compute = slack_compute,
     .decode_key = NULL,
+    .handshake = slack_handshake,
 };

@@ -7,13 +7,16 @@
  *
  * The signed content is "id.TS.body", HMAC-SHA256 under the secret's bytes:
  * the configured text is `whsec_` + base64, and the key is the base64
- * decoded (decode_key). Signatures are space-separated; several v1 appear
- * while a secret is rotated. Other versions (v1a = Ed25519, which needs a
- * public key, not a shared secret) are ignored; with no v1 at all the header
- * is malformed. Svix's own header names (svix-id, svix-timestamp,
- * svix-signature) are read when the webhook-* signature header is absent;
- * the three headers always come from the same family.
+ * decoded (decode_key). Signatures are space-separated; several appear
+ * while a key is rotated. `v1a,<base64>` entries are Ed25519 signatures of
+ * the same bytes, checked against the source's public_key.VERSION keys
+ * (`whpk_` + base64 of the 32-byte raw key); v1 entries are checked against
+ * its secret.VERSION keys. Other versions are ignored; with no usable v1 or
+ * v1a at all the header is malformed. Svix's own header names (svix-id,
+ * svix-timestamp, svix-signature) are read when the webhook-* signature
+ * header is absent; the three headers always come from the same family.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +25,11 @@
 #include "codec.h"
 #include "err.h"
 #include "mac.h"
+#include "pkey.h"
 #include "scheme_impl.h"
 
 #define STD_SECRET_PREFIX "whsec_"
+#define STD_PUBLIC_PREFIX "whpk_"
 #define STD_KEY_MAX       1024 /* bytes of a decoded secret */
 
 struct std_names {
@@ -48,12 +53,14 @@ static int std_token(struct sig_input *out, const char *p, size_t n)
     /* A v1 that does not decode to 32 bytes cannot match: skip it, as the
      * reference library does (it compares each candidate); the header is
      * malformed only when no usable v1 is left. */
-    if (vlen == 2 && p[0] == 'v' && p[1] == '1') {
+    bool v1 = vlen == 2 && memcmp(p, "v1", 2) == 0, v1a = vlen == 3 && memcmp(p, "v1a", 3) == 0;
+
+    if (v1 || v1a) {
         if (out->nsigs >= SCHEME_MAX_SIGS)
             return HOOKD_ESIG_MALFORMED; /* more than any rotation needs */
-        (void)scheme_add_base64(out, comma + 1, n - vlen - 1, 32);
+        (void)scheme_add_base64(out, comma + 1, n - vlen - 1, v1 ? 32 : PKEY_ED25519_SIG_LEN);
     }
-    return 0; /* v1a and future versions */
+    return 0; /* future versions */
 }
 
 static int std_signatures(struct sig_input *out, const char *v, size_t n)
@@ -98,17 +105,66 @@ static int std_parse(const struct source_cfg *src, const struct headers *h, stru
     return std_signatures(out, v, n);
 }
 
+/* The signed content: id "." TS "." body. */
+static void std_parts(const struct sig_input *in, const char *body, size_t body_len,
+                      struct mac_part parts[5])
+{
+    parts[0] = (struct mac_part){in->msg_id, in->msg_id_len};
+    parts[1] = (struct mac_part){".", 1};
+    parts[2] = (struct mac_part){in->ts_text, in->ts_text_len};
+    parts[3] = (struct mac_part){".", 1};
+    parts[4] = (struct mac_part){body, body_len};
+}
+
 static int std_compute(const struct source_cfg *src, const struct sig_input *in,
                        const struct secret *key, const char *body, size_t body_len,
                        unsigned char mac[SCHEME_MAX_MAC], size_t *mac_len)
 {
-    const struct mac_part parts[] = {{in->msg_id, in->msg_id_len},
-                                     {".", 1},
-                                     {in->ts_text, in->ts_text_len},
-                                     {".", 1},
-                                     {body, body_len}};
+    struct mac_part parts[5];
 
+    std_parts(in, body, body_len, parts);
     return mac_compute(MAC_SHA256, key->key, key->key_len, parts, 5, mac, mac_len);
+}
+
+/* v1a: every 64-byte candidate against one Ed25519 public key. */
+static int std_verify_key(const struct source_cfg *src, const struct sig_input *in,
+                          const struct secret *key, const char *body, size_t body_len)
+{
+    struct mac_part parts[5];
+    int match = 0, rc;
+
+    std_parts(in, body, body_len, parts);
+    for (size_t i = 0; i < in->nsigs; i++) {
+        if (in->sigs[i].len != PKEY_ED25519_SIG_LEN)
+            continue;
+        if ((rc = pkey_verify(key, parts, 5, in->sigs[i].mac, in->sigs[i].len)) < 0)
+            return rc;
+        match |= rc;
+    }
+    return match;
+}
+
+/* "whpk_" + base64 of the 32-byte raw Ed25519 key. */
+static int std_public_key(const char *text, size_t len, struct secret *key, char *err,
+                          size_t errlen)
+{
+    const size_t plen = sizeof STD_PUBLIC_PREFIX - 1;
+    unsigned char raw[64];
+    long got;
+
+    if (len < plen || memcmp(text, STD_PUBLIC_PREFIX, plen) != 0) {
+        snprintf(err, errlen, "a Standard Webhooks public key starts with \"whpk_\"%s",
+                 len >= 6 && memcmp(text, STD_SECRET_PREFIX, 6) == 0
+                     ? " (whsec_ is a shared secret: configure it as secret.VERSION)"
+                     : "");
+        return HOOKD_ECONFIG;
+    }
+    got = codec_base64_decode(text + plen, len - plen, raw, sizeof raw);
+    if (got < 0) {
+        snprintf(err, errlen, "the text after \"whpk_\" is not base64");
+        return HOOKD_ECONFIG;
+    }
+    return pkey_set_ed25519(key, raw, (size_t)got, err, errlen);
 }
 
 /* "whsec_" + base64 (the prefix is optional, as in the reference libraries). */
@@ -144,4 +200,7 @@ const struct scheme scheme_standard = {
     .parse = std_parse,
     .compute = std_compute,
     .decode_key = std_decode_key,
+    .keys = SCHEME_KEY_SECRET | SCHEME_KEY_PUBLIC,
+    .parse_public_key = std_public_key,
+    .verify_key = std_verify_key,
 };

@@ -4,8 +4,9 @@
  *   parse (scheme) ── missing ──> 400 missing_header
  *        │ ──────── malformed ──> 400 malformed_header
  *        v
- *   every active key: compute (scheme), compare with every candidate of the
- *   same length (CRYPTO_memcmp) ── none ──> 401 no_match
+ *   every active key: a secret's MAC (scheme compute) compared with every
+ *   candidate of the same length (CRYPTO_memcmp); a public key judged by the
+ *   scheme (verify_key: Ed25519, ECDSA) ── none ──> 401 no_match
  *        v
  *   timestamp, when the scheme has one and the caller asks: |now - ts| within
  *   tolerance ── older ──> 401 timestamp_too_old; newer ──> timestamp_in_future
@@ -15,8 +16,9 @@
  * The signature is checked before the timestamp so that a request whose
  * signature is wrong is reported as such, whatever its timestamp: "stale"
  * means "genuine but outside the window" (a replay, or a skewed clock).
- * Diagnostics keep only VERIFY_PREFIX_HEX hex digits of each computed MAC,
- * never a secret; computed MACs are wiped from the stack after use.
+ * Diagnostics keep only VERIFY_PREFIX_HEX hex digits of each computed MAC
+ * (of a public key: its fingerprint), never a secret; computed MACs are
+ * wiped from the stack after use.
  * Callers: the receiver (every request) and hookctl verify / replay.
  */
 #include "verify.h"
@@ -69,24 +71,50 @@ static void record_tried(struct verify_result *out, const struct secret *key,
     codec_hex_encode(mac, bytes, t->prefix); /* 2 * bytes + 1 <= sizeof t->prefix */
 }
 
+/* A key the scheme judges itself (a public key): 1, 0 or HOOKD_ECRYPTO. */
+static int try_own(const struct source_cfg *src, struct verify_result *out,
+                   const struct secret *key, const char *body, size_t body_len)
+{
+    struct verify_tried *t = &out->tried[out->ntried++];
+
+    t->version = key->version;
+    memcpy(t->prefix, key->key_id, sizeof t->prefix);
+    t->prefix[VERIFY_PREFIX_HEX] = '\0';
+    if (!src->scheme->verify_key)
+        return HOOKD_ECRYPTO;
+    return src->scheme->verify_key(src, &out->input, key, body, body_len);
+}
+
 /* Tries every key; returns 1 on a match (matched_version set), 0 if none
- * matched, HOOKD_ECRYPTO if a MAC could not be computed. */
+ * matched, HOOKD_ECRYPTO if one could not be checked, or what compute said
+ * about the request (HOOKD_ESIG_MISMATCH, HOOKD_ESIG_MALFORMED). */
 static int try_keys(const struct source_cfg *src, struct verify_result *out, const char *body,
                     size_t body_len)
 {
     unsigned char mac[SCHEME_MAX_MAC];
     size_t len = 0;
-    int rc = 0;
+    int rc = 0, got;
 
     for (size_t i = 0; i < src->keys.n && i < CONFIG_MAX_KEYS; i++) {
         const struct secret *key = &src->keys.keys[i];
-        if (src->scheme->compute(src, &out->input, key, body, body_len, mac, &len) < 0) {
+        if (key->pkey || !src->scheme->compute) {
+            if ((got = try_own(src, out, key, body, body_len)) < 0)
+                rc = HOOKD_ECRYPTO;
+        } else if ((got = src->scheme->compute(src, &out->input, key, body, body_len, mac,
+                                               &len)) < 0) {
+            if (got == HOOKD_ESIG_MISMATCH || got == HOOKD_ESIG_MALFORMED) {
+                rc = got;
+                break;
+            }
             rc = HOOKD_ECRYPTO;
             continue;
+        } else {
+            record_tried(out, key, mac, len);
+            got = any_candidate(&out->input, mac, len);
         }
-        record_tried(out, key, mac, len);
-        if (any_candidate(&out->input, mac, len)) {
+        if (got == 1) {
             out->matched_version = key->version;
+            out->matched_key = key;
             rc = 1;
             break;
         }
@@ -95,9 +123,26 @@ static int try_keys(const struct source_cfg *src, struct verify_result *out, con
     return rc;
 }
 
+int64_t verify_tolerance_s(const struct source_cfg *src)
+{
+    if (src->tolerance_s > 0)
+        return src->tolerance_s;
+    if (src->scheme && src->scheme->default_tolerance_s > 0)
+        return src->scheme->default_tolerance_s;
+    return VERIFY_DEFAULT_TOLERANCE_S;
+}
+
 enum verify_status verify_request(const struct source_cfg *src, const struct headers *h,
                                   const char *body, size_t body_len, int64_t now_s,
                                   bool check_tolerance, struct verify_result *out)
+{
+    return verify_request_http(src, h, NULL, body, body_len, now_s, check_tolerance, out);
+}
+
+enum verify_status verify_request_http(const struct source_cfg *src, const struct headers *h,
+                                       const struct verify_http *http, const char *body,
+                                       size_t body_len, int64_t now_s, bool check_tolerance,
+                                       struct verify_result *out)
 {
     int64_t tol;
     int rc;
@@ -105,6 +150,8 @@ enum verify_status verify_request(const struct source_cfg *src, const struct hea
     memset(out, 0, sizeof *out);
     if (!src || !src->scheme)
         return finish(out, VERIFY_MISMATCH, "no_scheme");
+    if (http)
+        out->input.http = *http;
     rc = src->scheme->parse(src, h, &out->input);
     out->header_name = out->input.header_name;
     if (out->input.raw)
@@ -119,14 +166,19 @@ enum verify_status verify_request(const struct source_cfg *src, const struct hea
         out->skew_s = now_s - out->input.timestamp;
     }
     rc = try_keys(src, out, body, body_len);
+    if (rc == HOOKD_ESIG_MISMATCH)
+        return finish(out, VERIFY_MISMATCH, "body_hash_mismatch");
+    if (rc == HOOKD_ESIG_MALFORMED)
+        return finish(out, VERIFY_MALFORMED, "malformed_body");
     if (rc < 0)
         return finish(out, VERIFY_MISMATCH, "crypto_error");
     if (rc == 0)
         return finish(out, VERIFY_MISMATCH, "no_match");
     if (out->has_timestamp && check_tolerance) {
-        tol = src->tolerance_s > 0 ? src->tolerance_s : VERIFY_DEFAULT_TOLERANCE_S;
+        tol = verify_tolerance_s(src);
         if (out->skew_s > tol || out->skew_s < -tol) {
             out->matched_version = NULL;
+            out->matched_key = NULL;
             return finish(out, VERIFY_STALE,
                           out->skew_s > 0 ? "timestamp_too_old" : "timestamp_in_future");
         }

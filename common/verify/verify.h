@@ -37,8 +37,10 @@ struct verify_result {
     enum verify_status status;
     const char *reason;          /* static: "ok", "missing_header", "malformed_header",
                                     "no_match", "timestamp_too_old", "timestamp_in_future",
+                                    "body_hash_mismatch" (twilio: 401), "malformed_body" (400),
                                     "crypto_error" (libcrypto failed: 401, logged) */
     const char *matched_version; /* borrowed; NULL unless OK */
+    const struct secret *matched_key; /* borrowed from the source; NULL unless OK */
     const char *header_name;     /* static; may be NULL */
     char received[VERIFY_RECEIVED_MAX + 1]; /* signature header as received, truncated,
                                                non-printable bytes as '?' */
@@ -61,6 +63,17 @@ struct verify_result {
 enum verify_status verify_request(const struct source_cfg *src, const struct headers *h,
                                   const char *body, size_t body_len, int64_t now_s,
                                   bool check_tolerance, struct verify_result *out);
+
+/* The same, with the request line (method, query string) for schemes that
+ * sign the URL (twilio; hmac's {method} and {url}). http may be NULL. */
+enum verify_status verify_request_http(const struct source_cfg *src, const struct headers *h,
+                                       const struct verify_http *http, const char *body,
+                                       size_t body_len, int64_t now_s, bool check_tolerance,
+                                       struct verify_result *out);
+
+/* The tolerance in force: the source's, else the scheme's default, else
+ * VERIFY_DEFAULT_TOLERANCE_S. */
+int64_t verify_tolerance_s(const struct source_cfg *src);
 
 /* HTTP status for a status: 200 for OK, 400 or 401 otherwise. */
 int verify_http_status(enum verify_status st);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "extract.h"
+#include "handshake.h"
 #include "verify.h"
 
 /* One source per scheme, two keys each where rotation matters. The keys
@@ -24,6 +26,20 @@ static const char fuzz_conf[] =
     "id = header:X-Id\nsigned_content = {timestamp}.{id}.{body}\nsecret.v1 = fuzz-hmac\n"
     "[source hmac64]\nscheme = hmac\nsignature_header = X-Sig\nalgorithm = sha512\n"
     "encoding = base64\nsecret.v1 = fuzz-hmac64\n"
+    "[source discord]\nscheme = discord\npublic_key.v1 = "
+    "6aa2f68fe36e67e8e4f83b2ab99bdb57309914eef7a37862f35fca8dab8acbd0\n"
+    "[source sendgrid]\nscheme = sendgrid\npublic_key.v1 = "
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+"
+    "u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==\n"
+    "[source standard_v1a]\nscheme = standard\nsecret.v1 = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
+    "public_key.v2 = whpk_8mngFYXcrsMbjOQbiKkF40cKmx/Vl38xDMdOIGRMFLs=\n"
+    "[source twilio]\nscheme = twilio\npublic_url = https://mycompany.com/myapp.php\nsecret.v1 = "
+    "12345\n"
+    "[source paddle]\nscheme = paddle\nsecret.v1 = pdl_ntfset_01h8_secret\n"
+    "[source zoom]\nscheme = zoom\nsecret.v1 = zoom-secret-token\n"
+    "[source meta]\nscheme = meta\nverify_token = fuzz-verify\nsecret.v1 = meta-app-secret\n"
+    "[source twitch]\nscheme = twitch\nsecret.v1 = twitch-eventsub-secret\n"
+    "[source token]\nscheme = token\nsecret.v1 = gitlab-shared-token\n"
     "[route default]\nhandler = exec:/bin/true\n";
 
 static struct config *fuzz_cfg; /* built once, kept for the process */
@@ -116,7 +132,26 @@ static void check_result(const struct verify_result *vr, enum verify_status st)
             abort();
 }
 
-int fuzz_verify(const char *name, const uint8_t *data, size_t size)
+/* A verified request may be a handshake: the answer is well-formed. */
+static void check_handshake(const struct source_cfg *src, const struct verify_result *vr,
+                            const struct headers *h, const char *body, size_t body_len)
+{
+    struct handshake_answer ans = {0};
+    struct extract_ctx x;
+    int rc;
+
+    if (vr->status != VERIFY_OK || !src->scheme->handshake)
+        return;
+    extract_init(&x, src->name, h, body, body_len);
+    rc = src->scheme->handshake(src, vr->matched_key, &x, &ans);
+    if (rc == 1 && (!ans.body || !ans.content_type || ans.status != 200))
+        abort();
+    handshake_answer_free(&ans);
+    extract_release(&x);
+}
+
+int fuzz_verify_http(const char *name, const struct verify_http *http, const uint8_t *data,
+                     size_t size)
 {
     const struct source_cfg *src = fuzz_source(name);
     struct headers *h = malloc(sizeof *h);
@@ -127,8 +162,14 @@ int fuzz_verify(const char *name, const uint8_t *data, size_t size)
     if (!h)
         return 0;
     fuzz_split(data, size, h, &body, &body_len);
-    check_result(&vr, verify_request(src, h, body, body_len, FUZZ_NOW_S, true, &vr));
-    check_result(&vr, verify_request(src, h, body, body_len, FUZZ_NOW_S, false, &vr));
+    check_result(&vr, verify_request_http(src, h, http, body, body_len, FUZZ_NOW_S, true, &vr));
+    check_result(&vr, verify_request_http(src, h, http, body, body_len, FUZZ_NOW_S, false, &vr));
+    check_handshake(src, &vr, h, body, body_len);
     free(h);
     return 0;
+}
+
+int fuzz_verify(const char *name, const uint8_t *data, size_t size)
+{
+    return fuzz_verify_http(name, NULL, data, size);
 }

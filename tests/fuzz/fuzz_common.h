@@ -31,6 +31,11 @@ const struct source_cfg *fuzz_source(const char *name);
  * verify_request's promises. Returns 0. */
 int fuzz_verify(const char *name, const uint8_t *data, size_t size);
 
+/* The same with the request line (method, query string): twilio, hmac {url}. */
+struct verify_http;
+int fuzz_verify_http(const char *name, const struct verify_http *http, const uint8_t *data,
+                     size_t size);
+
 /* Aborts unless p[0..n) is valid UTF-8. */
 void fuzz_assert_utf8(const char *p, size_t n);
 

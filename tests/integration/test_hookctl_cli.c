@@ -74,6 +74,44 @@ TEST(hookctl_verify_names_matching_version)
     free(out);
 }
 
+/* The request line matters to Twilio (it signs the query string), and a
+ * public key is shown by its fingerprint. Twilio's own published example. */
+TEST(hookctl_verify_query_string_and_public_keys)
+{
+    struct hk h;
+    char *out;
+    const char *headers, *body;
+
+    hk_start(&h, false);
+    headers = harness_write_file("tw-headers.txt",
+                                 "Content-Type: application/x-www-form-urlencoded\r\n"
+                                 "X-Twilio-Signature: 0/KCTR6DLpKmkAf8muzZqo1nDgQ=\r\n\r\n");
+    body = harness_write_file("tw-body.txt", "To=%2B18005551212&Caller=%2B12349013030&CallSid=CA1234567890ABCDE&Digits=1234&From=%2B12349013030");
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "twilio", "--headers", headers, "--body", body,
+                         "--url", "/hooks/twilio?foo=1&bar=2", NULL),
+                  0);
+    ASSERT_STR_CONTAINS(out, "verdict        = valid (signed with v1)");
+    free(out);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "twilio", "--headers", headers, "--body", body, NULL),
+                  1);
+    ASSERT_STR_CONTAINS(out, "verdict        = invalid: no_match");
+    free(out);
+    headers = harness_write_file("dc-headers.txt",
+                                 "X-Signature-Ed25519: cc687097c665e1972676e42a2842c2038bdb55d4657d31dd2db93bf638b3b6b8847eabebd69c59b9291738a0a8ef0875474573792a69c81f6553e087fe56890a\r\nX-Signature-Timestamp: 1700000000\r\n\r\n");
+    body = harness_write_file("dc-body.txt", "{\"id\":\"1148473290853548102\",\"type\":2,\"data\":{\"name\":\"ping\"}}");
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "discord", "--headers", headers, "--body", body,
+                         "--at", "1700000000", NULL),
+                  0);
+    ASSERT_STR_CONTAINS(out, "verdict        = valid (signed with v1)");
+    ASSERT_STR_CONTAINS(out, "  MATCH");
+    free(out);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "discord", "--headers", headers, "--body", body,
+                         "--at", "1700000400", NULL),
+                  1);
+    ASSERT_STR_CONTAINS(out, "timestamp_too_old");
+    free(out);
+}
+
 TEST(hookctl_verify_timestamp_and_json_headers)
 {
     struct hk h;

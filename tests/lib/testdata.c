@@ -4,6 +4,10 @@
  */
 #include "testdata.h"
 
+#include <openssl/evp.h>
+
+#include "err.h"
+
 #include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -85,7 +89,7 @@ void testsrc_init(struct test_source *t, const char *scheme)
     memset(t, 0, sizeof *t);
     t->src.name = strdup("test");
     t->src.scheme = scheme_find(scheme);
-    t->src.tolerance_s = 300;
+    t->src.tolerance_s = 0; /* the scheme's default, as a config without `tolerance` */
     t->src.algo = MAC_SHA256;
     t->src.enc = ENC_HEX;
 }
@@ -113,6 +117,26 @@ int testsrc_add_key(struct test_source *t, const char *version, const char *text
     return 0;
 }
 
+int testsrc_add_public_key(struct test_source *t, const char *version, const char *text)
+{
+    struct secret *k;
+    char err[200];
+    int rc;
+
+    if (t->src.keys.n >= CONFIG_MAX_KEYS)
+        test_fail(__FILE__, __LINE__, "too many keys");
+    if (!t->src.scheme || !t->src.scheme->parse_public_key)
+        return HOOKD_ECONFIG;
+    k = &t->src.keys.keys[t->src.keys.n];
+    memset(k, 0, sizeof *k);
+    if ((rc = t->src.scheme->parse_public_key(text, strlen(text), k, err, sizeof err)) < 0)
+        return rc;
+    k->version = strdup(version);
+    k->is_public = true;
+    t->src.keys.n++;
+    return 0;
+}
+
 void testsrc_set(char **field, const char *value)
 {
     free(*field);
@@ -124,9 +148,11 @@ void testsrc_free(struct test_source *t)
     for (size_t i = 0; i < t->src.keys.n; i++) {
         free(t->src.keys.keys[i].version);
         free(t->src.keys.keys[i].key);
+        EVP_PKEY_free((EVP_PKEY *)t->src.keys.keys[i].pkey);
     }
     free(t->src.name), free(t->src.sig_header), free(t->src.sig_prefix);
-    free(t->src.ts_header), free(t->src.signed_content);
+    free(t->src.ts_header), free(t->src.signed_content), free(t->src.public_url);
+    free(t->src.verify_token), free(t->src.token_header);
     free(t->src.id.arg), free(t->src.type.arg), free(t->src.tenant.arg);
     memset(t, 0, sizeof *t);
 }

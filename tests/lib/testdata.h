@@ -40,6 +40,10 @@ void testsrc_init(struct test_source *t, const char *scheme);
  * Returns 0, or the decode error. */
 int testsrc_add_key(struct test_source *t, const char *version, const char *text);
 
+/* Adds public_key.VERSION = TEXT, parsed as the scheme does at config load.
+ * Returns 0, or HOOKD_ECONFIG. */
+int testsrc_add_public_key(struct test_source *t, const char *version, const char *text);
+
 /* Sets a string member of the hmac settings (e.g. &t->src.sig_header). */
 void testsrc_set(char **field, const char *value);
 

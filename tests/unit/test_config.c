@@ -8,6 +8,7 @@
 #include "config.h"
 #include "err.h"
 #include "harness.h"
+#include "testsign.h"
 
 static const char minimal[] = "[source gh]\nscheme = github\nsecret.v1 = s\n"
                               "[route default]\nhandler = exec:/bin/true\n";
@@ -173,7 +174,7 @@ TEST(config_errors_name_file_line_and_key)
     expect_error("[source bad name]\n", "must be [A-Za-z0-9_.-]");
     expect_error("[source gh]\nscheme = standard\nsecret.v1 = whsec_!!!notbase64\n"
                  "[route default]\nhandler = exec:/bin/true\n",
-                 "secret.v1 is not a valid standard secret");
+                 "t.conf:3: secret.v1: [source gh] is not a valid standard secret");
     expect_error("[receiver]\nhigh_watermark = 10\nlow_watermark = 20\n[route default]\nhandler = "
                  "exec:/bin/true\n",
                  "low_watermark: must not exceed high_watermark");
@@ -282,4 +283,96 @@ TEST(config_api_token_resolved_only_when_used)
     expect_error("[source gh]\nscheme = github\nsecret.v1 = s\napi_token = env:\n"
                  "[route default]\nhandler = exec:/bin/true\n",
                  "t.conf:4: api_token: expected a secret");
+}
+
+/* SPEC v2: public keys parsed at load; a bad one names its line and what
+ * is wrong (length, encoding, curve); keys of the wrong kind are refused. */
+TEST(config_public_keys_and_v2_keys)
+{
+    char err[512], text[1024];
+    struct config *cfg;
+    struct test_keypair p384;
+    static const char tail[] = "[route default]\nhandler = exec:/bin/true\n";
+
+#define SRC2(body) "[source s]\n" body
+    snprintf(text, sizeof text,
+             SRC2("scheme = discord\npublic_key.v1 = "
+                  "6aa2f68fe36e67e8e4f83b2ab99bdb57309914eef7a37862f35fca8dab8acbd0\n"
+                  "public_key.v2 = whatever\n") "%s",
+             tail);
+    expect_error(text, "t.conf:4: public_key.v2: [source s] a Discord public key is 64 hex digits");
+    snprintf(text, sizeof text,
+             SRC2("scheme = discord\npublic_key.v1 = "
+                  "zaa2f68fe36e67e8e4f83b2ab99bdb57309914eef7a37862f35fca8dab8acbd0\n") "%s",
+             tail);
+    expect_error(text,
+                 "t.conf:3: public_key.v1: [source s] a Discord public key is hex digits only");
+    snprintf(text, sizeof text, SRC2("scheme = discord\nsecret.v1 = abc\n") "%s", tail);
+    expect_error(text, "t.conf:3: secret.v1: [source s] scheme discord verifies with public_key");
+    snprintf(text, sizeof text, SRC2("scheme = github\npublic_key.v1 = abc\n") "%s", tail);
+    expect_error(text, "t.conf:3: public_key.v1: [source s] scheme github verifies with secret");
+    snprintf(text, sizeof text, SRC2("scheme = standard\nsecret.v1 = whpk_AAAA\n") "%s", tail);
+    expect_error(text, "whpk_ is a public key");
+    snprintf(text, sizeof text, SRC2("scheme = standard\npublic_key.v1 = whpk_AAAA\n") "%s", tail);
+    expect_error(
+        text,
+        "t.conf:3: public_key.v1: [source s] an Ed25519 public key is 32 bytes, this one is 3");
+    snprintf(text, sizeof text, SRC2("scheme = standard\npublic_key.v1 = whsec_AAAA\n") "%s", tail);
+    expect_error(text, "whsec_ is a shared secret");
+    snprintf(text, sizeof text, SRC2("scheme = sendgrid\npublic_key.v1 = not base64!\n") "%s",
+             tail);
+    expect_error(text, "t.conf:3: public_key.v1: [source s] a SendGrid verification key is base64");
+    snprintf(text, sizeof text, SRC2("scheme = sendgrid\npublic_key.v1 = AAAAAAAA\n") "%s", tail);
+    expect_error(text, "not a DER SubjectPublicKeyInfo");
+    ASSERT_INT_EQ(test_keypair_new(&p384, "p384"), 0);
+    snprintf(text, sizeof text, SRC2("scheme = sendgrid\npublic_key.v1 = %s\n") "%s",
+             p384.public_text, tail);
+    test_keypair_free(&p384);
+    expect_error(
+        text, "t.conf:3: public_key.v1: [source s] the key is not on the P-256 curve (secp384r1)");
+    snprintf(text, sizeof text, SRC2("scheme = twilio\nsecret.v1 = t\n") "%s", tail);
+    expect_error(text, "needs public_url");
+    snprintf(text, sizeof text,
+             SRC2("scheme = twilio\npublic_url = https://x/y?z=1\nsecret.v1 = t\n") "%s", tail);
+    expect_error(text, "t.conf:3: public_url: expected the http(s):// URL");
+    snprintf(text, sizeof text, SRC2("scheme = github\nverify_token = t\nsecret.v1 = t\n") "%s",
+             tail);
+    expect_error(text, "verify_token: [source s] applies to scheme meta only");
+    snprintf(
+        text, sizeof text,
+        SRC2("scheme = hmac\nsignature_header = X\ntimestamp_format = hours\nsecret.v1 = t\n") "%s",
+        tail);
+    expect_error(text, "t.conf:4: timestamp_format: expected seconds, milliseconds or rfc3339");
+    snprintf(text, sizeof text,
+             SRC2("scheme = hmac\nsignature_header = X\nsigned_content = {url}{body}\nsecret.v1 = "
+                  "t\n") "%s",
+             tail);
+    expect_error(text, "{url}, which needs public_url");
+    snprintf(text, sizeof text, SRC2("scheme = twitch\nsecret.v1 = t\npublic_key.v1 = x\n") "%s",
+             tail);
+    expect_error(text, "duplicate key version");
+    /* and a good one: parsed once, text gone, tolerance from the scheme */
+    snprintf(
+        text, sizeof text,
+        SRC2("scheme = discord\npublic_key.v1 = "
+             "6aa2f68fe36e67e8e4f83b2ab99bdb57309914eef7a37862f35fca8dab8acbd0\n") "[source "
+                                                                                   "t]\nscheme = "
+                                                                                   "twitch\nsecret."
+                                                                                   "v1 = s\n"
+                                                                                   "[source "
+                                                                                   "m]\nscheme = "
+                                                                                   "meta\nverify_"
+                                                                                   "token = "
+                                                                                   "vt\nsecret.v1 "
+                                                                                   "= s\n%s",
+        tail);
+    ASSERT_NOT_NULL(cfg = parse(text, err, sizeof err));
+    ASSERT_NOT_NULL(cfg->sources[0].keys.keys[0].pkey);
+    ASSERT_NULL(cfg->sources[0].keys.keys[0].key);
+    ASSERT_INT_EQ(strlen(cfg->sources[0].keys.keys[0].key_id), 8);
+    ASSERT_INT_EQ(cfg->sources[0].tolerance_s, 300);
+    ASSERT_INT_EQ(cfg->sources[1].tolerance_s, 600);
+    ASSERT_STR_EQ(cfg->sources[2].verify_token, "vt");
+    config_release(cfg);
+#undef SRC2
 }

@@ -5,7 +5,10 @@
  * the matrix describes. A change to any of these must fail here loudly and
  * be made in docs/providers.md in the same commit.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "../lib/test.h"
 #include "../lib/testdata.h"
@@ -39,7 +42,24 @@ static const struct row matrix[] = {
     {"standard", "webhook-signature", true, true, "header:webhook-id|header:svix-id", "json:/type",
      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
     {"hmac", "X-Signature", true, false, "sha256", NULL, "generic"},
+    /* SPEC v2; good/bad/rotated/skew of each in test_schemes_v2.c */
+    {"discord", "X-Signature-Ed25519", true, false, "json:/id", "json:/type",
+     "6aa2f68fe36e67e8e4f83b2ab99bdb57309914eef7a37862f35fca8dab8acbd0"},
+    {"sendgrid", "X-Twilio-Email-Event-Webhook-Signature", true, false, "sha256", NULL,
+     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+"
+     "u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhH"
+     "PTnlvFYPAZFceEu/1FwCM/QmGUhA=="},
+    {"twilio", "X-Twilio-Signature", false, false,
+     "header:I-Twilio-Idempotency-Token|form:MessageSid|form:CallSid|sha256", NULL, "auth-token"},
+    {"paddle", "Paddle-Signature", true, false, "json:/event_id", "json:/event_type", "pdl"},
+    {"zoom", "x-zm-signature", true, false, "sha256", "json:/event", "zoom"},
+    {"meta", "X-Hub-Signature-256", false, false, "sha256", "json:/object", "meta"},
+    {"twitch", "Twitch-Eventsub-Message-Signature", true, false,
+     "header:Twitch-Eventsub-Message-Id", "json:/subscription/type", "twitch"},
+    {"token", "X-Gitlab-Token", false, false, "header:X-Gitlab-Event-UUID|sha256",
+     "header:X-Gitlab-Event", "gitlab-token"},
 };
+#define NROWS_V1 6 /* rows signed by testsign.c; the rest by testsign_v2.c */
 #define NROWS (sizeof matrix / sizeof matrix[0])
 
 static void src_for(struct test_source *t, const struct row *r, int64_t tolerance_s)
@@ -51,7 +71,12 @@ static void src_for(struct test_source *t, const struct row *r, int64_t toleranc
         testsrc_set(&t->src.sig_header, "X-Signature");
         testsrc_set(&t->src.ts_header, "X-Timestamp");
     }
-    ASSERT_INT_EQ(testsrc_add_key(t, "v1", r->secret), 0);
+    if (strcmp(r->scheme, "twilio") == 0)
+        testsrc_set(&t->src.public_url, "https://hooks.example.com/hooks/twilio");
+    if (t->src.scheme->keys == SCHEME_KEY_PUBLIC)
+        ASSERT_INT_EQ(testsrc_add_public_key(t, "v1", r->secret), 0);
+    else
+        ASSERT_INT_EQ(testsrc_add_key(t, "v1", r->secret), 0);
 }
 
 TEST(provider_contract_matrix_covers_registry)
@@ -118,7 +143,7 @@ TEST(provider_contract_tolerance)
 {
     static const int64_t tolerances[] = {300, 60};
 
-    for (size_t i = 0; i < NROWS; i++) {
+    for (size_t i = 0; i < NROWS_V1; i++) {
         for (size_t k = 0; k < 2; k++) {
             int64_t tol = tolerances[k];
             struct test_source t;
@@ -153,6 +178,36 @@ static void ids(const char *scheme, const struct headers *h, const char *body, i
     *id_rc = extract_field(&x, NULL, s->default_id, id, EXTRACT_MAX_LEN + 1, &n);
     *type_rc = extract_field(&x, NULL, s->default_type, type, EXTRACT_MAX_LEN + 1, &n);
     extract_release(&x);
+}
+
+/* The v2 rows: timestamped or not, as the matrix says (the window itself is
+ * tested per scheme in test_schemes_v2.c). */
+TEST(provider_contract_tolerance_v2)
+{
+    for (size_t i = NROWS_V1; i < NROWS; i++) {
+        struct test_source t;
+        struct test_req req;
+        struct test_keypair kp = {0};
+        struct verify_result r;
+        struct verify_http http = {"POST", NULL, 0};
+        const char *scheme = matrix[i].scheme;
+
+        src_for(&t, &matrix[i], 60);
+        if (t.src.scheme->keys == SCHEME_KEY_PUBLIC) {
+            ASSERT_INT_EQ(test_keypair_new(&kp, scheme), 0);
+            t.src.keys.n = 0;
+            EVP_PKEY_free((EVP_PKEY *)t.src.keys.keys[0].pkey);
+            free(t.src.keys.keys[0].version);
+            ASSERT_INT_EQ(testsrc_add_public_key(&t, "v1", kp.public_text), 0);
+        }
+        ASSERT_INT_EQ(testsign_v2(&req, scheme, &t.src, matrix[i].secret, &kp, TS, "{}", 2), 0);
+        http.query = req.query, http.query_len = strlen(req.query);
+        ASSERT_INT_EQ(verify_request_http(&t.src, &req.h, &http, "{}", 2, TS + 61, true, &r),
+                      matrix[i].timestamped ? VERIFY_STALE : VERIFY_OK);
+        ASSERT_INT_EQ(r.has_timestamp, matrix[i].timestamped);
+        test_keypair_free(&kp);
+        testsrc_free(&t);
+    }
 }
 
 TEST(provider_contract_github_ping_and_push)

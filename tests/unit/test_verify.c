@@ -14,6 +14,7 @@
 #include "../lib/testsign.h"
 #include "err.h"
 #include "extract.h"
+#include "handshake.h"
 #include "scheme.h"
 #include "verify.h"
 
@@ -60,6 +61,40 @@ static void vector_headers(json_t *vec, struct headers *h)
         th_add(h, name, json_string_value(val));
 }
 
+static void vector_spec(json_t *text, struct field_spec *spec)
+{
+    char err[200];
+
+    if (text)
+        ASSERT_INT_EQ(extract_parse_spec(json_string_value(text), spec, err, sizeof err), 0);
+}
+
+/* The handshake hook on a verified vector: the answer it expects, or none. */
+static void check_handshake(const char *file, const struct source_cfg *src, json_t *vec,
+                            const struct secret *key, struct extract_ctx *x)
+{
+    json_t *want = json_object_get(vec, "expect_handshake"), *wj, *gj;
+    struct handshake_answer ans = {0};
+    int rc = src->scheme->handshake ? src->scheme->handshake(src, key, x, &ans) : 0;
+
+    if (!want) {
+        if (rc != 0)
+            test_fail(__FILE__, __LINE__, "%s: taken for a handshake", file);
+        return;
+    }
+    if (rc != 1)
+        test_fail(__FILE__, __LINE__, "%s: handshake hook gave %d", file, rc);
+    ASSERT_INT_EQ(ans.status, json_integer_value(json_object_get(want, "status")));
+    wj = json_loads(json_string_value(json_object_get(want, "body")), JSON_DECODE_ANY, NULL);
+    gj = json_loadb(ans.body, ans.body_len, JSON_DECODE_ANY, NULL);
+    if (wj && gj && strncmp(ans.content_type, "application/json", 16) == 0)
+        ASSERT(json_equal(wj, gj));
+    else
+        ASSERT_STR_EQ(ans.body, json_string_value(json_object_get(want, "body")));
+    json_decref(wj), json_decref(gj);
+    handshake_answer_free(&ans);
+}
+
 static void vector_config(json_t *vec, struct test_source *t)
 {
     json_t *c = json_object_get(vec, "config");
@@ -72,6 +107,16 @@ static void vector_config(json_t *vec, struct test_source *t)
     testsrc_set(&t->src.sig_prefix, json_string_value(json_object_get(c, "signature_prefix")));
     testsrc_set(&t->src.ts_header, json_string_value(json_object_get(c, "timestamp_header")));
     testsrc_set(&t->src.signed_content, json_string_value(json_object_get(c, "signed_content")));
+    testsrc_set(&t->src.public_url, json_string_value(json_object_get(c, "public_url")));
+    testsrc_set(&t->src.token_header, json_string_value(json_object_get(c, "token_header")));
+    vector_spec(json_object_get(c, "id"), &t->src.id);
+    vector_spec(json_object_get(c, "type"), &t->src.type);
+    if (json_object_get(c, "timestamp_format")) {
+        const char *f = json_string_value(json_object_get(c, "timestamp_format"));
+        t->src.ts_format = strcmp(f, "milliseconds") == 0 ? TS_MILLISECONDS
+                           : strcmp(f, "rfc3339") == 0    ? TS_RFC3339
+                                                          : TS_SECONDS;
+    }
     t->src.algo = algo && strcmp(algo, "sha1") == 0     ? MAC_SHA1
                   : algo && strcmp(algo, "sha512") == 0 ? MAC_SHA512
                                                         : MAC_SHA256;
@@ -103,6 +148,7 @@ static void run_vector(const char *file)
     struct headers h = {0};
     struct verify_result r;
     struct extract_ctx x;
+    struct verify_http http = {0};
     const char *body;
     size_t len;
     int64_t now;
@@ -114,23 +160,35 @@ static void run_vector(const char *file)
     if (!t.src.scheme)
         test_fail(__FILE__, __LINE__, "%s: unknown scheme", file);
     vector_config(vec, &t);
-    ASSERT_INT_EQ(testsrc_add_key(&t, "v1", json_string_value(json_object_get(vec, "secret"))), 0);
+    if (json_object_get(vec, "public_key"))
+        ASSERT_INT_EQ(testsrc_add_public_key(
+                          &t, "v1", json_string_value(json_object_get(vec, "public_key"))),
+                      0);
+    else
+        ASSERT_INT_EQ(
+            testsrc_add_key(&t, "v1", json_string_value(json_object_get(vec, "secret"))), 0);
     vector_headers(vec, &h);
+    http.method = json_string_value(json_object_get(json_object_get(vec, "http"), "method"));
+    http.query = json_string_value(json_object_get(json_object_get(vec, "http"), "query"));
+    http.query_len = http.query ? strlen(http.query) : 0;
     body = json_string_value(json_object_get(vec, "payload"));
     len = json_string_length(json_object_get(vec, "payload"));
     now = json_integer_value(json_object_get(vec, "timestamp"));
-    if (verify_request(&t.src, &h, body, len, now, true, &r) != VERIFY_OK)
+    if (verify_request_http(&t.src, &h, &http, body, len, now, true, &r) != VERIFY_OK)
         test_fail(__FILE__, __LINE__, "%s: %s (%s)", file, r.reason, r.received);
     ASSERT_STR_EQ(r.matched_version, "v1");
     extract_init(&x, "test", &h, body, len);
     check_default_field(file, &t.src, vec, "expect_id", t.src.scheme->default_id, &x);
     check_default_field(file, &t.src, vec, "expect_type", t.src.scheme->default_type, &x);
+    check_handshake(file, &t.src, vec, r.matched_key, &x);
     extract_release(&x);
-    /* The same request with one body byte changed must fail. */
-    if (len > 0) {
+    /* The same request with one body byte changed must fail (a token signs
+     * no body: only the token is checked). */
+    if (len > 0 && strcmp(t.src.scheme->name, "token") != 0) {
         char *copy = strndup(body, len);
         copy[len - 1] ^= 1;
-        ASSERT_INT_EQ(verify_request(&t.src, &h, copy, len, now, true, &r), VERIFY_MISMATCH);
+        ASSERT_INT_EQ(verify_request_http(&t.src, &h, &http, copy, len, now, true, &r),
+                      VERIFY_MISMATCH);
         free(copy);
     }
     testsrc_free(&t);
@@ -146,7 +204,7 @@ TEST(verify_vectors_all_files)
         test_fail(__FILE__, __LINE__, "no vectors found (HOOKD_TEST_DATA?)");
     for (size_t i = 0; i < n; i++)
         run_vector(names[i]);
-    ASSERT_INT_OP(n, >=, 7);
+    ASSERT_INT_OP(n, >=, 24);
     testdata_names_free(names, n);
 }
 

@@ -1,0 +1,14 @@
+/*
+ * fuzz_scheme_token.c — the token signature header(s), verification and
+ * handshake hook, through verify_request against the fixed source "token"
+ * (fuzz_common.c). Input: header lines, a blank line, the body.
+ */
+#include "fuzz.h"
+#include "fuzz_common.h"
+
+int fuzz_scheme_token(const uint8_t *data, size_t size)
+{
+    return fuzz_verify("token", data, size);
+}
+
+FUZZ_ENTRY(fuzz_scheme_token)
