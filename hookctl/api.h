@@ -27,6 +27,7 @@
 #define API_TIMEOUT_MS 30000        /* one transfer */
 #define API_CONNECT_TIMEOUT_MS 10000
 #define API_MAX_BODY_BYTES (32u << 20)
+#define API_HEADER_MAX 16384        /* bytes of a header value read (Link holds URLs) */
 
 /* What a refused answer says about when to try again. */
 struct api_hint {

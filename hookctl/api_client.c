@@ -95,7 +95,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
     struct api_response *r = ((struct xfer *)arg)->r;
     size_t len = size * n;
-    char v[4096];
+    char v[API_HEADER_MAX]; /* one thread: a CLI; a longer value is cut */
 
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) { /* a new answer: forget the last */
         free(r->link_next);

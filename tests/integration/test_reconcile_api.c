@@ -43,7 +43,10 @@ static const char *config_with(struct hk *h, const char *gh, const char *st)
     *g = '\0', *s = '\0';
     snprintf(out, cap, "%s[source github]\n%s%s[source stripe]\n%s%s%s", text, gh, g + 16, st,
              s + 16, drop_route);
-    const char *path = harness_write_file("hookctl-api.conf", out);
+    static int n;
+    char name[32];
+    snprintf(name, sizeof name, "hookctl-api-%d.conf", ++n);
+    const char *path = harness_write_file(name, out);
     free(text), free(out);
     return path;
 }
@@ -367,6 +370,15 @@ TEST_T(reconcile_api_failures_name_the_cause_not_the_token, 90)
     free(out);
     ASSERT_INT_EQ(hk_ctl_config(conf, &out, "reconcile", "default", "--api", "--since", "1h", NULL),
                   2);
+    free(out);
+
+    /* An api_hook that is not one of GitHub's hook paths: a config error. */
+    char gh[256];
+    snprintf(gh, sizeof gh, "api_token = x\napi_hook = repos/acme/../hooks/7\n"
+                            "api_base = http://127.0.0.1:%d\n", api);
+    ASSERT_INT_EQ(hk_ctl_config(config_with(&h, gh, ""), &out, "reconcile", "github", "--api",
+                                "--since", "1h", NULL), 2);
+    ASSERT_STR_CONTAINS(out, "api_hook: expected repos/OWNER/REPO/hooks/ID");
     free(out);
 
     /* 5xx on every attempt, then a wait longer than allowed: exit 4 each. */
