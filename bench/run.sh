@@ -100,6 +100,14 @@ CONF
     sed -e "s|^handler = exec:$NOOP\$|handler = exec:$NOOP_PERSISTENT\nexec_mode = persistent|" \
         "$W/bench.conf" >"$W/bench-persistent.conf"
     chmod 600 "$W/bench-persistent.conf"
+    # Per-key ordering's cost: every event its own key (json:/seq: the list
+    # writes and reads only, nothing ever held), and one key for all (every
+    # event waits for the one before it: the serial worst case).
+    sed -e "s|^exec_mode = persistent\$|exec_mode = persistent\norder_by = json:/seq|" \
+        "$W/bench-persistent.conf" >"$W/bench-ordered.conf"
+    sed -e "s|^exec_mode = persistent\$|exec_mode = persistent\norder_by = json:/sender/login|" \
+        "$W/bench-persistent.conf" >"$W/bench-onekey.conf"
+    chmod 600 "$W/bench-ordered.conf" "$W/bench-onekey.conf"
 }
 
 start_nginx() {
@@ -127,9 +135,9 @@ start_redis() { # MODE: off | everysec | always
     AOF=$1
 }
 
-start_receiver() {
+start_receiver() { # [CONFIG]: bench.conf by default
     : >"$W/receiver.log"
-    "$BIN/hookd-receiver" -c "$W/bench.conf" 2>"$W/receiver.log" &
+    "$BIN/hookd-receiver" -c "$W/${1:-bench.conf}" 2>"$W/receiver.log" &
     RECV_PID=$!
     wait_port "$PORT"
 }
@@ -212,7 +220,7 @@ worker_row() {
     local name=$1 route=$2 file=$3 conc=$4 events=$5 conf=${6:-bench.conf}
     want "$name-c$conc" || return 0
     rcli FLUSHALL >/dev/null
-    start_receiver
+    start_receiver "$conf" # the receiver gives ordered events their keys
     load rate "$PORT" "$W/$file" 64 $((events / DUR + 1))
     stop_receiver
     local n t0 t1 c1 r0 r1 done=0
@@ -304,6 +312,8 @@ start_redis off
 echo "## workers (Redis AOF off)"
 for k in 1 2; do worker_row exec-noop default github "$k" 1000; done
 for k in 1 2; do worker_row exec-noop-persistent default github "$k" 30000 bench-persistent.conf; done
+worker_row exec-noop-persistent-ordered default github 2 30000 bench-ordered.conf
+worker_row exec-noop-persistent-one-key default github 2 30000 bench-onekey.conf
 for k in 4 16 64; do worker_row http-nginx-200 web standard "$k" 30000; done
 echo "# load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$FAILED" = 0 ] || { echo "bench: a count check failed" >&2; exit 1; }

@@ -32,7 +32,7 @@ static const char handler_sh[] = "#!/bin/sh\n"
 
 static const char *write_conf(struct chaos *c, const char *name, int redis_port, int attempts)
 {
-    char text[2048];
+    char text[2100];
     int n = snprintf(text, sizeof text,
                      "[receiver]\nlisten = 127.0.0.1:%d\nadmin_listen = 127.0.0.1:%d\n"
                      "admin_token = chaos-admin-token\nthreads = 4\nconnection_timeout = 5s\n"
@@ -41,9 +41,9 @@ static const char *write_conf(struct chaos *c, const char *name, int redis_port,
                      "[source github]\nscheme = github\nsecret.v1 = " CHAOS_SECRET "\n"
                      "[route default]\nhandler = exec:%s %s\nmax_attempts = %d\n"
                      "retry_schedule = 0s,100ms,200ms\nmax_backoff = 1s\nhandler_timeout = 1s\n"
-                     "visibility_timeout = 1500ms\npermanent_exit_codes = 65\n",
+                     "visibility_timeout = 1500ms\npermanent_exit_codes = 65\n%s",
                      c->port, c->admin_port, redis_port, harness_path("chaos-handler.sh"),
-                     harness_tmpdir(), attempts);
+                     harness_tmpdir(), attempts, c->ordered ? "order_by = json:/key\n" : "");
     ASSERT(n > 0 && (size_t)n < sizeof text);
     return harness_write_file(name, text);
 }
@@ -69,6 +69,7 @@ void chaos_start(struct chaos *c, const struct chaos_opts *o)
     struct redis_opts ro = {.appendonly = 1, .appendfsync_always = 1};
 
     memset(c, 0, sizeof *c);
+    c->ordered = o->ordered;
     c->redis = redis_start(&ro);
     c->rc = redis_connect(c->redis);
     c->port = harness_free_port();
@@ -106,7 +107,10 @@ static int send_event(struct chaos *c, struct chaos_event *e)
 {
     char body[160], sig[SIG_BUF_SIZE], h1[300], h2[120];
     struct http_response r;
-    int n = snprintf(body, sizeof body, "{\"chaos\":\"%s\"}", e->id), st;
+    int n = c->ordered ? snprintf(body, sizeof body, "{\"chaos\":\"%s\",\"key\":\"k%d\"}",
+                                  e->id, (int)(e - c->ev) % CHAOS_KEYS)
+                       : snprintf(body, sizeof body, "{\"chaos\":\"%s\"}", e->id);
+    int st;
 
     github_signature(CHAOS_SECRET, body, (size_t)n, sig);
     snprintf(h1, sizeof h1, "X-Hub-Signature-256: %s", sig);

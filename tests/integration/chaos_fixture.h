@@ -14,7 +14,9 @@
  *
  * chaos_verify checks what the SPEC promises after any of this: every event
  * that got a 2xx ends in exactly one of processed / dead, is in the stream
- * at most once, and its handler ran at least once. It prints the figures.
+ * at most once, and its handler ran at least once; in an ordered run, no
+ * key is left wedged (no event held, no order list left). It prints the
+ * figures.
  */
 #ifndef HOOKD_CHAOS_FIXTURE_H
 #define HOOKD_CHAOS_FIXTURE_H
@@ -42,7 +44,10 @@ struct chaos_opts {
     int workers;      /* worker processes (>= 1) */
     int proxy;        /* 1: the receiver reaches Redis through faultproxy */
     int max_attempts; /* route default (0: 4) */
+    int ordered;      /* 1: route default has order_by = json:/key, events CHAOS_KEYS keys */
 };
+
+#define CHAOS_KEYS 6 /* order keys of an ordered run: event i has key "k(i % 6)" */
 
 struct chaos {
     struct redis_srv *redis;
@@ -51,6 +56,7 @@ struct chaos {
     struct fproxy proxy; /* with opts.proxy */
     struct proc *workers[CHAOS_MAX_WORKERS];
     int nworkers, worker_restarts;
+    int ordered;
     int port, admin_port;
     const char *receiver_conf, *worker_conf;
     struct chaos_event ev[CHAOS_MAX_EVENTS];

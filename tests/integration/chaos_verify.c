@@ -157,6 +157,15 @@ void chaos_verify(struct chaos *c, const char *label)
             label, c->nev, acked, processed, dead, lost, runs, dups, sum_sends(c),
             c->worker_restarts);
     ASSERT_INT_EQ(lost, 0);
+    if (c->ordered) { /* nothing held for ever: every key's list ran dry */
+        redisReply *r = redis_cmd(c->rc, "KEYS hookd:{default}:order:*");
+        ASSERT_INT_EQ(r->elements, 0);
+        freeReplyObject(r);
+        char *held = redis_str(c->rc, "HGET hookd:{default}:counters held");
+        fprintf(stderr, "    chaos %s: held %s times behind an earlier event of their key\n",
+                label, held ? held : "0");
+        free(held);
+    }
     ASSERT_INT_EQ(acked, c->nev);
     assert_no_secret(c->receiver);
     for (int i = 0; i < c->nworkers; i++)
