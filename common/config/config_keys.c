@@ -14,7 +14,6 @@
 
 #include "config_internal.h"
 #include "config_values.h"
-#include "err.h"
 #include "extract.h"
 #include "filter.h"
 #include "log.h"
@@ -113,23 +112,6 @@ static int set_secret_ref(struct parse_ctx *c, void *f, const char *key, const c
         config_secret_free(*dst, strlen(*dst));
     if (!(*dst = strdup(val)))
         return config_fail(c, key, "out of memory");
-    return 0;
-}
-
-int config_api_token(const struct source_cfg *src, char **out, size_t *len, char *err,
-                     size_t errlen)
-{
-    char msg[256];
-
-    *out = NULL, *len = 0;
-    if (!src->api_token) {
-        snprintf(err, errlen, "[source %s] has no api_token", src->name);
-        return HOOKD_ECONFIG;
-    }
-    if (cv_secret(src->api_token, out, len, msg, sizeof msg) < 0) {
-        snprintf(err, errlen, "[source %s] api_token: %s", src->name, msg);
-        return HOOKD_ECONFIG;
-    }
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "err.h"
 
 #define SECRET_FILE_MAX_BYTES 65536
 
@@ -223,4 +224,23 @@ int cv_valid_name(const char *s, size_t n)
         if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
             return 0;
     return 1;
+}
+
+/* See config.h: api_token is kept as written at load (config_keys.c) and
+ * resolved here, when hookctl reconcile --api needs it. */
+int config_api_token(const struct source_cfg *src, char **out, size_t *len, char *err,
+                     size_t errlen)
+{
+    char msg[256];
+
+    *out = NULL, *len = 0;
+    if (!src->api_token) {
+        snprintf(err, errlen, "[source %s] has no api_token", src->name);
+        return HOOKD_ECONFIG;
+    }
+    if (cv_secret(src->api_token, out, len, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "[source %s] api_token: %s", src->name, msg);
+        return HOOKD_ECONFIG;
+    }
+    return 0;
 }
