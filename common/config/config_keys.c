@@ -226,10 +226,8 @@ static int set_encoding(struct parse_ctx *c, void *f, const char *key, const cha
 
 static int set_ts_format(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
-    static const struct word_value w[] = {{"seconds", TS_SECONDS},
-                                          {"milliseconds", TS_MILLISECONDS},
-                                          {"rfc3339", TS_RFC3339},
-                                          {NULL, 0}};
+    static const struct word_value w[] = {
+        {"seconds", TS_SECONDS}, {"milliseconds", TS_MILLISECONDS}, {"rfc3339", TS_RFC3339}, {0}};
     int v = 0, rc = pick_word(c, key, val, w, "seconds, milliseconds or rfc3339", &v);
 
     if (rc == 0)
@@ -243,10 +241,8 @@ static int set_url(struct parse_ctx *c, void *f, const char *key, const char *va
 {
     if ((strncmp(val, "https://", 8) != 0 && strncmp(val, "http://", 7) != 0) ||
         strpbrk(val, "?# \t"))
-        return config_fail(c, key,
-                           "expected the http(s):// URL the provider calls, without a query "
-                           "string, got \"%.60s\"",
-                           val);
+        return config_fail(c, key, "expected the http(s):// URL the provider calls, without a "
+                                   "query string, got \"%.60s\"", val);
     return set_str(c, f, key, val);
 }
 
