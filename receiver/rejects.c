@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "codec.h"
+#include "extract.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -31,8 +32,9 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
                     const struct verify_result *vr, const char *traceparent)
 {
     char sha[CODEC_SHA256_HEX_LEN + 1], tried[TRIED_TEXT_MAX], ts[24] = "", skew[24] = "";
-    char now[24];
-    const struct header *id_hdr = NULL;
+    char now[24], event_id[EXTRACT_MAX_LEN + 1];
+    struct extract_ctx x;
+    size_t id_len;
     struct logline l;
 
     codec_sha256_hex(req->body, req->body_len, sha);
@@ -42,24 +44,10 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
         snprintf(skew, sizeof skew, "%lld", (long long)vr->skew_s);
     }
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
-    /* The event id, when the scheme carries it in a header we can name. */
-    if (src->scheme->default_id && strncmp(src->scheme->default_id, "header:", 7) == 0) {
-        char name[96];
-        const char *bar = strchr(src->scheme->default_id, '|');
-        size_t n = bar ? (size_t)(bar - src->scheme->default_id - 7) : strlen(src->scheme->default_id + 7);
-        if (n < sizeof name) {
-            memcpy(name, src->scheme->default_id + 7, n);
-            name[n] = '\0';
-            id_hdr = headers_find(headers, name);
-        }
-    }
-    char event_id[129] = "";
-    if (id_hdr) {
-        size_t n = id_hdr->value_len < 128 ? id_hdr->value_len : 128;
-        for (size_t i = 0; i < n; i++) /* printable only: it goes to logs and redis-cli */
-            event_id[i] = id_hdr->value[i] >= 0x20 && id_hdr->value[i] < 0x7f ? id_hdr->value[i] : '?';
-        event_id[n] = '\0';
-    }
+    /* The event id when a header carries it (the body is not trusted). */
+    extract_init_headers(&x, headers);
+    extract_field(&x, &src->id, src->scheme->default_id, event_id, sizeof event_id, &id_len);
+    extract_release(&x);
     if (log_begin(&l, LOG_WARN, EV_SIG_REJECTED)) {
         log_str(&l, "request_id", req->request_id);
         log_str(&l, "source", src->name);

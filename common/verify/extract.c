@@ -348,6 +348,8 @@ static int one(struct extract_ctx *x, const struct spec_view *v, char *out, size
 {
     char hex[CODEC_SHA256_HEX_LEN + 1];
 
+    if (x->headers_only && v->kind != FIELD_HEADER)
+        return HOOKD_ENOT_FOUND;
     switch (v->kind) {
     case FIELD_HEADER: return from_header(x, v, out, cap, out_len);
     case FIELD_JSON: return from_json(x, v, out, cap, out_len);
@@ -467,6 +469,12 @@ void extract_init(struct extract_ctx *x, const char *source, const struct header
     x->h = h;
     x->body = body;
     x->body_len = body_len;
+}
+
+void extract_init_headers(struct extract_ctx *x, const struct headers *h)
+{
+    extract_init(x, NULL, h, NULL, 0);
+    x->headers_only = true;
 }
 
 void extract_release(struct extract_ctx *x)

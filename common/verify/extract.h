@@ -40,11 +40,17 @@ struct extract_ctx {
     json_t *json; /* owned: the parsed body, NULL until needed or if not JSON */
     bool json_tried;
     int json_err; /* 0, HOOKD_ENOT_JSON or HOOKD_ENOMEM once tried */
+    bool headers_only; /* only header: alternatives apply (extract_init_headers) */
 };
 
 /* Sets up a context; nothing is parsed yet. h and body may be NULL/empty. */
 void extract_init(struct extract_ctx *x, const char *source, const struct headers *h,
                   const char *body, size_t body_len);
+
+/* A context over headers alone, for a request whose signature failed: its
+ * body is never read, so json:, sha256 and source alternatives count as
+ * absent and only header: ones can give a value. */
+void extract_init_headers(struct extract_ctx *x, const struct headers *h);
 
 /* Frees the parsed body. Safe to call twice; the context can be reused. */
 void extract_release(struct extract_ctx *x);

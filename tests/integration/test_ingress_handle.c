@@ -87,6 +87,14 @@ TEST(ingress_handle_queued_duplicate_rejected)
     ASSERT_STR_CONTAINS(r.body, "\"status\":\"rejected\"");
     ingress_response_free(&r);
     ASSERT_INT_EQ(redis_int(fx.rc, "XLEN hookd:rejected"), 1);
+    /* Its event id from the scheme's header, the body never read. */
+    redisReply *rej = redis_cmd(fx.rc, "XRANGE hookd:rejected - +");
+    const char *want = NULL;
+    for (size_t i = 0; i + 1 < rej->element[0]->element[1]->elements; i += 2)
+        if (strcmp(rej->element[0]->element[1]->element[i]->str, "event_id") == 0)
+            want = rej->element[0]->element[1]->element[i + 1]->str;
+    ASSERT_STR_EQ(want, "h-2");
+    freeReplyObject(rej);
     ASSERT_INT_EQ(redis_int(fx.rc, "XLEN hookd:{default}:stream"), 1);
     fx_stop(&fx);
 }

@@ -323,3 +323,29 @@ TEST(extract_json_parsed_once)
     extract_release(&f.x); /* twice is fine */
     ASSERT_NULL(f.x.json);
 }
+
+/* A request whose signature failed (rejects.c): headers only. A json:,
+ * sha256 or source alternative is absent, so "A|B" falls through to the
+ * header; a header alone is read as usual, invalid values refused alike. */
+TEST(extract_headers_only)
+{
+    struct fx f;
+
+    memset(&f, 0, sizeof f);
+    headers_add(&f.h, "X-Id", 4, "hdr-7", 5);
+    headers_add(&f.h, "X-Bad", 5, "a\x01", 2);
+    extract_init_headers(&f.x, &f.h);
+    ASSERT_INT_EQ(get(&f, "json:/id|header:x-id"), 0);
+    ASSERT_STR_EQ(f.out, "hdr-7");
+    ASSERT_INT_EQ(get(&f, "sha256|source"), HOOKD_ENOT_FOUND);
+    ASSERT_STR_EQ(f.out, "");
+    ASSERT_INT_EQ(get(&f, "json:/id"), HOOKD_ENOT_FOUND);
+    ASSERT_INT_EQ(get(&f, "header:X-Bad"), HOOKD_EPARSE);
+    ASSERT_NULL(f.x.json);
+    /* The scheme default when the source sets no spec (rejects.c's call). */
+    ASSERT_INT_EQ(extract_field(&f.x, NULL, "header:X-Missing|header:X-Id", f.out, sizeof f.out,
+                                &f.len),
+                  0);
+    ASSERT_STR_EQ(f.out, "hdr-7");
+    extract_release(&f.x);
+}
