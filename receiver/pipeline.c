@@ -80,7 +80,7 @@ static void write_rejects(struct store *st, struct reject_rec *list)
 static void run_batch(struct store *st, const struct config *cfg, struct pipeline_item **batch,
                       size_t n)
 {
-    struct store_enqueue_job *jobs[PIPELINE_BATCH_MAX];
+    struct store_enqueue_job *jobs[PIPELINE_BATCH_MAX] = {0}; /* n may be 0: GCC cannot tell */
 
     for (size_t i = 0; i < n; i++)
         jobs[i] = batch[i]->job;

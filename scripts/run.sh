@@ -66,12 +66,13 @@ Redis on 127.0.0.1:6379; logs in $RUN/*.log. Send a signed event:
 
 curl -i -X POST http://127.0.0.1:8080/hooks/github \\
   -H 'Content-Type: application/json' \\
-  -H 'X-GitHub-Event: ping' \\
+  -H 'X-GitHub-Event: push' \\
   -H "X-GitHub-Delivery: \$(cat /proc/sys/kernel/random/uuid)" \\
   -H 'X-Hub-Signature-256: sha256=$sig' \\
   -d '$body'
 
 Then look at it:  redis-cli XRANGE 'hookd:{default}:stream' - +
+(The same with X-GitHub-Event: ping is answered 200 dropped: route github-pings.)
 Health:           curl http://127.0.0.1:9090/readyz
 Dashboard:        http://127.0.0.1:9090/  (user any, password $HOOKD_ADMIN_TOKEN)
 Ctrl-C stops everything (or: make stop).

@@ -82,11 +82,13 @@ static json_t *route_counts(const char *route, const struct store_route_stats *s
     const int64_t *c = s->counters;
 
     return json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "route",
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}",
+        "route",
         route, "pending", (json_int_t)s->lag, "in_flight", (json_int_t)s->pending,
         "retry_scheduled", (json_int_t)s->retry_scheduled, "processed",
         (json_int_t)c[STORE_C_PROCESSED], "duplicate_skipped", (json_int_t)c[STORE_C_DUP_SKIPPED],
-        "replayed", (json_int_t)c[STORE_C_REPLAYED], "failed_permanent",
+        "replayed", (json_int_t)c[STORE_C_REPLAYED], "held", (json_int_t)c[STORE_C_HELD],
+        "failed_permanent",
         (json_int_t)c[STORE_C_FAILED], "dead_letters", (json_int_t)s->dead, "backlog",
         (json_int_t)c[STORE_C_BACKLOG], "received", (json_int_t)c[STORE_C_RECEIVED], "duplicates",
         (json_int_t)c[STORE_C_DUPLICATES], "stream_entries", (json_int_t)s->stream_length,

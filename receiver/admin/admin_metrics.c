@@ -62,6 +62,7 @@ static const struct counter counters[] = {
     {STORE_C_FAILED, "hookd_route_failed_permanent_total", "Events dead-lettered (permanent failure or attempts exhausted).", "counter"},
     {STORE_C_DUP_SKIPPED, "hookd_route_duplicate_skipped_total", "Deliveries of already processed events, skipped by workers.", "counter"},
     {STORE_C_REPLAYED, "hookd_route_replayed_total", "Events put back by an operator's replay.", "counter"},
+    {STORE_C_HELD, "hookd_route_held_total", "Events held behind an earlier open event of their order key (order_by).", "counter"},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
