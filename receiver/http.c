@@ -67,6 +67,8 @@ struct request_ctx {
     bool committing; /* suspended while ingress_commit runs the step */
     bool answered;
     bool close_after; /* the answer ends the connection (ambiguous framing) */
+    bool started;     /* on_request has run for it (uri_start made it earlier) */
+    char *query;      /* the raw query string as received (owned), or NULL */
     char request_id[INGRESS_REQUEST_ID_MAX + 1];
     char client[INET6_ADDRSTRLEN + 1];
     struct ingress_work w;
@@ -109,7 +111,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request_ctx 
 
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Content-Type",
+                            resp->content_type ? resp->content_type : "application/json");
+    if (resp->content_type) /* a challenge echoed back is text, never sniffed as HTML */
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Request-Id", rq->request_id);
     if (resp->retry_after_s > 0) {
         snprintf(ra, sizeof ra, "%lld", (long long)resp->retry_after_s);
@@ -209,7 +214,9 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *
     ingress_init(&rq->w, cfg,
                  &(struct ingress_request){.request_id = rq->request_id,
                                            .client_addr = rq->client,
-                                           .start_us = clock_mono_us()});
+                                           .start_us = clock_mono_us(),
+                                           .query = rq->query,
+                                           .query_len = rq->query ? strlen(rq->query) : 0});
     if (atomic_fetch_add(&runtime_inflight, 1) + 1 > cfg->receiver.max_concurrent_requests)
         return refuse(c, rq, 503, "too_many_concurrent_requests", cfg->receiver.retry_after_s);
     if (ambiguous_framing(c)) {
@@ -291,9 +298,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     struct request_ctx *rq = *con_cls;
 
-    if (!rq) {
-        if (!(rq = calloc(1, sizeof *rq)))
+    if (!rq || !rq->started) {
+        if (!rq && !(rq = calloc(1, sizeof *rq)))
             return MHD_NO;
+        rq->started = true;
         rq->cfg = runtime_config();
         *con_cls = rq;
         return first_call(c, rq, url, method);
@@ -319,12 +327,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
     if (!rq)
         return;
-    atomic_fetch_sub(&runtime_inflight, 1);
+    if (rq->started)
+        atomic_fetch_sub(&runtime_inflight, 1);
     config_release(rq->cfg);
     free(rq->body);
+    free(rq->query);
     ingress_response_free(&rq->resp);
     free(rq);
     *con_cls = NULL;
+}
+
+/*
+ * MHD's URI log callback, called with the request target exactly as
+ * received, before MHD unescapes it: the raw query string is kept, since
+ * URL-signing senders (Twilio, hmac's {url}) sign those bytes, not a
+ * re-encoding of the parsed arguments. What it returns becomes *con_cls.
+ */
+static void *uri_start(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct request_ctx *rq = calloc(1, sizeof *rq);
+    const char *q = uri ? strchr(uri, '?') : NULL;
+
+    if (rq && q)
+        rq->query = strdup(q + 1); /* bounded by connection_memory_limit */
+    return rq;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -369,7 +395,9 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, uns
                          cfg->receiver.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                          cfg->receiver.connection_memory_limit, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)cfg->receiver.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                         done, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+                         done, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                         handler == on_request ? MHD_OPTION_URI_LOG_CALLBACK : MHD_OPTION_END,
+                         uri_start, NULL, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot listen on %.100s (address in use or not local?)", listen);
     return d;

@@ -4,7 +4,7 @@
  *   path /hooks/SOURCE? POST? source known? length ≤ max_body? ─no─▶ 404/405/413
  *   verify signature over the raw body ─bad─▶ 400/401 + diagnostics
  *   rate limit ─▶ 429
- *   slack url_verification? ─▶ 200 challenge (not queued)
+ *   the scheme's handshake? ─▶ its answer (not queued); GET: Meta's, else 405
  *   extract event id, type, tenant ─bad─▶ 400
  *   route by SOURCE:TYPE-GLOB and the route's filters ─drop route─▶ 200 dropped
  *   the enqueue step (one atomic Lua step, pipeline.c) ─Redis trouble/overload─▶ 503
@@ -28,6 +28,7 @@
 #include "codec.h"
 #include "err.h"
 #include "extract.h"
+#include "handshake.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "rejects.h"
@@ -36,7 +37,6 @@
 #include "verify.h"
 
 #define HOOKS_PREFIX "/hooks/"
-#define HEADERS_JSON_MAX (64 * 1024)
 #define OVERLOAD_RETRY_MAX 12 /* Retry-After of an overloaded route: at most 12x retry_after */
 
 void ingress_response_free(struct ingress_response *resp)
@@ -202,27 +202,53 @@ static void log_request(const struct ingress_work *w, const struct ingress_respo
     log_end(&l);
 }
 
-/* Slack's url_verification handshake: answered with its challenge, after the
- * signature check (Slack signs it too), never queued. */
-static bool slack_challenge(struct ingress_work *w, struct ingress_response *resp)
+/* A provider's handshake (handshake.h), answered as the scheme says: the
+ * answer replaces the JSON one, is logged with the handshake as outcome
+ * and counted, and nothing is queued. */
+static void handshake_send(struct ingress_work *w, struct handshake_answer *ans,
+                           struct ingress_response *resp)
 {
-    json_t *type, *challenge, *o;
+    resp->status = ans->status;
+    resp->content_type = ans->content_type;
+    resp->body = ans->body, resp->body_len = ans->body_len;
+    ans->body = NULL;
+    w->outcome = ans->kind;
+    ingress_metrics_handshake(w->src->name, ans->kind, ans->status);
+}
 
-    if (strcmp(w->src->scheme->name, "slack") != 0)
-        return false;
-    json_t *body = extract_json(&w->x);
-    type = json_object_get(body, "type");
-    challenge = json_object_get(body, "challenge");
-    if (!json_is_string(type) || strcmp(json_string_value(type), "url_verification") != 0 ||
-        !json_is_string(challenge))
-        return false;
-    o = json_pack("{s:O}", "challenge", challenge);
-    resp->status = 200;
-    resp->body = json_dumps(o, JSON_COMPACT);
-    resp->body_len = resp->body ? strlen(resp->body) : 0;
-    json_decref(o);
-    w->outcome = "url_verification";
-    return true;
+/* After the signature verified: true when the request was the scheme's
+ * handshake and *resp is its answer. */
+static bool handshake(struct ingress_work *w, struct ingress_response *resp)
+{
+    struct handshake_answer ans = {0};
+    int rc = w->src->scheme->handshake
+                 ? w->src->scheme->handshake(w->src, w->sig_key, &w->x, &ans)
+                 : 0;
+
+    if (rc == 1)
+        handshake_send(w, &ans, resp);
+    else if (rc < 0)
+        answer(resp, 503, "unavailable", w, "error", "out of memory");
+    handshake_answer_free(&ans);
+    return rc != 0;
+}
+
+/* GET /hooks/SOURCE: the scheme's GET handshake (Meta), else 405. */
+static void handshake_get(struct ingress_work *w, struct ingress_response *resp)
+{
+    struct handshake_answer ans = {0};
+    const struct scheme *sc = w->src ? w->src->scheme : NULL;
+
+    if (!sc || !sc->handshake_get ||
+        sc->handshake_get(w->src, w->req.query ? w->req.query : "", w->req.query_len, &ans) < 0) {
+        ingress_reject(w, w->src && sc->handshake_get ? 503 : 405, "method_not_allowed", 0,
+                       resp);
+        return;
+    }
+    memset(resp, 0, sizeof *resp);
+    handshake_send(w, &ans, resp);
+    handshake_answer_free(&ans);
+    log_request(w, resp);
 }
 
 /* Reads one of id/type/tenant; on failure answers 400 and returns false. */
@@ -239,75 +265,6 @@ static bool extract_one(struct ingress_work *w, struct ingress_response *resp,
     w->outcome = "bad_request";
     answer(resp, 400, "rejected", w, "error", msg);
     return false;
-}
-
-struct kept_header {
-    char name[128]; /* lower-cased */
-    size_t name_len;
-    const struct header *h;
-};
-
-static int cmp_kept(const void *a, const void *b)
-{
-    const struct kept_header *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    /* equal names keep their request order: the last one wins below */
-    return c ? c : (x->h > y->h) - (x->h < y->h);
-}
-
-/* Provider headers kept with the event: all but hop-by-hop and credentials,
- * as a JSON object with lower-cased names in sorted order (a repeated name
- * keeps its last value; values that are not UTF-8 are left out rather than
- * mangled). "{}" when it would exceed HEADERS_JSON_MAX. */
-static char *headers_json(const struct headers *h)
-{
-    static const char *const dropped[] = {
-        "authorization",     "cookie",  "connection",     "keep-alive", "proxy-authorization", "te",
-        "transfer-encoding", "upgrade", "content-length", NULL};
-    struct kept_header *kept = malloc(sizeof *kept * (h->n ? h->n : 1));
-    size_t nk = 0, cap = 3, len = 0;
-    char *out = NULL;
-
-    for (size_t i = 0; kept && i < h->n; i++) {
-        const struct header *hd = &h->items[i];
-        struct kept_header *k = &kept[nk];
-        bool drop = hd->name_len >= sizeof k->name || !codec_utf8_valid(hd->value, hd->value_len);
-        for (size_t c = 0; !drop && c < hd->name_len; c++)
-            k->name[c] =
-                (char)(hd->name[c] >= 'A' && hd->name[c] <= 'Z' ? hd->name[c] + 32 : hd->name[c]);
-        if (!drop)
-            k->name[hd->name_len] = '\0';
-        for (size_t d = 0; !drop && dropped[d]; d++)
-            drop = strcmp(k->name, dropped[d]) == 0;
-        if (drop)
-            continue;
-        k->name_len = hd->name_len, k->h = hd;
-        cap += 6 * (hd->name_len + hd->value_len) + 6;
-        nk++;
-    }
-    if (kept && cap <= 6 * HEADERS_JSON_MAX + 3)
-        out = malloc(cap);
-    if (out) {
-        qsort(kept, nk, sizeof *kept, cmp_kept);
-        out[len++] = '{';
-        for (size_t i = 0; i < nk; i++) {
-            if (i + 1 < nk && strcmp(kept[i].name, kept[i + 1].name) == 0)
-                continue; /* a later value of the same name replaces this one */
-            if (len > 1)
-                out[len++] = ',';
-            put_json_str(out, cap, &len, kept[i].name, kept[i].name_len);
-            out[len++] = ':';
-            put_json_str(out, cap, &len, kept[i].h->value, kept[i].h->value_len);
-        }
-        out[len++] = '}';
-        out[len] = '\0';
-    }
-    free(kept);
-    if (out && len > HEADERS_JSON_MAX) {
-        free(out);
-        out = strdup("{}");
-    }
-    return out;
 }
 
 static int64_t overload_retry_after(const struct config *cfg, const struct route_cfg *r,
@@ -328,7 +285,7 @@ static void enqueue_prepare(struct ingress_work *w, const struct headers *header
     const struct ingress_request *req = &w->req;
     const struct route_cfg *r = w->route;
 
-    w->hjson = headers_json(headers);
+    w->hjson = ingress_headers_json(headers, w->src);
     w->over_for_ms = runtime_route_overloaded_for_ms(r->name);
     w->over = w->over_for_ms >= 0;
     w->low = r->high_watermark * cfg->receiver.low_watermark /
@@ -437,7 +394,9 @@ bool ingress_head(struct ingress_work *w, const char *path, const char *method,
         return false;
     }
     w->src = config_source(w->cfg, path + np, strlen(path + np));
-    if (strcmp(method, "POST") != 0)
+    if (strcmp(method, "GET") == 0 && w->src)
+        handshake_get(w, resp);
+    else if (strcmp(method, "POST") != 0)
         ingress_reject(w, 405, "method_not_allowed", 0, resp);
     else if (!w->src)
         ingress_reject(w, 404, "unknown_source", 0, resp);
@@ -453,10 +412,11 @@ static bool admit(struct ingress_work *w, struct store *st, const struct headers
                   struct ingress_response *resp)
 {
     const struct ingress_request *req = &w->req;
+    struct verify_http http = {"POST", req->query, req->query_len};
     struct verify_result vr;
 
-    if (verify_request(w->src, headers, req->body, req->body_len, time(NULL), true, &vr) !=
-        VERIFY_OK) {
+    if (verify_request_http(w->src, headers, &http, req->body, req->body_len, time(NULL), true,
+                            &vr) != VERIFY_OK) {
         w->outcome = vr.reason;
         ingress_metrics_signature_failure(w->src->name, &vr);
         rejects_record(w->cfg, st, req, headers, w->src, &vr, w->traceparent);
@@ -464,6 +424,7 @@ static bool admit(struct ingress_work *w, struct store *st, const struct headers
         return false;
     }
     w->sig_version = vr.matched_version;
+    w->sig_key = vr.matched_key;
     /* After verification, so unsigned junk cannot spend a provider's tokens. */
     if ((resp->retry_after_s = ratelimit_check(w->src, st)) > 0) {
         w->outcome = "rate_limited";
@@ -505,7 +466,7 @@ bool ingress_decide(struct ingress_work *w, struct store *st, const struct heade
     if (!admit(w, st, headers, resp))
         goto out;
     extract_init(&w->x, w->src->name, headers, body, body_len);
-    if (slack_challenge(w, resp) || !extract_event(w, resp))
+    if (handshake(w, resp) || !extract_event(w, resp))
         goto out;
     w->route = config_route_for(w->cfg, w->src->name, w->type, &w->x);
     if (w->route->drop) {

@@ -36,7 +36,9 @@ struct ingress_request {
     const char *request_id;  /* decided by the caller (proxy's or new) */
     const char *client_addr; /* for the log line */
     int64_t start_us;        /* monotonic, for latency */
-    const char *body;        /* set by ingress_decide */
+    const char *query;       /* the raw query string (after '?'), or NULL */
+    size_t query_len;
+    const char *body; /* set by ingress_decide */
     size_t body_len;
 };
 
@@ -44,7 +46,8 @@ struct ingress_response {
     int status;
     char *body; /* malloc'd JSON; owned by the response (ingress_response_free) */
     size_t body_len;
-    int64_t retry_after_s; /* > 0: send Retry-After */
+    int64_t retry_after_s;    /* > 0: send Retry-After */
+    const char *content_type; /* static; NULL: application/json */
 };
 
 /* One request on its way through. The caller owns the storage (http.c keeps
@@ -67,7 +70,8 @@ struct ingress_work {
     const char *order_error; /* order_by without a usable key: why (the event is unordered) */
     char traceparent[INGRESS_TRACEPARENT_LEN + 1];
     const char *sig_version;
-    const char *outcome;  /* static word for the log and metrics */
+    const struct secret *sig_key; /* the key that verified it (a handshake may need it) */
+    const char *outcome;          /* static word for the log and metrics */
     struct extract_ctx x; /* headers + body, parsed as JSON at most once */
     /* the enqueue step, from ingress_decide to its answer */
     struct store_event_in ev;
@@ -94,7 +98,8 @@ void ingress_reject(struct ingress_work *w, int status, const char *why, int64_t
                     struct ingress_response *resp);
 
 /* The request line and Content-Length (-1: none). true: go on with the
- * body, at most w->src->max_body bytes; false: *resp is decided and logged. */
+ * body, at most w->src->max_body bytes; false: *resp is decided and logged
+ * (a GET is answered here: the scheme's GET handshake, else 405). */
 bool ingress_head(struct ingress_work *w, const char *path, const char *method,
                   int64_t content_length, struct ingress_response *resp);
 
@@ -117,6 +122,10 @@ void ingress_handle(const struct config *cfg, struct store *st, const struct ing
                     struct ingress_response *resp);
 
 void ingress_response_free(struct ingress_response *resp);
+
+/* Provider headers kept with the event, as JSON (ingress_headers.c):
+ * malloc'd, the caller frees it. */
+char *ingress_headers_json(const struct headers *h, const struct source_cfg *src);
 
 /* A request id from the proxy is kept when it is 1..128 chars of
  * [A-Za-z0-9._:-]; otherwise a new random one is made. out: 129 bytes. */

@@ -18,7 +18,7 @@ static const double redis_bounds_s[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct metrics *reg;
 static struct metrics_family *requests, *duration, *duplicates, *rejected, *verified, *failures,
-    *redis_rtt, *rejects_dropped, *dropped;
+    *redis_rtt, *rejects_dropped, *dropped, *handshakes;
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -58,6 +58,9 @@ static void init(void)
                               "Verified events taken by a handler = drop route: answered 200, "
                               "never stored.",
                               (const char *const[]){"source", "route", NULL});
+    handshakes = metrics_counter(reg, "hookd_handshakes_total",
+                                 "Providers' handshakes answered (never queued), by kind and status.",
+                                 (const char *const[]){"source", "kind", "status", NULL});
 }
 
 struct metrics *ingress_metrics(void)
@@ -113,6 +116,15 @@ void ingress_metrics_dropped(const char *source, const char *route)
 {
     if (ingress_metrics())
         metrics_inc(dropped, (const char *const[]){source, route}, 1);
+}
+
+void ingress_metrics_handshake(const char *source, const char *kind, int status)
+{
+    char code[8];
+
+    snprintf(code, sizeof code, "%d", status);
+    if (ingress_metrics())
+        metrics_inc(handshakes, (const char *const[]){source, kind, code}, 1);
 }
 
 void ingress_metrics_reject_dropped(void)

@@ -17,6 +17,7 @@
  *   hookd_redis_roundtrip_seconds{op}                           histogram
  *   hookd_rejected_records_dropped_total                        P:rejected entries not written
  *   hookd_ingress_dropped_total{source,route}                   taken by a handler = drop route
+ *   hookd_handshakes_total{source,kind,status}                  providers' handshakes answered
  */
 #ifndef HOOKD_INGRESS_METRICS_H
 #define HOOKD_INGRESS_METRICS_H
@@ -45,6 +46,9 @@ void ingress_metrics_redis(const char *op, double seconds);
 
 /* A verified event that a handler = drop route took: answered, not stored. */
 void ingress_metrics_dropped(const char *source, const char *route);
+
+/* A provider's handshake answered (KIND: the scheme's static word). */
+void ingress_metrics_handshake(const char *source, const char *kind, int status);
 
 /* A rejected-events stream entry dropped (queue full, or Redis failed). */
 void ingress_metrics_reject_dropped(void);

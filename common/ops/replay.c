@@ -92,6 +92,8 @@ static const char *check_signature(const struct source_cfg *src, const struct st
 
     if (!src || !source_with_version(src, store_entry_str(e, "sig_version"), &one))
         return NULL; /* retired version or source: the digest is all we can check */
+    if (verify_needs_request_line(src))
+        return NULL; /* the URL it signed is not stored: likewise */
     if (!hf || !(obj = json_loadb(hf->value, hf->value_len, 0, NULL)) || !(h = malloc(sizeof *h)) ||
         headers_from_json(obj, h) < 0) {
         problem = "headers_unreadable";

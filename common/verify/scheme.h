@@ -108,6 +108,7 @@ struct scheme {
     int (*check)(const struct source_cfg *src, char *err, size_t errlen);
     unsigned keys;               /* SCHEME_KEY_* accepted; 0 means SCHEME_KEY_SECRET */
     int64_t default_tolerance_s; /* when the source sets none; 0: 300 s */
+    bool signs_request_line;     /* the URL is signed: unverifiable from a stored event */
     /*
      * Parses public_key.VERSION text (the provider's own form) into key->pkey
      * and key->key_id. Returns 0, or HOOKD_ECONFIG with what is wrong (length,
@@ -130,6 +131,9 @@ struct scheme {
      */
     int (*handshake)(const struct source_cfg *src, const struct secret *key, struct extract_ctx *x,
                      struct handshake_answer *ans);
+    /* The header that carries a credential (token), never stored with the
+     * event; NULL (or a NULL hook): none. */
+    const char *(*credential_header)(const struct source_cfg *src);
     /* GET /hooks/SOURCE?QUERY: always answers (*ans), returns 0 or HOOKD_ENOMEM.
      * NULL: the scheme has no GET handshake (405). */
     int (*handshake_get)(const struct source_cfg *src, const char *query, size_t query_len,

@@ -66,4 +66,5 @@ const struct scheme scheme_token = {
     .default_type = "header:X-Gitlab-Event",
     .parse = token_parse,
     .compute = token_compute,
+    .credential_header = token_header,
 };

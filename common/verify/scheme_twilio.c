@@ -157,4 +157,5 @@ const struct scheme scheme_twilio = {
     .default_type = NULL,
     .parse = tw_parse,
     .compute = tw_compute,
+    .signs_request_line = true,
 };

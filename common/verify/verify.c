@@ -186,6 +186,15 @@ enum verify_status verify_request_http(const struct source_cfg *src, const struc
     return finish(out, VERIFY_OK, "ok");
 }
 
+bool verify_needs_request_line(const struct source_cfg *src)
+{
+    const char *t = src->signed_content;
+
+    if (src->scheme && src->scheme->signs_request_line)
+        return true;
+    return src->scheme && src->scheme->check && t && (strstr(t, "{url}") || strstr(t, "{method}"));
+}
+
 int verify_http_status(enum verify_status st)
 {
     switch (st) {

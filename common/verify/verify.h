@@ -75,6 +75,11 @@ enum verify_status verify_request_http(const struct source_cfg *src, const struc
  * VERIFY_DEFAULT_TOLERANCE_S. */
 int64_t verify_tolerance_s(const struct source_cfg *src);
 
+/* True when the source's signature covers the request line (twilio; hmac
+ * with {url} or {method}), which a stored event does not keep: a replay can
+ * check such an event's digest, not its signature. */
+bool verify_needs_request_line(const struct source_cfg *src);
+
 /* HTTP status for a status: 200 for OK, 400 or 401 otherwise. */
 int verify_http_status(enum verify_status st);
 
