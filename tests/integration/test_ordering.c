@@ -259,6 +259,9 @@ TEST_T(ordering_on_dead_continue_or_hold, 40)
     usleep(300000); /* held stays held: nothing releases it */
     ASSERT(state_is(&f, "hold", "hold-2", "held"));
     ASSERT_INT_EQ(redis_int(f.rc, "LLEN hookd:{hold}:order:k"), 2);
+    /* Nothing in flight keeps a held event alive: no TTL while it waits. */
+    ASSERT_INT_EQ(redis_int(f.rc, "TTL hookd:{hold}:seen:github:hold-2"), -1);
+    ASSERT_INT_EQ(redis_int(f.rc, "TTL hookd:{hold}:order:k"), -1);
     /* The fix, then the replay: the dead event runs first, then the held one. */
     harness_write_file("fixed", "");
     const char *replay[] = {harness_bin("hookctl"), "-c", f.config_path, "replay", "hold", "--all",
@@ -266,6 +269,7 @@ TEST_T(ordering_on_dead_continue_or_hold, 40)
     ASSERT_INT_EQ(harness_run(replay, &out, 20000), 0);
     free(out);
     WAIT_FOR(state_is(&f, "hold", "hold-2", "processed"), 10000);
+    ASSERT_INT_OP(redis_int(f.rc, "TTL hookd:{hold}:seen:github:hold-2"), >, 0);
     out = harness_read_file(harness_path("runs"), NULL);
     ASSERT_NOT_NULL(out);
     ASSERT_STR_CONTAINS(out, "hold hold-1\nhold hold-2\n");

@@ -75,8 +75,9 @@ static const char enqueue_lua[] =
     "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'attempts', '0',\n"
     "  'source', ARGV[4], 'route', ARGV[5], 'received_at', ARGV[3], 'updated_at', ARGV[3])\n"
     "if KEYS[7] ~= KEYS[1] then\n"
-    "  redis.call('RPUSH', KEYS[7], KEYS[1])\n"
-    "  redis.call('EXPIRE', KEYS[7], ARGV[1])\n"
+    "  if redis.call('RPUSH', KEYS[7], KEYS[1]) == 1 or redis.call('TTL', KEYS[7]) > 0 then\n"
+    "    redis.call('EXPIRE', KEYS[7], ARGV[1])\n"
+    "  end\n"
     "  redis.call('HSET', KEYS[1], 'order_list', KEYS[7])\n"
     "  if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'order_hold', '1') end\n"
     "end\n"
@@ -133,10 +134,14 @@ static const char enqueue_lua[] =
  * (order_on_dead = hold): then the dead event stays at the head and holds
  * its key until a replay of it finishes. order_release also pops heads
  * that are closed or whose record expired, so a lost record never wedges
- * a key. Every key named here shares the route's {ROUTE} slot.
+ * a key. A held event has nothing in flight to keep it alive, so its
+ * record and the list lose their TTL while it is held (PERSIST) and the
+ * record gets a full dedupe_ttl again when put back: a key held longer
+ * than dedupe_ttl (order_on_dead = hold) loses no event. Every key named
+ * here shares the route's {ROUTE} slot.
  */
 #define LUA_ORDER                                                                                  \
-    "local function order_release(ol)\n"                                                           \
+    "local function order_release(ol, ttl)\n"                                                           \
     "  for _ = 1, 1000 do\n"                                                                       \
     "    local h = redis.call('LINDEX', ol, 0)\n"                                                  \
     "    if not h then return nil end\n"                                                           \
@@ -148,6 +153,7 @@ static const char enqueue_lua[] =
     "        redis.call('XDEL', f[3], f[2])\n"                                                     \
     "        redis.call('HSET', h, 'state', 'queued', 'stream_id', id)\n"                          \
     "        redis.call('HDEL', h, 'held_in')\n"                                                   \
+    "        redis.call('EXPIRE', h, ttl)\n"                                                   \
     "        return h\n"                                                                           \
     "      end\n"                                                                                  \
     "    elseif f[1] and f[1] ~= 'processed' and (f[1] ~= 'failed_permanent' or f[4]) then\n"     \
@@ -157,23 +163,25 @@ static const char enqueue_lua[] =
     "  end\n"                                                                                      \
     "  return nil\n"                                                                               \
     "end\n"                                                                                        \
-    "local function order_held(k, stream, group, id, now, counters)\n"                            \
+    "local function order_held(k, stream, group, id, now, counters, ttl)\n"                            \
     "  local ol = redis.call('HGET', k, 'order_list')\n"                                           \
     "  if not ol then return false end\n"                                                         \
-    "  local head = order_release(ol)\n"                                                          \
+    "  local head = order_release(ol, ttl)\n"                                                          \
     "  if not head or head == k then return false end\n"                                          \
     "  redis.call('XACK', stream, group, id)\n"                                                   \
     "  redis.call('HSET', k, 'state', 'held', 'held_in', stream, 'updated_at', now)\n"            \
     "  redis.call('HINCRBY', counters, 'held', 1)\n"                                              \
+    "  redis.call('PERSIST', k)\n"                                                                 \
+    "  redis.call('PERSIST', ol)\n"                                              \
     "  return true\n"                                                                             \
     "end\n"                                                                                        \
-    "local function order_done(k, keep)\n"                                                        \
+    "local function order_done(k, keep, ttl)\n"                                                        \
     "  local ol = redis.call('HGET', k, 'order_list')\n"                                           \
     "  if not ol or keep then return end\n"                                                       \
     "  if redis.call('LINDEX', ol, 0) == k then redis.call('LPOP', ol)\n"                         \
     "  else redis.call('LREM', ol, 1, k) end\n"                                                    \
     "  redis.call('HDEL', k, 'order_list', 'order_hold')\n"                                        \
-    "  order_release(ol)\n"                                                                        \
+    "  order_release(ol, ttl)\n"                                                                        \
     "end\n"
 
 /* Before running a handler, for an entry READ did not begin (claimed, or
@@ -196,7 +204,7 @@ static const char begin_lua[] = LUA_ORDER LUA_OPEN_AND_CURRENT(
                "then\n"
                "  return {'run', redis.call('HGET', KEYS[1], 'attempts') or '1'}\n"
                "end\n"
-               "if order_held(KEYS[1], KEYS[2], ARGV[2], ARGV[1], ARGV[3], KEYS[3]) then\n"
+               "if order_held(KEYS[1], KEYS[2], ARGV[2], ARGV[1], ARGV[3], KEYS[3], ARGV[4]) then\n"
                "  return {'skip', 'held'}\n"
                "end\n"
                "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
@@ -227,7 +235,7 @@ static const char finish_lua[] = LUA_ORDER "redis.call('XACK', KEYS[2], ARGV[2],
                         "else\n"
                         "  redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
                         "end\n"
-                        "order_done(KEYS[1], false)\n"
+                        "order_done(KEYS[1], false, ARGV[4])\n"
                         "return 1\n";
 
 /* Transient failure with attempts left. KEYS: seen, stream, counters, retry,
@@ -272,7 +280,7 @@ static const char dead_lua[] =
                            "ARGV[7]") "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"
                                       "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
                                       "order_done(KEYS[1], redis.call('HGET', KEYS[1], "
-                                      "'order_hold') == '1')\n"
+                                      "'order_hold') == '1', ARGV[7])\n"
                                       "return 1\n";
 
 /* One due retry back into the stream. KEYS: seen, stream, retry
@@ -396,7 +404,7 @@ static const char read_lua[] =
     "    redis.call('HINCRBY', KEYS[2], 'duplicate_skipped', 1)\n"
     "    return {'skip', st or '', k}\n"
     "  end\n"
-    "  if order_held(k, stream, ARGV[1], e[1], ARGV[4], KEYS[2]) then\n"
+    "  if order_held(k, stream, ARGV[1], e[1], ARGV[4], KEYS[2], ARGV[5]) then\n"
     "    return {'skip', 'held', k}\n"
     "  end\n"
     "  local n = redis.call('HINCRBY', k, 'attempts', 1)\n"
