@@ -311,37 +311,6 @@ static int set_rate(struct parse_ctx *c, void *f, const char *key, const char *v
     return 0;
 }
 
-static int set_match(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    struct route_cfg *r = c->target;
-    char **items = NULL, msg[200];
-    size_t n = 0;
-    int rc = -1;
-
-    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
-        return config_fail(c, key, "%s", msg);
-    if (!(r->match = calloc(n, sizeof *r->match)))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        char *colon = strchr(items[i], ':');
-        if (!colon || colon == items[i] || !colon[1]) {
-            config_fail(c, key, "expected SOURCE:TYPE-GLOB, got \"%.60s\"", items[i]);
-            goto out;
-        }
-        r->match[i].source = strndup(items[i], (size_t)(colon - items[i]));
-        r->match[i].glob = strdup(colon + 1);
-        r->nmatch = i + 1;
-        if (!r->match[i].source || !r->match[i].glob)
-            goto out;
-    }
-    rc = 0;
-out:
-    cv_list_free(items, n);
-    if (rc < 0 && !c->err[0])
-        config_fail(c, key, "out of memory");
-    return rc;
-}
-
 static int set_order_on_dead(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     static const struct word_value w[] = {{"continue", 0}, {"hold", 1}, {NULL, 0}};
@@ -352,87 +321,119 @@ static int set_order_on_dead(struct parse_ctx *c, void *f, const char *key, cons
     return rc;
 }
 
-/* filter = FIELD-SPEC OP VALUE, ... (filter.h) */
-static int set_filter(struct parse_ctx *c, void *f, const char *key, const char *val)
+/* ---- a route's list values: one parser per item, one loop for all ---- */
+
+typedef int (*item_fn)(const char *item, void *slot, char *msg, size_t cap);
+
+/* VAL's comma-separated items, each parsed by ONE into the next slot of
+ * SIZE bytes of a new array, returned in *ARR with *COUNT the slots filled
+ * (also on failure: the config's free covers them). An item that fails
+ * leaves its slot with nothing to free and its reason in msg. */
+static int set_items(struct parse_ctx *c, const char *key, const char *val, size_t size,
+                     item_fn one, void **arr, size_t *count)
 {
-    struct route_cfg *r = c->target;
-    char **items = NULL, msg[200];
+    char **items = NULL, msg[200] = "";
     size_t n = 0;
     int rc = -1;
 
+    *arr = NULL, *count = 0;
     if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
         return config_fail(c, key, "%s", msg);
-    if (!(r->filter = calloc(n, sizeof *r->filter))) {
+    if (!(*arr = calloc(n, size))) {
         config_fail(c, key, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (filter_parse(items[i], &r->filter[i], msg, sizeof msg) < 0) {
-            config_fail(c, key, "%s", msg);
+    for (size_t i = 0; i < n; i++, (*count)++)
+        if (one(items[i], (char *)*arr + i * size, msg, sizeof msg) < 0) {
+            config_fail(c, key, "%s", msg[0] ? msg : "out of memory");
             goto out;
         }
-        r->nfilter = i + 1;
-    }
     rc = 0;
 out:
     cv_list_free(items, n);
     return rc;
 }
 
+/* match: SOURCE:TYPE-GLOB */
+static int match_item(const char *item, void *slot, char *msg, size_t cap)
+{
+    struct route_match *m = slot;
+    const char *colon = strchr(item, ':');
+
+    if (!colon || colon == item || !colon[1]) {
+        snprintf(msg, cap, "expected SOURCE:TYPE-GLOB, got \"%.60s\"", item);
+        return -1;
+    }
+    m->source = strndup(item, (size_t)(colon - item));
+    m->glob = strdup(colon + 1);
+    if (m->source && m->glob)
+        return 0;
+    free(m->source), free(m->glob);
+    m->source = m->glob = NULL;
+    return -1;
+}
+
+/* filter: FIELD-SPEC OP VALUE (filter.h) */
+static int filter_item(const char *item, void *slot, char *msg, size_t cap)
+{
+    return filter_parse(item, slot, msg, cap) < 0 ? -1 : 0;
+}
+
+static int duration_item(const char *item, void *slot, char *msg, size_t cap)
+{
+    return cv_duration_ms(item, slot, msg, cap);
+}
+
+static int exit_code_item(const char *item, void *slot, char *msg, size_t cap)
+{
+    int64_t v;
+
+    if (cv_int(item, 1, 255, &v, msg, cap) < 0)
+        return -1;
+    *(int *)slot = (int)v;
+    return 0;
+}
+
+static int set_match(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct route_cfg *r = c->target;
+    void *arr;
+    int rc = set_items(c, key, val, sizeof *r->match, match_item, &arr, &r->nmatch);
+
+    r->match = arr;
+    return rc;
+}
+
+static int set_filter(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct route_cfg *r = c->target;
+    void *arr;
+    int rc = set_items(c, key, val, sizeof *r->filter, filter_item, &arr, &r->nfilter);
+
+    r->filter = arr;
+    return rc;
+}
+
+/* Also called for the default schedule: replaces what was there. */
 static int set_schedule(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     struct route_cfg *r = c->target;
-    char **items = NULL, msg[200];
-    size_t n = 0;
-    int rc = -1;
+    void *arr;
+    int rc;
 
-    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
-        return config_fail(c, key, "%s", msg);
     free(r->retry_schedule_ms);
-    r->nschedule = 0;
-    if (!(r->retry_schedule_ms = calloc(n, sizeof *r->retry_schedule_ms))) {
-        config_fail(c, key, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (cv_duration_ms(items[i], &r->retry_schedule_ms[i], msg, sizeof msg) < 0) {
-            config_fail(c, key, "%s", msg);
-            goto out;
-        }
-    r->nschedule = n;
-    rc = 0;
-out:
-    cv_list_free(items, n);
+    rc = set_items(c, key, val, sizeof *r->retry_schedule_ms, duration_item, &arr, &r->nschedule);
+    r->retry_schedule_ms = arr;
     return rc;
 }
 
 static int set_exit_codes(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     struct route_cfg *r = c->target;
-    char **items = NULL, msg[200];
-    size_t n = 0;
-    int rc = -1;
+    void *arr;
+    int rc = set_items(c, key, val, sizeof(int), exit_code_item, &arr, &r->npermanent);
 
-    if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
-        return config_fail(c, key, "%s", msg);
-    free(r->permanent_exit_codes);
-    r->npermanent = 0;
-    if (!(r->permanent_exit_codes = calloc(n, sizeof(int)))) {
-        config_fail(c, key, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int64_t v;
-        if (cv_int(items[i], 1, 255, &v, msg, sizeof msg) < 0) {
-            config_fail(c, key, "%s", msg);
-            goto out;
-        }
-        r->permanent_exit_codes[i] = (int)v;
-    }
-    r->npermanent = n;
-    rc = 0;
-out:
-    cv_list_free(items, n);
+    r->permanent_exit_codes = arr;
     return rc;
 }
 
