@@ -7,7 +7,11 @@
  *
  * SCHEME is github (X-Hub-Signature-256 over the body; id and type in
  * headers) or standard (Standard Webhooks: webhook-id / -timestamp /
- * -signature over "id.timestamp.body"; SECRET is then whsec_<base64>).
+ * -signature over "id.timestamp.body"; SECRET is then whsec_<base64>),
+ * v1a (the same headers, an Ed25519 "v1a," signature) or discord
+ * (X-Signature-Ed25519 over "timestamp body"); for these two SECRET is the
+ * hex of a 32-byte Ed25519 seed, and `gen pubkey SEED` prints its public key
+ * as Discord's hex and as Standard's whpk_ text, for the config.
  * With DUP_EVERY = 2, every second request repeats one sent about a hundred
  * requests earlier on the same thread (same id, body and signature): half
  * the load is duplicates. Record format: "<length>\n<bytes>", repeated.
@@ -95,6 +99,87 @@ static size_t make_standard(char *req, const char *hostport, const unsigned char
     return (size_t)n + blen;
 }
 
+/* Ed25519 of prefix || body: hex (discord) or base64 (v1a) into out. */
+static void ed_sign(EVP_PKEY *pk, const char *prefix, const char *body, size_t blen, int b64,
+                    char *out)
+{
+    char msg[BODY_BYTES + 128];
+    unsigned char sig[64];
+    size_t plen = strlen(prefix), siglen = sizeof sig;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    memcpy(msg, prefix, plen);
+    memcpy(msg + plen, body, blen);
+    if (!ctx || EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk) != 1 ||
+        EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)msg, plen + blen) != 1)
+        siglen = 0;
+    EVP_MD_CTX_free(ctx);
+    if (b64)
+        EVP_EncodeBlock((unsigned char *)out, sig, (int)siglen);
+    else
+        hex(sig, siglen, out);
+}
+
+static size_t make_ed25519(char *req, const char *hostport, EVP_PKEY *pk, unsigned long seq,
+                           int discord)
+{
+    char id[64], body[BODY_BYTES + 1], ts[24], prefix[128], sig[160];
+    size_t blen;
+    int n;
+
+    snprintf(id, sizeof id, "msg_bench%010lu%08lx", seq, (unsigned long)time(NULL));
+    snprintf(ts, sizeof ts, "%ld", (long)time(NULL));
+    blen = make_body(body, id, seq, "invoice.paid");
+    if (discord) {
+        ed_sign(pk, ts, body, blen, 0, sig);
+        n = snprintf(req, REQ_MAX,
+                     "POST /hooks/discord HTTP/1.1\r\nHost: %s\r\nUser-Agent: Discord-Interactions/bench"
+                     "\r\nContent-Type: application/json\r\nX-Signature-Ed25519: %s\r\n"
+                     "X-Signature-Timestamp: %s\r\nContent-Length: %zu\r\n\r\n",
+                     hostport, sig, ts, blen);
+    } else {
+        snprintf(prefix, sizeof prefix, "%s.%s.", id, ts);
+        ed_sign(pk, prefix, body, blen, 1, sig);
+        n = snprintf(req, REQ_MAX,
+                     "POST /hooks/v1a HTTP/1.1\r\nHost: %s\r\nUser-Agent: Svix-Webhooks/bench\r\n"
+                     "Content-Type: application/json\r\nwebhook-id: %s\r\nwebhook-timestamp: %s\r\n"
+                     "webhook-signature: v1a,%s\r\nContent-Length: %zu\r\n\r\n",
+                     hostport, id, ts, sig, blen);
+    }
+    memcpy(req + n, body, blen);
+    return (size_t)n + blen;
+}
+
+/* The Ed25519 key of a 64-hex-digit seed, or NULL. */
+static EVP_PKEY *ed_key(const char *seed_hex)
+{
+    unsigned char seed[32];
+
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(seed_hex + 2 * i, "%2x", &v) != 1)
+            return NULL;
+        seed[i] = (unsigned char)v;
+    }
+    return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+}
+
+static int print_pubkey(const char *seed_hex)
+{
+    EVP_PKEY *pk = strlen(seed_hex) == 64 ? ed_key(seed_hex) : NULL;
+    unsigned char raw[32], b64[64];
+    size_t len = sizeof raw;
+    char h[65];
+
+    if (!pk || !EVP_PKEY_get_raw_public_key(pk, raw, &len))
+        return fprintf(stderr, "gen: bad seed\n"), 2;
+    hex(raw, 32, h);
+    EVP_EncodeBlock(b64, raw, 32);
+    printf("%s whpk_%s\n", h, (char *)b64);
+    EVP_PKEY_free(pk);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     unsigned char key[256];
@@ -102,16 +187,21 @@ int main(int argc, char **argv)
     char req[REQ_MAX], path[1024];
     static size_t offs[DUP_DISTANCE];
 
+    if (argc == 3 && strcmp(argv[1], "pubkey") == 0)
+        return print_pubkey(argv[2]);
     if (argc < 7) {
-        fprintf(stderr, "usage: gen github|standard COUNT THREADS HOSTPORT SECRET OUTPREFIX "
-                        "[DUP_EVERY]\n");
+        fprintf(stderr, "usage: gen github|standard|v1a|discord COUNT THREADS HOSTPORT SECRET "
+                        "OUTPREFIX [DUP_EVERY]\n       gen pubkey SEED\n");
         return 2;
     }
-    int standard = strcmp(argv[1], "standard") == 0;
+    int standard = strcmp(argv[1], "standard") == 0, discord = strcmp(argv[1], "discord") == 0;
+    EVP_PKEY *ed = discord || strcmp(argv[1], "v1a") == 0 ? ed_key(argv[5]) : NULL;
     unsigned long count = strtoul(argv[2], NULL, 10), threads = strtoul(argv[3], NULL, 10);
     unsigned long dup_every = argc > 7 ? strtoul(argv[7], NULL, 10) : 0;
     const char *secret = argv[5];
 
+    if ((discord || strcmp(argv[1], "v1a") == 0) && !ed)
+        return fprintf(stderr, "gen: SECRET must be 64 hex digits (an Ed25519 seed)\n"), 2;
     if (standard) { /* whsec_<base64 of the key bytes> */
         const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
         int k = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)strlen(b64));
@@ -143,8 +233,9 @@ int main(int argc, char **argv)
                     return 1;
             } else {
                 unsigned long seq = t * count + fresh;
-                n = standard ? make_standard(req, argv[4], key, keylen, seq)
-                             : make_github(req, argv[4], key, keylen, seq);
+                n = ed         ? make_ed25519(req, argv[4], ed, seq, discord)
+                    : standard ? make_standard(req, argv[4], key, keylen, seq)
+                               : make_github(req, argv[4], key, keylen, seq);
                 offs[fresh % DUP_DISTANCE] = (size_t)ftell(f);
                 fresh++;
             }

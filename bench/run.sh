@@ -88,6 +88,16 @@ secret.v1 = $STANDARD_SECRET
 ; the request files are signed once, before the first run
 tolerance = 3600
 
+[source v1a]
+scheme = standard
+public_key.v1 = $V1A_PUBLIC_KEY
+tolerance = 3600
+
+[source discord]
+scheme = discord
+public_key.v1 = $DISCORD_PUBLIC_KEY
+tolerance = 3600
+
 [route web]
 match = standard:*
 handler = http://127.0.0.1:$HANDLER_PORT/hook
@@ -249,11 +259,15 @@ worker_row() {
 
 # ---- the runs ---------------------------------------------------------------
 FAILED=0 RECV_RPS64=''
+ED25519_SEED=5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed
+read -r DISCORD_PUBLIC_KEY V1A_PUBLIC_KEY < <("$BIN/bench/gen" pubkey "$ED25519_SEED")
 write_config
 echo "bench: signing $COUNT requests per file into $W" >&2
 "$BIN/bench/gen" github "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$GITHUB_SECRET" "$W/github"
 "$BIN/bench/gen" standard "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$STANDARD_SECRET" "$W/standard"
 "$BIN/bench/gen" github "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$GITHUB_SECRET" "$W/dup" 2
+"$BIN/bench/gen" v1a "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$ED25519_SEED" "$W/v1a"
+"$BIN/bench/gen" discord "$COUNT" "$WRK_THREADS" "127.0.0.1:$PORT" "$ED25519_SEED" "$W/discord"
 start_nginx
 echo "# $(nproc) cores; load before the runs: $(cut -d' ' -f1-3 /proc/loadavg); ${DUR}s per run;" \
     "receiver threads ${BENCH_RECEIVER_THREADS:-default}; $(redis-server --version | cut -d' ' -f3)," \
@@ -269,6 +283,9 @@ for mode in off everysec always; do
     done
     [ "$mode" = off ] || continue
     ingress_row standard wrk standard web 64
+    # Ed25519: one public-key verification per request instead of an HMAC
+    ingress_row standard-v1a wrk v1a default 64
+    ingress_row discord wrk discord default 64
     ingress_row github-half-duplicates wrk dup default 64
     ingress_row github-1000-connections wrk github default 1000
     # latency at half the receiver's own closed-loop rate, open loop

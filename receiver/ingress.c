@@ -46,7 +46,7 @@ void ingress_response_free(struct ingress_response *resp)
 }
 
 /* Appends "s" (JSON-escaped, quoted) to buf; false when it does not fit. */
-static bool put_json_str(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+bool ingress_put_json_str(char *buf, size_t cap, size_t *len, const char *s, size_t n)
 {
     if (*len + 2 > cap)
         return false;
@@ -77,17 +77,17 @@ static void answer(struct ingress_response *resp, int status, const char *word,
     char *b = malloc(cap);
     size_t n = 0;
     bool ok =
-        b && put_raw(b, cap, &n, "{\"status\":") && put_json_str(b, cap, &n, word, strlen(word));
+        b && put_raw(b, cap, &n, "{\"status\":") && ingress_put_json_str(b, cap, &n, word, strlen(word));
 
     resp->status = status;
     if (ok && w->event_id_len)
         ok = put_raw(b, cap, &n, ",\"event_id\":") &&
-             put_json_str(b, cap, &n, w->event_id, w->event_id_len);
+             ingress_put_json_str(b, cap, &n, w->event_id, w->event_id_len);
     if (ok && key && val)
-        ok = put_raw(b, cap, &n, ",") && put_json_str(b, cap, &n, key, strlen(key)) &&
-             put_raw(b, cap, &n, ":") && put_json_str(b, cap, &n, val, strlen(val));
+        ok = put_raw(b, cap, &n, ",") && ingress_put_json_str(b, cap, &n, key, strlen(key)) &&
+             put_raw(b, cap, &n, ":") && ingress_put_json_str(b, cap, &n, val, strlen(val));
     ok = ok && put_raw(b, cap, &n, ",\"request_id\":") &&
-         put_json_str(b, cap, &n, w->req.request_id, strlen(w->req.request_id)) &&
+         ingress_put_json_str(b, cap, &n, w->req.request_id, strlen(w->req.request_id)) &&
          put_raw(b, cap, &n, "}");
     if (!ok) {
         free(b);

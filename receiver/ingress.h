@@ -123,6 +123,10 @@ void ingress_handle(const struct config *cfg, struct store *st, const struct ing
 
 void ingress_response_free(struct ingress_response *resp);
 
+/* Appends "s" (JSON-escaped, quoted) to buf at *len; false when it does
+ * not fit in cap. */
+bool ingress_put_json_str(char *buf, size_t cap, size_t *len, const char *s, size_t n);
+
 /* Provider headers kept with the event, as JSON (ingress_headers.c):
  * malloc'd, the caller frees it. */
 char *ingress_headers_json(const struct headers *h, const struct source_cfg *src);

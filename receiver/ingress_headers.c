@@ -11,22 +11,9 @@
 
 #include "codec.h"
 #include "ingress.h"
-#include "log.h"
 #include "scheme.h"
 
 #define HEADERS_JSON_MAX (64 * 1024)
-
-/* Appends "s" (JSON-escaped, quoted) to buf; false when it does not fit. */
-static bool put_json_str(char *buf, size_t cap, size_t *len, const char *s, size_t n)
-{
-    if (*len + 2 > cap)
-        return false;
-    buf[(*len)++] = '"';
-    if (!log_json_escape(buf, cap - 1, len, s, n))
-        return false;
-    buf[(*len)++] = '"';
-    return true;
-}
 
 /* The scheme's credential header (compared case-insensitively), or NULL. */
 static const char *credential(const struct source_cfg *src)
@@ -92,9 +79,9 @@ char *ingress_headers_json(const struct headers *h, const struct source_cfg *src
                 continue; /* a later value of the same name replaces this one */
             if (len > 1)
                 out[len++] = ',';
-            put_json_str(out, cap, &len, kept[i].name, kept[i].name_len);
+            ingress_put_json_str(out, cap, &len, kept[i].name, kept[i].name_len);
             out[len++] = ':';
-            put_json_str(out, cap, &len, kept[i].h->value, kept[i].h->value_len);
+            ingress_put_json_str(out, cap, &len, kept[i].h->value, kept[i].h->value_len);
         }
         out[len++] = '}';
         out[len] = '\0';

@@ -31,7 +31,7 @@ void codec_hex_encode(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hex_value(unsigned char c)
+int codec_hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -47,7 +47,7 @@ long codec_hex_decode(const char *in, size_t n, unsigned char *out, size_t cap)
     if (n % 2 != 0 || n / 2 > cap)
         return -1;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_value((unsigned char)in[i]), lo = hex_value((unsigned char)in[i + 1]);
+        int hi = codec_hex_value((unsigned char)in[i]), lo = codec_hex_value((unsigned char)in[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i / 2] = (unsigned char)(hi << 4 | lo);

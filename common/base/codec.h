@@ -13,6 +13,9 @@
 /* Lower-case hex of n bytes into out (2n+1 bytes incl. NUL). */
 void codec_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* The value of one hex digit (either case), or -1. */
+int codec_hex_value(unsigned char c);
+
 /* Decodes hex (either case). Returns byte count, or -1 if malformed or > cap. */
 long codec_hex_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 

@@ -5,18 +5,14 @@
  */
 #include "form.h"
 
+#include "codec.h"
+
 #include <string.h>
 #include <strings.h>
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return codec_hex_value((unsigned char)c);
 }
 
 long form_decode(const char *p, size_t n, char *out)

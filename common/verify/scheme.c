@@ -188,3 +188,47 @@ void scheme_set_raw(struct sig_input *in, const char *header_name, const char *v
     in->raw = v;
     in->raw_len = n;
 }
+
+/* One "key=value" item of a signature list. */
+static int kv_item(struct sig_input *out, const char *p, size_t n, const char *ts_key,
+                   const char *sig_key)
+{
+    const char *eq = memchr(p, '=', n), *val;
+    size_t klen, vlen;
+
+    if (!eq)
+        return HOOKD_ESIG_MALFORMED;
+    klen = (size_t)(eq - p);
+    val = eq + 1;
+    vlen = n - klen - 1;
+    scheme_trim(&val, &vlen);
+    if (klen == strlen(ts_key) && memcmp(p, ts_key, klen) == 0)
+        return out->has_timestamp ? HOOKD_ESIG_MALFORMED : scheme_set_timestamp(out, val, vlen);
+    if (klen == strlen(sig_key) && memcmp(p, sig_key, klen) == 0) {
+        /* An unusable signature cannot match, but others in the header
+         * still may: skipped; with none usable the header is malformed. */
+        if (out->nsigs >= SCHEME_MAX_SIGS)
+            return HOOKD_ESIG_MALFORMED; /* more than any rotation needs */
+        (void)scheme_add_hex(out, val, vlen, 32);
+    }
+    return 0; /* other versions and unknown keys */
+}
+
+int scheme_kv_signatures(struct sig_input *out, const char *v, size_t n, char sep,
+                         const char *ts_key, const char *sig_key)
+{
+    const char *end = v + n;
+
+    for (const char *p = v; p < end;) {
+        const char *cut = memchr(p, sep, (size_t)(end - p));
+        const char *item = p;
+        size_t ilen = (size_t)((cut ? cut : end) - p);
+        int rc;
+
+        p = cut ? cut + 1 : end;
+        scheme_trim(&item, &ilen);
+        if (ilen > 0 && (rc = kv_item(out, item, ilen, ts_key, sig_key)) < 0)
+            return rc;
+    }
+    return out->has_timestamp && out->nsigs > 0 ? 0 : HOOKD_ESIG_MALFORMED;
+}

@@ -31,7 +31,7 @@ struct sig_candidate {
     size_t len;
 };
 
-/* What the HTTP request line says, for schemes that sign the URL. */
+/* The request line, for schemes that sign the URL. */
 struct verify_http {
     const char *method; /* "POST"; NUL-terminated, borrowed */
     const char *query;  /* the query string without '?', as received; may be NULL */
@@ -86,11 +86,10 @@ struct scheme {
      * Stripe without t= or v1=). Sets header_name/raw even on MALFORMED.
      */
     int (*parse)(const struct source_cfg *src, const struct headers *h, struct sig_input *out);
-    /* MAC of the signed content under one key. Returns 0, HOOKD_ECRYPTO, or
-     * HOOKD_ESIG_MISMATCH when the request cannot match under any key (Twilio:
-     * the body's SHA-256 differs from the signed URL's bodySHA256), or
-     * HOOKD_ESIG_MALFORMED when the body cannot be read as signed. NULL when
-     * the scheme verifies every key itself (verify_key). */
+    /* MAC of the signed content under one key: 0, HOOKD_ECRYPTO, or for a
+     * request no key can match HOOKD_ESIG_MISMATCH (Twilio: body SHA-256 not
+     * the signed bodySHA256) or HOOKD_ESIG_MALFORMED (body unreadable as
+     * signed). NULL: the scheme checks every key itself (verify_key). */
     int (*compute)(const struct source_cfg *src, const struct sig_input *in,
                    const struct secret *key, const char *body, size_t body_len,
                    unsigned char mac[SCHEME_MAX_MAC], size_t *mac_len);

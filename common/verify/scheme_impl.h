@@ -70,6 +70,17 @@ int scheme_add_base64(struct sig_input *in, const char *p, size_t n, size_t want
 /* The same, for a candidate of min..max bytes (a DER signature). */
 int scheme_add_base64_range(struct sig_input *in, const char *p, size_t n, size_t min, size_t max);
 
+/*
+ * A list of key=value items separated by SEP, with one timestamp (TS_KEY,
+ * decimal seconds; repeated: malformed) and hex HMAC-SHA256 candidates
+ * (SIG_KEY; several while a secret is rotated, unusable ones skipped).
+ * Stripe's "t=..,v1=..", Paddle's "ts=..;h1=..". Empty items are skipped,
+ * an item without '=' is malformed, and so is a list without a timestamp
+ * or a usable candidate. Returns 0 or HOOKD_ESIG_MALFORMED.
+ */
+int scheme_kv_signatures(struct sig_input *out, const char *v, size_t n, char sep,
+                         const char *ts_key, const char *sig_key);
+
 /* Records which header carries the signature and its raw value (borrowed). */
 void scheme_set_raw(struct sig_input *in, const char *header_name, const char *v, size_t n);
 

@@ -18,36 +18,10 @@
 
 #define STRIPE_SIG_HEADER "Stripe-Signature"
 
-/* One "key=value" item of the header. */
-static int stripe_item(struct sig_input *out, const char *p, size_t n)
-{
-    const char *eq = memchr(p, '=', n);
-    size_t klen, vlen;
-    const char *val;
-
-    if (!eq)
-        return HOOKD_ESIG_MALFORMED;
-    klen = (size_t)(eq - p);
-    val = eq + 1;
-    vlen = n - klen - 1;
-    scheme_trim(&val, &vlen);
-    if (klen == 1 && p[0] == 't')
-        return out->has_timestamp ? HOOKD_ESIG_MALFORMED : scheme_set_timestamp(out, val, vlen);
-    if (klen == 2 && p[0] == 'v' && p[1] == '1') {
-        /* An unusable v1 cannot match, but others in the header still may:
-         * skipped; with no usable v1 at all the header is malformed. */
-        if (out->nsigs >= SCHEME_MAX_SIGS)
-            return HOOKD_ESIG_MALFORMED; /* more than any rotation needs */
-        (void)scheme_add_hex(out, val, vlen, 32);
-        return 0;
-    }
-    return 0; /* v0 and unknown schemes */
-}
-
 static int stripe_parse(const struct source_cfg *src, const struct headers *h,
                         struct sig_input *out)
 {
-    const char *v, *end;
+    const char *v;
     size_t n;
 
     if (!scheme_header(h, STRIPE_SIG_HEADER, &v, &n)) {
@@ -55,23 +29,7 @@ static int stripe_parse(const struct source_cfg *src, const struct headers *h,
         return HOOKD_ESIG_MISSING;
     }
     scheme_set_raw(out, STRIPE_SIG_HEADER, v, n);
-    end = v + n;
-    for (const char *p = v; p < end;) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *item = p;
-        size_t ilen = (size_t)((comma ? comma : end) - p);
-        int rc;
-
-        p = comma ? comma + 1 : end;
-        scheme_trim(&item, &ilen);
-        if (ilen == 0)
-            continue;
-        if ((rc = stripe_item(out, item, ilen)) < 0)
-            return rc;
-    }
-    if (!out->has_timestamp || out->nsigs == 0)
-        return HOOKD_ESIG_MALFORMED;
-    return 0;
+    return scheme_kv_signatures(out, v, n, ',', "t", "v1");
 }
 
 static int stripe_compute(const struct source_cfg *src, const struct sig_input *in,

@@ -11,11 +11,15 @@
 #include "../lib/test.h"
 #include "../lib/signing.h"
 #include "replay.h"
+#include "verify.h"
 
 static const char conf[] =
     "[receiver]\nlisten = 127.0.0.1:1\n"
     "[redis]\nurl = redis://127.0.0.1:1/0\n"
     "[source stripe]\nscheme = stripe\nsecret.v1 = whsec_old\nsecret.v2 = whsec_new\n"
+    "[source twilio]\nscheme = twilio\npublic_url = https://x.example/t\nsecret.v2 = tok\n"
+    "[source square]\nscheme = hmac\nsignature_header = X-Sig\npublic_url = https://x.example/s\n"
+    "signed_content = {url}{body}\nsecret.v2 = sq\n"
     "[route default]\nhandler = exec:/bin/true\n";
 
 static const char body[] = "{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}";
@@ -116,5 +120,29 @@ TEST(replay_integrity_digest_only_when_signature_uncheckable)
     s.f[4].value = (char *)"{}", s.f[4].value_len = 2;
     ASSERT_NULL(replay_check_integrity(src, &s.e, &checked));
     ASSERT(!checked);
+    config_release(cfg);
+}
+
+/* A signature over the request's URL (twilio; hmac with {url}): the stored
+ * event keeps no URL, so only its digest can be checked, and a stored
+ * signature that cannot be re-verified is not a mismatch. */
+TEST(replay_integrity_digest_only_for_url_signed_sources)
+{
+    struct config *cfg = load();
+    static const char *const sources[] = {"twilio", "square"};
+    struct stored s;
+    bool checked = true;
+
+    for (size_t i = 0; i < 2; i++) {
+        const struct source_cfg *src = config_source(cfg, sources[i], strlen(sources[i]));
+        ASSERT_NOT_NULL(src);
+        ASSERT(verify_needs_request_line(src));
+        stored_event(&s, "whsec_new", 1700000000LL, "v2");
+        ASSERT_NULL(replay_check_integrity(src, &s.e, &checked));
+        ASSERT(!checked);
+        s.f[3].value[0] = s.f[3].value[0] == '0' ? '1' : '0';
+        ASSERT_STR_EQ(replay_check_integrity(src, &s.e, &checked), "body_digest_mismatch");
+    }
+    ASSERT(!verify_needs_request_line(config_source(cfg, "stripe", 6)));
     config_release(cfg);
 }
