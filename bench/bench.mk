@@ -7,7 +7,7 @@
 BENCH_BUILD := build-bench
 BENCH_TOOLS := $(BENCH_BUILD)/bench/gen $(BENCH_BUILD)/bench/rate $(BENCH_BUILD)/bench/freeport \
 	$(BENCH_BUILD)/bench/noop $(BENCH_BUILD)/bench/noop_persistent \
-	$(BENCH_BUILD)/bench/nullredis
+	$(BENCH_BUILD)/bench/nullredis $(BENCH_BUILD)/bench/plain
 
 bench: deps
 	@sh scripts/install-bench-deps.sh
@@ -33,6 +33,11 @@ $(BENCH_BUILD)/bench/noop_persistent: bench/noop_persistent.c
 $(BENCH_BUILD)/bench/freeport: tools/freeport.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+$(BENCH_BUILD)/bench/plain: bench/plain.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -pthread \
+		$(shell pkg-config --libs libmicrohttpd hiredis libcrypto)
 
 $(BENCH_BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

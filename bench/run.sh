@@ -6,7 +6,7 @@
 # constant rate), and prints one table row per setting. Everything it starts
 # runs under a temporary directory and is stopped by PID on exit.
 #
-# Environment: BENCH_SECONDS (5) per run, BENCH_COUNT (200000) requests per
+# Environment: BENCH_SECONDS (5) per run, BENCH_COUNT (400000) requests per
 # pre-signed file, BENCH_RECEIVER_THREADS (the config default),
 # BENCH_ROWS (a regex of row names to run; all by default),
 # BENCH_KEEP=1 keeps the temporary directory.
@@ -16,7 +16,7 @@ BIN=${BENCH_BIN:-build-bench}
 NOOP=$(cd "$BIN/bench" && pwd)/noop
 NOOP_PERSISTENT=$(cd "$BIN/bench" && pwd)/noop_persistent
 DUR=${BENCH_SECONDS:-5}
-COUNT=${BENCH_COUNT:-200000}
+COUNT=${BENCH_COUNT:-400000}
 ROWS=${BENCH_ROWS:-.}
 WRK_THREADS=2
 GITHUB_SECRET=bench-github-secret
@@ -26,10 +26,10 @@ TICK=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)"
 
 read -r PORT ADMIN_PORT REDIS_PORT NGINX_PORT HANDLER_PORT < <("$BIN/bench/freeport" 5 | tr '\n' ' '; echo)
-REDIS_PID='' RECV_PID='' NGINX_PID='' WORKER_PID=''
+REDIS_PID='' RECV_PID='' NGINX_PID='' WORKER_PID='' PLAIN_PID=''
 
 cleanup() {
-    for p in $WORKER_PID $RECV_PID $NGINX_PID $REDIS_PID; do
+    for p in $WORKER_PID $RECV_PID $PLAIN_PID $NGINX_PID $REDIS_PID; do
         kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
     done
     [ "${BENCH_KEEP:-0}" = 1 ] && echo "bench: kept $W" >&2 || rm -rf "$W"
@@ -171,14 +171,34 @@ load() { # TOOL PORT FILEPREFIX CONNS [RATE]
     eval "${out#RESULT }"
 }
 
-declare -A NGINX_RPS
-printf '%-30s %5s %8s %7s %7s %8s %7s %8s %8s %6s %s\n' setting conns req/s p50ms p99ms p99.9ms \
-    RSS_MiB cpu/10k redis/10k vs_ngx "count check"
+declare -A NGINX_RPS PLAIN_RPS
+printf '%-30s %5s %8s %7s %7s %8s %7s %8s %8s %6s %7s %7s %7s %6s %s\n' setting conns req/s p50ms p99ms \
+    p99.9ms RSS_MiB cpu/10k redis/10k vs_ngx recv_us redis_us cmd_us vs_pln "count check"
 per10k() { awk -v t="$1" -v n="$requests" -v h="$TICK" 'BEGIN{printf "%.2f", n ? t/h/n*10000 : 0}'; }
-row() { # NAME CONNS RSS_KIB CPU_TICKS RATIO CHECK [REDIS_TICKS]: CPU-s per 10k requests
-    printf '%-30s %5s %8s %7s %7s %8s %7s %8s %8s %6s %s\n' "$1" "$2" "$rps" "$p50_ms" "$p99_ms" \
-        "$p999_ms" "$(awk -v k="$3" 'BEGIN{printf "%.1f", k/1024}')" "$(per10k "$4")" \
-        "$(per10k "${7:-0}")" "$5" "$6"
+# TICKS per EVENTS in µs; "-" without events or ticks
+us_per() { awk -v t="$1" -v n="$2" -v h="${3:-$TICK}" 'BEGIN{if (n > 0 && t != "") printf "%.1f", t/h/n*1e6; else printf "-"}'; }
+# NAME CONNS RSS_KIB CPU_TICKS RATIO CHECK [REDIS_TICKS [ACCEPTED CMD_USEC PLAIN_RATIO]]:
+# CPU-s per 10k requests, then CPU µs per accepted event (receiver, Redis
+# process, Redis commandstats)
+row() {
+    local acc=${8:-0}
+    printf '%-30s %5s %8s %7s %7s %8s %7s %8s %8s %6s %7s %7s %7s %6s %s\n' "$1" "$2" "$rps" \
+        "$p50_ms" "$p99_ms" "$p999_ms" "$(awk -v k="$3" 'BEGIN{printf "%.1f", k/1024}')" \
+        "$(per10k "$4")" "$(per10k "${7:-0}")" "$5" "$(us_per "$4" "$acc")" \
+        "$(us_per "${7:-}" "$acc")" "$(us_per "${9:-}" "$acc" 1000000)" "${10:--}" "$6"
+}
+
+# Redis's commandstats: reset, and the µs spent in the commands clients
+# send. A script's inner calls are counted under their own names as well
+# (and inside the script's time), so only top-level commands are summed:
+# the scripts, WAIT, and the worker's few plain commands. XREADGROUP and
+# XACK are left out: scripts call them too (the worker's idle blocking
+# read and malformed-entry ack are the only top-level uses).
+TOP_LEVEL_CMDS='evalsha|eval|evalsha_ro|wait|xautoclaim|xpending|xclaim|zrangebyscore|zrem|xgroup|ping|info|hgetall|smembers|client|hello|select|script'
+cmdstat_reset() { rcli CONFIG RESETSTAT >/dev/null; }
+cmdstat_usec() {
+    rcli INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v re="^cmdstat_($TOP_LEVEL_CMDS)\$" \
+        '$1 ~ re {for (i = 2; i < NF; i++) if ($i == "usec") t += $(i + 1)} END {printf "%d", t}'
 }
 
 nginx_row() { # CONNS
@@ -196,10 +216,12 @@ ingress_row() {
     want "$name-$AOF-c$conns" || return 0
     rcli FLUSHALL >/dev/null
     start_receiver
-    local c0 c1 r0 r1 hwm n logged ratio check stream
+    local c0 c1 r0 r1 hwm n logged ratio check stream cmd pratio=-
+    cmdstat_reset
     c0=$(cpu_ticks "$RECV_PID") r0=$(cpu_ticks "$REDIS_PID")
     load "$tool" "$PORT" "$W/$file" "$conns" "$rate"
     c1=$(cpu_ticks "$RECV_PID") r1=$(cpu_ticks "$REDIS_PID")
+    cmd=$(cmdstat_usec)
     hwm=$(peak_rss_kib "$RECV_PID")
     stop_receiver
     stream=$(xlen "$route")
@@ -218,9 +240,42 @@ ingress_row() {
     [ "$wrapped" -gt 0 ] && check="$check, file wrapped"
     ratio=-
     [ -n "${NGINX_RPS[$conns]:-}" ] && ratio=$(awk -v a="$rps" -v b="${NGINX_RPS[$conns]}" 'BEGIN{printf "%.2f", a/b}')
-    row "$name" "$conns" "$hwm" $((c1 - c0)) "$ratio" "$check" $((r1 - r0))
+    [ -n "${PLAIN_RPS[$conns]:-}" ] && [ "$tool" = wrk ] &&
+        pratio=$(awk -v a="$rps" -v b="${PLAIN_RPS[$conns]}" 'BEGIN{printf "%.2f", a/b}')
+    row "$name" "$conns" "$hwm" $((c1 - c0)) "$ratio" "$check" $((r1 - r0)) "$stream" "$cmd" "$pratio"
     [ "$name-$conns" = github-64 ] && RECV_RPS64=$rps
     return 0
+}
+
+# The baseline: bench/plain.c (a plain libmicrohttpd + hiredis receiver:
+# verify, then one blocking EVALSHA SET NX EX + XADD per request) on the
+# receiver's port, the same requests and checks.
+plain_row() { # CONNS
+    want "plain-$AOF-c$1" || return 0
+    local c0 c1 r0 r1 hwm stream cmd check
+    rcli FLUSHALL >/dev/null
+    "$BIN/bench/plain" "$PORT" "$REDIS_PORT" "$GITHUB_SECRET" 2>"$W/plain.log" &
+    PLAIN_PID=$!
+    wait_port "$PORT"
+    cmdstat_reset
+    c0=$(cpu_ticks "$PLAIN_PID") r0=$(cpu_ticks "$REDIS_PID")
+    load wrk "$PORT" "$W/github" "$1"
+    c1=$(cpu_ticks "$PLAIN_PID") r1=$(cpu_ticks "$REDIS_PID")
+    cmd=$(cmdstat_usec)
+    hwm=$(peak_rss_kib "$PLAIN_PID")
+    kill -TERM "$PLAIN_PID"; wait "$PLAIN_PID" 2>/dev/null || true
+    PLAIN_PID=''
+    stream=$(rcli XLEN plain:stream)
+    if [ "$n202" -le "$stream" ] && [ $((stream - n202)) -le "$1" ]; then
+        check="ok: XLEN $stream, $n202 seen"
+    else
+        check="MISMATCH: XLEN $stream, $n202 seen"
+        FAILED=1
+    fi
+    PLAIN_RPS[$1]=$rps
+    row "plain C receiver (baseline)" "$1" "$hwm" $((c1 - c0)) \
+        "$(awk -v a="$rps" -v b="${NGINX_RPS[$1]:-0}" 'BEGIN{printf "%.2f", b ? a/b : 0}')" \
+        "$check" $((r1 - r0)) "$stream" "$cmd" "1.00"
 }
 
 # NAME ROUTE FILE CONCURRENCY EVENTS [WORKER_CONFIG]: fill a route through the
@@ -235,6 +290,7 @@ worker_row() {
     stop_receiver
     local n t0 t1 c1 r0 r1 done=0
     n=$(xlen "$route")
+    cmdstat_reset
     r0=$(cpu_ticks "$REDIS_PID")
     "$BIN/hookd-worker" -c "$W/$conf" -r "$route" --concurrency "$conc" 2>"$W/worker.log" &
     WORKER_PID=$!
@@ -247,14 +303,78 @@ worker_row() {
     t1=$(date +%s.%N)
     c1=$(($(cpu_ticks "$WORKER_PID") + $(children_ticks "$WORKER_PID")))
     r1=$(cpu_ticks "$REDIS_PID")
+    local cmd
+    cmd=$(cmdstat_usec)
     kill -TERM "$WORKER_PID"
     wait "$WORKER_PID" 2>/dev/null || true
     WORKER_PID=''
     awk -v n="$n" -v d="${done:-0}" -v a="$t0" -v b="$t1" -v c="$c1" -v h="$TICK" -v nm="$name" -v k="$conc" \
-        -v r=$((r1 - r0)) \
-        'BEGIN{ s = b - a; printf "%-30s %5s %8.0f events/s  (%d of %d events in %.2f s; worker+handlers %.2f CPU-s = %.0f events per CPU-second; Redis %.0f µs CPU per event)\n",
-                nm, k, d/s, d, n, s, c/h, c ? d/(c/h) : 0, d ? r/h/d*1e6 : 0 }'
+        -v r=$((r1 - r0)) -v u="$cmd" \
+        'BEGIN{ s = b - a; printf "%-30s %5s %8.0f events/s  (%d of %d events in %.2f s; worker+handlers %.2f CPU-s = %.0f events per CPU-second; Redis %.1f µs CPU per event, commandstats %.1f µs)\n",
+                nm, k, d/s, d, n, s, c/h, c ? d/(c/h) : 0, d ? r/h/d*1e6 : 0, d ? u/d : 0 }'
     [ "${done:-0}" -ge "$n" ] || FAILED=1
+}
+
+# Ingest and workers together: BENCH_E2E_RATE events/s offered (open loop,
+# bench/rate) to the receiver for BENCH_E2E_SECONDS while one worker
+# (persistent no-op handler, concurrency 2) drains the route. The backlog is
+# sampled every 5 s; "stable" when the last sample is under a second of
+# input. CPU per processed event of every process, from /proc over the
+# window; Redis also from commandstats. Then the route must drain: processed
+# = received = XLEN, nothing lost or run twice.
+e2e_row() {
+    want "end-to-end" || return 0
+    local rate=${BENCH_E2E_RATE:-4000} secs=${BENCH_E2E_SECONDS:-30}
+    local t0 t1 c0 c1 w0 w1 h0 h1 r0 r1 p0 p1 cmd backlog=() load_pid sampler got stable
+    rcli FLUSHALL >/dev/null
+    start_receiver bench-persistent.conf
+    "$BIN/hookd-worker" -c "$W/bench-persistent.conf" -r default --concurrency 2 2>"$W/worker.log" &
+    WORKER_PID=$!
+    sleep 1 # the worker's group and handlers up
+    cmdstat_reset
+    c0=$(cpu_ticks "$RECV_PID") w0=$(cpu_ticks "$WORKER_PID") h0=$(children_ticks "$WORKER_PID")
+    r0=$(cpu_ticks "$REDIS_PID") p0=$(rcli HGET "hookd:{default}:counters" processed)
+    t0=$(date +%s.%N)
+    "$BIN/bench/rate" 127.0.0.1 "$PORT" "$W/github" "$WRK_THREADS" "$rate" "$secs" 64 >"$W/e2e.out" &
+    load_pid=$!
+    timeout $((secs + 30)) redis-cli -p "$REDIS_PORT" -r -1 -i 5 HGET "hookd:{default}:counters" backlog \
+        >"$W/e2e.backlog" 2>/dev/null &
+    sampler=$!
+    wait "$load_pid"
+    t1=$(date +%s.%N)
+    c1=$(cpu_ticks "$RECV_PID") w1=$(cpu_ticks "$WORKER_PID") h1=$(children_ticks "$WORKER_PID")
+    r1=$(cpu_ticks "$REDIS_PID") p1=$(rcli HGET "hookd:{default}:counters" processed)
+    kill -TERM "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    mapfile -t backlog <"$W/e2e.backlog"
+    cmd=$(cmdstat_usec)
+    backlog+=("$(rcli HGET "hookd:{default}:counters" backlog)")
+    eval "$(grep '^RESULT' "$W/e2e.out" | cut -d' ' -f2-)"
+    for _ in $(seq 200); do # drain: 20 s at most
+        got=$(rcli HGET "hookd:{default}:counters" processed)
+        [ "${got:-0}" -ge "$(xlen default)" ] && break
+        sleep 0.1
+    done
+    kill -TERM "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null || true
+    WORKER_PID=''
+    stop_receiver
+    local n=$((${p1:-0} - ${p0:-0})) received stream
+    received=$(rcli HGET "hookd:{default}:counters" received) stream=$(xlen default)
+    stable=no
+    [ "${backlog[-1]:-0}" -le "$rate" ] && stable=yes
+    awk -v r="$rate" -v a="$t0" -v b="$t1" -v n="$n" -v h="$TICK" -v c=$((c1 - c0)) \
+        -v w=$((w1 - w0)) -v hd=$((h1 - h0)) -v rd=$((r1 - r0)) -v u="$cmd" -v p99="$p99_ms" \
+        -v p50="$p50_ms" -v bl="${backlog[*]}" -v st="$stable" 'BEGIN{ s = b - a;
+        printf "end-to-end %d/s offered, %.0f s: %.0f events/s processed, ingest p50 %s ms p99 %s ms; backlog every 5 s: %s (stable: %s)\n",
+            r, s, n / s, p50, p99, bl, st
+        printf "  CPU µs per processed event: receiver %.1f, worker %.1f, handler %.1f, Redis %.1f (commandstats %.1f); total %.1f\n",
+            c/h/n*1e6, w/h/n*1e6, hd/h/n*1e6, rd/h/n*1e6, u/n, (c+w+hd+rd)/h/n*1e6 }'
+    if [ "$n202" = "$stream" ] && [ "$received" = "$stream" ] && [ "${got:-0}" = "$stream" ] &&
+        [ "$stable" = yes ]; then
+        echo "  count check ok: $n202 accepted = XLEN $stream = received = processed after the drain"
+    else
+        echo "  MISMATCH or unstable: $n202 accepted, XLEN $stream, received $received, processed ${got:-0}"
+        FAILED=1
+    fi
 }
 
 # ---- the runs ---------------------------------------------------------------
@@ -279,6 +399,7 @@ for mode in off everysec always; do
     for c in 64 256; do
         [ "$mode" = always ] && [ "$c" = 256 ] && continue
         nginx_row "$c"
+        [ "$mode" = off ] && plain_row "$c"
         ingress_row github wrk github default "$c"
     done
     [ "$mode" = off ] || continue
@@ -332,5 +453,7 @@ for k in 1 2; do worker_row exec-noop-persistent default github "$k" 30000 bench
 worker_row exec-noop-persistent-ordered default github 2 30000 bench-ordered.conf
 worker_row exec-noop-persistent-one-key default github 2 30000 bench-onekey.conf
 for k in 4 16 64; do worker_row http-nginx-200 web standard "$k" 30000; done
+echo "## end to end (Redis AOF off)"
+e2e_row
 echo "# load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$FAILED" = 0 ] || { echo "bench: a count check failed" >&2; exit 1; }
