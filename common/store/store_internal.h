@@ -93,11 +93,12 @@ void store_script_many(struct store *st, enum store_script which, int nkeys, siz
                        const struct store_argv *cmds, redisReply **replies, int *rcs,
                        uint64_t *conns);
 
-/* The same for n calls of different scripts: cmds[i] runs which[i] with
- * nkeys[i] keys (the worker's outcome step and its next read, say). */
+/* The same for n calls of different scripts or key counts: cmds[i] runs
+ * which[i] with nkeys[i] keys (the worker's outcome step and its next
+ * read; the enqueue step of each route of a batch). */
 void store_scripts_pipeline(struct store *st, size_t n, const enum store_script *which,
                             const int *nkeys, const struct store_argv *cmds, redisReply **replies,
-                            int *rcs);
+                            int *rcs, uint64_t *conns);
 
 /* The same for n plain commands (argv as given; a cluster sends them one by
  * one through store_command). */

@@ -4,10 +4,14 @@
  * outcome it would have had alone (a repeat inside the same batch is a
  * duplicate), a NOSCRIPT reply is retried with the script text, with
  * Redis gone no step reports success, and a batch whose connection closed
- * after its replies gets no WAIT from another connection (all fail).
+ * after its replies gets no WAIT from another connection (all fail). A
+ * batch is one script call per route: the watermark, the paused flag and
+ * the counters hold per event inside it, and one event's failed write
+ * fails that event alone.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fproxy.h"
@@ -16,7 +20,8 @@
 
 #define BATCH 5
 
-static const char config[] = "[route default]\nhandler = exec:/bin/true\n";
+static const char config[] = "[route default]\nhandler = exec:/bin/true\n"
+                             "[route other]\nmatch = nothing:*\nhandler = exec:/bin/true\n";
 
 struct batch {
     char ids[BATCH][32], reqids[BATCH][40];
@@ -137,10 +142,116 @@ TEST_T(enqueue_batch_wait_never_on_another_connection, 30)
     b.ev[1].event_id_len = strlen(b.ids[1]);
     fproxy_cmd(&fp, "cutreply ev-cut");
     store_enqueue_many(st, BATCH, b.jobs, 1, 300);
-    ASSERT_INT_EQ(proc_log_count(fp.proc, "cut a connection"), 1);
+    /* the proxy logs the cut just after closing: the client may see it first */
+    WAIT_FOR(proc_log_count(fp.proc, "cut a connection") == 1, 2000);
     ASSERT_INT_EQ(b.job[1].res.status, ENQ_QUEUED); /* written on the primary ... */
     for (int i = 0; i < BATCH; i++)                  /* ... and no step reports it */
         ASSERT_INT_OP(b.job[i].rc, <, 0);
     proc_signal(redis_proc(t.replica), SIGCONT);
     store_close(st);
+}
+
+static long long calls_of(struct wfx *f, const char *cmd)
+{
+    redisReply *r = redisCommand(f->rc, "INFO commandstats");
+    char key[64];
+    const char *p;
+    long long n = 0;
+
+    snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
+    if (r && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, key)))
+        n = strtoll(p + strlen(key), NULL, 10);
+    freeReplyObject(r);
+    return n;
+}
+
+/* Two routes interleaved, default with watermark 2: one EVALSHA per route;
+ * the third new event of default is refused for the backlog the first two
+ * made inside the same call, and the repeat is a duplicate. */
+TEST_T(enqueue_batch_one_call_per_route_decides_each_event, 30)
+{
+    static const char *const names[6] = {"d-1", "o-1", "d-2", "o-2", "d-3", "d-1"};
+    static const char *const routes[6] = {"default", "other", "default", "other", "default",
+                                          "default"};
+    static const enum enqueue_status want[6] = {ENQ_QUEUED, ENQ_QUEUED,   ENQ_QUEUED,
+                                                ENQ_QUEUED, ENQ_OVERLOAD, ENQ_DUPLICATE};
+    struct wfx f;
+    struct batch b;
+    struct store_enqueue_job *jobs[6];
+
+    wfx_start(&f, config, NULL);
+    wfx_enqueue(&f, "other", "warm", "{}"); /* script loaded, connection open */
+    batch_init(&b);
+    /* six distinct jobs over five events: the sixth repeats d-1 */
+    struct store_enqueue_job six[6];
+    for (int i = 0; i < 6; i++) {
+        int e = i < BATCH ? i : 0;
+        snprintf(b.ids[e], sizeof b.ids[e], "%s", names[e]);
+        b.ev[e].event_id_len = strlen(b.ids[e]);
+        six[i] = (struct store_enqueue_job){
+            .route = routes[i], .ev = &b.ev[e], .ttl_s = 3600,
+            .watermark = strcmp(routes[i], "default") == 0 ? 2 : 0};
+        jobs[i] = &six[i];
+    }
+    freeReplyObject(redisCommand(f.rc, "CONFIG RESETSTAT"));
+    store_enqueue_many(f.st, 6, jobs, 0, 0);
+    ASSERT_INT_EQ(calls_of(&f, "evalsha"), 2);
+    for (int i = 0; i < 6; i++) {
+        ASSERT_INT_EQ(six[i].rc, 0);
+        ASSERT_INT_EQ(six[i].res.status, want[i]);
+    }
+    ASSERT_INT_EQ(six[2].res.backlog, 2);
+    ASSERT_INT_EQ(six[4].res.backlog, 2);
+    ASSERT_INT_EQ(stream_len(&f), 2);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "received"), 2);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 2);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "overload_rejected"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "duplicates"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "other", "received"), 3);
+    ASSERT_INT_EQ(wfx_counter(&f, "other", "backlog"), 3);
+    ASSERT(wfx_state_is(&f, "default", "d-1", "queued"));
+    ASSERT(!wfx_state_is(&f, "default", "d-3", "queued"));
+}
+
+/* A paused route's events are refused in the same batch where another
+ * route's are taken; an event whose XADD fails (its tenant stream's key
+ * holds a string) after one was written fails alone: no record, no count,
+ * the others stand. First in a call, the same failure is the call's error
+ * reply (as READONLY is): every event of the call fails, nothing written. */
+TEST_T(enqueue_batch_paused_and_failed_write_stay_per_event, 30)
+{
+    struct wfx f;
+    struct batch b;
+
+    wfx_start(&f, config, NULL);
+    freeReplyObject(redisCommand(f.rc, "SET hookd:{other}:paused 1"));
+    freeReplyObject(redisCommand(f.rc, "SET hookd:{default}:stream:bad x"));
+    batch_init(&b);
+    b.ev[0].tenant = "bad", b.ev[0].tenant_len = 3; /* ev-a: its XADD fails */
+    store_enqueue_many(f.st, 2, b.jobs, 0, 0);      /* ev-a first: the call fails */
+    ASSERT_INT_OP(b.job[0].rc, <, 0);
+    ASSERT_INT_OP(b.job[1].rc, <, 0);
+    ASSERT(!wfx_state_is(&f, "default", "ev-b", "queued"));
+    ASSERT_INT_EQ(stream_len(&f), 0);
+
+    batch_init(&b);
+    b.ev[1].tenant = "bad", b.ev[1].tenant_len = 3; /* ev-b: its XADD fails */
+    b.job[2].route = "other";                        /* ev-c: paused */
+    store_enqueue_many(f.st, 4, b.jobs, 0, 0);      /* ev-a, ev-b, ev-c, ev-a */
+    ASSERT_INT_EQ(b.job[0].rc, 0);
+    ASSERT_INT_EQ(b.job[0].res.status, ENQ_QUEUED);
+    ASSERT_INT_OP(b.job[1].rc, <, 0);
+    ASSERT_INT_EQ(b.job[2].rc, 0);
+    ASSERT_INT_EQ(b.job[2].res.status, ENQ_PAUSED);
+    ASSERT_INT_EQ(b.job[3].rc, 0);
+    ASSERT_INT_EQ(b.job[3].res.status, ENQ_DUPLICATE);
+    char *rec = wfx_seen(&f, "default", "ev-b", "state");
+    ASSERT(rec == NULL || rec[0] == '\0');
+    free(rec);
+    ASSERT(wfx_state_is(&f, "default", "ev-a", "queued"));
+    ASSERT_INT_EQ(stream_len(&f), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "received"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "duplicates"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "other", "received"), 0);
 }

@@ -73,8 +73,8 @@ TEST(ingress_rotation_two_active_versions)
     ASSERT_INT_EQ(fixture_post_github(&f, "gh-secret-retired", "r-3", "push", "{}", NULL), 401);
     redisReply *e = redis_cmd(f.rc, "XRANGE hookd:{default}:stream - +");
     ASSERT_INT_EQ(e->elements, 2);
-    char *v1 = redis_str(f.rc, "HGET hookd:{default}:seen:github:r-1 source");
-    ASSERT_STR_EQ(v1, "github");
+    char *v1 = redis_str(f.rc, "HGET hookd:{default}:seen:github:r-1 state");
+    ASSERT_STR_EQ(v1, "queued");
     free(v1);
     /* The version that matched is recorded with each event. */
     int saw_v2 = 0;

@@ -528,9 +528,9 @@ void store_script_many(struct store *st, enum store_script which, int nkeys, siz
 
 void store_scripts_pipeline(struct store *st, size_t n, const enum store_script *which,
                             const int *nkeys, const struct store_argv *cmds, redisReply **replies,
-                            int *rcs)
+                            int *rcs, uint64_t *conns)
 {
-    pipeline(st, n, which, nkeys, false, cmds, replies, rcs, NULL);
+    pipeline(st, n, which, nkeys, false, cmds, replies, rcs, conns);
 }
 
 int store_ping(struct store *st)

@@ -42,48 +42,99 @@
 #include "codec.h"
 #include "store_internal.h"
 
-/* KEYS: seen, stream, counters, paused, tenant_stream, tenants, order
- * ARGV: ttl_s, watermark, now_ms, source, route, tenant, tenants_max,
- *       order_hold ('1' or ''), field, value, ...
- * An event with a tenant (ARGV[6] ~= '') goes to its tenant's stream, whose
- * name joins the tenants set; once the route has tenants_max tenants, new
- * ones share the default stream (a bound on what one misconfigured tenant
- * field can create). Without a tenant, KEYS[5] = KEYS[2]. An event with an
- * order key (route order_by) joins the tail of its key's list KEYS[7] in
- * the same step, so the list's order is the acceptance order (see
- * LUA_ORDER); without one, KEYS[7] = KEYS[1]. */
+/*
+ * One route's share of a committed batch, in one call: each event is
+ * decided as if it ran alone, in order, but what every event would read or
+ * count again is read once (paused, the backlog) and counted once at the
+ * end (HINCRBY ... n), and the dedupe record holds only the fields a later
+ * step reads (state, stream_id, updated_at; attempts is HINCRBY'd from
+ * nothing by BEGIN).
+ *
+ * KEYS: counters, paused, stream, tenants, then per event: seen,
+ *       tenant_stream, order
+ * ARGV: ttl_s, watermark, tenants_max, then per event: now_ms, tenant,
+ *       order_hold ('1' or ''), nfields, field, value, ... (nfields args)
+ * Returns one {word, detail, backlog} per event, in order: {'queued', id,
+ * backlog} | {'duplicate', state, backlog} | {'paused', '', '0'} |
+ * {'overload', '', backlog} | {'error', message, '0'} (its XADD failed:
+ * nothing of that event written; the others stand).
+ *
+ * An event with a tenant (its tenant ~= '') goes to its tenant's stream,
+ * whose name joins the tenants set; once the route has tenants_max
+ * tenants, new ones share the default stream (a bound on what one
+ * misconfigured tenant field can create). An event with an order key
+ * (route order_by) joins the tail of its key's list in the same step, so
+ * the list's order is the acceptance order (see LUA_ORDER); without one,
+ * its order key is its seen key again. The per-event record (seen) and the
+ * entry are written together or not at all: XADD, the first write of an
+ * event, runs under pcall. When it fails before any event of the call was
+ * written, the call answers with that error, as the one-event step did
+ * (READONLY after a failover, OOM: the client sees the error reply and
+ * reconnects or answers 503 for the whole batch). After an event was
+ * written, a failed XADD (a key of the wrong type) fails that event alone
+ * and the counters still count exactly what was written; Redis refuses a
+ * write for memory or READONLY only before a script's first write, so a
+ * batch is not cut in the middle by those.
+ */
 static const char enqueue_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
-    "  redis.call('HINCRBY', KEYS[3], 'duplicates', 1)\n"
-    "  return {'duplicate', redis.call('HGET', KEYS[1], 'state') or '', "
-    "    redis.call('HGET', KEYS[3], 'backlog') or '0'}\n"
+    "local ttl, wm, tmax = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local paused = redis.call('EXISTS', KEYS[2]) == 1\n"
+    "local backlog\n"
+    "local function get_backlog()\n"
+    "  if not backlog then backlog = tonumber(redis.call('HGET', KEYS[1], 'backlog') or '0') end\n"
+    "  return backlog\n"
     "end\n"
-    "if redis.call('EXISTS', KEYS[4]) == 1 then return {'paused', '', '0'} end\n"
-    "local backlog = tonumber(redis.call('HGET', KEYS[3], 'backlog') or '0')\n"
-    "local wm = tonumber(ARGV[2])\n"
-    "if wm > 0 and backlog >= wm then\n"
-    "  redis.call('HINCRBY', KEYS[3], 'overload_rejected', 1)\n"
-    "  return {'overload', '', tostring(backlog)}\n"
-    "end\n"
-    "local stream = KEYS[2]\n"
-    "if ARGV[6] ~= '' and (redis.call('SISMEMBER', KEYS[6], ARGV[6]) == 1 or\n"
-    "    redis.call('SCARD', KEYS[6]) < tonumber(ARGV[7])) then\n"
-    "  redis.call('SADD', KEYS[6], ARGV[6])\n"
-    "  stream = KEYS[5]\n"
-    "end\n"
-    "local id = redis.call('XADD', stream, '*', unpack(ARGV, 9))\n"
-    "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'attempts', '0',\n"
-    "  'source', ARGV[4], 'route', ARGV[5], 'received_at', ARGV[3], 'updated_at', ARGV[3])\n"
-    "if KEYS[7] ~= KEYS[1] then\n"
-    "  if redis.call('RPUSH', KEYS[7], KEYS[1]) == 1 or redis.call('TTL', KEYS[7]) > 0 then\n"
-    "    redis.call('EXPIRE', KEYS[7], ARGV[1])\n"
+    "local out, dup, over, queued = {}, 0, 0, 0\n"
+    "local a, k = 4, 5\n"
+    "while k + 2 <= #KEYS do\n"
+    "  local seen, tstream, order = KEYS[k], KEYS[k + 1], KEYS[k + 2]\n"
+    "  local now, tenant, hold = ARGV[a], ARGV[a + 1], ARGV[a + 2]\n"
+    "  local f = a + 4\n"
+    "  a, k = f + tonumber(ARGV[a + 3]), k + 3\n"
+    "  local r\n"
+    "  if redis.call('EXISTS', seen) == 1 then\n"
+    "    dup = dup + 1\n"
+    "    r = {'duplicate', redis.call('HGET', seen, 'state') or '', tostring(get_backlog())}\n"
+    "  elseif paused then\n"
+    "    r = {'paused', '', '0'}\n"
+    "  elseif wm > 0 and get_backlog() >= wm then\n"
+    "    over = over + 1\n"
+    "    r = {'overload', '', tostring(backlog)}\n"
+    "  else\n"
+    "    local stream = KEYS[3]\n"
+    "    if tenant ~= '' and (redis.call('SISMEMBER', KEYS[4], tenant) == 1 or\n"
+    "        redis.call('SCARD', KEYS[4]) < tmax) then\n"
+    "      redis.call('SADD', KEYS[4], tenant)\n"
+    "      stream = tstream\n"
+    "    end\n"
+    "    local id = redis.pcall('XADD', stream, '*', unpack(ARGV, f, a - 1))\n"
+    "    if type(id) == 'table' and queued == 0 then return id end\n"
+    "    if type(id) == 'table' then\n"
+    "      r = {'error', tostring(id.err), '0'}\n"
+    "    else\n"
+    "      redis.call('HSET', seen, 'state', 'queued', 'stream_id', id, 'updated_at', now)\n"
+    "      if order ~= seen then\n"
+    "        if redis.call('RPUSH', order, seen) == 1 or redis.call('TTL', order) > 0 then\n"
+    "          redis.call('EXPIRE', order, ttl)\n"
+    "        end\n"
+    "        redis.call('HSET', seen, 'order_list', order)\n"
+    "        if hold == '1' then redis.call('HSET', seen, 'order_hold', '1') end\n"
+    "      end\n"
+    "      redis.call('EXPIRE', seen, ttl)\n"
+    "      queued = queued + 1\n"
+    "      backlog = get_backlog() + 1\n"
+    "      r = {'queued', id, tostring(backlog)}\n"
+    "    end\n"
     "  end\n"
-    "  redis.call('HSET', KEYS[1], 'order_list', KEYS[7])\n"
-    "  if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'order_hold', '1') end\n"
+    "  out[#out + 1] = r\n"
     "end\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
-    "redis.call('HINCRBY', KEYS[3], 'received', 1)\n"
-    "return {'queued', id, tostring(redis.call('HINCRBY', KEYS[3], 'backlog', 1))}\n";
+    "if dup > 0 then redis.call('HINCRBY', KEYS[1], 'duplicates', dup) end\n"
+    "if over > 0 then redis.call('HINCRBY', KEYS[1], 'overload_rejected', over) end\n"
+    "if queued > 0 then\n"
+    "  redis.call('HINCRBY', KEYS[1], 'received', queued)\n"
+    "  redis.call('HINCRBY', KEYS[1], 'backlog', queued)\n"
+    "end\n"
+    "return out\n";
 
 /*
  * Worker-side guards. A stream entry is "current" when the dedupe record's

@@ -16,7 +16,6 @@
 #include "store_internal.h"
 
 #define ENQ_MAX_FIELDS 15 /* field/value pairs of one stream entry */
-#define ENQ_KEYS 7        /* KEYS of SCRIPT_ENQUEUE */
 #define STORE_CONN_WAITED UINT64_MAX /* a job whose connection's WAIT is done */
 
 /* Appends the stream entry's fields (SPEC order) to argv. */
@@ -75,6 +74,8 @@ static int parse_enqueue_reply(const redisReply *r, struct enqueue_result *out)
         out->status = ENQ_PAUSED;
         return 0;
     }
+    if (strcmp(word, "error") == 0 && r->element[1]->type == REDIS_REPLY_STRING)
+        log_msg(LOG_WARN, EV_ERROR, "enqueue step: %.200s", r->element[1]->str);
     return HOOKD_EREDIS_REPLY;
 }
 
@@ -98,67 +99,119 @@ static int wait_for_replicas(struct store *st, uint64_t conn, int replicas, int6
     return rc;
 }
 
-/* KEYS of the enqueue step into keys[] / argv; *tenant_name "" when none.
- * The seventh is the order key's list, or the seen key again when the
- * event has none. */
-static int enqueue_keys(struct store *st, const char *route, const struct store_event_in *ev,
-                        char keys[ENQ_KEYS][STORE_KEY_MAX], size_t klen[ENQ_KEYS],
-                        char tenant_name[STORE_TENANT_MAX + 1])
-{
-    int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, route, ev->source, ev->event_id,
-                            ev->event_id_len);
-    int ol = ev->order_key ? store_key_order(st, keys[6], STORE_KEY_MAX, route, ev->order_key,
-                                             ev->order_key_len)
-                           : sl;
+/* One event's share of its route's call: three KEYS (seen, tenant_stream,
+ * order) and its ARGV (now_ms, tenant, order_hold, nfields, fields...),
+ * built in buffers of its own. */
+#define EV_KEYS 3
+#define EV_ARGV_MAX (4 + 2 * ENQ_MAX_FIELDS)
 
-    if (!ev->tenant || store_tenant_name(ev->tenant, ev->tenant_len, tenant_name) < 0)
-        tenant_name[0] = '\0';
-    if (sl < 0 || store_key_stream(st, keys[1], STORE_KEY_MAX, route, NULL) < 0 ||
-        store_key_route(st, keys[2], STORE_KEY_MAX, route, "counters") < 0 ||
-        store_key_route(st, keys[3], STORE_KEY_MAX, route, "paused") < 0 ||
-        store_key_stream(st, keys[4], STORE_KEY_MAX, route, tenant_name) < 0 ||
-        store_key_route(st, keys[5], STORE_KEY_MAX, route, "tenants") < 0 || ol < 0)
-        return HOOKD_ETOO_LARGE;
-    klen[0] = (size_t)sl;
-    for (int i = 1; i < 6; i++)
-        klen[i] = strlen(keys[i]);
-    if (!ev->order_key)
-        memcpy(keys[6], keys[0], (size_t)sl + 1);
-    klen[6] = (size_t)ol;
-    return 0;
-}
-
-#define ENQ_ARGV_MAX (3 + ENQ_KEYS + 8 + 2 * ENQ_MAX_FIELDS)
-
-/* One enqueue step's arguments, built in buffers of its own. */
-struct enqueue_args {
-    char keys[ENQ_KEYS][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
-    char ttl[24], wm[24], now[24], received[24], tmax[24];
-    const char *argv[ENQ_ARGV_MAX];
-    size_t len[ENQ_ARGV_MAX], klen[ENQ_KEYS];
+struct event_args {
+    char keys[EV_KEYS][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
+    char now[24], received[24], nfields[16];
+    const char *argv[EV_ARGV_MAX];
+    size_t len[EV_ARGV_MAX], klen[EV_KEYS];
     int argc;
 };
 
-static int enqueue_args(struct store *st, const char *route, const struct store_event_in *ev,
-                        int64_t ttl_s, int64_t watermark, struct enqueue_args *a)
+/* The tenant stream is the route's stream again, and the order key the
+ * seen key again, when the event has none (the script tells them apart). */
+static int event_args(struct store *st, const char *route, const struct store_event_in *ev,
+                      struct event_args *a)
 {
     const char **argv = a->argv;
     size_t *len = a->len;
-    int n = 3, rc;
+    int n = 4;
+    int sl = store_key_seen(st, a->keys[0], STORE_KEY_MAX, route, ev->source, ev->event_id,
+                            ev->event_id_len);
+    int ol = ev->order_key ? store_key_order(st, a->keys[2], STORE_KEY_MAX, route, ev->order_key,
+                                             ev->order_key_len)
+                           : sl;
 
-    if ((rc = enqueue_keys(st, route, ev, a->keys, a->klen, a->tenant)) < 0)
-        return rc;
-    for (int i = 0; i < ENQ_KEYS; i++)
-        store_arg_add(argv, len, &n, a->keys[i], a->klen[i]);
-    snprintf(a->ttl, sizeof a->ttl, "%lld", (long long)ttl_s);
-    snprintf(a->wm, sizeof a->wm, "%lld", (long long)watermark);
-    snprintf(a->now, sizeof a->now, "%lld", (long long)ev->received_at_ms);
-    snprintf(a->tmax, sizeof a->tmax, "%d", STORE_TENANTS_MAX);
-    ADD_STR(a->ttl), ADD_STR(a->wm), ADD_STR(a->now), ADD_STR(ev->source), ADD_STR(route);
-    ADD_STR(a->tenant), ADD_STR(a->tmax), ADD_STR(ev->order_hold ? "1" : "");
+    if (!ev->tenant || store_tenant_name(ev->tenant, ev->tenant_len, a->tenant) < 0)
+        a->tenant[0] = '\0';
+    if (sl < 0 || ol < 0 || store_key_stream(st, a->keys[1], STORE_KEY_MAX, route, a->tenant) < 0)
+        return HOOKD_ETOO_LARGE;
+    if (!ev->order_key)
+        memcpy(a->keys[2], a->keys[0], (size_t)sl + 1);
+    a->klen[0] = (size_t)sl, a->klen[1] = strlen(a->keys[1]), a->klen[2] = (size_t)ol;
     add_event_fields(argv, len, &n, ev, route, a->received, sizeof a->received);
+    snprintf(a->now, sizeof a->now, "%lld", (long long)ev->received_at_ms);
+    snprintf(a->nfields, sizeof a->nfields, "%d", n - 4);
+    argv[0] = a->now, len[0] = strlen(a->now);
+    argv[1] = a->tenant, len[1] = strlen(a->tenant);
+    argv[2] = ev->order_hold ? "1" : "", len[2] = ev->order_hold ? 1 : 0;
+    argv[3] = a->nfields, len[3] = strlen(a->nfields);
     a->argc = n;
     return 0;
+}
+
+/* The jobs of one route (and ttl and watermark) in a batch: one call. */
+#define ROUTE_KEYS 4
+#define ROUTE_ARGS 3
+
+struct route_call {
+    const struct store_enqueue_job *first; /* route, ttl_s, watermark */
+    size_t n, *jobs;                       /* indexes into the batch, in order */
+    char keys[ROUTE_KEYS][STORE_KEY_MAX], ttl[24], wm[24], tmax[16];
+    const char **argv;                     /* owned: the whole command */
+    size_t *len;
+    int argc, nkeys;
+};
+
+static bool same_route(const struct store_enqueue_job *a, const struct store_enqueue_job *b)
+{
+    return strcmp(a->route, b->route) == 0 && a->ttl_s == b->ttl_s &&
+           a->watermark == b->watermark;
+}
+
+/* The command of call c: EVALSHA (3 reserved), its KEYS, then its ARGV. */
+static int route_command(struct store *st, struct route_call *c, const struct event_args *ev)
+{
+    const char *route = c->first->route;
+    size_t total = 3 + ROUTE_KEYS + ROUTE_ARGS;
+    int n = 3;
+
+    for (size_t i = 0; i < c->n; i++)
+        total += EV_KEYS + (size_t)ev[c->jobs[i]].argc;
+    if (store_key_route(st, c->keys[0], STORE_KEY_MAX, route, "counters") < 0 ||
+        store_key_route(st, c->keys[1], STORE_KEY_MAX, route, "paused") < 0 ||
+        store_key_stream(st, c->keys[2], STORE_KEY_MAX, route, NULL) < 0 ||
+        store_key_route(st, c->keys[3], STORE_KEY_MAX, route, "tenants") < 0)
+        return HOOKD_ETOO_LARGE;
+    if (!(c->argv = malloc(total * sizeof *c->argv)) || !(c->len = malloc(total * sizeof *c->len)))
+        return HOOKD_ENOMEM;
+    const char **argv = c->argv;
+    size_t *len = c->len;
+    for (int k = 0; k < ROUTE_KEYS; k++)
+        ADD_STR(c->keys[k]);
+    for (size_t i = 0; i < c->n; i++)
+        for (int k = 0; k < EV_KEYS; k++)
+            store_arg_add(argv, len, &n, ev[c->jobs[i]].keys[k], ev[c->jobs[i]].klen[k]);
+    c->nkeys = n - 3;
+    snprintf(c->ttl, sizeof c->ttl, "%lld", (long long)c->first->ttl_s);
+    snprintf(c->wm, sizeof c->wm, "%lld", (long long)c->first->watermark);
+    snprintf(c->tmax, sizeof c->tmax, "%d", STORE_TENANTS_MAX);
+    ADD_STR(c->ttl), ADD_STR(c->wm), ADD_STR(c->tmax);
+    for (size_t i = 0; i < c->n; i++)
+        for (int k = 0; k < ev[c->jobs[i]].argc; k++)
+            store_arg_add(argv, len, &n, ev[c->jobs[i]].argv[k], ev[c->jobs[i]].len[k]);
+    c->argc = n;
+    return 0;
+}
+
+/* Each job of call c its outcome from reply r (one element per job). */
+static void route_outcome(struct route_call *c, struct store_enqueue_job *const *jobs,
+                          const redisReply *r, int rc)
+{
+    bool whole = r && r->type == REDIS_REPLY_ARRAY && r->elements == c->n;
+
+    if (r && !whole)
+        log_msg(LOG_WARN, EV_ERROR, "enqueue step: %.200s",
+                r->type == REDIS_REPLY_ERROR ? r->str : "a reply of the wrong shape");
+    for (size_t i = 0; i < c->n; i++) {
+        struct store_enqueue_job *j = jobs[c->jobs[i]];
+        j->rc = !r ? rc : whole ? parse_enqueue_reply(r->element[i], &j->res) : HOOKD_EREDIS_REPLY;
+    }
 }
 
 /* What a 2xx will stand for must be on wait_replicas replicas first: a new
@@ -219,37 +272,91 @@ int store_enqueue(struct store *st, const char *route, const struct store_event_
     return job.rc;
 }
 
+/* Groups the jobs whose arguments were built (ev[i], route_of[i] set by
+ * the caller's loop) into calls, first-seen order, members in batch order:
+ * the members of call c are at members[c's offset ...]. Returns nc. */
+static size_t group_by_route(struct store *st, size_t n, struct store_enqueue_job *const *jobs,
+                             struct event_args *ev, struct route_call *calls, size_t *members,
+                             size_t *route_of)
+{
+    size_t nc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if ((jobs[i]->rc = event_args(st, jobs[i]->route, jobs[i]->ev, &ev[i])) < 0) {
+            route_of[i] = SIZE_MAX;
+            continue;
+        }
+        size_t c = 0;
+        while (c < nc && !same_route(calls[c].first, jobs[i]))
+            c++;
+        if (c == nc)
+            calls[nc++].first = jobs[i];
+        route_of[i] = c, calls[c].n++;
+    }
+    for (size_t c = 0, off = 0; c < nc; off += calls[c].n, calls[c].n = 0, c++)
+        calls[c].jobs = members + off;
+    for (size_t i = 0; i < n; i++)
+        if (route_of[i] != SIZE_MAX)
+            calls[route_of[i]].jobs[calls[route_of[i]].n++] = i;
+    return nc;
+}
+
+/*
+ * The batch as one call per route (see the enqueue script), all of them
+ * pipelined: one round trip, and one script run per route, for the batch.
+ *
+ *   jobs ──▶ per-event KEYS/ARGV ──▶ grouped by route (first-seen order)
+ *        ──▶ EVALSHA enqueue ×routes ──▶ one reply element per job
+ *        ──▶ WAIT per connection that took a write (wait_each_conn)
+ */
 void store_enqueue_many(struct store *st, size_t n, struct store_enqueue_job *const *jobs,
                         int wait_replicas, int64_t wait_timeout_ms)
 {
-    struct enqueue_args *a = n ? malloc(n * sizeof *a) : NULL;
+    struct event_args *ev = n ? malloc(n * sizeof *ev) : NULL;
+    struct route_call *calls = n ? calloc(n, sizeof *calls) : NULL;
+    size_t *members = n ? malloc(n * sizeof *members) : NULL, m = 0, nc = 0;
+    size_t *route_of = n ? malloc(n * sizeof *route_of) : NULL;
+    size_t *which = n ? malloc(n * sizeof *which) : NULL;
     struct store_argv *cmds = n ? malloc(n * sizeof *cmds) : NULL;
-    redisReply **replies = n ? malloc(n * sizeof *replies) : NULL;
-    int *rcs = n ? malloc(n * sizeof *rcs) : NULL;
-    size_t m = 0, *which = n ? malloc(n * sizeof *which) : NULL;
+    redisReply **replies = n ? calloc(n, sizeof *replies) : NULL;
+    int *rcs = n ? malloc(n * sizeof *rcs) : NULL, *nkeys = n ? malloc(n * sizeof *nkeys) : NULL;
     uint64_t *conns = n ? calloc(n, sizeof *conns) : NULL;
+    uint64_t *job_conns = n ? calloc(n, sizeof *job_conns) : NULL;
+    enum store_script *scripts = n ? malloc(n * sizeof *scripts) : NULL;
 
     for (size_t i = 0; i < n; i++) {
         memset(&jobs[i]->res, 0, sizeof jobs[i]->res);
         jobs[i]->rc = HOOKD_ENOMEM;
     }
-    if (!a || !cmds || !replies || !rcs || !which || !conns)
+    if (!ev || !calls || !members || !route_of || !which || !cmds || !replies || !rcs || !nkeys ||
+        !conns || !job_conns || !scripts)
         goto out;
-    for (size_t i = 0; i < n; i++) {
-        const struct store_enqueue_job *j = jobs[i];
-        if ((jobs[i]->rc = enqueue_args(st, j->route, j->ev, j->ttl_s, j->watermark, &a[m])) < 0)
+    nc = group_by_route(st, n, jobs, ev, calls, members, route_of);
+    for (size_t c = 0; c < nc; c++) {
+        int rc = route_command(st, &calls[c], ev);
+        if (rc < 0) {
+            route_outcome(&calls[c], jobs, NULL, rc);
             continue;
-        cmds[m] = (struct store_argv){a[m].argc, a[m].argv, a[m].len};
-        which[m++] = i;
+        }
+        cmds[m] = (struct store_argv){calls[c].argc, calls[c].argv, calls[c].len};
+        scripts[m] = SCRIPT_ENQUEUE, nkeys[m] = calls[c].nkeys, which[m++] = c;
     }
-    store_script_many(st, SCRIPT_ENQUEUE, ENQ_KEYS, m, cmds, replies, rcs, conns);
+    store_scripts_pipeline(st, m, scripts, nkeys, cmds, replies, rcs, conns);
     for (size_t k = 0; k < m; k++) {
-        struct store_enqueue_job *j = jobs[which[k]];
-        j->rc = replies[k] ? parse_enqueue_reply(replies[k], &j->res) : rcs[k];
-        freeReplyObject(replies[k]);
+        struct route_call *c = &calls[which[k]];
+        route_outcome(c, jobs, replies[k], rcs[k]);
+        for (size_t i = 0; i < c->n; i++)
+            job_conns[c->jobs[i]] = conns[k];
     }
+    for (size_t i = 0; i < n; i++)
+        which[i] = i;
     if (wait_replicas > 0)
-        wait_each_conn(st, m, jobs, which, conns, wait_replicas, wait_timeout_ms);
+        wait_each_conn(st, n, jobs, which, job_conns, wait_replicas, wait_timeout_ms);
 out:
-    free(a), free(cmds), free(replies), free(rcs), free(which), free(conns);
+    for (size_t k = 0; replies && k < n; k++)
+        freeReplyObject(replies[k]);
+    for (size_t c = 0; calls && c < nc; c++)
+        free(calls[c].argv), free(calls[c].len);
+    free(ev), free(calls), free(members), free(route_of), free(which), free(cmds), free(replies);
+    free(rcs), free(nkeys), free(conns), free(job_conns), free(scripts);
 }

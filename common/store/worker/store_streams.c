@@ -312,7 +312,7 @@ int store_outcome_then_read(struct store *st, const struct store_outcome *o, boo
         const int nkeys[2] = {step.nkeys, (int)s->n + 2};
         const struct store_argv cmds[2] = {{step.argc, step.argv, step.len},
                                            {c.argc, c.argv, c.len}};
-        store_scripts_pipeline(st, 2, which, nkeys, cmds, replies, rcs);
+        store_scripts_pipeline(st, 2, which, nkeys, cmds, replies, rcs, NULL);
         if ((rc = rcs[0]) == 0)
             rc = store_step_reply(step.which, replies[0], applied);
         if ((*read_rc = rcs[1]) == 0 &&
