@@ -8,7 +8,7 @@
  * Stripe-style {"data": [...]} list or a plain array. Each id is looked up
  * in every route of the config (the route of an event never received is
  * unknown) and reported as processed, pending (queued, processing, retry
- * scheduled, replayed), failed (failed_permanent) or missing. With
+ * scheduled, held, replayed), failed (failed_permanent) or missing. With
  * --replay, the failed ones are replayed from their dead letters. With
  * --api instead of a file, reconcile_api.c reads the provider's API.
  *
