@@ -191,14 +191,27 @@ struct verify_args {
     "verify: usage: verify SOURCE --headers FILE --body FILE [--at T] [--url TARGET] "            \
     "[--method M]"
 
-/* The query string of a request target ("/hooks/x?a=1" or "?a=1"). */
-static struct verify_http http_of(const struct verify_args *a)
+/*
+ * The method and query string: --method and --url, else the captured
+ * request line ("POST /hooks/x?a=1 HTTP/1.1") when the headers file starts
+ * with one. line (64 + target bytes) holds what the views point into.
+ */
+static struct verify_http http_of(const struct verify_args *a, const char *htext, char *line,
+                                  size_t cap)
 {
-    const char *q = a->url ? strchr(a->url, '?') : NULL;
-    struct verify_http http = {a->method ? a->method : "POST", q ? q + 1 : NULL,
-                               q ? strlen(q + 1) : 0};
+    const char *url = a->url, *method = a->method, *sp, *sp2;
+    size_t eol = strcspn(htext, "\r\n");
 
-    return http;
+    if ((!url || !method) && eol < cap && (sp = memchr(htext, ' ', eol)) &&
+        (sp2 = memchr(sp + 1, ' ', eol - (size_t)(sp + 1 - htext))) &&
+        strncmp(sp2 + 1, "HTTP/", 5) == 0 && !memchr(htext, ':', (size_t)(sp - htext))) {
+        memcpy(line, htext, eol);
+        line[sp - htext] = line[sp2 - htext] = '\0';
+        method = method ? method : line;
+        url = url ? url : line + (sp - htext) + 1;
+    }
+    const char *q = url ? strchr(url, '?') : NULL;
+    return (struct verify_http){method ? method : "POST", q ? q + 1 : NULL, q ? strlen(q + 1) : 0};
 }
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
@@ -259,7 +272,7 @@ int cmd_verify(struct ctl *c, int argc, char **argv)
     struct headers *h = calloc(1, sizeof *h);
     struct verify_result vr;
     struct verify_http http;
-    char *htext = NULL, *body = NULL;
+    char *htext = NULL, *body = NULL, *line = NULL;
     json_t *hjson = NULL;
     size_t len = 0;
     int64_t at_s = time(NULL);
@@ -286,7 +299,11 @@ int cmd_verify(struct ctl *c, int argc, char **argv)
         at_s /= 1000;
     if ((code = load_request(&a, &htext, &hjson, h, &body, &len)) != CTL_OK)
         goto out;
-    http = http_of(&a);
+    if (!(line = malloc(strlen(htext) + 1))) {
+        code = CTL_USAGE;
+        goto out;
+    }
+    http = http_of(&a, htext, line, strlen(htext) + 1);
     verify_request_http(src, h, &http, body, len, at_s, true, &vr);
     print_report(src, &vr, body, len, at_s);
     print_versions(src, h, &http, body, len, at_s);
@@ -294,6 +311,6 @@ int cmd_verify(struct ctl *c, int argc, char **argv)
     code = vr.status == VERIFY_OK ? CTL_OK : CTL_PROBLEM;
 out:
     json_decref(hjson);
-    free(htext), free(body), free(h);
+    free(htext), free(body), free(h), free(line);
     return code;
 }

@@ -96,6 +96,14 @@ TEST(hookctl_verify_query_string_and_public_keys)
                   1);
     ASSERT_STR_CONTAINS(out, "verdict        = invalid: no_match");
     free(out);
+    /* a captured request line carries the target itself */
+    headers = harness_write_file("tw-capture.txt",
+                                 "POST /hooks/twilio?foo=1&bar=2 HTTP/1.1\r\n"
+                                 "Content-Type: application/x-www-form-urlencoded\r\n"
+                                 "X-Twilio-Signature: 0/KCTR6DLpKmkAf8muzZqo1nDgQ=\r\n\r\n");
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "twilio", "--headers", headers, "--body", body, NULL),
+                  0);
+    free(out);
     headers = harness_write_file("dc-headers.txt",
                                  "X-Signature-Ed25519: cc687097c665e1972676e42a2842c2038bdb55d4657d31dd2db93bf638b3b6b8847eabebd69c59b9291738a0a8ef0875474573792a69c81f6553e087fe56890a\r\nX-Signature-Timestamp: 1700000000\r\n\r\n");
     body = harness_write_file("dc-body.txt", "{\"id\":\"1148473290853548102\",\"type\":2,\"data\":{\"name\":\"ping\"}}");
