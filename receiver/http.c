@@ -146,6 +146,7 @@ static void client_address(struct MHD_Connection *c, const struct config *cfg, c
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
     const char *xff;
+    struct cidr_addr peer;
 
     out[0] = '\0';
     if (sa && sa->sa_family == AF_INET)
@@ -153,9 +154,8 @@ static void client_address(struct MHD_Connection *c, const struct config *cfg, c
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
     /* X-Forwarded-For is believed only from a trusted proxy: its last hop. */
-    for (size_t i = 0; i < cfg->receiver.ntrusted_proxies; i++) {
-        if (strcmp(cfg->receiver.trusted_proxies[i], out) != 0)
-            continue;
+    cidr_addr_from_sockaddr(sa, &peer);
+    if (cidr_set_contains(&cfg->receiver.trusted_proxies, &peer)) {
         xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
         if (!xff)
             return;

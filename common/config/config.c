@@ -386,7 +386,7 @@ static void config_free(struct config *cfg)
     free(r->listen), free(r->admin_listen), free(r->log_level), free(r->user);
     if (r->admin_token)
         config_secret_free(r->admin_token, strlen(r->admin_token));
-    cv_list_free(r->trusted_proxies, r->ntrusted_proxies);
+    cidr_set_free(&r->trusted_proxies);
     free(d->url), free(d->prefix), free(d->master_name);
     if (d->password)
         config_secret_free(d->password, strlen(d->password));
@@ -400,6 +400,7 @@ static void config_free(struct config *cfg)
             free(s->keys.keys[k].version);
         }
         field_free(&s->id), field_free(&s->type), field_free(&s->tenant);
+        cidr_set_free(&s->allow_from);
         free(s->name), free(s->sig_header), free(s->sig_prefix), free(s->ts_header);
         free(s->signed_content), free(s->api_hook), free(s->api_base), free(s->api_app_id);
         if (s->api_token)

@@ -74,8 +74,7 @@ struct receiver_cfg {
     int64_t connection_timeout_s;   /* idle/slow peer timeout */
     unsigned max_concurrent_requests;
     int64_t retry_after_s;  /* Retry-After on 503 */
-    char **trusted_proxies; /* addresses whose X-Forwarded-For is believed */
-    size_t ntrusted_proxies;
+    struct cidr_set trusted_proxies; /* peers whose X-Forwarded-For is believed */
     char *log_level;
     char *user;             /* drop privileges to this user when root */
     size_t rejected_maxlen; /* cap of the rejected stream */

@@ -169,6 +169,16 @@ static int set_list(struct parse_ctx *c, void *f, const char *key, const char *v
     return 0;
 }
 
+static int set_cidrs(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    struct cidr_set *dst = f;
+    char msg[200];
+
+    if (cidr_set_parse(val, dst, msg, sizeof msg) < 0)
+        return config_fail(c, key, "%s", msg);
+    return 0;
+}
+
 static int set_log_level(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     if (log_level_parse(val) < 0)
@@ -465,7 +475,7 @@ static const struct key_row keys[] = {
      set_s},
     {RCV(max_concurrent_requests), set_uint},
     {SEC_RECEIVER, "retry_after", offsetof(struct receiver_cfg, retry_after_s), set_s},
-    {RCV(trusted_proxies), set_list},
+    {RCV(trusted_proxies), set_cidrs},
     {RCV(log_level), set_log_level},
     {SEC_RECEIVER, "polling", offsetof(struct receiver_cfg, epoll), set_polling},
     {RCV(user), set_str},
@@ -487,6 +497,7 @@ static const struct key_row keys[] = {
     {SEC_SOURCE, "tenant", offsetof(struct source_cfg, tenant), set_field},
     {SRC(rate_limit), set_rate},
     {SRC(burst), set_int},
+    {SRC(allow_from), set_cidrs},
     {SEC_SOURCE, "signature_header", offsetof(struct source_cfg, sig_header), set_str},
     {SEC_SOURCE, "algorithm", offsetof(struct source_cfg, algo), set_algo},
     {SEC_SOURCE, "encoding", offsetof(struct source_cfg, enc), set_encoding},

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
+
 #define CONFIG_MAX_KEYS 16 /* secret versions per source */
 
 struct scheme;
@@ -66,6 +68,7 @@ struct source_cfg {
     struct field_spec id, type, tenant;
     double rate_limit; /* events per second, 0 = unlimited */
     int burst;
+    struct cidr_set allow_from; /* empty: any client; else others get 403 */
     /* scheme = hmac only */
     char *sig_header;         /* signature_header */
     enum mac_algo algo;       /* algorithm */

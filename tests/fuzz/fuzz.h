@@ -37,6 +37,7 @@ int fuzz_form(const uint8_t *data, size_t size);
 int fuzz_extract(const uint8_t *data, size_t size);
 int fuzz_config(const uint8_t *data, size_t size);
 int fuzz_log_escape(const uint8_t *data, size_t size);
+int fuzz_forwarded_for(const uint8_t *data, size_t size);
 
 /* The targets by name, for the corpus replay. */
 struct fuzz_target {

@@ -21,5 +21,6 @@ const struct fuzz_target fuzz_targets[] = {
     {"extract", fuzz_extract},
     {"config", fuzz_config},
     {"log_escape", fuzz_log_escape},
+    {"forwarded_for", fuzz_forwarded_for},
 };
 const size_t fuzz_ntargets = sizeof fuzz_targets / sizeof fuzz_targets[0];

@@ -2,6 +2,7 @@
  * test_config.c — the INI parser: every kind of value, defaults, secrets
  * from env:/file:, and errors naming file:line and the key.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,8 +112,9 @@ TEST(config_durations_sizes_and_lists)
     if (!cfg)
         test_fail(__FILE__, __LINE__, "%s", err);
     ASSERT_INT_EQ(cfg->receiver.max_body, 2 * 1024 * 1024);
-    ASSERT_INT_EQ(cfg->receiver.ntrusted_proxies, 2);
-    ASSERT_STR_EQ(cfg->receiver.trusted_proxies[1], "10.0.0.2");
+    ASSERT_INT_EQ(cfg->receiver.trusted_proxies.n, 2);
+    ASSERT_INT_EQ(cfg->receiver.trusted_proxies.items[1].prefix, 32);
+    ASSERT_INT_EQ(cfg->receiver.trusted_proxies.items[1].net.b[3], 2);
     ASSERT_INT_EQ(cfg->sources[0].keys.keys[0].key_len, 1); /* comment stripped */
     ASSERT(cfg->sources[0].rate_limit > 1.99 && cfg->sources[0].rate_limit < 2.01);
     ASSERT_INT_EQ(cfg->routes[0].nschedule, 3);
@@ -178,6 +180,52 @@ TEST(config_errors_name_file_line_and_key)
     expect_error("[receiver]\nhigh_watermark = 10\nlow_watermark = 20\n[route default]\nhandler = "
                  "exec:/bin/true\n",
                  "low_watermark: must not exceed high_watermark");
+}
+
+/* allow_from and trusted_proxies: CIDR lists, both families; a bad block is
+ * an error naming file:line, the key and the block. */
+TEST(config_allow_from_and_trusted_proxies)
+{
+    char err[512];
+    struct config *cfg = parse("[receiver]\ntrusted_proxies = 10.0.0.0/8, ::1\n"
+                               "[source gh]\nscheme = github\nsecret.v1 = s\n"
+                               "allow_from = 192.0.2.0/24, 2001:db8::/32,198.51.100.7\n"
+                               "[source open]\nscheme = github\nsecret.v1 = s\n"
+                               "[route default]\nhandler = exec:/bin/true\n",
+                               err, sizeof err);
+    if (!cfg)
+        test_fail(__FILE__, __LINE__, "%s", err);
+    ASSERT_INT_EQ(cfg->receiver.trusted_proxies.n, 2);
+    ASSERT_INT_EQ(cfg->receiver.trusted_proxies.items[1].net.family, 6);
+    ASSERT_INT_EQ(cfg->sources[0].allow_from.n, 3);
+    ASSERT_INT_EQ(cfg->sources[0].allow_from.items[0].prefix, 24);
+    ASSERT_INT_EQ(cfg->sources[0].allow_from.items[1].prefix, 32);
+    ASSERT_INT_EQ(cfg->sources[0].allow_from.items[2].prefix, 32);
+    ASSERT_INT_EQ(cfg->sources[1].allow_from.n, 0);
+    config_release(cfg);
+
+    const char *src = "[route default]\nhandler = exec:/bin/true\n"
+                      "[source gh]\nscheme = github\nsecret.v1 = s\n";
+    char text[512];
+    static const struct {
+        const char *value, *needle;
+    } bad[] = {
+        {"10.0.0.0/33", "t.conf:6: allow_from: \"10.0.0.0/33\": the prefix must be a number from 0 to 32"},
+        {"10.0.0.1/8", "t.conf:6: allow_from: \"10.0.0.1/8\" has host bits set (the block would be 10.0.0.0/8)"},
+        {"10.0.0/8", "t.conf:6: allow_from: \"10.0.0/8\" is not an IPv4 or IPv6 address"},
+        {"2001:db8::/129", "from 0 to 128"},
+        {"10.0.0.0/", "the prefix must be"},
+        {"10.0.0.0/-1", "the prefix must be"},
+        {"example.com", "is not an IPv4 or IPv6 address"},
+        {"10.0.0.0/8,,10.1.0.0/16", "empty item"},
+        {"::ffff:10.0.0.0/8", "IPv4-mapped block needs a prefix of 96"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%sallow_from = %s\n", src, bad[i].value);
+        expect_error(text, bad[i].needle);
+    }
+    expect_error("[receiver]\ntrusted_proxies = 127.0.0.1, nginx\n",
+                 "t.conf:2: trusted_proxies: \"nginx\" is not an IPv4 or IPv6 address");
 }
 
 TEST(config_errors_never_print_secret_values)
