@@ -32,12 +32,16 @@ WORKER_SRC := $(wildcard workers/*.c workers/runners/*.c)
 HOOKCTL_SRC := $(wildcard hookctl/*.c)
 TEST_SRC := $(wildcard tests/lib/*.c tests/unit/*.c tests/integration/*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
+# tools/: what the tests, make bench and make burst share (the signer, free
+# ports), as one archive; freeport.c is a program of its own.
+TOOLS_LIB_SRC := $(filter-out tools/freeport.c,$(wildcard tools/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBHOOKD := $(BUILD)/libhookd.a
 # The receiver without its main(), for the tests that call ingress_handle.
 LIBRECEIVER := $(BUILD)/libreceiver.a
+LIBTOOLS := $(BUILD)/libtools.a
 BINS := $(BUILD)/hookd-receiver $(if $(WORKER_SRC),$(BUILD)/hookd-worker) $(if $(HOOKCTL_SRC),$(BUILD)/hookctl)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
@@ -46,7 +50,7 @@ all: $(BINS) $(BUILD)/tests $(TOOLS)
 
 $(BUILD)/obj/receiver/%.o: CFLAGS += -Ireceiver -Ireceiver/admin
 $(BUILD)/obj/workers/%.o: CFLAGS += -Iworkers -Iworkers/runners
-$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Ireceiver -Iworkers -Iworkers/runners
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Itools -Ireceiver -Iworkers -Iworkers/runners
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +64,10 @@ $(LIBRECEIVER): $(call obj,$(filter-out receiver/main.c,$(RECEIVER_SRC)))
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBTOOLS): $(call obj,$(TOOLS_LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/hookd-receiver: $(call obj,$(RECEIVER_SRC)) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_COMMON)
 
@@ -69,10 +77,10 @@ $(BUILD)/hookd-worker: $(call obj,$(WORKER_SRC)) $(LIBHOOKD)
 $(BUILD)/hookctl: $(call obj,$(HOOKCTL_SRC)) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_COMMON)
 
-$(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBRECEIVER) $(LIBHOOKD)
+$(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBRECEIVER) $(LIBTOOLS) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)
 
-$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBHOOKD)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBTOOLS) $(LIBHOOKD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)
 

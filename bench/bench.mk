@@ -18,9 +18,11 @@ bench: deps
 
 bench-tools: $(BENCH_TOOLS)
 
-$(BENCH_BUILD)/bench/gen: bench/gen.c
+# The load tools link tools/ (the one signer, free ports) from the normal
+# build's libtools.a.
+$(BENCH_BUILD)/bench/gen: bench/gen.c $(LIBTOOLS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< $(shell pkg-config --libs libcrypto)
+	$(CC) -std=gnu11 -O2 $(WARN) -Itools -o $@ $^ $(shell pkg-config --libs libcrypto)
 
 $(BENCH_BUILD)/bench/noop: bench/noop.c
 	@mkdir -p $(dir $@)
@@ -30,9 +32,9 @@ $(BENCH_BUILD)/bench/noop_persistent: bench/noop_persistent.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
 
-$(BENCH_BUILD)/bench/freeport: tools/freeport.c
+$(BENCH_BUILD)/bench/freeport: tools/freeport.c $(LIBTOOLS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+	$(CC) -std=gnu11 -O2 $(WARN) -Itools -o $@ $^
 
 $(BENCH_BUILD)/bench/plain: bench/plain.c
 	@mkdir -p $(dir $@)

@@ -17,11 +17,12 @@
  * the load is duplicates. Record format: "<length>\n<bytes>", repeated.
  */
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "signing.h"
 
 #define BODY_BYTES 1024
 #define REQ_MAX 4096
@@ -49,52 +50,45 @@ static size_t make_body(char *body, const char *id, unsigned long seq, const cha
     return (size_t)n;
 }
 
-static size_t make_github(char *req, const char *hostport, const unsigned char *key, size_t keylen,
-                          unsigned long seq)
+static size_t make_github(char *req, const char *hostport, const char *secret, unsigned long seq)
 {
-    char id[64], body[BODY_BYTES + 1], sig[65];
-    unsigned char mac[32];
-    unsigned int maclen = 0;
+    char id[64], body[BODY_BYTES + 1], sig[SIG_BUF_SIZE];
     size_t blen;
     int n;
 
     snprintf(id, sizeof id, "bench-%08lx-%04lx-4000-8000-%012lx", seq, seq & 0xffff,
              (unsigned long)time(NULL));
     blen = make_body(body, id, seq, "push");
-    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)body, blen, mac, &maclen);
-    hex(mac, 32, sig);
+    if (github_signature(secret, body, blen, sig) < 0)
+        return 0;
     n = snprintf(req, REQ_MAX,
                  "POST /hooks/github HTTP/1.1\r\nHost: %s\r\nUser-Agent: GitHub-Hookshot/bench\r\n"
                  "Content-Type: application/json\r\nX-GitHub-Delivery: %s\r\n"
                  "X-GitHub-Event: push\r\nX-GitHub-Hook-ID: 42\r\n"
-                 "X-Hub-Signature-256: sha256=%s\r\nContent-Length: %zu\r\n\r\n",
+                 "X-Hub-Signature-256: %s\r\nContent-Length: %zu\r\n\r\n",
                  hostport, id, sig, blen);
     memcpy(req + n, body, blen);
     return (size_t)n + blen;
 }
 
-static size_t make_standard(char *req, const char *hostport, const unsigned char *key,
-                            size_t keylen, unsigned long seq)
+/* SECRET: whsec_<base64 of the key bytes>. */
+static size_t make_standard(char *req, const char *hostport, const char *secret,
+                            unsigned long seq)
 {
-    char id[64], body[BODY_BYTES + 1], signed_part[BODY_BYTES + 128], ts[24];
-    unsigned char mac[32], sig[64];
-    unsigned int maclen = 0;
+    char id[64], body[BODY_BYTES + 1], sig[SIG_BUF_SIZE];
+    long long ts = (long long)time(NULL);
     size_t blen;
-    int n, sn;
+    int n;
 
     snprintf(id, sizeof id, "msg_bench%010lu%08lx", seq, (unsigned long)time(NULL));
-    snprintf(ts, sizeof ts, "%ld", (long)time(NULL));
     blen = make_body(body, id, seq, "invoice.paid");
-    sn = snprintf(signed_part, sizeof signed_part, "%s.%s.", id, ts);
-    memcpy(signed_part + sn, body, blen);
-    HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)signed_part, (size_t)sn + blen, mac,
-         &maclen);
-    EVP_EncodeBlock(sig, mac, 32);
+    if (standard_signature(secret, id, ts, body, blen, sig) < 0)
+        return 0;
     n = snprintf(req, REQ_MAX,
                  "POST /hooks/standard HTTP/1.1\r\nHost: %s\r\nUser-Agent: Svix-Webhooks/bench\r\n"
-                 "Content-Type: application/json\r\nwebhook-id: %s\r\nwebhook-timestamp: %s\r\n"
-                 "webhook-signature: v1,%s\r\nContent-Length: %zu\r\n\r\n",
-                 hostport, id, ts, (char *)sig, blen);
+                 "Content-Type: application/json\r\nwebhook-id: %s\r\nwebhook-timestamp: %lld\r\n"
+                 "webhook-signature: %s\r\nContent-Length: %zu\r\n\r\n",
+                 hostport, id, ts, sig, blen);
     memcpy(req + n, body, blen);
     return (size_t)n + blen;
 }
@@ -182,8 +176,6 @@ static int print_pubkey(const char *seed_hex)
 
 int main(int argc, char **argv)
 {
-    unsigned char key[256];
-    size_t keylen;
     char req[REQ_MAX], path[1024];
     static size_t offs[DUP_DISTANCE];
 
@@ -202,17 +194,6 @@ int main(int argc, char **argv)
 
     if ((discord || strcmp(argv[1], "v1a") == 0) && !ed)
         return fprintf(stderr, "gen: SECRET must be 64 hex digits (an Ed25519 seed)\n"), 2;
-    if (standard) { /* whsec_<base64 of the key bytes> */
-        const char *b64 = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
-        int k = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)strlen(b64));
-        if (k < 0)
-            return fprintf(stderr, "gen: bad whsec_ secret\n"), 2;
-        size_t l = strlen(b64);
-        keylen = (size_t)k - (l >= 1 && b64[l - 1] == '=') - (l >= 2 && b64[l - 2] == '=');
-    } else {
-        keylen = strlen(secret);
-        memcpy(key, secret, keylen);
-    }
     for (unsigned long t = 0; t < threads; t++) {
         snprintf(path, sizeof path, "%s.%lu", argv[6], t);
         FILE *f = fopen(path, "wb");
@@ -234,8 +215,10 @@ int main(int argc, char **argv)
             } else {
                 unsigned long seq = t * count + fresh;
                 n = ed         ? make_ed25519(req, argv[4], ed, seq, discord)
-                    : standard ? make_standard(req, argv[4], key, keylen, seq)
-                               : make_github(req, argv[4], key, keylen, seq);
+                    : standard ? make_standard(req, argv[4], secret, seq)
+                               : make_github(req, argv[4], secret, seq);
+                if (n == 0)
+                    return fprintf(stderr, "gen: cannot sign (bad secret?)\n"), 2;
                 offs[fresh % DUP_DISTANCE] = (size_t)ftell(f);
                 fresh++;
             }

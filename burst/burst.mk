@@ -12,17 +12,17 @@
 
 BURST_TOOLS := $(BUILD)/burst/loadgen $(BUILD)/burst/sink $(BUILD)/burst/freeport
 
-$(BUILD)/burst/loadgen: burst/loadgen.c
+$(BUILD)/burst/loadgen: burst/loadgen.c $(LIBTOOLS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< $(shell pkg-config --libs libcrypto 2>/dev/null)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -Itools -o $@ $^ $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 $(BUILD)/burst/sink: burst/sink.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< $(LIBS_MHD) -lpthread
 
-$(BUILD)/burst/freeport: tools/freeport.c
+$(BUILD)/burst/freeport: tools/freeport.c $(LIBTOOLS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
+	$(CC) -std=gnu11 -O2 -g $(WARN) -Itools -o $@ $^
 
 .PHONY: burst burst-tools
 burst-tools: $(BURST_TOOLS)

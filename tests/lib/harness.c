@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "harness.h"
+#include "port.h"
 #include "harness_int.h"
 
 #include <errno.h>
@@ -370,18 +371,13 @@ static int port_handed_out(int port)
     return 0;
 }
 
+/* A port the kernel says is free, released at once for the caller's server. */
 static int bind_any_port(void)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int port = -1;
+    int port = -1, fd = port_bind_loopback(&port);
 
     if (fd < 0)
         return -1;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-        port = ntohs(sa.sin_port);
     close(fd);
     return port;
 }

@@ -1,8 +1,8 @@
 /*
- * testsign.h — signs a request the way each provider does, for unit tests.
- * Written straight on OpenSSL's HMAC() and EVP_EncodeBlock/EVP_DecodeBlock,
- * sharing no code with common/scheme_*.c, so a test that passes is not the
- * verifier agreeing with itself.
+ * testsign.h — signs a request the way each provider does, for unit tests:
+ * the provider's headers around tools/signing.h's signatures, which are
+ * written straight on OpenSSL and share no code with common/verify/, so a
+ * test that passes is not the verifier agreeing with itself.
  */
 #ifndef HOOKD_TESTSIGN_H
 #define HOOKD_TESTSIGN_H

@@ -1,9 +1,12 @@
 /*
  * testsign_v2.c — signing for the schemes of SPEC v2 (see testsign.h),
- * written on OpenSSL alone, sharing no code with common/verify/: a
- * verifier that agrees with these signers is not agreeing with itself.
+ * written on OpenSSL alone (the HMACs through tools/signing.h, the one
+ * signer), sharing no code with common/verify/: a verifier that agrees
+ * with these signers is not agreeing with itself.
  */
 #include "testsign.h"
+
+#include "signing.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,8 +15,6 @@
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 static void hexify(const unsigned char *in, size_t n, char *out)
@@ -88,22 +89,6 @@ static size_t pk_sign(const struct test_keypair *kp, const char *prefix, const v
     return siglen;
 }
 
-static unsigned hmac_of(const EVP_MD *md, const char *secret, const char *prefix, const void *body,
-                        size_t len, unsigned char *out)
-{
-    static unsigned char buf[1 << 16];
-    size_t plen = strlen(prefix);
-    unsigned int outlen = 0;
-
-    if (plen + len > sizeof buf)
-        return 0;
-    memcpy(buf, prefix, plen);
-    if (len)
-        memcpy(buf + plen, body, len);
-    HMAC(md, secret, (int)strlen(secret), buf, plen + len, out, &outlen);
-    return outlen;
-}
-
 static int sign_asym(struct test_req *r, const char *scheme, const struct test_keypair *kp,
                      const void *body, size_t len)
 {
@@ -139,16 +124,13 @@ static int sign_asym(struct test_req *r, const char *scheme, const struct test_k
 static int sign_twilio(struct test_req *r, const struct source_cfg *src, const char *secret,
                        const void *body, size_t len)
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH], mac[64];
-    char hex[2 * SHA256_DIGEST_LENGTH + 1], url[TESTSIGN_BUF + 200];
-    unsigned n;
+    char hex[65], url[TESTSIGN_BUF + 200];
 
-    SHA256(body, len, digest);
-    hexify(digest, sizeof digest, hex);
+    sha256_hex(body, len, hex);
     snprintf(r->query, sizeof r->query, "bodySHA256=%s", hex);
     snprintf(url, sizeof url, "%s?%s", src->public_url, r->query);
-    n = hmac_of(EVP_sha1(), secret, url, "", 0, mac);
-    EVP_EncodeBlock((unsigned char *)r->sig, mac, (int)n);
+    if (hmac_signature_joined("sha1", secret, strlen(secret), url, "", 0, 1, NULL, r->sig) < 0)
+        return -1;
     add(&r->h, "Content-Type", "application/json");
     add(&r->h, "X-Twilio-Signature", r->sig);
     return 0;
@@ -158,9 +140,7 @@ static int sign_twilio(struct test_req *r, const struct source_cfg *src, const c
 static int sign_hmac256(struct test_req *r, const char *scheme, const char *secret,
                         const void *body, size_t len)
 {
-    unsigned char mac[64];
-    char prefix[TESTSIGN_BUF + 64], hex[129];
-    unsigned n;
+    char prefix[TESTSIGN_BUF + 64], hex[SIG_BUF_SIZE];
 
     if (strcmp(scheme, "paddle") == 0)
         snprintf(prefix, sizeof prefix, "%s:", r->ts);
@@ -170,17 +150,19 @@ static int sign_hmac256(struct test_req *r, const char *scheme, const char *secr
         snprintf(prefix, sizeof prefix, "%s%s", r->id, r->ts);
     else
         prefix[0] = '\0';
-    n = hmac_of(EVP_sha256(), secret, prefix, body, len, mac);
-    hexify(mac, n, hex);
+    /* 64 hex digits: HMAC-SHA256 */
+    if (hmac_signature_joined("sha256", secret, strlen(secret), prefix, body, len, 0, NULL,
+                              hex) < 0)
+        return -1;
     if (strcmp(scheme, "paddle") == 0) {
-        snprintf(r->sig, sizeof r->sig, "ts=%s;h1=%s", r->ts, hex);
+        snprintf(r->sig, sizeof r->sig, "ts=%s;h1=%.64s", r->ts, hex);
         add(&r->h, "Paddle-Signature", r->sig);
     } else if (strcmp(scheme, "zoom") == 0) {
-        snprintf(r->sig, sizeof r->sig, "v0=%s", hex);
+        snprintf(r->sig, sizeof r->sig, "v0=%.64s", hex);
         add(&r->h, "x-zm-signature", r->sig);
         add(&r->h, "x-zm-request-timestamp", r->ts);
     } else {
-        snprintf(r->sig, sizeof r->sig, "sha256=%s", hex);
+        snprintf(r->sig, sizeof r->sig, "sha256=%.64s", hex);
         add(&r->h, scheme[0] == 'm' ? "X-Hub-Signature-256" : "Twitch-Eventsub-Message-Signature",
             r->sig);
         if (scheme[0] == 't') {

@@ -49,8 +49,9 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
+
+#include "signing.h"
 
 static json_t *state;
 static int port;
@@ -207,18 +208,14 @@ static long deliver(json_t *gh, json_t *d)
 {
     char *body = json_dumps(json_object_get(d, "payload"), JSON_COMPACT);
     const char *secret = json_string_value(json_object_get(gh, "secret"));
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    char sig[2 * EVP_MAX_MD_SIZE + 40], h1[300], h2[300];
+    char mac[SIG_BUF_SIZE], sig[SIG_BUF_SIZE + 40], h1[300], h2[300];
     struct curl_slist *hs = NULL;
     long status = 0;
     CURL *k = curl_easy_init();
 
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)body, strlen(body), mac,
-         &maclen);
-    int n = snprintf(sig, sizeof sig, "X-Hub-Signature-256: sha256=");
-    for (unsigned i = 0; i < maclen; i++)
-        n += snprintf(sig + n, sizeof sig - (size_t)n, "%02x", mac[i]);
+    if (github_signature(secret, body, strlen(body), mac) < 0)
+        mac[0] = '\0';
+    snprintf(sig, sizeof sig, "X-Hub-Signature-256: %s", mac);
     snprintf(h1, sizeof h1, "X-GitHub-Delivery: %s",
              json_string_value(json_object_get(d, "guid")));
     snprintf(h2, sizeof h2, "X-GitHub-Event: %s", json_string_value(json_object_get(d, "event")));

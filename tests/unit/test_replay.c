@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../lib/test.h"
-#include "../lib/signing.h"
+#include "signing.h"
 #include "replay.h"
 #include "verify.h"
 

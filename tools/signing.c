@@ -1,7 +1,8 @@
 /*
- * signing.c — providers' signatures for tests, from OpenSSL's one-shot HMAC()
- * and EVP_EncodeBlock/EVP_DecodeBlock only: nothing here may share code with
- * the receiver's verifiers, or a bug in one would hide in the other.
+ * signing.c — providers' signatures for the tests, make bench and make burst,
+ * from OpenSSL's one-shot HMAC() and EVP_EncodeBlock/EVP_DecodeBlock only:
+ * nothing here may share code with the receiver's verifiers, or a bug in one
+ * would hide in the other.
  *
  * The signed content is assembled in a malloc'd buffer ("TS." body, …) and
  * MACed in one call; bodies in tests are small.
@@ -65,9 +66,9 @@ int hmac_signature(const char *alg, const void *key, size_t key_len, const void 
     return 0;
 }
 
-/* MACs head || body with HMAC-SHA256: the layout every timestamped scheme uses. */
-static int sign_joined(const void *key, size_t key_len, const char *head, const void *body,
-                       size_t len, int base64, const char *prefix, char out[SIG_BUF_SIZE])
+int hmac_signature_joined(const char *alg, const void *key, size_t key_len, const char *head,
+                          const void *body, size_t len, int base64, const char *prefix,
+                          char out[SIG_BUF_SIZE])
 {
     size_t head_len = strlen(head);
     char *msg = malloc(head_len + len + 1);
@@ -78,7 +79,7 @@ static int sign_joined(const void *key, size_t key_len, const char *head, const 
     memcpy(msg, head, head_len);
     if (len)
         memcpy(msg + head_len, body, len);
-    rc = hmac_signature("sha256", key, key_len, msg, head_len + len, base64, prefix, out);
+    rc = hmac_signature(alg, key, key_len, msg, head_len + len, base64, prefix, out);
     free(msg);
     return rc;
 }
@@ -100,7 +101,8 @@ int stripe_signature(const char *secret, long long ts, const void *body, size_t 
 
     snprintf(head, sizeof head, "%lld.", ts);
     snprintf(prefix, sizeof prefix, "t=%lld,v1=", ts);
-    return sign_joined(secret, strlen(secret), head, body, len, 0, prefix, out);
+    return hmac_signature_joined("sha256", secret, strlen(secret), head, body, len, 0, prefix,
+                                 out);
 }
 
 int slack_signature(const char *secret, long long ts, const void *body, size_t len,
@@ -109,7 +111,8 @@ int slack_signature(const char *secret, long long ts, const void *body, size_t l
     char head[40];
 
     snprintf(head, sizeof head, "v0:%lld:", ts);
-    return sign_joined(secret, strlen(secret), head, body, len, 0, "v0=", out);
+    return hmac_signature_joined("sha256", secret, strlen(secret), head, body, len, 0, "v0=",
+                                 out);
 }
 
 /* Decodes standard base64 (with padding) into key; returns its length or -1. */
@@ -144,7 +147,8 @@ int standard_signature(const char *whsec_secret, const char *id, long long ts, c
     n = snprintf(head, sizeof head, "%s.%lld.", id, ts);
     if (key_len < 0 || n < 0 || (size_t)n >= sizeof head)
         return -1;
-    return sign_joined(key, (size_t)key_len, head, body, len, 1, "v1,", out);
+    return hmac_signature_joined("sha256", key, (size_t)key_len, head, body, len, 1, "v1,",
+                                 out);
 }
 
 void sha256_hex(const void *data, size_t len, char out[65])

@@ -1,14 +1,15 @@
 /*
- * signing.h — providers' webhook signatures, computed for tests straight from
- * OpenSSL's HMAC() and base64 so they never share code with the receiver's
- * verifiers. Part of harness.h.
+ * signing.h — providers' webhook signatures, computed straight from OpenSSL's
+ * HMAC() and base64 so they never share code with the receiver's verifiers.
+ * The one signer of the tests (part of harness.h; testsign.h builds request
+ * headers on it), bench/gen and burst/loadgen: libtools.a.
  *
  * Each writes a NUL-terminated header value into out (SIG_BUF_SIZE bytes) and
  * returns 0, or -1 on a bad argument (e.g. a Standard secret that is not
  * base64). Timestamps are Unix seconds.
  */
-#ifndef HOOKD_TEST_SIGNING_H
-#define HOOKD_TEST_SIGNING_H
+#ifndef HOOKD_TOOLS_SIGNING_H
+#define HOOKD_TOOLS_SIGNING_H
 
 #include <stddef.h>
 
@@ -33,6 +34,12 @@ int standard_signature(const char *whsec_secret, const char *id, long long ts, c
  * with base64 != 0, base64; prefix (NULL: none) is written first. */
 int hmac_signature(const char *alg, const void *key, size_t key_len, const void *msg, size_t len,
                    int base64, const char *prefix, char out[SIG_BUF_SIZE]);
+
+/* As hmac_signature, over HEAD (a C string) followed by body[0..len): the
+ * layout of every scheme that signs a timestamp or an id with the body. */
+int hmac_signature_joined(const char *alg, const void *key, size_t key_len, const char *head,
+                          const void *body, size_t len, int base64, const char *prefix,
+                          char out[SIG_BUF_SIZE]);
 
 /* Lower-case hex SHA-256 of data (65 bytes with the NUL). */
 void sha256_hex(const void *data, size_t len, char out[65]);
