@@ -39,8 +39,11 @@ TOOLS_LIB_SRC := $(filter-out tools/freeport.c,$(wildcard tools/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBHOOKD := $(BUILD)/libhookd.a
-# The receiver without its main(), for the tests that call ingress_handle.
+# The receiver, the worker and hookctl without their main(): the tests link
+# these archives, never the programs' .c files.
 LIBRECEIVER := $(BUILD)/libreceiver.a
+LIBWORKER := $(BUILD)/libworker.a
+LIBHOOKCTL := $(BUILD)/libhookctl.a
 LIBTOOLS := $(BUILD)/libtools.a
 BINS := $(BUILD)/hookd-receiver $(if $(WORKER_SRC),$(BUILD)/hookd-worker) $(if $(HOOKCTL_SRC),$(BUILD)/hookctl)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
@@ -50,7 +53,7 @@ all: $(BINS) $(BUILD)/tests $(TOOLS)
 
 $(BUILD)/obj/receiver/%.o: CFLAGS += -Ireceiver -Ireceiver/admin
 $(BUILD)/obj/workers/%.o: CFLAGS += -Iworkers -Iworkers/runners
-$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Itools -Ireceiver -Iworkers -Iworkers/runners
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests/lib -Itools -Ireceiver -Iworkers -Iworkers/runners -Ihookctl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -61,6 +64,14 @@ $(LIBHOOKD): $(call obj,$(COMMON_SRC))
 	ar rcs $@ $^
 
 $(LIBRECEIVER): $(call obj,$(filter-out receiver/main.c,$(RECEIVER_SRC)))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBWORKER): $(call obj,$(filter-out workers/main.c,$(WORKER_SRC)))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBHOOKCTL): $(call obj,$(filter-out hookctl/main.c,$(HOOKCTL_SRC)))
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -77,7 +88,8 @@ $(BUILD)/hookd-worker: $(call obj,$(WORKER_SRC)) $(LIBHOOKD)
 $(BUILD)/hookctl: $(call obj,$(HOOKCTL_SRC)) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_COMMON)
 
-$(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBRECEIVER) $(LIBTOOLS) $(LIBHOOKD)
+$(BUILD)/tests: $(call obj,$(TEST_SRC)) $(LIBRECEIVER) $(LIBWORKER) $(LIBHOOKCTL) $(LIBTOOLS) \
+		$(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBTOOLS) $(LIBHOOKD)

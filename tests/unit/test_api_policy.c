@@ -1,12 +1,12 @@
 /*
  * test_api_policy.c — the pure half of hookctl's provider API client
  * (hookctl/api_policy.c): when to retry and how long to wait, the Link
- * header's next page, and which URLs may carry the credential. hookctl's
- * sources are not in libhookd, so the file is compiled in here.
+ * header's next page, and which URLs may carry the credential; from
+ * libhookctl.a (hookctl without its main()).
  */
 #include "test.h"
 
-#include "../../hookctl/api_policy.c"
+#include "api.h"
 
 static const struct api_hint none = {-1, -1, -1, -1};
 

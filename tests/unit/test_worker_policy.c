@@ -1,14 +1,13 @@
 /*
  * test_worker_policy.c — the worker's pure policy modules: the retry delay
  * (schedule, full jitter, cap, Retry-After floor), the classification table
- * and handler parsing. They live in workers/ and are not part of libhookd,
- * so their sources are compiled into this file directly.
+ * and handler parsing, from workers/ through libworker.a (the worker
+ * without its main()), as hookd-worker runs them.
  */
 #include "test.h"
 
-#include "../../workers/classify.c"
-#include "../../workers/handler.c"
-#include "../../workers/retry.c"
+#include "retry.h"
+#include "runner.h"
 
 static struct route_cfg route_with(int64_t *sched, size_t n, int64_t cap)
 {
