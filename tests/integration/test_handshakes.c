@@ -6,6 +6,7 @@
  * 405; Twilio's signature over the raw query string; a token header kept
  * out of the stored event. Requests are signed by tests/lib/testsign_v2.c.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,5 +304,45 @@ TEST(receiver_token_header_never_stored)
     ASSERT_INT_EQ(http_request(h.f.port, "POST", "/hooks/gitlab", hv, "{}", 2, &r), 0);
     ASSERT_INT_EQ(r.status, 401);
     http_response_free(&r);
+    test_keypair_free(&h.kp);
+}
+
+/* SIGHUP parses public keys again: a rotated-in key verifies at once, and a
+ * malformed one fails the reload naming its line, the running keys staying. */
+TEST_T(receiver_sighup_reparses_public_keys, 60)
+{
+    struct hs h;
+    struct http_response r;
+    struct test_keypair next;
+    char *conf = malloc(sizeof conf_tpl + 1024), key[600];
+    static const char ping[] = "{\"id\":\"9\",\"type\":1}";
+
+    hs_start(&h);
+    ASSERT_INT_EQ(test_keypair_new(&next, "discord"), 0);
+    /* rotation: public_key.v1 (the old) and v2 (the new) */
+    snprintf(key, sizeof key, "%s\npublic_key.v2 = %s", h.kp.public_text, next.public_text);
+    snprintf(conf, sizeof conf_tpl + 1024, conf_tpl, key);
+    fixture_rewrite_config(&h.f, conf);
+    proc_signal(h.f.receiver, SIGHUP);
+    WAIT_FOR(proc_log_count(h.f.receiver, "config reloaded") == 1, 5000);
+    test_keypair_free(&h.kp);
+    h.kp = next; /* post_signed signs with the new key now */
+    ASSERT_INT_EQ(post_signed(&h, "discord", "discord", NULL, ping, NULL, &r), 0);
+    ASSERT_INT_EQ(r.status, 200);
+    http_response_free(&r);
+    /* a key of 63 hex digits: the reload fails at its line */
+    snprintf(conf, sizeof conf_tpl + 1024, conf_tpl,
+             "6aa2f68fe36e67e8e4f83b2ab99bdb57309914eef7a37862f35fca8dab8acbd");
+    fixture_rewrite_config(&h.f, conf);
+    proc_signal(h.f.receiver, SIGHUP);
+    WAIT_FOR(proc_log_count(h.f.receiver, "config_reload_failed") == 1, 5000);
+    char *log = proc_log(h.f.receiver);
+    ASSERT_STR_CONTAINS(log, "receiver.conf:11: public_key.v1");
+    ASSERT_STR_CONTAINS(log, "64 hex digits");
+    free(log);
+    ASSERT_INT_EQ(post_signed(&h, "discord", "discord", NULL, ping, NULL, &r), 0);
+    ASSERT_INT_EQ(r.status, 200); /* the running keys stayed */
+    http_response_free(&r);
+    free(conf);
     test_keypair_free(&h.kp);
 }
