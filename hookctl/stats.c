@@ -22,11 +22,13 @@ static void print_routes(json_t *routes)
     static const char *const head[] = {"ROUTE",       ">STREAM",    ">PENDING", ">LAG",
                                        ">CONSUMERS",  ">RETRY",     ">DEAD",    ">RECEIVED",
                                        ">DUPLICATES", ">PROCESSED", ">RETRIED", ">FAILED",
-                                       ">REPLAYED",   ">BACKLOG",   NULL};
-    static const char *const counters[] = {"received",         "duplicates", "processed", "retried",
-                                           "failed_permanent", "replayed",   "backlog"};
-    char cells[14][32];
-    const char *row[14];
+                                       ">REPLAYED",   ">HELD",      ">BACKLOG", NULL};
+    static const char *const counters[] = {"received", "duplicates",       "processed",
+                                           "retried",  "failed_permanent", "replayed",
+                                           "held",     "backlog"};
+    enum { NCOUNTERS = sizeof counters / sizeof counters[0], NCELLS = 7 + NCOUNTERS };
+    char cells[NCELLS][32];
+    const char *row[NCELLS];
     struct ctl_table t;
     const char *name;
     json_t *r;
@@ -43,9 +45,9 @@ static void print_routes(json_t *routes)
                  json_array_size(json_object_get(r, "consumers")));
         num(r, "retry_scheduled", cells[5], sizeof cells[5]);
         num(r, "dead", cells[6], sizeof cells[6]);
-        for (size_t k = 0; k < 7; k++)
+        for (size_t k = 0; k < NCOUNTERS; k++)
             num(cnt, counters[k], cells[7 + k], sizeof cells[7 + k]);
-        for (size_t k = 0; k < 14; k++)
+        for (size_t k = 0; k < NCELLS; k++)
             row[k] = cells[k];
         ctl_table_row(&t, row);
     }

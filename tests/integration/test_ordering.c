@@ -262,6 +262,15 @@ TEST_T(ordering_on_dead_continue_or_hold, 40)
     /* Nothing in flight keeps a held event alive: no TTL while it waits. */
     ASSERT_INT_EQ(redis_int(f.rc, "TTL hookd:{hold}:seen:github:hold-2"), -1);
     ASSERT_INT_EQ(redis_int(f.rc, "TTL hookd:{hold}:order:k"), -1);
+    /* Operators see it: hookctl stats counts the hold. */
+    const char *stats[] = {harness_bin("hookctl"), "-c", f.config_path, "stats", "--json", NULL};
+    ASSERT_INT_EQ(harness_run(stats, &out, 20000), 0);
+    ASSERT_STR_CONTAINS(out, "\"held\": 1");
+    free(out);
+    stats[4] = NULL;
+    ASSERT_INT_EQ(harness_run(stats, &out, 20000), 0);
+    ASSERT_STR_CONTAINS(out, "REPLAYED  HELD  BACKLOG");
+    free(out);
     /* The fix, then the replay: the dead event runs first, then the held one. */
     harness_write_file("fixed", "");
     const char *replay[] = {harness_bin("hookctl"), "-c", f.config_path, "replay", "hold", "--all",
