@@ -13,6 +13,7 @@
  * candidates, Standard Webhooks keys), extract.c (sha256 ids), verify.c.
  */
 #include "codec.h"
+#include "err.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -39,17 +40,19 @@ int codec_hex_value(unsigned char c)
         return c - 'a' + 10;
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
-    return -1;
+    return HOOKD_EPARSE;
 }
 
 long codec_hex_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 {
-    if (n % 2 != 0 || n / 2 > cap)
-        return -1;
+    if (n % 2 != 0)
+        return HOOKD_EPARSE;
+    if (n / 2 > cap)
+        return HOOKD_ETOO_LARGE;
     for (size_t i = 0; i < n; i += 2) {
         int hi = codec_hex_value((unsigned char)in[i]), lo = codec_hex_value((unsigned char)in[i + 1]);
         if (hi < 0 || lo < 0)
-            return -1;
+            return HOOKD_EPARSE;
         out[i / 2] = (unsigned char)(hi << 4 | lo);
     }
     return (long)(n / 2);
@@ -76,13 +79,13 @@ static bool b64_char(unsigned char c)
            c == '/';
 }
 
-/* Number of '=' at the end, or -1 if the text is not canonical base64. */
+/* Number of '=' at the end, or HOOKD_EPARSE if the text is not canonical base64. */
 static int b64_padding(const char *in, size_t n)
 {
     int pad = 0;
 
     if (n % 4 != 0)
-        return -1;
+        return HOOKD_EPARSE;
     if (n > 0 && in[n - 1] == '=') {
         pad = 1;
         if (in[n - 2] == '=')
@@ -90,7 +93,7 @@ static int b64_padding(const char *in, size_t n)
     }
     for (size_t i = 0; i < n - (size_t)pad; i++)
         if (!b64_char((unsigned char)in[i]))
-            return -1;
+            return HOOKD_EPARSE;
     return pad;
 }
 
@@ -101,23 +104,23 @@ long codec_base64_decode(const char *in, size_t n, unsigned char *out, size_t ca
     int pad = b64_padding(in, n);
 
     if (pad < 0)
-        return -1;
+        return HOOKD_EPARSE;
     if (n == 0)
         return 0;
     total = n / 4 * 3 - (size_t)pad;
     if (total > cap)
-        return -1;
+        return HOOKD_ETOO_LARGE;
     /* All quartets but the last decode straight into out; the last goes
      * through a 3-byte scratch so that padding never writes past cap. */
     body = n - 4;
     for (size_t done = 0; done < body;) {
         size_t chunk = body - done > 4 * 1024 * 1024 ? 4 * 1024 * 1024 : body - done;
         if (EVP_DecodeBlock(out + done / 4 * 3, (const unsigned char *)in + done, (int)chunk) < 0)
-            return -1;
+            return HOOKD_EPARSE;
         done += chunk;
     }
     if (EVP_DecodeBlock(last, (const unsigned char *)in + body, 4) != 3)
-        return -1;
+        return HOOKD_EPARSE;
     memcpy(out + body / 4 * 3, last, (size_t)(3 - pad));
     return (long)total;
 }

@@ -13,10 +13,11 @@
 /* Lower-case hex of n bytes into out (2n+1 bytes incl. NUL). */
 void codec_hex_encode(const unsigned char *in, size_t n, char *out);
 
-/* The value of one hex digit (either case), or -1. */
+/* The value of one hex digit (either case), or HOOKD_EPARSE. */
 int codec_hex_value(unsigned char c);
 
-/* Decodes hex (either case). Returns byte count, or -1 if malformed or > cap. */
+/* Decodes hex (either case). Returns byte count, HOOKD_EPARSE if malformed,
+ * HOOKD_ETOO_LARGE if over cap. */
 long codec_hex_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
 /* Standard base64 with padding into out (4*ceil(n/3)+1 bytes incl. NUL).
@@ -24,7 +25,7 @@ long codec_hex_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 size_t codec_base64_encode(const unsigned char *in, size_t n, char *out);
 
 /* Decodes standard base64 (padding required when the length needs it).
- * Returns byte count, or -1 if malformed or > cap. */
+ * Returns byte count, HOOKD_EPARSE if malformed, HOOKD_ETOO_LARGE if > cap. */
 long codec_base64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
 /* SHA-256 of data as 64 lower-case hex chars + NUL. */

@@ -1,5 +1,6 @@
 /* headers.c — see headers.h. */
 #include "headers.h"
+#include "err.h"
 
 #include <string.h>
 #include <strings.h>
@@ -8,7 +9,7 @@ int headers_add(struct headers *h, const char *name, size_t name_len, const char
                 size_t value_len)
 {
     if (h->n >= HEADERS_MAX_COUNT)
-        return -1;
+        return HOOKD_ETOO_LARGE;
     h->items[h->n++] = (struct header){name, name_len, value, value_len};
     return 0;
 }

@@ -24,7 +24,7 @@ struct headers {
     size_t n;
 };
 
-/* Appends a view; returns 0, or -1 when the list is full. */
+/* Appends a view; returns 0, or HOOKD_ETOO_LARGE when the list is full. */
 int headers_add(struct headers *h, const char *name, size_t name_len, const char *value,
                 size_t value_len);
 

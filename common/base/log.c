@@ -3,6 +3,7 @@
  * assembled in the caller's buffer and emitted with a single write(2).
  */
 #include "log.h"
+#include "err.h"
 #include "codec.h"
 
 #include <limits.h>
@@ -28,7 +29,7 @@ int log_level_parse(const char *name)
     for (int i = 0; i < 4; i++)
         if (strcmp(name, level_names[i]) == 0)
             return i;
-    return -1;
+    return HOOKD_ENOT_FOUND;
 }
 
 bool log_enabled(enum log_level lvl)

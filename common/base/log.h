@@ -47,7 +47,7 @@ struct logline {
 };
 
 void log_set_level(enum log_level lvl);
-/* "debug", "info", "warn", "error"; returns -1 if unknown. */
+/* "debug", "info", "warn", "error"; HOOKD_ENOT_FOUND if unknown. */
 int log_level_parse(const char *name);
 bool log_enabled(enum log_level lvl);
 

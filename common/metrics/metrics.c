@@ -9,6 +9,7 @@
  * guards only the family list (registration and rendering).
  */
 #include "metrics.h"
+#include "err.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -224,7 +225,7 @@ static bool series_matches(const struct metrics_family *f, const struct metrics_
 }
 
 /* The slot holding VALUES' series, or the empty slot where it would go;
- * -1 if the table is full of other series. */
+ * HOOKD_ETOO_LARGE if the table is full of other series. */
 static long probe(struct metrics_family *f, uint64_t h, const char *const *values,
                   struct metrics_series **found)
 {
@@ -236,7 +237,7 @@ static long probe(struct metrics_family *f, uint64_t h, const char *const *value
         }
     }
     *found = NULL;
-    return -1;
+    return HOOKD_ETOO_LARGE;
 }
 
 static struct metrics_series *series_new(const struct metrics_family *f, const char *const *values)

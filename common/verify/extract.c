@@ -334,12 +334,8 @@ static int from_form(struct extract_ctx *x, const struct spec_view *v, char *out
     memcpy(name, v->arg, v->arg_len);
     name[v->arg_len] = '\0';
     got = form_get(x->body ? x->body : "", x->body_len, name, val, sizeof val);
-    if (got == -1)
-        return HOOKD_ENOT_FOUND;
-    if (got == -3)
-        return HOOKD_ETOO_LARGE;
     if (got < 0)
-        return HOOKD_EPARSE;
+        return (int)got;
     return emit(val, (size_t)got, out, cap, out_len);
 }
 

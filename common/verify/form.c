@@ -4,6 +4,7 @@
  * caller's buffer, which is never longer than the encoded text.
  */
 #include "form.h"
+#include "err.h"
 
 #include "codec.h"
 
@@ -21,9 +22,10 @@ long form_decode(const char *p, size_t n, char *out)
 
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '%') {
-            int hi = i + 2 < n ? hexval(p[i + 1]) : -1, lo = hi >= 0 ? hexval(p[i + 2]) : -1;
+            int hi = i + 2 < n ? hexval(p[i + 1]) : HOOKD_EPARSE,
+                lo = hi >= 0 ? hexval(p[i + 2]) : HOOKD_EPARSE;
             if (hi < 0 || lo < 0)
-                return -1;
+                return HOOKD_EPARSE;
             out[k++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
@@ -47,7 +49,7 @@ long form_split(const char *p, size_t n, struct form_pair *out, size_t cap)
     size_t k = 0;
 
     if (!escapes_ok(p, n))
-        return -1;
+        return HOOKD_EPARSE;
     for (const char *s = p; s < end;) {
         const char *amp = memchr(s, '&', (size_t)(end - s));
         size_t len = (size_t)((amp ? amp : end) - s);
@@ -55,7 +57,7 @@ long form_split(const char *p, size_t n, struct form_pair *out, size_t cap)
 
         if (len > 0) {
             if (k >= cap)
-                return -1;
+                return HOOKD_ETOO_LARGE;
             out[k].name = s;
             out[k].name_len = eq ? (size_t)(eq - s) : len;
             out[k].value = eq ? eq + 1 : s + len;
@@ -100,13 +102,12 @@ long form_get(const char *p, size_t n, const char *name, char *out, size_t cap)
         if (len > 0 && form_name_is(s, nlen, name)) {
             size_t vlen = eq ? len - nlen - 1 : 0;
             if (vlen > cap)
-                return -3;
-            long got = form_decode(eq ? eq + 1 : s + len, vlen, out);
-            return got < 0 ? -2 : got;
+                return HOOKD_ETOO_LARGE;
+            return form_decode(eq ? eq + 1 : s + len, vlen, out);
         }
         s = amp ? amp + 1 : end;
     }
-    return -1;
+    return HOOKD_ENOT_FOUND;
 }
 
 bool form_is_form(const struct headers *h)

@@ -24,13 +24,13 @@ struct form_pair {
 
 /*
  * Splits text into at most cap pairs (empty pieces between '&' skipped).
- * Returns the count, or -1 when there are more than cap or a '%' escape is
- * malformed.
+ * Returns the count, HOOKD_ETOO_LARGE when there are more than cap, or
+ * HOOKD_EPARSE when a '%' escape is malformed.
  */
 long form_split(const char *p, size_t n, struct form_pair *out, size_t cap);
 
 /* Decodes one encoded view into out (at least n bytes). Returns the decoded
- * length, or -1 on a malformed escape. */
+ * length, or HOOKD_EPARSE on a malformed escape. */
 long form_decode(const char *p, size_t n, char *out);
 
 /* True when the encoded view decodes to exactly the NUL-terminated want. */
@@ -38,8 +38,8 @@ bool form_name_is(const char *p, size_t n, const char *want);
 
 /*
  * The first parameter called NAME in text: its decoded value into out (cap
- * bytes; the encoded value must fit). Returns the length, -1 when absent, -2
- * when malformed, -3 when too long.
+ * bytes; the encoded value must fit). Returns the length, or
+ * HOOKD_ENOT_FOUND, HOOKD_EPARSE (malformed) or HOOKD_ETOO_LARGE.
  */
 long form_get(const char *p, size_t n, const char *name, char *out, size_t cap);
 

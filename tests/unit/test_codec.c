@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "err.h"
 #include "../lib/test.h"
 
 TEST(codec_hex_roundtrip)
@@ -26,14 +27,14 @@ TEST(codec_hex_rejects_malformed)
 {
     unsigned char out[4];
 
-    ASSERT_INT_EQ(codec_hex_decode("abc", 3, out, sizeof out), -1);         /* odd */
-    ASSERT_INT_EQ(codec_hex_decode("zz", 2, out, sizeof out), -1);          /* not hex */
-    ASSERT_INT_EQ(codec_hex_decode("0 ", 2, out, sizeof out), -1);          /* space */
-    ASSERT_INT_EQ(codec_hex_decode("0011223344", 10, out, sizeof out), -1); /* > cap */
+    ASSERT_INT_EQ(codec_hex_decode("abc", 3, out, sizeof out), HOOKD_EPARSE);         /* odd */
+    ASSERT_INT_EQ(codec_hex_decode("zz", 2, out, sizeof out), HOOKD_EPARSE);          /* not hex */
+    ASSERT_INT_EQ(codec_hex_decode("0 ", 2, out, sizeof out), HOOKD_EPARSE);          /* space */
+    ASSERT_INT_EQ(codec_hex_decode("0011223344", 10, out, sizeof out), HOOKD_ETOO_LARGE); /* > cap */
     ASSERT_INT_EQ(codec_hex_decode("00\0"
                                    "1",
                                    4, out, sizeof out),
-                  -1); /* NUL inside */
+                  HOOKD_EPARSE); /* NUL inside */
     ASSERT_INT_EQ(codec_hex_decode("", 0, out, sizeof out), 0);
 }
 
@@ -78,23 +79,23 @@ TEST(codec_base64_padding_does_not_overflow_cap)
     ASSERT_INT_EQ(codec_base64_decode(b64, 44, buf.out, sizeof buf.out), 32);
     for (size_t i = 0; i < sizeof buf.canary; i++)
         ASSERT_INT_EQ(buf.canary[i], 0xA5);
-    ASSERT_INT_EQ(codec_base64_decode(b64, 44, buf.out, 31), -1);
+    ASSERT_INT_EQ(codec_base64_decode(b64, 44, buf.out, 31), HOOKD_ETOO_LARGE);
 }
 
 TEST(codec_base64_rejects_malformed)
 {
     unsigned char out[64];
 
-    ASSERT_INT_EQ(codec_base64_decode("Zg", 2, out, sizeof out), -1);   /* no padding */
-    ASSERT_INT_EQ(codec_base64_decode("Zg=", 3, out, sizeof out), -1);  /* short */
-    ASSERT_INT_EQ(codec_base64_decode("Z===", 4, out, sizeof out), -1); /* 3 pads */
-    ASSERT_INT_EQ(codec_base64_decode("Zg=a", 4, out, sizeof out), -1); /* '=' inside */
-    ASSERT_INT_EQ(codec_base64_decode("Z=g=", 4, out, sizeof out), -1);
-    ASSERT_INT_EQ(codec_base64_decode("Zm9v!mFy", 8, out, sizeof out), -1);  /* bad char */
-    ASSERT_INT_EQ(codec_base64_decode("Zm9v YmFy", 9, out, sizeof out), -1); /* space */
-    ASSERT_INT_EQ(codec_base64_decode("Zm9-YmFy", 8, out, sizeof out), -1);  /* url alphabet */
-    ASSERT_INT_EQ(codec_base64_decode("Zg==Zg==", 8, out, sizeof out), -1);  /* pad mid-way */
-    ASSERT_INT_EQ(codec_base64_decode("Zm9v\0mFy", 8, out, sizeof out), -1); /* NUL */
+    ASSERT_INT_EQ(codec_base64_decode("Zg", 2, out, sizeof out), HOOKD_EPARSE);   /* no padding */
+    ASSERT_INT_EQ(codec_base64_decode("Zg=", 3, out, sizeof out), HOOKD_EPARSE);  /* short */
+    ASSERT_INT_EQ(codec_base64_decode("Z===", 4, out, sizeof out), HOOKD_EPARSE); /* 3 pads */
+    ASSERT_INT_EQ(codec_base64_decode("Zg=a", 4, out, sizeof out), HOOKD_EPARSE); /* '=' inside */
+    ASSERT_INT_EQ(codec_base64_decode("Z=g=", 4, out, sizeof out), HOOKD_EPARSE);
+    ASSERT_INT_EQ(codec_base64_decode("Zm9v!mFy", 8, out, sizeof out), HOOKD_EPARSE);  /* bad char */
+    ASSERT_INT_EQ(codec_base64_decode("Zm9v YmFy", 9, out, sizeof out), HOOKD_EPARSE); /* space */
+    ASSERT_INT_EQ(codec_base64_decode("Zm9-YmFy", 8, out, sizeof out), HOOKD_EPARSE);  /* url alphabet */
+    ASSERT_INT_EQ(codec_base64_decode("Zg==Zg==", 8, out, sizeof out), HOOKD_EPARSE);  /* pad mid-way */
+    ASSERT_INT_EQ(codec_base64_decode("Zm9v\0mFy", 8, out, sizeof out), HOOKD_EPARSE); /* NUL */
 }
 
 TEST(codec_base64_large_roundtrip)
