@@ -194,7 +194,7 @@ static int parse_key_value(struct parse_ctx *c, char *line)
 static int dup_default(char **dst, const char *def)
 {
     if (!*dst && !(*dst = strdup(def)))
-        return -1;
+        return HOOKD_ENOMEM;
     return 0;
 }
 
@@ -231,7 +231,7 @@ static int receiver_defaults(struct config *cfg)
     if (dup_default(&r->listen, DEFAULT_LISTEN) || dup_default(&r->admin_listen, DEFAULT_ADMIN_LISTEN) ||
         dup_default(&r->log_level, "info") || dup_default(&d->url, DEFAULT_REDIS_URL) ||
         dup_default(&d->prefix, DEFAULT_PREFIX))
-        return -1;
+        return HOOKD_ENOMEM;
     return 0;
 }
 
@@ -301,7 +301,7 @@ static int validate_source(struct parse_ctx *c, struct source_cfg *s)
     if (s->keys.n == 0)
         return config_fail(c, NULL, "[source %s] needs at least one secret.VERSION (or, for a public-key scheme, public_key.VERSION) key", s->name);
     if (check_scheme_keys(c, s) < 0)
-        return -1;
+        return HOOKD_ECONFIG;
     if (!s->max_body)
         s->max_body = c->cfg->receiver.max_body;
     if (s->burst == 0 && s->rate_limit > 0)
@@ -345,7 +345,7 @@ static int validate_route(struct parse_ctx *c, struct route_cfg *r)
                         r->match[i].source);
     if (!r->retry_schedule_ms) {
         if (config_set_schedule(c, r, DEFAULT_RETRY_SCHEDULE) < 0)
-            return -1;
+            return HOOKD_ECONFIG;
     }
     if (!r->high_watermark)
         r->high_watermark = c->cfg->receiver.high_watermark;
@@ -364,10 +364,10 @@ static int validate(struct parse_ctx *c)
         return config_fail(c, "prefix", "must be [A-Za-z0-9_.-]{1,64}");
     for (size_t i = 0; i < cfg->nsources; i++)
         if (validate_source(c, &cfg->sources[i]) < 0)
-            return -1;
+            return HOOKD_ECONFIG;
     for (size_t i = 0; i < cfg->nroutes; i++)
         if (validate_route(c, &cfg->routes[i]) < 0)
-            return -1;
+            return HOOKD_ECONFIG;
     if (!config_route(cfg, "default"))
         return config_fail(c, NULL, "a [route default] is required: events that match no route go there");
     return 0;

@@ -141,7 +141,8 @@ int config_api_token(const struct source_cfg *src, char **out, size_t *len, char
 /* Wipes and frees secret bytes. NULL does nothing. */
 void config_secret_free(void *p, size_t n);
 
-/* Duration text ("30s", "250ms", "2h", "90") to milliseconds; -1 if malformed. */
+/* Duration text ("30s", "250ms", "2h", "90") to milliseconds; HOOKD_EPARSE
+ * if malformed. */
 int64_t config_parse_duration_ms(const char *s, size_t len);
 
 #endif

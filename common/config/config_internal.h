@@ -29,7 +29,7 @@ struct parse_ctx {
 
 typedef int (*setter_fn)(struct parse_ctx *c, void *field, const char *key, const char *val);
 
-/* Writes "FILE:LINE: KEY: message" into c->err; returns -1. */
+/* Writes "FILE:LINE: KEY: message" into c->err; returns HOOKD_ECONFIG. */
 int config_fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -14,6 +14,7 @@
 
 #include "config_internal.h"
 #include "config_values.h"
+#include "err.h"
 #include "extract.h"
 #include "filter.h"
 #include "log.h"
@@ -40,7 +41,7 @@ int config_fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
         snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, c->line, key, msg);
     else
         snprintf(c->err, c->errlen, "%s:%d: %s", c->file, c->line, msg);
-    return -1;
+    return HOOKD_ECONFIG;
 }
 
 static int set_str(struct parse_ctx *c, void *f, const char *key, const char *val)
@@ -82,7 +83,7 @@ static int set_secret_str(struct parse_ctx *c, void *f, const char *key, const c
     size_t n;
 
     if (read_secret(c, key, val, &s, &n) < 0)
-        return -1;
+        return HOOKD_ECONFIG;
     free(*dst);
     *dst = s;
     return 0;
@@ -150,7 +151,7 @@ static int set_s(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     int64_t ms;
     if (set_ms(c, &ms, key, val) < 0)
-        return -1;
+        return HOOKD_ECONFIG;
     if (ms % 1000) /* kept in whole seconds: 500ms would silently become 0 */
         return config_fail(c, key, "expected whole seconds, got \"%.40s\"", val);
     *(int64_t *)f = ms / 1000;
@@ -344,7 +345,7 @@ static int set_items(struct parse_ctx *c, const char *key, const char *val, size
 {
     char **items = NULL, msg[200] = "";
     size_t n = 0;
-    int rc = -1;
+    int rc = HOOKD_ECONFIG;
 
     *arr = NULL, *count = 0;
     if (cv_list(val, &items, &n, msg, sizeof msg) < 0)
@@ -372,7 +373,7 @@ static int match_item(const char *item, void *slot, char *msg, size_t cap)
 
     if (!colon || colon == item || !colon[1]) {
         snprintf(msg, cap, "expected SOURCE:TYPE-GLOB, got \"%.60s\"", item);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     m->source = strndup(item, (size_t)(colon - item));
     m->glob = strdup(colon + 1);
@@ -380,13 +381,13 @@ static int match_item(const char *item, void *slot, char *msg, size_t cap)
         return 0;
     free(m->source), free(m->glob);
     m->source = m->glob = NULL;
-    return -1;
+    return HOOKD_ENOMEM;
 }
 
 /* filter: FIELD-SPEC OP VALUE (filter.h) */
 static int filter_item(const char *item, void *slot, char *msg, size_t cap)
 {
-    return filter_parse(item, slot, msg, cap) < 0 ? -1 : 0;
+    return filter_parse(item, slot, msg, cap) < 0 ? HOOKD_ECONFIG : 0;
 }
 
 static int duration_item(const char *item, void *slot, char *msg, size_t cap)
@@ -399,7 +400,7 @@ static int exit_code_item(const char *item, void *slot, char *msg, size_t cap)
     int64_t v;
 
     if (cv_int(item, 1, 255, &v, msg, cap) < 0)
-        return -1;
+        return HOOKD_ECONFIG;
     *(int *)slot = (int)v;
     return 0;
 }
@@ -551,7 +552,7 @@ static int set_secret_version(struct parse_ctx *c, const char *key, const char *
     if (src->keys.n >= CONFIG_MAX_KEYS)
         return config_fail(c, key, "at most %d secret versions per source", CONFIG_MAX_KEYS);
     if (read_secret(c, key, val, &text, &len) < 0)
-        return -1;
+        return HOOKD_ECONFIG;
     k = &src->keys.keys[src->keys.n];
     k->key = (unsigned char *)text, k->key_len = len;
     k->line = c->line;

@@ -43,7 +43,7 @@ int cv_size(const char *s, size_t *out, char *err, size_t errlen)
     return 0;
 bad:
     snprintf(err, errlen, "expected a size in bytes (e.g. 1048576 or 1m), got \"%.40s\"", s);
-    return -1;
+    return HOOKD_ECONFIG;
 }
 
 int cv_int(const char *s, int64_t min, int64_t max, int64_t *out, char *err, size_t errlen)
@@ -56,7 +56,7 @@ int cv_int(const char *s, int64_t min, int64_t max, int64_t *out, char *err, siz
     if (errno || end == s || *end != '\0' || v < min || v > max) {
         snprintf(err, errlen, "expected an integer from %lld to %lld, got \"%.40s\"",
                  (long long)min, (long long)max, s);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     *out = v;
     return 0;
@@ -68,10 +68,10 @@ int64_t config_parse_duration_ms(const char *s, size_t len)
     size_t i = 0;
 
     if (len == 0 || !isdigit((unsigned char)s[0]))
-        return -1;
+        return HOOKD_EPARSE;
     for (; i < len && isdigit((unsigned char)s[i]); i++) {
         if (v > INT64_MAX / 10 - 10)
-            return -1;
+            return HOOKD_EPARSE;
         v = v * 10 + (s[i] - '0');
     }
     const char *u = s + i;
@@ -87,9 +87,9 @@ int64_t config_parse_duration_ms(const char *s, size_t len)
     else if (ulen == 1 && u[0] == 'd')
         mult = 86400LL * 1000;
     else
-        return -1;
+        return HOOKD_EPARSE;
     if (v > INT64_MAX / mult)
-        return -1;
+        return HOOKD_EPARSE;
     return v * mult;
 }
 
@@ -100,7 +100,7 @@ int cv_duration_ms(const char *s, int64_t *out, char *err, size_t errlen)
     if (v < 0) {
         snprintf(err, errlen,
                  "expected a duration (a number of seconds, or with ms/s/m/h/d), got \"%.40s\"", s);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     *out = v;
     return 0;
@@ -113,16 +113,19 @@ static int read_secret_file(const char *path, char **out, size_t *out_len, char 
     char *buf = NULL;
     ssize_t n;
     size_t len = 0;
-    int rc = -1;
+    int rc = HOOKD_ECONFIG;
 
     if (fd < 0) {
         snprintf(err, errlen, "cannot read secret file %.200s: %s", path,
                  errno == ENOENT ? "no such file" : "permission denied or unreadable");
-        return -1;
+        return HOOKD_ECONFIG;
     }
     buf = malloc(SECRET_FILE_MAX_BYTES + 1);
-    if (!buf)
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        rc = HOOKD_ENOMEM;
         goto out;
+    }
     while ((n = read(fd, buf + len, SECRET_FILE_MAX_BYTES + 1 - len)) > 0)
         len += (size_t)n;
     if (n < 0 || len > SECRET_FILE_MAX_BYTES) {
@@ -147,26 +150,26 @@ int cv_secret(const char *s, char **out, size_t *out_len, char *err, size_t errl
         const char *v = getenv(s + 4);
         if (!v || !*v) {
             snprintf(err, errlen, "environment variable %.100s is not set", s + 4);
-            return -1;
+            return HOOKD_ECONFIG;
         }
         *out = strdup(v);
         *out_len = strlen(v);
     } else if (strncmp(s, "file:", 5) == 0) {
         if (read_secret_file(s + 5, out, out_len, err, errlen) < 0)
-            return -1;
+            return HOOKD_ECONFIG;
     } else {
         *out = strdup(s);
         *out_len = strlen(s);
     }
     if (!*out) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return HOOKD_ENOMEM;
     }
     if (*out_len == 0) {
         free(*out);
         *out = NULL;
         snprintf(err, errlen, "secret is empty");
-        return -1;
+        return HOOKD_ECONFIG;
     }
     return 0;
 }
@@ -213,7 +216,7 @@ nomem:
     snprintf(err, errlen, "out of memory");
 fail:
     cv_list_free(items, count);
-    return -1;
+    return HOOKD_ECONFIG;
 }
 
 int cv_valid_name(const char *s, size_t n)

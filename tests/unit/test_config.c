@@ -97,10 +97,10 @@ TEST(config_durations_sizes_and_lists)
     ASSERT_INT_EQ(config_parse_duration_ms("2m", 2), 120000);
     ASSERT_INT_EQ(config_parse_duration_ms("1h", 2), 3600000);
     ASSERT_INT_EQ(config_parse_duration_ms("7d", 2), 7 * 86400000LL);
-    ASSERT_INT_EQ(config_parse_duration_ms("", 0), -1);
-    ASSERT_INT_EQ(config_parse_duration_ms("1x", 2), -1);
-    ASSERT_INT_EQ(config_parse_duration_ms("-1s", 3), -1);
-    ASSERT_INT_EQ(config_parse_duration_ms("99999999999999999999", 20), -1);
+    ASSERT_INT_EQ(config_parse_duration_ms("", 0), HOOKD_EPARSE);
+    ASSERT_INT_EQ(config_parse_duration_ms("1x", 2), HOOKD_EPARSE);
+    ASSERT_INT_EQ(config_parse_duration_ms("-1s", 3), HOOKD_EPARSE);
+    ASSERT_INT_EQ(config_parse_duration_ms("99999999999999999999", 20), HOOKD_EPARSE);
 
     char err[512];
     const char *text = "[receiver]\nmax_body = 2m\ntrusted_proxies = 10.0.0.1, 10.0.0.2\n"
