@@ -55,12 +55,12 @@ static int headers_from_json(json_t *obj, struct headers *h)
 
     h->n = 0;
     if (!json_is_object(obj))
-        return -1;
+        return HOOKD_EPARSE;
     json_object_foreach(obj, name, v)
     {
         if (!json_is_string(v) ||
             headers_add(h, name, strlen(name), json_string_value(v), json_string_length(v)) < 0)
-            return -1;
+            return HOOKD_EPARSE;
     }
     return 0;
 }

@@ -48,7 +48,7 @@ struct store;
  * value itself when it is 1..64 characters of [A-Za-z0-9_.-]; otherwise at
  * most 40 of its characters with every other byte as '_', a '.', and 16
  * hex digits of its SHA-256, so two values never share a name by accident.
- * Returns the name's length (out holds it, NUL-terminated), or -1 for an
+ * Returns the name's length (out holds it, NUL-terminated), or HOOKD_ENOT_FOUND for an
  * empty value (no tenant).
  */
 int store_tenant_name(const char *tenant, size_t len, char out[STORE_TENANT_MAX + 1]);

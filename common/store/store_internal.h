@@ -105,7 +105,7 @@ void store_scripts_pipeline(struct store *st, size_t n, const enum store_script 
 void store_command_many(struct store *st, size_t n, const struct store_argv *cmds,
                         redisReply **replies, int *rcs);
 
-/* Key names: the only place they are spelled. Return length, or -1 if too long. */
+/* Key names: the only place they are spelled. Return length, or HOOKD_ETOO_LARGE. */
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *what /* "retry", "dead", "counters", "paused", "tenants" */);
 /* P:{ROUTE}:stream, or P:{ROUTE}:stream:TENANT when TENANT is not NULL or "". */

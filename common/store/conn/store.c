@@ -51,13 +51,13 @@ static int parse_url(struct store *st, const char *url, char *err, size_t errlen
         st->unix_path = q ? strndup(url + 5, (size_t)(q - url - 5)) : strdup(url + 5);
         if (q && strncmp(q, "?db=", 4) == 0)
             st->db = (int)strtol(q + 4, NULL, 10);
-        return st->unix_path ? 0 : -1;
+        return st->unix_path ? 0 : HOOKD_ENOMEM;
     }
     if (strncmp(url, "redis://", 8) != 0) {
         /* Only the scheme: the rest may carry a password. */
         snprintf(err, errlen, "redis url must start with redis:// or unix:, got \"%.*s\"",
                  (int)strcspn(url, ":/@"), url);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     const char *p = url + 8, *at = strchr(p, '@');
     if (at) {
@@ -65,7 +65,7 @@ static int parse_url(struct store *st, const char *url, char *err, size_t errlen
         const char *pw = colon ? colon + 1 : p;
         free(st->password);
         if (!(st->password = strndup(pw, (size_t)(at - pw))))
-            return -1;
+            return HOOKD_ENOMEM;
         p = at + 1;
     }
     const char *slash = strchr(p, '/');
@@ -77,17 +77,17 @@ static int parse_url(struct store *st, const char *url, char *err, size_t errlen
         long port = strtol(colon + 1, &end, 10);
         if (end != hend || port <= 0 || port > 65535) {
             snprintf(err, errlen, "bad port in redis url");
-            return -1;
+            return HOOKD_ECONFIG;
         }
         st->port = (int)port;
         hend = colon;
     }
     if (hend == p) {
         snprintf(err, errlen, "no host in redis url");
-        return -1;
+        return HOOKD_ECONFIG;
     }
     if (!(st->host = strndup(p, (size_t)(hend - p))))
-        return -1;
+        return HOOKD_ENOMEM;
     if (slash && slash[1])
         st->db = (int)strtol(slash + 1, NULL, 10);
     return 0;
@@ -177,14 +177,14 @@ int store_handshake(struct store *st, redisContext *c)
         bool ok = r && r->type == REDIS_REPLY_STATUS;
         freeReplyObject(r);
         if (!ok)
-            return -1;
+            return HOOKD_EREDIS_CONN;
     }
     if (st->db) {
         r = redisCommand(c, "SELECT %d", st->db);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
         freeReplyObject(r);
         if (!ok)
-            return -1;
+            return HOOKD_EREDIS_CONN;
     }
     return 0;
 }
@@ -274,16 +274,16 @@ static void check_failover(struct store *st, const redisReply *r, int node)
     }
 }
 
-/* A number argument as milliseconds; -1 when it is not one. */
+/* A number argument as milliseconds; HOOKD_EPARSE when it is not one. */
 static int64_t arg_ms(const char *s, size_t n)
 {
     int64_t v = 0;
 
     if (n == 0 || n > 12)
-        return -1;
+        return HOOKD_EPARSE;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return HOOKD_EPARSE;
         v = v * 10 + (s[i] - '0');
     }
     return v;

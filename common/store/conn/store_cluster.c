@@ -68,7 +68,7 @@ int store_cluster_key_slot(const char *key, size_t len)
     return (int)(crc16(key, len) % STORE_CLUSTER_SLOTS);
 }
 
-/* The slot of the command's first key, or -1 when it has none. */
+/* The slot of the command's first key, or HOOKD_ENOT_FOUND when it has none. */
 static int command_slot(const struct store *st, int argc, const char **argv, const size_t *len)
 {
     size_t plen = strlen(st->prefix);
@@ -76,7 +76,7 @@ static int command_slot(const struct store *st, int argc, const char **argv, con
     for (int i = 1; i < argc; i++)
         if (len[i] > plen && memcmp(argv[i], st->prefix, plen) == 0 && argv[i][plen] == ':')
             return store_cluster_key_slot(argv[i], len[i]);
-    return -1;
+    return HOOKD_ENOT_FOUND;
 }
 
 int store_cluster_route(struct store *st, int argc, const char **argv, const size_t *argvlen)
@@ -153,7 +153,8 @@ redisContext *store_cluster_ctx_of(struct store *st, uint64_t conn, int *node)
     return NULL;
 }
 
-/* The index of host:port in the table, adding it if new; -1 when full. */
+/* The index of host:port in the table, adding it if new; HOOKD_ETOO_LARGE
+ * when full, HOOKD_ENOMEM. */
 static int node_index(struct store_cluster *cl, const char *host, size_t hlen, int port)
 {
     for (size_t i = 0; i < cl->nnodes; i++)
@@ -161,9 +162,9 @@ static int node_index(struct store_cluster *cl, const char *host, size_t hlen, i
             memcmp(cl->nodes[i].host, host, hlen) == 0)
             return (int)i;
     if (cl->nnodes == STORE_CLUSTER_MAX_NODES)
-        return -1;
+        return HOOKD_ETOO_LARGE;
     if (!(cl->nodes[cl->nnodes].host = strndup(host, hlen)))
-        return -1;
+        return HOOKD_ENOMEM;
     cl->nodes[cl->nnodes].port = port;
     return (int)cl->nnodes++;
 }
@@ -182,7 +183,7 @@ static const char *parse_uint(const char *p, const char *end, long limit, long *
 }
 
 /* "MOVED 3999 127.0.0.1:6381" (or ASK): slot and address (a view into s);
- * -1 if malformed. An empty host or "?" (unknown endpoint) is not followed. */
+ * HOOKD_EPARSE if malformed. An empty host or "?" (unknown endpoint) is not followed. */
 static int parse_redirect(const char *s, size_t n, int *slot, const char **host, size_t *hlen,
                           int *port)
 {
@@ -190,16 +191,16 @@ static int parse_redirect(const char *s, size_t n, int *slot, const char **host,
     long v;
 
     if (!sp || !(p = parse_uint(sp + 1, end, STORE_CLUSTER_SLOTS, &v)) || p == end || *p != ' ')
-        return -1;
+        return HOOKD_EPARSE;
     *slot = (int)v;
     addr = p + 1;
     for (p = addr; p < end; p++)
         if (*p == ':')
             colon = p;
     if (!colon || colon == addr || *addr == '?')
-        return -1;
+        return HOOKD_EPARSE;
     if (!(p = parse_uint(colon + 1, end, 65536, &v)) || p != end || v == 0)
-        return -1;
+        return HOOKD_EPARSE;
     *port = (int)v;
     *host = addr;
     *hlen = (size_t)(colon - addr);

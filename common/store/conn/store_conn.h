@@ -51,7 +51,7 @@ static inline struct store_conn *store_conn(struct store *st)
     return (struct store_conn *)st;
 }
 
-/* AUTH and SELECT on a fresh connection c: 0 or -1. */
+/* AUTH and SELECT on a fresh connection c: 0 or HOOKD_EREDIS_CONN. */
 int store_handshake(struct store *st, redisContext *c);
 
 /* After connecting to the address Sentinel named: 0 when it answers ROLE

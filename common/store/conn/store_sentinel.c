@@ -32,10 +32,10 @@ static int split_host_port(const char *s, char *host, size_t cap, int *port)
     long p;
 
     if (!colon || (size_t)(colon - s) >= cap)
-        return -1;
+        return HOOKD_EPARSE;
     p = strtol(colon + 1, &end, 10);
     if (*end || p <= 0 || p > 65535)
-        return -1;
+        return HOOKD_EPARSE;
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = '\0';
     *port = (int)p;

@@ -10,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include "codec.h"
+#include "err.h"
 #include "store_internal.h"
 
 #define TENANT_KEPT_CHARS 40 /* of a value that is not a name as it is */
@@ -19,7 +20,7 @@ int store_key_route(const struct store *st, char *buf, size_t cap, const char *r
                     const char *what)
 {
     int n = snprintf(buf, cap, "%s:{%s}:%s", st->prefix, route, what);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    return n < 0 || (size_t)n >= cap ? HOOKD_ETOO_LARGE : n;
 }
 
 int store_key_stream(const struct store *st, char *buf, size_t cap, const char *route,
@@ -28,13 +29,13 @@ int store_key_stream(const struct store *st, char *buf, size_t cap, const char *
     int n = tenant && tenant[0]
                 ? snprintf(buf, cap, "%s:{%s}:stream:%s", st->prefix, route, tenant)
                 : snprintf(buf, cap, "%s:{%s}:stream", st->prefix, route);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    return n < 0 || (size_t)n >= cap ? HOOKD_ETOO_LARGE : n;
 }
 
 int store_key_seen_prefix(const struct store *st, char *buf, size_t cap, const char *route)
 {
     int n = snprintf(buf, cap, "%s:{%s}:seen:", st->prefix, route);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    return n < 0 || (size_t)n >= cap ? HOOKD_ETOO_LARGE : n;
 }
 
 int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
@@ -44,7 +45,7 @@ int store_key_seen(const struct store *st, char *buf, size_t cap, const char *ro
     int n = snprintf(buf, cap, "%s:{%s}:seen:%s:", st->prefix, route, source);
 
     if (n < 0 || (size_t)n + event_id_len >= cap)
-        return -1;
+        return HOOKD_ETOO_LARGE;
     /* The id is length-delimited and may hold any byte: keys are binary-safe. */
     memcpy(buf + n, event_id, event_id_len);
     buf[n + event_id_len] = '\0';
@@ -57,7 +58,7 @@ int store_key_order(const struct store *st, char *buf, size_t cap, const char *r
     int n = snprintf(buf, cap, "%s:{%s}:order:", st->prefix, route);
 
     if (n < 0 || (size_t)n + key_len >= cap)
-        return -1;
+        return HOOKD_ETOO_LARGE;
     memcpy(buf + n, key, key_len);
     buf[n + key_len] = '\0';
     return n + (int)key_len;
@@ -66,7 +67,7 @@ int store_key_order(const struct store *st, char *buf, size_t cap, const char *r
 int store_key_global(const struct store *st, char *buf, size_t cap, const char *what)
 {
     int n = snprintf(buf, cap, "%s:%s", st->prefix, what);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    return n < 0 || (size_t)n >= cap ? HOOKD_ETOO_LARGE : n;
 }
 
 static bool tenant_char(char c)
@@ -94,7 +95,7 @@ int store_tenant_name(const char *tenant, size_t len, char out[STORE_TENANT_MAX 
 
     out[0] = '\0';
     if (!tenant || len == 0)
-        return -1;
+        return HOOKD_ENOT_FOUND;
     for (size_t i = 0; as_is && i < len; i++)
         as_is = tenant_char(tenant[i]);
     if (as_is) {

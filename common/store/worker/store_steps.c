@@ -83,14 +83,14 @@ int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, c
 }
 
 /* "[TENANT:]STREAM_ID|SOURCE|EVENT_ID" into buf (the tenant names the
- * entry's stream when it is not P:{ROUTE}:stream); length or -1. */
+ * entry's stream when it is not P:{ROUTE}:stream); length or HOOKD_ETOO_LARGE. */
 static int retry_member(const struct store_event *ev, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap, "%s%s%s|%s|", ev->stream_tenant, ev->stream_tenant[0] ? ":" : "",
                      ev->stream_id, ev->source);
 
     if (n < 0 || (size_t)n + ev->event_id_len >= cap)
-        return -1;
+        return HOOKD_ETOO_LARGE;
     memcpy(buf + n, ev->event_id, ev->event_id_len);
     buf[n + ev->event_id_len] = '\0';
     return n + (int)ev->event_id_len;
