@@ -50,7 +50,8 @@ long codec_hex_decode(const char *in, size_t n, unsigned char *out, size_t cap)
     if (n / 2 > cap)
         return HOOKD_ETOO_LARGE;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = codec_hex_value((unsigned char)in[i]), lo = codec_hex_value((unsigned char)in[i + 1]);
+        int hi = codec_hex_value((unsigned char)in[i]),
+            lo = codec_hex_value((unsigned char)in[i + 1]);
         if (hi < 0 || lo < 0)
             return HOOKD_EPARSE;
         out[i / 2] = (unsigned char)(hi << 4 | lo);

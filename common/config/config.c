@@ -242,13 +242,18 @@ static int check_scheme_keys(struct parse_ctx *c, const struct source_cfg *s)
     bool hmac = strcmp(name, "hmac") == 0;
 
     if (hmac && !s->sig_header)
-        return config_fail(c, "signature_header", "[source %s] (scheme hmac) needs signature_header", s->name);
+        return config_fail(c, "signature_header",
+                           "[source %s] (scheme hmac) needs signature_header", s->name);
     if (!hmac && s->ts_format != TS_SECONDS)
-        return config_fail(c, "timestamp_format", "[source %s] applies to scheme hmac only", s->name);
+        return config_fail(c, "timestamp_format", "[source %s] applies to scheme hmac only",
+                           s->name);
     if (strcmp(name, "twilio") == 0 && !s->public_url)
-        return config_fail(c, "public_url", "[source %s] (scheme twilio) needs public_url, the exact URL Twilio calls", s->name);
+        return config_fail(
+            c, "public_url",
+            "[source %s] (scheme twilio) needs public_url, the exact URL Twilio calls", s->name);
     if (s->public_url && !hmac && strcmp(name, "twilio") != 0)
-        return config_fail(c, "public_url", "[source %s] applies to schemes twilio and hmac only", s->name);
+        return config_fail(c, "public_url", "[source %s] applies to schemes twilio and hmac only",
+                           s->name);
     if (s->verify_token && strcmp(name, "meta") != 0)
         return config_fail(c, "verify_token", "[source %s] applies to scheme meta only", s->name);
     if (s->token_header && strcmp(name, "token") != 0)
@@ -272,11 +277,18 @@ static int prepare_keys(struct parse_ctx *c, struct source_cfg *s)
         c->line = k->line;
         snprintf(key, sizeof key, "%s.%s", k->is_public ? "public_key" : "secret", k->version);
         if (k->is_public && !(kinds & SCHEME_KEY_PUBLIC))
-            return config_fail(c, key, "[source %s] scheme %s verifies with secret.VERSION (a shared secret), not a public key", s->name, s->scheme->name);
+            return config_fail(c, key,
+                               "[source %s] scheme %s verifies with secret.VERSION (a shared "
+                               "secret), not a public key",
+                               s->name, s->scheme->name);
         if (!k->is_public && !(kinds & SCHEME_KEY_SECRET))
-            return config_fail(c, key, "[source %s] scheme %s verifies with public_key.VERSION (the provider's public key), not a secret", s->name, s->scheme->name);
+            return config_fail(c, key,
+                               "[source %s] scheme %s verifies with public_key.VERSION (the "
+                               "provider's public key), not a secret",
+                               s->name, s->scheme->name);
         if (k->is_public) {
-            if (s->scheme->parse_public_key((const char *)k->key, k->key_len, k, msg, sizeof msg) < 0)
+            if (s->scheme->parse_public_key((const char *)k->key, k->key_len, k, msg, sizeof msg) <
+                0)
                 return config_fail(c, key, "[source %s] %s", s->name, msg);
             config_secret_free(k->key, k->key_len);
             k->key = NULL, k->key_len = 0;
@@ -285,8 +297,11 @@ static int prepare_keys(struct parse_ctx *c, struct source_cfg *s)
         if (!s->scheme->decode_key)
             continue;
         if (s->scheme->decode_key((const char *)k->key, k->key_len, &raw, &rawlen) < 0)
-            return config_fail(c, key, "[source %s] is not a valid %s secret%s", s->name, s->scheme->name,
-                               k->key_len > 5 && memcmp(k->key, "whpk_", 5) == 0 ? " (whpk_ is a public key: configure it as public_key.VERSION)" : "");
+            return config_fail(c, key, "[source %s] is not a valid %s secret%s", s->name,
+                               s->scheme->name,
+                               k->key_len > 5 && memcmp(k->key, "whpk_", 5) == 0
+                                   ? " (whpk_ is a public key: configure it as public_key.VERSION)"
+                                   : "");
         config_secret_free(k->key, k->key_len);
         k->key = raw, k->key_len = rawlen;
     }
@@ -297,9 +312,13 @@ static int validate_source(struct parse_ctx *c, struct source_cfg *s)
 {
     c->line = s->line;
     if (!s->scheme)
-        return config_fail(c, "scheme", "[source %s] needs a scheme (one of %s)", s->name, scheme_names());
+        return config_fail(c, "scheme", "[source %s] needs a scheme (one of %s)", s->name,
+                           scheme_names());
     if (s->keys.n == 0)
-        return config_fail(c, NULL, "[source %s] needs at least one secret.VERSION (or, for a public-key scheme, public_key.VERSION) key", s->name);
+        return config_fail(c, NULL,
+                           "[source %s] needs at least one secret.VERSION (or, for a public-key "
+                           "scheme, public_key.VERSION) key",
+                           s->name);
     if (check_scheme_keys(c, s) < 0)
         return HOOKD_ECONFIG;
     if (!s->max_body)
@@ -307,8 +326,10 @@ static int validate_source(struct parse_ctx *c, struct source_cfg *s)
     if (s->burst == 0 && s->rate_limit > 0)
         s->burst = s->rate_limit < 1 ? 1 : (int)s->rate_limit;
     if (!s->tolerance_s)
-        s->tolerance_s = s->scheme->default_tolerance_s ? s->scheme->default_tolerance_s : DEFAULT_TOLERANCE_S;
-    if (!s->signed_content && !(s->signed_content = strdup(s->ts_header ? "{timestamp}.{body}" : "{body}")))
+        s->tolerance_s =
+            s->scheme->default_tolerance_s ? s->scheme->default_tolerance_s : DEFAULT_TOLERANCE_S;
+    if (!s->signed_content &&
+        !(s->signed_content = strdup(s->ts_header ? "{timestamp}.{body}" : "{body}")))
         return config_fail(c, NULL, "out of memory");
     if (s->scheme->check) {
         char msg[256];

@@ -150,8 +150,8 @@ TEST(receiver_handshake_zoom_url_validation_uses_matching_key)
     unsigned char mac[32];
     unsigned len;
     char want[200];
-    static const char body[] =
-        "{\"payload\":{\"plainToken\":\"qgg8vlvZRS6UYooatFL8Aw\"},\"event\":\"endpoint.url_validation\"}";
+    static const char body[] = "{\"payload\":{\"plainToken\":\"qgg8vlvZRS6UYooatFL8Aw\"},\"event\":"
+                               "\"endpoint.url_validation\"}";
 
     hs_start(&h);
     /* signed with the second version: the token is encrypted with it */
