@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "err.h"
 #include "headers.h"
 #include "ingress.h"
 #include "log.h"
@@ -83,16 +84,16 @@ int http_parse_listen(const char *s, char *host, size_t cap, int *port)
     long p;
 
     if (!colon)
-        return -1;
+        return HOOKD_EPARSE;
     hlen = (size_t)(colon - s);
     if (s[0] == '[') { /* [::1]:8080 */
         if (hlen < 2 || s[hlen - 1] != ']')
-            return -1;
+            return HOOKD_EPARSE;
         h = s + 1, hlen -= 2;
     }
     p = strtol(colon + 1, &end, 10);
     if (*end || p < 0 || p > 65535 || hlen == 0 || hlen >= cap)
-        return -1;
+        return HOOKD_EPARSE;
     memcpy(host, h, hlen);
     host[hlen] = '\0';
     *port = (int)p;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "err.h"
 #include "http.h"
 #include "log.h"
 #include "pipeline.h"
@@ -89,17 +90,19 @@ static int drop_privileges(const char *user)
         return 0;
     if (!(pw = getpwnam(user))) {
         fprintf(stderr, "hookd-receiver: unknown user \"%s\"\n", user);
-        return -1;
+        return HOOKD_ENOT_FOUND;
     }
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-        fprintf(stderr, "hookd-receiver: cannot drop privileges to %s\n", user);
-        return -1;
+        int rc = -errno;
+        fprintf(stderr, "hookd-receiver: cannot drop privileges to %s: %s\n", user,
+                hookd_strerror(rc));
+        return rc;
     }
     return 0;
 }
 
-/* Parses the flags; returns -1 to exit with *code. */
-static int parse_args(int argc, char **argv, const char **path, bool *check, int *code)
+/* Parses the flags; false: exit with *code. */
+static bool parse_args(int argc, char **argv, const char **path, bool *check, int *code)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
@@ -110,16 +113,16 @@ static int parse_args(int argc, char **argv, const char **path, bool *check, int
         switch (opt) {
         case 'c': *path = optarg; break;
         case 'k': *check = true; break;
-        case 'h': usage(stdout); *code = 0; return -1;
-        default: usage(stderr); *code = 2; return -1;
+        case 'h': usage(stdout); *code = 0; return false;
+        default: usage(stderr); *code = 2; return false;
         }
     }
     if (!*path || optind != argc) {
         usage(stderr);
         *code = 2;
-        return -1;
+        return false;
     }
-    return 0;
+    return true;
 }
 
 /* Takes SIGHUP/SIGTERM/SIGINT until a stop signal arrives. */
@@ -147,7 +150,7 @@ int main(int argc, char **argv)
     sigset_t set;
     int code = 0;
 
-    if (parse_args(argc, argv, &path, &check, &code) < 0)
+    if (!parse_args(argc, argv, &path, &check, &code))
         return code;
     if (!(cfg = config_load(path, err, sizeof err))) {
         fprintf(stderr, "hookd-receiver: %s\n", err);

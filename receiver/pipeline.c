@@ -118,13 +118,17 @@ static void *committer(void *arg)
 
 int pipeline_start(void)
 {
+    int rc;
+
     pthread_mutex_lock(&lock);
     stopping = false;
-    running = pthread_create(&thread, NULL, committer, NULL) == 0;
+    rc = pthread_create(&thread, NULL, committer, NULL);
+    running = rc == 0;
     pthread_mutex_unlock(&lock);
     if (!running)
-        log_msg(LOG_WARN, EV_ERROR, "cannot start the enqueue pipeline: steps go one by one");
-    return running ? 0 : -1;
+        log_msg(LOG_WARN, EV_ERROR, "cannot start the enqueue pipeline (%s): steps go one by one",
+                hookd_strerror(-rc));
+    return -rc;
 }
 
 void pipeline_commit(struct pipeline_item *it, struct store *st, const struct config *cfg)

@@ -35,7 +35,7 @@ struct pipeline_item {
     struct pipeline_item *next;           /* the pipeline's */
 };
 
-/* Starts the committer thread: 0, or -1. */
+/* Starts the committer thread: 0, or -errno. */
 int pipeline_start(void);
 
 /* Commits the item's step: queued for the committer, or, when it is not
