@@ -71,7 +71,7 @@ int worker_route_index(const struct worker *w, const char *route)
     for (size_t i = 0; i < w->nroutes; i++)
         if (strcmp(w->routes[i].cfg->name, route) == 0)
             return (int)i;
-    return -1;
+    return HOOKD_ENOT_FOUND;
 }
 
 bool worker_redis_wait(struct worker *w, unsigned *tries, int64_t give_up_at)

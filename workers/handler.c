@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "runner.h"
 
 static int parse_exec(const char *text, struct handler *h, char *err, size_t errlen)
@@ -16,7 +17,7 @@ static int parse_exec(const char *text, struct handler *h, char *err, size_t err
 
     if (!(h->argbuf = strdup(text))) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return HOOKD_ENOMEM;
     }
     for (p = h->argbuf; *p;) {
         while (*p == ' ' || *p == '\t')
@@ -25,7 +26,7 @@ static int parse_exec(const char *text, struct handler *h, char *err, size_t err
             break;
         if (argc == HANDLER_MAX_ARGS) {
             snprintf(err, errlen, "handler has more than %d arguments", HANDLER_MAX_ARGS);
-            return -1;
+            return HOOKD_ECONFIG;
         }
         h->argv[argc++] = p;
         while (*p && *p != ' ' && *p != '\t')
@@ -34,31 +35,33 @@ static int parse_exec(const char *text, struct handler *h, char *err, size_t err
     h->argv[argc] = NULL;
     if (argc == 0) {
         snprintf(err, errlen, "handler exec: names no program");
-        return -1;
+        return HOOKD_ECONFIG;
     }
     return 0;
 }
 
 int handler_parse(const char *spec, struct handler *h, char *err, size_t errlen)
 {
+    int rc = HOOKD_ECONFIG;
+
     memset(h, 0, sizeof *h);
     if (strncmp(spec, "exec:", 5) == 0) {
         h->kind = HANDLER_EXEC;
-        if (parse_exec(spec + 5, h, err, errlen) == 0)
+        if ((rc = parse_exec(spec + 5, h, err, errlen)) == 0)
             return 0;
     } else if (strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0) {
         h->kind = HANDLER_HTTP;
         if (strpbrk(spec, " \t\r\n"))
             snprintf(err, errlen, "handler URL contains white space");
         else if (!(h->url = strdup(spec)))
-            snprintf(err, errlen, "out of memory");
+            snprintf(err, errlen, "out of memory"), rc = HOOKD_ENOMEM;
         else
             return 0;
     } else {
         snprintf(err, errlen, "handler must be exec:PATH [ARGS] or an http(s):// URL");
     }
     handler_free(h);
-    return -1;
+    return rc;
 }
 
 void handler_free(struct handler *h)

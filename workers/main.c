@@ -77,7 +77,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'c': o->config = optarg; break;
         case 'r':
             if (o->nroutes == WORKER_MAX_ROUTES)
-                return fprintf(stderr, "hookd-worker: at most %d routes\n", WORKER_MAX_ROUTES), -1;
+                return fprintf(stderr, "hookd-worker: at most %d routes\n", WORKER_MAX_ROUTES), HOOKD_ECONFIG;
             o->routes[o->nroutes++] = optarg;
             break;
         case 'n':
@@ -85,20 +85,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
             if (*optarg == '\0' || *end || v < 1 || v > WORKER_MAX_CONCURRENCY)
                 return fprintf(stderr, "hookd-worker: --concurrency must be 1..%d\n",
                                WORKER_MAX_CONCURRENCY),
-                       -1;
+                       HOOKD_ECONFIG;
             o->concurrency = (int)v;
             break;
         case 'C':
             if (!*optarg || strlen(optarg) >= WORKER_CONSUMER_MAX)
-                return fprintf(stderr, "hookd-worker: bad --consumer\n"), -1;
+                return fprintf(stderr, "hookd-worker: bad --consumer\n"), HOOKD_ECONFIG;
             o->consumer = optarg;
             break;
         case 'h': usage(stdout); exit(0);
-        default: return -1;
+        default: return HOOKD_ECONFIG;
         }
     }
     if (!o->config || optind != argc)
-        return -1;
+        return HOOKD_ECONFIG;
     return 0;
 }
 
@@ -112,20 +112,20 @@ static int add_route(struct worker *w, const char *name, char *err, size_t errle
 
     if (!rt) {
         snprintf(err, errlen, "no [route %s] in %s", name, w->cfg->path);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     if (worker_route_index(w, name) >= 0)
         return 0;
     if (rt->drop) {
         snprintf(err, errlen, "[route %s] has handler = drop: the receiver answers its events "
                               "and stores none, there is nothing to work on", name);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     wr = &w->routes[w->nroutes];
     wr->cfg = rt;
     if (handler_parse(rt->handler, &wr->handler, herr, sizeof herr) < 0) {
         snprintf(err, errlen, "[route %s] handler: %s", name, herr);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     wr->runner = runner_for(&wr->handler, rt->exec_mode);
     w->nroutes++;
@@ -138,16 +138,16 @@ static int setup_routes(struct worker *w, const struct opts *o, char *err, size_
 
     if (n > WORKER_MAX_ROUTES) {
         snprintf(err, errlen, "at most %d routes per worker", WORKER_MAX_ROUTES);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     if (!(w->routes = calloc(n ? n : 1, sizeof *w->routes))) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return HOOKD_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
         if ((o->nroutes || !w->cfg->routes[i].drop) &&
             add_route(w, o->nroutes ? o->routes[i] : w->cfg->routes[i].name, err, errlen) < 0)
-            return -1;
+            return HOOKD_ECONFIG;
     /* Highest priority first; stable, so config order decides within a level. */
     for (size_t i = 1; i < w->nroutes; i++)
         for (size_t j = i; j > 0 && w->routes[j - 1].cfg->priority < w->routes[j].cfg->priority;
@@ -180,13 +180,13 @@ static int setup(struct worker *w, const struct opts *o)
 
     if (!(w->cfg = config_load(o->config, err, sizeof err))) {
         fprintf(stderr, "hookd-worker: %s\n", err);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     if ((lvl = log_level_parse(w->cfg->receiver.log_level)) >= 0)
         log_set_level((enum log_level)lvl);
     if (setup_routes(w, o, err, sizeof err) < 0) {
         fprintf(stderr, "hookd-worker: %s\n", err);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     if (o->consumer)
         snprintf(w->consumer, sizeof w->consumer, "%s", o->consumer);
@@ -198,10 +198,10 @@ static int setup(struct worker *w, const struct opts *o)
     w->concurrency = o->concurrency;
     w->block_ms = idle_block_ms(w);
     if (!(w->inflight = calloc((size_t)w->concurrency, sizeof *w->inflight)))
-        return fprintf(stderr, "hookd-worker: out of memory\n"), -1;
+        return fprintf(stderr, "hookd-worker: out of memory\n"), HOOKD_ENOMEM;
     for (int i = 0; i < w->concurrency; i++)
         w->inflight[i].route = -1;
-    return pthread_mutex_init(&w->inflight_mu, NULL) == 0 ? 0 : -1;
+    return -pthread_mutex_init(&w->inflight_mu, NULL);
 }
 
 /* True when a stop signal is pending (consumed); for waits before sigwait. */
@@ -230,7 +230,7 @@ static int ensure_groups(struct worker *w, struct store *st, const sigset_t *sig
             log_msg(LOG_WARN, EV_REDIS_DOWN, "[route %s] consumer group: %s; waiting for Redis",
                     w->routes[i].cfg->name, hookd_strerror(rc));
         if (stop_requested(sigs))
-            return -1;
+            return HOOKD_ESTATE;
         worker_redis_wait(w, &tries, 0);
     }
     if (tries > 0)
@@ -249,20 +249,21 @@ static bool any_http(const struct worker *w)
 static int slots_open(struct worker *w, struct slot *slots)
 {
     char err[200];
+    int rc;
 
     for (int i = 0; i < w->concurrency; i++) {
         struct slot *s = &slots[i];
         s->w = w, s->index = i, s->rng = retry_seed();
         for (size_t r = 0; r < w->nroutes; r++)
-            if (store_streams_init(&s->streams[r], w->routes[r].cfg->name) < 0)
-                return -1;
+            if ((rc = store_streams_init(&s->streams[r], w->routes[r].cfg->name)) < 0)
+                return rc;
         if (!(s->st = store_open(&w->cfg->redis, err, sizeof err))) {
             log_msg(LOG_ERROR, EV_ERROR, "%s", err);
-            return -1;
+            return HOOKD_ECONFIG;
         }
         if (any_http(w) && !(s->curl = curl_easy_init())) {
             log_msg(LOG_ERROR, EV_ERROR, "curl_easy_init failed");
-            return -1;
+            return HOOKD_ENOMEM;
         }
     }
     return 0;
@@ -305,7 +306,7 @@ static void log_start(const struct worker *w)
 static int config_check(const struct opts *o, char *err, size_t errlen)
 {
     struct worker t = {0};
-    int rc = -1;
+    int rc = HOOKD_ECONFIG;
 
     if ((t.cfg = config_load(o->config, err, errlen)) != NULL)
         rc = setup_routes(&t, o, err, errlen);

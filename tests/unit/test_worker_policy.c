@@ -5,6 +5,7 @@
  * without its main()), as hookd-worker runs them.
  */
 #include "test.h"
+#include "err.h"
 
 #include "retry.h"
 #include "runner.h"
@@ -131,8 +132,8 @@ TEST(worker_handler_parse)
     ASSERT_INT_EQ(h.kind, HANDLER_HTTP);
     ASSERT_STR_EQ(h.url, "http://svc:8080/hook");
     handler_free(&h);
-    ASSERT_INT_EQ(handler_parse("exec:   ", &h, err, sizeof err), -1);
+    ASSERT_INT_EQ(handler_parse("exec:   ", &h, err, sizeof err), HOOKD_ECONFIG);
     ASSERT_STR_CONTAINS(err, "names no program");
-    ASSERT_INT_EQ(handler_parse("ftp://x", &h, err, sizeof err), -1);
-    ASSERT_INT_EQ(handler_parse("http://a b", &h, err, sizeof err), -1);
+    ASSERT_INT_EQ(handler_parse("ftp://x", &h, err, sizeof err), HOOKD_ECONFIG);
+    ASSERT_INT_EQ(handler_parse("http://a b", &h, err, sizeof err), HOOKD_ECONFIG);
 }

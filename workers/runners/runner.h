@@ -37,7 +37,7 @@ struct handler {
 };
 
 /* Parses "exec:PATH [ARGS]" (split on spaces, no shell, no quoting) or an
- * http(s):// URL. 0, or -1 with a sentence in err. */
+ * http(s):// URL. 0, or HOOKD_ECONFIG / HOOKD_ENOMEM with a sentence in err. */
 int handler_parse(const char *spec, struct handler *h, char *err, size_t errlen);
 void handler_free(struct handler *h);
 
@@ -113,7 +113,7 @@ void runner_persistent(void *curl, const struct handler *h, const struct run_inp
 char **runner_env_base(const struct config *cfg, size_t room, size_t *n);
 /* Starts H in a process group of its own, IN_FD as its stdin, OUT_FD /
  * ERR_FD as stdout / stderr (-1: the worker's), every other descriptor
- * closed, signals back to default. 0 or an errno value. */
+ * closed, signals back to default. 0 or -errno (as runner_pipes). */
 int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int err_fd,
                  pid_t *pid);
 /* Two close-on-exec pipes for a handler: TO (its stdin) and FROM (its

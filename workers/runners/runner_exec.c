@@ -165,10 +165,10 @@ int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int
     for (size_t i = 0; i < sizeof defaulted / sizeof defaulted[0]; i++)
         sigaddset(&dflt, defaulted[i]);
     if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-        return rc;
+        return -rc;
     if ((rc = posix_spawnattr_init(&at)) != 0) {
         posix_spawn_file_actions_destroy(&fa);
-        return rc;
+        return -rc;
     }
     if (!(rc = posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO)) &&
         (out_fd < 0 || !(rc = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO))) &&
@@ -182,7 +182,7 @@ int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int
         rc = posix_spawnp(pid, h->argv[0], &fa, &at, h->argv, env);
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
-    return rc;
+    return -rc;
 }
 
 /* ---- the pump -------------------------------------------------------------- */
@@ -367,7 +367,7 @@ void runner_exec(void *curl, const struct handler *h, const struct run_input *in
         rc = -ENOMEM;
         goto fail;
     }
-    if ((rc = -runner_spawn(h, env, in_p[0], -1, err_p[1], &c.pid)) < 0)
+    if ((rc = runner_spawn(h, env, in_p[0], -1, err_p[1], &c.pid)) < 0)
         goto fail;
     close_fd(&in_p[0]), close_fd(&err_p[1]);
     c.in_fd = in_p[1], c.err_fd = err_p[0];

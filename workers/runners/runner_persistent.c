@@ -174,7 +174,7 @@ static int pp_start(struct pproc *p, const struct run_input *in)
 
     if ((rc = runner_pipes(in_p, out_p)) == 0 && !env)
         rc = -ENOMEM;
-    if (rc == 0 && (rc = -runner_spawn(p->h, env, in_p[0], out_p[1], -1, &p->pid)) == 0) {
+    if (rc == 0 && (rc = runner_spawn(p->h, env, in_p[0], out_p[1], -1, &p->pid)) == 0) {
         p->in_fd = in_p[1], p->out_fd = out_p[0];
         in_p[1] = out_p[0] = -1;
         p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
@@ -274,7 +274,7 @@ static json_t *json_text(const char *p, size_t n)
 
 static int put(json_t *o, const char *key, json_t *v)
 {
-    return v ? json_object_set_new(o, key, v) : -1;
+    return v ? json_object_set_new(o, key, v) : HOOKD_ENOMEM;
 }
 
 /* The header line, '\n'-terminated (malloc'd), or NULL. */
