@@ -52,20 +52,20 @@ const struct route_cfg *ctl_route(const struct ctl *c, const char *name);
 /*
  * Options: if argv[*i] is NAME ("--limit") followed by a value, or
  * "NAME=VALUE", stores the value, advances *i past it and returns 1; 0 if
- * argv[*i] is another word; -1 (after an error) if the value is missing.
+ * argv[*i] is another word; HOOKD_EPARSE (after an error) if the value is missing.
  */
 int ctl_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 
 /* Wall-clock milliseconds since the epoch. */
 int64_t ctl_now_ms(void);
 
-/* A non-negative decimal integer; -1 if malformed. */
+/* A non-negative decimal integer; HOOKD_EPARSE if malformed. */
 int64_t ctl_parse_count(const char *s);
 
 /* A time argument: a duration ago ("90s", "2h", "7d"), an RFC 3339 time
  * ("2024-05-01T12:00:00Z", offsets allowed; a date alone is its midnight
  * UTC) or epoch seconds ("1714564800").
- * Returns epoch milliseconds, or -1 if malformed. */
+ * Returns epoch milliseconds, or HOOKD_EPARSE if malformed. */
 int64_t ctl_parse_time(const char *s, int64_t now_ms);
 
 /* Epoch milliseconds as "2024-05-01T12:00:00.123Z" (UTC). */

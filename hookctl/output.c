@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "err.h"
 
 #define TABLE_MAX_ROWS 1000000
 #define MAX_EPOCH_S 253402300799LL /* 9999-12-31T23:59:59Z */
@@ -27,7 +28,7 @@ int ctl_opt_value(int argc, char **argv, int *i, const char *name, const char **
         return 0;
     if (*i + 1 >= argc) {
         ctl_err("%s needs a value", name);
-        return -1;
+        return HOOKD_EPARSE;
     }
     *value = argv[++*i];
     return 1;
@@ -47,9 +48,9 @@ int64_t ctl_parse_count(const char *s)
     long long v;
 
     if (!s || *s < '0' || *s > '9')
-        return -1;
+        return HOOKD_EPARSE;
     v = strtoll(s, &end, 10);
-    return *end || v < 0 ? -1 : (int64_t)v;
+    return *end || v < 0 ? HOOKD_EPARSE : (int64_t)v;
 }
 
 /* "+HH:MM" / "-HH:MM" / "Z" after an RFC 3339 time: seconds east of UTC. */
@@ -63,7 +64,7 @@ static int parse_offset(const char *p, long *off)
     }
     if ((p[0] != '+' && p[0] != '-') || sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 ||
         p[1 + used] != '\0' || hh > 23 || mm > 59)
-        return -1;
+        return HOOKD_EPARSE;
     *off = (p[0] == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
     return 0;
 }
@@ -77,14 +78,14 @@ static int64_t parse_rfc3339(const char *s)
 
     if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
                &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 || used == 0)
-        return -1;
+        return HOOKD_EPARSE;
     p = s + used;
     if (*p == '.') /* fractions of a second: accepted, dropped */
         for (p++; *p >= '0' && *p <= '9'; p++)
             ;
     if (parse_offset(p, &off) < 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
         tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-        return -1;
+        return HOOKD_EPARSE;
     tm.tm_year -= 1900, tm.tm_mon -= 1;
     return ((int64_t)timegm(&tm) - off) * 1000;
 }
@@ -95,10 +96,10 @@ int64_t ctl_parse_time(const char *s, int64_t now_ms)
     int64_t ms;
 
     if (n == 0)
-        return -1;
+        return HOOKD_EPARSE;
     if (digits == n) { /* epoch seconds */
         int64_t secs = ctl_parse_count(s);
-        return secs < 0 || secs > MAX_EPOCH_S ? -1 : secs * 1000;
+        return secs < 0 || secs > MAX_EPOCH_S ? HOOKD_EPARSE : secs * 1000;
     }
     if (digits == 4 && s[4] == '-' && n == 10) { /* a date alone: its midnight, UTC */
         char full[32];
@@ -108,7 +109,7 @@ int64_t ctl_parse_time(const char *s, int64_t now_ms)
     if (digits == 4 && s[4] == '-')
         return parse_rfc3339(s);
     if (digits == 0 || (ms = config_parse_duration_ms(s, n)) < 0)
-        return -1;
+        return HOOKD_EPARSE;
     return now_ms - ms;
 }
 

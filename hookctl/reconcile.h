@@ -41,7 +41,7 @@ struct recon {
 struct recon_event {
     const char *id;
     const char *type;   /* may be NULL */
-    int64_t created_ms; /* -1 unknown */
+    int64_t created_ms; /* < 0: unknown */
     enum recon_status status;
     const char *route; /* the route holding its record; NULL when missing */
     struct store_seen seen;

@@ -25,6 +25,7 @@
 
 #include "codec.h"
 #include "ctl.h"
+#include "err.h"
 #include "verify.h"
 
 #define HEADERS_FILE_MAX (1u << 20)
@@ -94,7 +95,7 @@ static int headers_from_text(char *text, struct headers *h)
         *colon = '\0';
         char *name = trim(line, colon), *value = trim(colon + 1, end);
         if (headers_add(h, name, strlen(name), value, strlen(value)) < 0)
-            return -1;
+            return HOOKD_ETOO_LARGE;
     }
     return 0;
 }
@@ -107,7 +108,7 @@ static int headers_from_json(json_t *obj, struct headers *h)
     json_object_foreach(obj, name, v) {
         if (json_is_string(v) &&
             headers_add(h, name, strlen(name), json_string_value(v), json_string_length(v)) < 0)
-            return -1;
+            return HOOKD_ETOO_LARGE;
     }
     return 0;
 }
