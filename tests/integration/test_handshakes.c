@@ -346,3 +346,52 @@ TEST_T(receiver_sighup_reparses_public_keys, 60)
     free(conf);
     test_keypair_free(&h.kp);
 }
+
+/* Hostile headers for every new scheme through the socket: each a clean 400
+ * or 401 with its reason, nothing queued, the receiver still serving. */
+TEST(receiver_v2_hostile_headers_are_clean_refusals)
+{
+    static const struct {
+        const char *source, *h1, *h2, *h3;
+        int status;
+        const char *reason;
+    } cases[] = {
+        {"discord", "X-Signature-Ed25519: zz", "X-Signature-Timestamp: 1", NULL, 400,
+         "malformed_header"},
+        {"discord", "X-Signature-Ed25519: abcd", NULL, NULL, 400, "malformed_header"},
+        {"zoom", "x-zm-signature: v1=00", "x-zm-request-timestamp: 1", NULL, 400,
+         "malformed_header"},
+        {"zoom", "x-zm-signature: v0=00", "x-zm-request-timestamp: 99999999999999999", NULL, 400,
+         "malformed_header"},
+        {"twitch", "Twitch-Eventsub-Message-Signature: sha256=00",
+         "Twitch-Eventsub-Message-Id: x", "Twitch-Eventsub-Message-Timestamp: 2023-02-30T25:00:00Z",
+         400, "malformed_header"},
+        {"whatsapp", "X-Hub-Signature-256: sha256=", NULL, NULL, 400, "malformed_header"},
+        {"twilio", "X-Twilio-Signature: !!!!", "Content-Type: application/x-www-form-urlencoded",
+         NULL, 400, "malformed_header"},
+        {"twilio", "X-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "Content-Type: text/plain",
+         NULL, 400, "malformed_header"},
+        {"twilio", "X-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+         "Content-Type: application/x-www-form-urlencoded", NULL, 400, "malformed_body"},
+        {"gitlab", "X-Gitlab-Token: gitlab-token-valu", NULL, NULL, 401, "no_match"},
+        {"gitlab", "X-Other: 1", NULL, NULL, 400, "missing_header"},
+    };
+    struct hs h;
+    struct http_response r;
+
+    hs_start(&h);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *hv[] = {cases[i].h1, cases[i].h2, cases[i].h3, NULL};
+        char path[64];
+
+        snprintf(path, sizeof path, "/hooks/%s", cases[i].source);
+        ASSERT_INT_EQ(http_request(h.f.port, "POST", path, hv, "a=%zz&a=1", 9, &r), 0);
+        if (r.status != cases[i].status || !strstr(r.body, cases[i].reason))
+            test_fail(__FILE__, __LINE__, "case %zu (%s): %d %s", i, cases[i].source, r.status,
+                      r.body);
+        http_response_free(&r);
+    }
+    ASSERT_INT_EQ(fixture_stream_len(&h.f, "default"), 0);
+    ASSERT(proc_alive(h.f.receiver));
+    test_keypair_free(&h.kp);
+}
