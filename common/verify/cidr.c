@@ -9,6 +9,7 @@
  * sender choose the address that allow_from judges.
  */
 #include "cidr.h"
+#include "err.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -38,7 +39,7 @@ int cidr_addr_parse(const char *p, size_t n, struct cidr_addr *out)
 
     memset(out, 0, sizeof *out);
     if (n == 0 || n >= sizeof text || memchr(p, '\0', n))
-        return -1;
+        return HOOKD_EPARSE;
     memcpy(text, p, n);
     text[n] = '\0';
     if (inet_pton(AF_INET, text, out->b) == 1) {
@@ -51,7 +52,7 @@ int cidr_addr_parse(const char *p, size_t n, struct cidr_addr *out)
         return 0;
     }
     memset(out, 0, sizeof *out);
-    return -1;
+    return HOOKD_EPARSE;
 }
 
 void cidr_addr_from_sockaddr(const struct sockaddr *sa, struct cidr_addr *out)
@@ -99,14 +100,14 @@ static int parse_prefix(const char *p, size_t n, unsigned max, unsigned *out)
     unsigned v = 0;
 
     if (n == 0 || n > 3)
-        return -1;
+        return HOOKD_EPARSE;
     for (size_t i = 0; i < n; i++) {
         if (p[i] < '0' || p[i] > '9')
-            return -1;
+            return HOOKD_EPARSE;
         v = v * 10 + (unsigned)(p[i] - '0');
     }
     if (v > max)
-        return -1;
+        return HOOKD_EPARSE;
     *out = v;
     return 0;
 }
@@ -131,19 +132,19 @@ static int parse_block(const char *p, size_t n, struct cidr *out, char *err, siz
 
     if (cidr_addr_parse(p, alen, &out->net) < 0) {
         snprintf(err, errlen, "\"%.*s\" is not an IPv4 or IPv6 address", shown, p);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     bool mapped = out->net.family == 4 && memchr(p, ':', alen);
     max = mapped ? 128 : max_prefix(&out->net);
     prefix = max;
     if (slash && parse_prefix(slash + 1, n - alen - 1, max, &prefix) < 0) {
         snprintf(err, errlen, "\"%.*s\": the prefix must be a number from 0 to %u", shown, p, max);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     if (mapped && prefix < 96) {
         snprintf(err, errlen, "\"%.*s\": an IPv4-mapped block needs a prefix of 96 or more", shown,
                  p);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     out->prefix = mapped ? prefix - 96 : prefix;
     masked = out->net;
@@ -152,7 +153,7 @@ static int parse_block(const char *p, size_t n, struct cidr *out, char *err, siz
         cidr_addr_format(&masked, net);
         snprintf(err, errlen, "\"%.*s\" has host bits set (the block would be %s/%u)", shown, p,
                  net, out->prefix);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     return 0;
 }
@@ -181,11 +182,11 @@ int cidr_set_parse(const char *text, struct cidr_set *out, char *err, size_t err
         count += *c == ',';
     if (count > CIDR_SET_MAX_ITEMS) {
         snprintf(err, errlen, "at most %d blocks", CIDR_SET_MAX_ITEMS);
-        return -1;
+        return HOOKD_ECONFIG;
     }
     if (!(out->items = calloc(count, sizeof *out->items))) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return HOOKD_ENOMEM;
     }
     for (size_t i = 0; i < count; i++) {
         const char *comma = strchr(p, ','), *item = p;
@@ -203,7 +204,7 @@ int cidr_set_parse(const char *text, struct cidr_set *out, char *err, size_t err
     return 0;
 fail:
     cidr_set_free(out);
-    return -1;
+    return HOOKD_ECONFIG;
 }
 
 void cidr_set_free(struct cidr_set *s)

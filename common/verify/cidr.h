@@ -44,8 +44,8 @@ struct cidr_set {
     size_t n;
 };
 
-/* An address of exactly N bytes (no spaces, brackets or port): 0, or -1
- * when inet_pton takes it for neither family. */
+/* An address of exactly N bytes (no spaces, brackets or port): 0, or
+ * HOOKD_EPARSE when inet_pton takes it for neither family. */
 int cidr_addr_parse(const char *p, size_t n, struct cidr_addr *out);
 
 /* The address of an AF_INET or AF_INET6 socket address; family 0 otherwise. */
@@ -54,8 +54,8 @@ void cidr_addr_from_sockaddr(const struct sockaddr *sa, struct cidr_addr *out);
 /* Text form (inet_ntop), "" for no address. */
 void cidr_addr_format(const struct cidr_addr *a, char out[CIDR_ADDR_TEXT_MAX]);
 
-/* "ADDR[/PREFIX], ..." into a new set (ADDR alone: that one address). -1
- * with a sentence in err naming the item and what is wrong (not an
+/* "ADDR[/PREFIX], ..." into a new set (ADDR alone: that one address).
+ * HOOKD_ECONFIG (HOOKD_ENOMEM) with a sentence in err naming the item and what is wrong (not an
  * address, prefix too long, host bits set, empty item); *out is then
  * empty. */
 int cidr_set_parse(const char *text, struct cidr_set *out, char *err, size_t errlen);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cidr.h"
+#include "err.h"
 #include "test.h"
 
 static struct cidr_set set_of(const char *text)
@@ -47,7 +48,7 @@ TEST(cidr_addresses_by_inet_pton)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (cidr_addr_parse(bad[i], strlen(bad[i]), &a) == 0)
             test_fail(__FILE__, __LINE__, "\"%s\" taken for an address", bad[i]);
-    ASSERT_INT_EQ(cidr_addr_parse("1.2.3.4\0", 8, &a), -1); /* a NUL inside */
+    ASSERT_INT_EQ(cidr_addr_parse("1.2.3.4\0", 8, &a), HOOKD_EPARSE); /* a NUL inside */
     ASSERT_INT_EQ(cidr_addr_parse("1.2.3.4x", 7, &a), 0);   /* length-delimited */
     ASSERT_INT_EQ(a.family, 4);
     a = addr("2001:DB8::1");
@@ -153,7 +154,7 @@ TEST(cidr_set_parse_errors)
     size_t n = 0;
     for (int i = 0; i <= CIDR_SET_MAX_ITEMS; i++)
         n += (size_t)snprintf(many + n, sizeof many - n, "%s::", i ? "," : "");
-    ASSERT_INT_EQ(cidr_set_parse(many, &s, err, sizeof err), -1);
+    ASSERT_INT_EQ(cidr_set_parse(many, &s, err, sizeof err), HOOKD_ECONFIG);
     ASSERT_STR_CONTAINS(err, "at most");
 }
 
