@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const messages[] = {
@@ -27,4 +29,16 @@ const char *hookd_strerror(int code)
     if (code < 0 && -code < HOOKD_ERR_BASE)
         return strerror_r(-code, buf, sizeof buf); /* GNU variant: returns a string */
     return "unknown error";
+}
+
+int hookd_errf(int code, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

@@ -8,6 +8,8 @@
 #ifndef HOOKD_ERR_H
 #define HOOKD_ERR_H
 
+#include <stddef.h>
+
 #define HOOKD_ERR_BASE 10000
 
 #define HOOKD_ERRORS(X)                                                        \
@@ -59,5 +61,10 @@ enum hookd_err {
 
 /* Message for a hookd code or a -errno; never NULL, thread-safe. */
 const char *hookd_strerror(int code);
+
+/* Writes one sentence into the caller's error buffer (when err and errlen
+ * are set) and returns code: `return hookd_errf(HOOKD_ECONFIG, err, ...)`. */
+int hookd_errf(int code, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -9,7 +9,6 @@
  */
 #include "extract.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +22,6 @@ struct spec_view {
     const char *arg; /* header name or pointer (not NUL-terminated) */
     size_t arg_len;
 };
-
-static int spec_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int spec_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return HOOKD_ECONFIG;
-}
 
 /* ------------------------------------------------------------ spec syntax */
 
@@ -91,25 +75,25 @@ static int view_parse(const char *p, size_t n, struct spec_view *v, char *err, s
     if (has_prefix(p, n, "header:")) {
         v->kind = FIELD_HEADER, v->arg = p + 7, v->arg_len = n - 7;
         if (!header_name_ok(v->arg, v->arg_len))
-            return spec_fail(err, errlen, "\"%.*s\": not a valid header name",
+            return hookd_errf(HOOKD_ECONFIG, err, errlen, "\"%.*s\": not a valid header name",
                              (int)(n > 80 ? 80 : n), p);
     } else if (has_prefix(p, n, "json:")) {
         v->kind = FIELD_JSON, v->arg = p + 5, v->arg_len = n - 5;
         if (!pointer_ok(v->arg, v->arg_len))
-            return spec_fail(err, errlen,
+            return hookd_errf(HOOKD_ECONFIG, err, errlen,
                              "\"%.*s\": not a JSON pointer (\"/a/b\", ~0 for ~, ~1 for /)",
                              (int)(n > 80 ? 80 : n), p);
     } else if (has_prefix(p, n, "form:")) {
         v->kind = FIELD_FORM, v->arg = p + 5, v->arg_len = n - 5;
         if (!header_name_ok(v->arg, v->arg_len))
-            return spec_fail(err, errlen, "\"%.*s\": not a valid form parameter name",
+            return hookd_errf(HOOKD_ECONFIG, err, errlen, "\"%.*s\": not a valid form parameter name",
                              (int)(n > 80 ? 80 : n), p);
     } else if (n == 6 && memcmp(p, "sha256", 6) == 0) {
         v->kind = FIELD_SHA256;
     } else if (n == 6 && memcmp(p, "source", 6) == 0) {
         v->kind = FIELD_SOURCE;
     } else {
-        return spec_fail(err, errlen,
+        return hookd_errf(HOOKD_ECONFIG, err, errlen,
                          "\"%.*s\": expected header:NAME, json:/pointer, form:NAME, sha256 or "
                          "source",
                          (int)(n > 80 ? 80 : n), p);
@@ -151,7 +135,7 @@ static int check_one(void *arg, const char *p, size_t n)
     struct spec_view v;
 
     if (n == 0)
-        return spec_fail(c->err, c->errlen, "empty alternative in a field spec");
+        return hookd_errf(HOOKD_ECONFIG, c->err, c->errlen, "empty alternative in a field spec");
     return view_parse(p, n, &v, c->err, c->errlen);
 }
 
@@ -166,7 +150,7 @@ int extract_parse_spec(const char *text, struct field_spec *out, char *err, size
     memset(out, 0, sizeof *out);
     trim(&p, &n);
     if (n == 0)
-        return spec_fail(err, errlen, "empty field spec");
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "empty field spec");
     if (memchr(p, '|', n)) {
         if ((rc = each_alternative(p, n, check_one, &c)) < 0)
             return rc;

@@ -7,8 +7,6 @@
  */
 #include "pkey.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,21 +19,6 @@
 #include "codec.h"
 #include "err.h"
 
-static int pk_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int pk_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return HOOKD_ECONFIG;
-}
-
 /* key_id: the first hex digits of the SHA-256 of the key's DER form, which
  * identifies a key in diagnostics without being secret. */
 static int set_key(struct secret *key, EVP_PKEY *pk, char *err, size_t errlen)
@@ -46,7 +29,7 @@ static int set_key(struct secret *key, EVP_PKEY *pk, char *err, size_t errlen)
 
     if (n <= 0) {
         EVP_PKEY_free(pk);
-        return pk_fail(err, errlen, "the public key cannot be encoded");
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "the public key cannot be encoded");
     }
     codec_sha256_hex(der, (size_t)n, hex);
     OPENSSL_free(der);
@@ -63,10 +46,10 @@ int pkey_set_ed25519(struct secret *key, const unsigned char *raw, size_t n, cha
     EVP_PKEY *pk;
 
     if (n != PKEY_ED25519_LEN)
-        return pk_fail(err, errlen, "an Ed25519 public key is %d bytes, this one is %zu",
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "an Ed25519 public key is %d bytes, this one is %zu",
                        PKEY_ED25519_LEN, n);
     if (!(pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, n)))
-        return pk_fail(err, errlen, "not an Ed25519 public key");
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "not an Ed25519 public key");
     return set_key(key, pk, err, errlen);
 }
 
@@ -78,15 +61,15 @@ int pkey_set_p256_spki(struct secret *key, const unsigned char *der, size_t n, c
     EVP_PKEY *pk;
 
     if (n == 0 || n > PKEY_SPKI_MAX)
-        return pk_fail(err, errlen,
+        return hookd_errf(HOOKD_ECONFIG, err, errlen,
                        "a P-256 public key is a DER SubjectPublicKeyInfo of about "
                        "91 bytes, this one is %zu",
                        n);
     if (!(pk = d2i_PUBKEY(NULL, &p, (long)n)))
-        return pk_fail(err, errlen, "not a DER SubjectPublicKeyInfo");
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "not a DER SubjectPublicKeyInfo");
     if (p != der + n) {
         EVP_PKEY_free(pk);
-        return pk_fail(err, errlen, "%zu bytes after the DER SubjectPublicKeyInfo",
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "%zu bytes after the DER SubjectPublicKeyInfo",
                        (size_t)(der + n - p));
     }
     if (!EVP_PKEY_is_a(pk, "EC") ||
@@ -94,7 +77,7 @@ int pkey_set_p256_spki(struct secret *key, const unsigned char *der, size_t n, c
                                         NULL) ||
         strcmp(group, "prime256v1") != 0) {
         EVP_PKEY_free(pk);
-        return pk_fail(err, errlen, "the key is not on the P-256 curve (%s)",
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "the key is not on the P-256 curve (%s)",
                        group[0] ? group : "not an EC key");
     }
     return set_key(key, pk, err, errlen);

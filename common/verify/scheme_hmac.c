@@ -21,8 +21,6 @@
  * by the scheme's check hook. One signature per header: senders that list
  * several need their own scheme.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -85,19 +83,6 @@ static bool id_is_header(const struct source_cfg *src)
     return src->id.kind == FIELD_HEADER && src->id.arg && src->id.arg[0];
 }
 
-static int check_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int check_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return HOOKD_ECONFIG;
-}
-
 static int hmac_check(const struct source_cfg *src, char *err, size_t errlen)
 {
     const char *t = hmac_template(src), *lit;
@@ -105,28 +90,28 @@ static int hmac_check(const struct source_cfg *src, char *err, size_t errlen)
     enum tmpl_piece pc;
 
     if (!src->sig_header || !src->sig_header[0])
-        return check_fail(err, errlen, "scheme hmac needs signature_header");
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "scheme hmac needs signature_header");
     while (*t) {
         if ((pc = tmpl_next(&t, &lit, &litlen)) == PIECE_BAD)
-            return check_fail(err, errlen,
+            return hookd_errf(HOOKD_ECONFIG, err, errlen,
                               "signed_content: unknown placeholder at \"%.20s\" (known: {body}, "
                               "{timestamp}, {id}, {method}, {url})",
                               t);
         if (pc == PIECE_TIMESTAMP && !src->ts_header)
-            return check_fail(err, errlen,
+            return hookd_errf(HOOKD_ECONFIG, err, errlen,
                               "signed_content uses {timestamp} but no timestamp_header is set");
         if (pc == PIECE_ID && !id_is_header(src))
-            return check_fail(err, errlen,
+            return hookd_errf(HOOKD_ECONFIG, err, errlen,
                               "signed_content uses {id}, which needs id = header:NAME");
         if (pc == PIECE_URL && !src->public_url)
-            return check_fail(err, errlen, "signed_content uses {url}, which needs public_url");
+            return hookd_errf(HOOKD_ECONFIG, err, errlen, "signed_content uses {url}, which needs public_url");
         bodies += pc == PIECE_BODY;
         pieces += pc == PIECE_URL ? 3 : 1; /* the URL, "?", the query */
     }
     if (bodies == 0)
-        return check_fail(err, errlen, "signed_content must include {body}");
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "signed_content must include {body}");
     if (pieces + 2 > MAC_MAX_PARTS) /* + 2: room for a {url} met last */
-        return check_fail(err, errlen, "signed_content has more than %d pieces",
+        return hookd_errf(HOOKD_ECONFIG, err, errlen, "signed_content has more than %d pieces",
                           MAC_MAX_PARTS - 2);
     return 0;
 }
