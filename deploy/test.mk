@@ -9,7 +9,7 @@
 DEPLOY_TEST_SRC := $(wildcard tests/deploy/*.c) tests/lib/topology.c
 DEPLOY_TEST_LIB_SRC := $(wildcard tests/lib/*.c)
 
-$(BUILD)/deploy-tests: $(call obj,$(DEPLOY_TEST_LIB_SRC) $(DEPLOY_TEST_SRC)) $(LIBHOOKD)
+$(BUILD)/deploy-tests: $(call obj,$(DEPLOY_TEST_LIB_SRC) $(DEPLOY_TEST_SRC)) $(LIBTOOLS) $(LIBHOOKD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_COMMON)
 
 .PHONY: test-deploy
