@@ -56,8 +56,8 @@ static void warn_restart_only(const struct config *old, const struct config *neu
 
 static void reload(const char *path)
 {
-    char err[512];
-    struct config *neu = config_load(path, err, sizeof err), *old;
+    char err[2048];
+    struct config *neu = config_load_opts(path, CONFIG_RELOAD, err, sizeof err), *old;
 
     if (!neu) {
         log_msg(LOG_ERROR, EV_RELOAD_FAILED, "%s; keeping the running config", err);
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 {
     const char *path = NULL;
     bool check = false;
-    char err[512];
+    char err[2048];
     struct config *cfg;
     struct http_server *srv;
     sigset_t set;

@@ -175,10 +175,11 @@ static int64_t idle_block_ms(const struct worker *w)
 
 static int setup(struct worker *w, const struct opts *o)
 {
-    char err[512];
+    char err[2048];
     int lvl;
 
-    if (!(w->cfg = config_load(o->config, err, sizeof err))) {
+    /* A worker verifies nothing: of the secrets it reads only Redis's. */
+    if (!(w->cfg = config_load_opts(o->config, CONFIG_SKIP_SECRETS, err, sizeof err))) {
         fprintf(stderr, "hookd-worker: %s\n", err);
         return HOOKD_ECONFIG;
     }
@@ -308,7 +309,7 @@ static int config_check(const struct opts *o, char *err, size_t errlen)
     struct worker t = {0};
     int rc = HOOKD_ECONFIG;
 
-    if ((t.cfg = config_load(o->config, err, errlen)) != NULL)
+    if ((t.cfg = config_load_opts(o->config, CONFIG_SKIP_SECRETS | CONFIG_RELOAD, err, errlen)) != NULL)
         rc = setup_routes(&t, o, err, errlen);
     for (size_t i = 0; i < t.nroutes; i++)
         handler_free(&t.routes[i].handler);
@@ -321,7 +322,7 @@ static int config_check(const struct opts *o, char *err, size_t errlen)
  * (stop, then re-execute in place). */
 static bool wait_for_stop(const sigset_t *sigs, const struct opts *o)
 {
-    char err[512];
+    char err[2048];
 
     for (;;) {
         int sig = sigwaitinfo(sigs, NULL);

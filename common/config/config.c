@@ -12,7 +12,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "config_perms.h"
 #include "config_values.h"
 #include "err.h"
+#include "redis_url.h"
 #include "scheme.h"
 
 #define CONFIG_FILE_MAX_BYTES (1024 * 1024)
@@ -286,6 +286,8 @@ static int prepare_keys(struct parse_ctx *c, struct source_cfg *s)
                                "[source %s] scheme %s verifies with public_key.VERSION (the "
                                "provider's public key), not a secret",
                                s->name, s->scheme->name);
+        if (!k->key)
+            continue; /* not loaded (CONFIG_SKIP_SECRETS) */
         if (k->is_public) {
             if (s->scheme->parse_public_key((const char *)k->key, k->key_len, k, msg, sizeof msg) <
                 0)
@@ -373,6 +375,22 @@ static int validate_route(struct parse_ctx *c, struct route_cfg *r)
     return 0;
 }
 
+/* The one check of a Redis URL (redis_url.c), the store's own parser: a
+ * URL that --check accepts is one that the receiver, the worker and
+ * hookctl can all connect with. */
+static void validate_redis_url(struct parse_ctx *c)
+{
+    struct redis_url u;
+    char msg[200];
+
+    c->line = c->redis_url_line;
+    if (redis_url_parse(c->cfg->redis.url, &u, msg, sizeof msg) < 0) {
+        config_fail(c, "url", "%s", msg);
+        return;
+    }
+    redis_url_free(&u);
+}
+
 static int validate(struct parse_ctx *c)
 {
     struct config *cfg = c->cfg;
@@ -382,16 +400,17 @@ static int validate(struct parse_ctx *c)
     if (cfg->receiver.low_watermark > cfg->receiver.high_watermark)
         return config_fail(c, "low_watermark", "must not exceed high_watermark");
     if (!cv_valid_name(cfg->redis.prefix, strlen(cfg->redis.prefix)))
-        return config_fail(c, "prefix", "must be [A-Za-z0-9_.-]{1,64}");
+        config_fail(c, "prefix", "must be [A-Za-z0-9_.-]{1,64}");
+    validate_redis_url(c);
+    /* Each section on its own: every error of the file in one pass. */
     for (size_t i = 0; i < cfg->nsources; i++)
-        if (validate_source(c, &cfg->sources[i]) < 0)
-            return HOOKD_ECONFIG;
+        validate_source(c, &cfg->sources[i]);
     for (size_t i = 0; i < cfg->nroutes; i++)
-        if (validate_route(c, &cfg->routes[i]) < 0)
-            return HOOKD_ECONFIG;
+        validate_route(c, &cfg->routes[i]);
+    c->line = 0;
     if (!config_route(cfg, "default"))
-        return config_fail(c, NULL, "a [route default] is required: events that match no route go there");
-    return 0;
+        config_fail(c, NULL, "a [route default] is required: events that match no route go there");
+    return c->nerrors ? HOOKD_ECONFIG : 0;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -458,7 +477,10 @@ void config_release(struct config *cfg)
         config_free(cfg);
 }
 
-static int parse_line(struct parse_ctx *c, char *line)
+/* A line's error is counted and reading goes on: every error of the file
+ * is reported at once. The keys of a section whose header was bad are
+ * skipped (they would only repeat that error). */
+static void parse_line(struct parse_ctx *c, char *line)
 {
     size_t n = strlen(line);
 
@@ -467,17 +489,28 @@ static int parse_line(struct parse_ctx *c, char *line)
     while (isspace((unsigned char)*line))
         line++, n--;
     if (n == 0 || line[0] == ';' || line[0] == '#')
-        return 0;
-    if (line[0] == '[')
-        return parse_section(c, line, n);
-    return parse_key_value(c, line);
+        return;
+    if (line[0] == '[') {
+        c->skip_section = false;
+        if (parse_section(c, line, n) < 0)
+            c->skip_section = true, c->sec = SEC_NONE;
+        return;
+    }
+    if (!c->skip_section)
+        parse_key_value(c, line);
 }
 
 struct config *config_parse(const char *name, const char *text, size_t len, char *err,
                             size_t errlen)
 {
+    return config_parse_opts(name, text, len, 0, err, errlen);
+}
+
+struct config *config_parse_opts(const char *name, const char *text, size_t len,
+                                 unsigned flags, char *err, size_t errlen)
+{
     struct config *cfg = calloc(1, sizeof *cfg);
-    struct parse_ctx c = {.cfg = cfg, .file = name, .err = err, .errlen = errlen};
+    struct parse_ctx c = {.cfg = cfg, .file = name, .err = err, .errlen = errlen, .flags = flags};
     char *copy = NULL;
 
     err[0] = '\0';
@@ -497,11 +530,10 @@ struct config *config_parse(const char *name, const char *text, size_t len, char
         nl = strchr(p, '\n');
         if (nl)
             *nl++ = '\0';
-        if (parse_line(&c, p) < 0)
-            goto fail;
+        parse_line(&c, p);
     }
     c.line = 0;
-    if (validate(&c) < 0)
+    if (c.nerrors || validate(&c) < 0)
         goto fail;
     free(copy);
     return cfg;
@@ -513,6 +545,11 @@ fail:
 }
 
 struct config *config_load(const char *path, char *err, size_t errlen)
+{
+    return config_load_opts(path, 0, err, errlen);
+}
+
+struct config *config_load_opts(const char *path, unsigned flags, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     char *buf = NULL;
@@ -534,43 +571,9 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     }
     if (config_perms_check(fileno(f), path, buf, n, err, errlen) < 0)
         goto out;
-    cfg = config_parse(path, buf, n, err, errlen);
+    cfg = config_parse_opts(path, buf, n, flags, err, errlen);
 out:
     free(buf);
     fclose(f);
     return cfg;
-}
-
-/* -------------------------------------------------------------- lookups */
-
-const struct source_cfg *config_source(const struct config *cfg, const char *name, size_t len)
-{
-    for (size_t i = 0; i < cfg->nsources; i++)
-        if (strlen(cfg->sources[i].name) == len && memcmp(cfg->sources[i].name, name, len) == 0)
-            return &cfg->sources[i];
-    return NULL;
-}
-
-const struct route_cfg *config_route(const struct config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->nroutes; i++)
-        if (strcmp(cfg->routes[i].name, name) == 0)
-            return &cfg->routes[i];
-    return NULL;
-}
-
-const struct route_cfg *config_route_for(const struct config *cfg, const char *source,
-                                         const char *type, struct extract_ctx *x)
-{
-    for (size_t i = 0; i < cfg->nroutes; i++) {
-        const struct route_cfg *r = &cfg->routes[i];
-        bool matched = r->nmatch == 0 && r->nfilter > 0;
-        for (size_t m = 0; !matched && m < r->nmatch; m++)
-            matched = (strcmp(r->match[m].source, "*") == 0 ||
-                       strcmp(r->match[m].source, source) == 0) &&
-                      fnmatch(r->match[m].glob, type, 0) == 0;
-        if (matched && (r->nfilter == 0 || (x && filter_all_hold(x, r->filter, r->nfilter))))
-            return r;
-    }
-    return config_route(cfg, "default");
 }

@@ -1,15 +1,13 @@
 /*
  * config.h — hookd's one INI file, parsed into an immutable struct config.
  *
- * Sections: [receiver], [redis], [source NAME]... (its structs in
- * config_source.h), [route NAME]...; every key is described once in
- * config.c's key tables. A loaded config is never
+ * Sections: [receiver], [redis], [source NAME]... (source.h), [route
+ * NAME]...; every key is in config_keys.c's table. A loaded config is never
  * modified: a reload builds a new one and the receiver swaps the pointer
- * (config_acquire/config_release keep the old one alive for requests still
- * using it).
+ * (config_ref/config_release keep the old one alive while in use).
  *
- * Ownership: config_load() returns a new config with refcount 1; every string
- * and array inside belongs to it and is freed by the last config_release().
+ * Ownership: config_load() returns a new config with refcount 1; all inside
+ * belongs to it and is freed by the last config_release().
  */
 #ifndef HOOKD_CONFIG_H
 #define HOOKD_CONFIG_H
@@ -28,11 +26,9 @@ struct route_match {
 };
 
 struct route_filter; /* filter.h */
-
 enum route_priority { PRIORITY_LOW = 0, PRIORITY_NORMAL = 1, PRIORITY_HIGH = 2 };
 
-/* How an exec: handler runs: one process per event, or one long-lived
- * process per worker thread fed event after event (workers/runner_persistent.c). */
+/* exec: one process per event, or one per worker thread (runner_persistent.c) */
 enum exec_mode { EXEC_SPAWN = 0, EXEC_PERSISTENT = 1 };
 
 struct route_cfg {
@@ -107,20 +103,27 @@ struct config {
 };
 
 /*
- * Loads and validates PATH. On failure returns NULL and writes one sentence
- * naming file:line and the key into err. Never prints secrets.
+ * Loads and validates PATH. On failure returns NULL and writes into err
+ * every error found, one line each ("file:line: key: reason"; as many as
+ * fit). Never prints secrets. config_parse: the same from a string (tests,
+ * fuzzing; NAME stands for the file). The _opts forms take flags:
+ * CONFIG_SKIP_SECRETS leaves admin_token and secret.VERSION unread (NULL),
+ * for hookctl's commands and workers that need none; CONFIG_RELOAD (a
+ * SIGHUP) says, of a missing env: secret, that only file: ones can change.
  */
+#define CONFIG_SKIP_SECRETS 1u
+#define CONFIG_RELOAD 2u
 struct config *config_load(const char *path, char *err, size_t errlen);
-
-/* Same, from a string (tests, fuzzing); NAME stands for the file in messages. */
 struct config *config_parse(const char *name, const char *text, size_t len, char *err,
                             size_t errlen);
+struct config *config_load_opts(const char *path, unsigned flags, char *err, size_t errlen);
+struct config *config_parse_opts(const char *name, const char *text, size_t len,
+                                 unsigned flags, char *err, size_t errlen);
 
 /* Reference counting, thread-safe. config_release(NULL) does nothing. */
 struct config *config_ref(struct config *cfg);
 void config_release(struct config *cfg);
-
-/* Lookups; borrowed pointers valid while the config is. NULL when absent. */
+/* Lookups, borrowed while the config lives; NULL when absent. */
 const struct source_cfg *config_source(const struct config *cfg, const char *name, size_t len);
 const struct route_cfg *config_route(const struct config *cfg, const char *name);
 
@@ -140,7 +143,6 @@ int config_api_token(const struct source_cfg *src, char **out, size_t *len, char
                      size_t errlen);
 /* Wipes and frees secret bytes. NULL does nothing. */
 void config_secret_free(void *p, size_t n);
-
 /* Duration text ("30s", "250ms", "2h", "90") to milliseconds; HOOKD_EPARSE
  * if malformed. */
 int64_t config_parse_duration_ms(const char *s, size_t len);

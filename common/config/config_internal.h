@@ -23,13 +23,18 @@ struct parse_ctx {
     void *target; /* the struct the current section fills */
     uint64_t seen[2]; /* keys[] rows already set in this section: duplicates are errors */
     bool had_receiver, had_redis;
+    bool skip_section; /* its header was bad: its keys are not checked */
+    unsigned flags;    /* CONFIG_* of config_load_opts */
+    int nerrors;       /* errors so far: every line is read, each error reported */
+    int redis_url_line; /* where [redis] url was set, for its message */
     char *err;
     size_t errlen;
 };
 
 typedef int (*setter_fn)(struct parse_ctx *c, void *field, const char *key, const char *val);
 
-/* Writes "FILE:LINE: KEY: message" into c->err; returns HOOKD_ECONFIG. */
+/* Appends "FILE:LINE: KEY: message" to c->err (one line per error, as
+ * many as fit), counts it; returns -1. */
 int config_fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -38,5 +43,10 @@ int config_set_key(struct parse_ctx *c, const char *key, const char *val);
 
 /* Sets a route's retry schedule from text (used for the default). */
 int config_set_schedule(struct parse_ctx *c, struct route_cfg *r, const char *text);
+
+/* The secret keys' setters (config_secrets.c), used by the key table. */
+int config_set_secret_str(struct parse_ctx *c, void *f, const char *key, const char *val);
+int config_set_secret_ref(struct parse_ctx *c, void *f, const char *key, const char *val);
+int config_set_secret_version(struct parse_ctx *c, const char *key, const char *val);
 
 #endif

@@ -6,6 +6,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +29,29 @@ void config_secret_free(void *p, size_t n)
     free(p);
 }
 
-/* ---------------------------------------------------------------- setters */
-
 int config_fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
 {
     char msg[300];
+    size_t used = strnlen(c->err, c->errlen);
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (key)
-        snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, c->line, key, msg);
-    else
-        snprintf(c->err, c->errlen, "%s:%d: %s", c->file, c->line, msg);
+    c->nerrors++;
+    /* Later errors go on new lines while they fit; a cut line is dropped. */
+    if (used > 0 && used + 2 < c->errlen)
+        c->err[used++] = '\n', c->err[used] = '\0';
+    else if (used > 0)
+        return HOOKD_ECONFIG;
+    int n = key ? snprintf(c->err + used, c->errlen - used, "%s:%d: %s: %s", c->file, c->line, key, msg)
+                : snprintf(c->err + used, c->errlen - used, "%s:%d: %s", c->file, c->line, msg);
+    if (used > 0 && (n < 0 || (size_t)n >= c->errlen - used))
+        c->err[used - 1] = '\0';
     return HOOKD_ECONFIG;
 }
+
+/* ---------------------------------------------------------------- setters */
 
 static int set_str(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
@@ -53,67 +62,10 @@ static int set_str(struct parse_ctx *c, void *f, const char *key, const char *va
     return 0;
 }
 
-/* cv_secret, remembering an env: variable's name in cfg->secret_env so
- * that workers keep it out of their handlers' environment. */
-static int read_secret(struct parse_ctx *c, const char *key, const char *val, char **out,
-                       size_t *len)
+static int set_redis_url(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
-    struct config *cfg = c->cfg;
-    char msg[256], **names;
-
-    if (cv_secret(val, out, len, msg, sizeof msg) < 0)
-        return config_fail(c, key, "%s", msg);
-    if (strncmp(val, "env:", 4) != 0)
-        return 0;
-    names = realloc(cfg->secret_env, (cfg->nsecret_env + 1) * sizeof *names);
-    if (names)
-        cfg->secret_env = names;
-    if (!names || !(names[cfg->nsecret_env] = strdup(val + 4))) {
-        config_secret_free(*out, *len);
-        *out = NULL;
-        return config_fail(c, key, "out of memory");
-    }
-    cfg->nsecret_env++;
-    return 0;
-}
-
-static int set_secret_str(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    char **dst = f, *s = NULL;
-    size_t n;
-
-    if (read_secret(c, key, val, &s, &n) < 0)
-        return HOOKD_ECONFIG;
-    free(*dst);
-    *dst = s;
-    return 0;
-}
-
-/* A credential only hookctl uses (api_token): kept as written and resolved
- * when used (config_api_token), so that the receiver and workers neither
- * need it in their environment nor fail to start without it. An env:
- * variable still joins cfg->secret_env: handlers never see it. */
-static int set_secret_ref(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    struct config *cfg = c->cfg;
-    char **dst = f, **names;
-    bool env = strncmp(val, "env:", 4) == 0;
-
-    if ((env && !val[4]) || (strncmp(val, "file:", 5) == 0 && !val[5]))
-        return config_fail(c, key, "expected a secret: a literal, env:VAR or file:PATH");
-    if (env) {
-        names = realloc(cfg->secret_env, (cfg->nsecret_env + 1) * sizeof *names);
-        if (names)
-            cfg->secret_env = names;
-        if (!names || !(names[cfg->nsecret_env] = strdup(val + 4)))
-            return config_fail(c, key, "out of memory");
-        cfg->nsecret_env++;
-    }
-    if (*dst)
-        config_secret_free(*dst, strlen(*dst));
-    if (!(*dst = strdup(val)))
-        return config_fail(c, key, "out of memory");
-    return 0;
+    c->redis_url_line = c->line; /* checked in validate, once the password is known */
+    return set_str(c, f, key, val);
 }
 
 static int set_size(struct parse_ctx *c, void *f, const char *key, const char *val)
@@ -465,7 +417,7 @@ struct key_row {
 static const struct key_row keys[] = {
     {RCV(listen), set_str},
     {RCV(admin_listen), set_str},
-    {RCV(admin_token), set_secret_str},
+    {RCV(admin_token), config_set_secret_str},
     {RCV(max_body), set_size},
     {RCV(high_watermark), set_i64},
     {RCV(low_watermark), set_i64},
@@ -481,7 +433,7 @@ static const struct key_row keys[] = {
     {SEC_RECEIVER, "polling", offsetof(struct receiver_cfg, epoll), set_polling},
     {RCV(user), set_str},
     {RCV(rejected_maxlen), set_size},
-    {RDS(url), set_str},
+    {RDS(url), set_redis_url},
     {RDS(prefix), set_str},
     {SEC_REDIS, "dedupe_ttl", offsetof(struct redis_cfg, dedupe_ttl_s), set_s},
     {SEC_REDIS, "timeout", offsetof(struct redis_cfg, timeout_ms), set_ms},
@@ -489,7 +441,7 @@ static const struct key_row keys[] = {
     {SEC_REDIS, "wait_timeout", offsetof(struct redis_cfg, wait_timeout_ms), set_ms},
     {RDS(sentinels), set_list},
     {RDS(master_name), set_str},
-    {RDS(password), set_secret_str},
+    {RDS(password), config_set_secret_str},
     {SRC(scheme), set_scheme},
     {SRC(max_body), set_size},
     {SEC_SOURCE, "tolerance", offsetof(struct source_cfg, tolerance_s), set_s},
@@ -505,13 +457,13 @@ static const struct key_row keys[] = {
     {SEC_SOURCE, "signature_prefix", offsetof(struct source_cfg, sig_prefix), set_str},
     {SEC_SOURCE, "timestamp_header", offsetof(struct source_cfg, ts_header), set_str},
     {SRC(signed_content), set_str},
-    {SRC(api_token), set_secret_ref},
+    {SRC(api_token), config_set_secret_ref},
     {SRC(api_hook), set_str},
     {SRC(api_base), set_str},
     {SRC(api_app_id), set_str},
     {SEC_SOURCE, "timestamp_format", offsetof(struct source_cfg, ts_format), set_ts_format},
     {SRC(public_url), set_url},
-    {SRC(verify_token), set_secret_str},
+    {SRC(verify_token), config_set_secret_str},
     {SRC(token_header), set_str},
     {RTE(match), set_match},
     {SEC_ROUTE, "filter", 0, set_filter},
@@ -529,48 +481,37 @@ static const struct key_row keys[] = {
     {SEC_ROUTE, "order_on_dead", offsetof(struct route_cfg, order_hold_on_dead), set_order_on_dead},
 };
 
-/* secret.VERSION or public_key.VERSION = value: one entry of the source's
- * versioned key set. A public key keeps its text until validate_source has
- * the scheme parse it. */
-static int set_secret_version(struct parse_ctx *c, const char *key, const char *val)
-{
-    struct source_cfg *src = c->target;
-    bool public = strncmp(key, "public_key.", 11) == 0;
-    const char *version = strchr(key, '.') + 1;
-    struct secret *k;
-    char *text = NULL;
-    size_t len;
+static const char *const section_names[] = {"", "[receiver]", "[redis]", "[source NAME]",
+                                             "[route NAME]"};
 
-    if (!cv_valid_name(version, strlen(version)))
-        return config_fail(c, key, "secret version must be [A-Za-z0-9_.-]{1,64}");
-    for (size_t i = 0; i < src->keys.n; i++)
-        if (strcmp(src->keys.keys[i].version, version) == 0)
-            return config_fail(c, key,
-                               "duplicate key version (secret.%s and public_key.%s "
-                               "share one set)",
-                               version, version);
-    if (src->keys.n >= CONFIG_MAX_KEYS)
-        return config_fail(c, key, "at most %d secret versions per source", CONFIG_MAX_KEYS);
-    if (read_secret(c, key, val, &text, &len) < 0)
-        return HOOKD_ECONFIG;
-    k = &src->keys.keys[src->keys.n];
-    k->key = (unsigned char *)text, k->key_len = len;
-    k->line = c->line;
-    k->is_public = public;
-    if (!(k->version = strdup(version))) {
-        free(text);
-        k->key = NULL;
-        return config_fail(c, key, "out of memory");
+/* An unknown key: the nearest one of this section (a typo), or the section
+ * where a key of that name belongs. */
+static int unknown_key(struct parse_ctx *c, const char *key)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX, n = sizeof keys / sizeof keys[0];
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].name, key) == 0)
+            return config_fail(c, key, "unknown key in this section (it belongs in %s)",
+                               section_names[keys[i].sec]);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = keys[i].sec == c->sec ? cv_edit_distance(key, keys[i].name) : SIZE_MAX;
+        if (d < best_d)
+            best_d = d, best = keys[i].name;
     }
-    src->keys.n++;
-    return 0;
+    if (c->sec == SEC_SOURCE && cv_edit_distance(key, "secret.v1") <= 3)
+        best = "secret.VERSION", best_d = 1;
+    if (best && best_d <= 2 + strlen(key) / 6)
+        return config_fail(c, key, "unknown key in this section; did you mean %s?", best);
+    return config_fail(c, key, "unknown key in this section");
 }
 
 int config_set_key(struct parse_ctx *c, const char *key, const char *val)
 {
     if (c->sec == SEC_SOURCE &&
         (strncmp(key, "secret.", 7) == 0 || strncmp(key, "public_key.", 11) == 0))
-        return set_secret_version(c, key, val);
+        return config_set_secret_version(c, key, val);
     _Static_assert(sizeof keys / sizeof keys[0] <= 128, "seen[] holds 128 bits");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (keys[i].sec != c->sec || strcmp(keys[i].name, key) != 0)
@@ -580,7 +521,7 @@ int config_set_key(struct parse_ctx *c, const char *key, const char *val)
         c->seen[i / 64] |= 1ULL << (i % 64);
         return keys[i].set(c, (char *)c->target + keys[i].offset, key, val);
     }
-    return config_fail(c, key, "unknown key in this section");
+    return unknown_key(c, key);
 }
 
 int config_set_schedule(struct parse_ctx *c, struct route_cfg *r, const char *text)

@@ -6,7 +6,7 @@
  *
  * The scan is a light reading of the INI syntax that config.c parses: it
  * must only find "key = value" lines whose key names a secret; it keeps
- * in step with the secret setters of config_keys.c (set_secret_str and
+ * in step with the secret setters of config_secrets.c (config_set_secret_str and
  * secret.VERSION). When in doubt it counts a value as literal: a false
  * alarm costs a chmod, a miss leaks a key.
  */

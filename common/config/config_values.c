@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +150,8 @@ int cv_secret(const char *s, char **out, size_t *out_len, char *err, size_t errl
     if (strncmp(s, "env:", 4) == 0) {
         const char *v = getenv(s + 4);
         if (!v || !*v) {
-            snprintf(err, errlen, "environment variable %.100s is not set", s + 4);
+            snprintf(err, errlen, "environment variable %.100s is %s", s + 4,
+                     v ? "set but empty" : "not set");
             return HOOKD_ECONFIG;
         }
         *out = strdup(v);
@@ -246,4 +248,28 @@ int config_api_token(const struct source_cfg *src, char **out, size_t *len, char
         return HOOKD_ECONFIG;
     }
     return 0;
+}
+
+/* Edit distance, for "did you mean": names are short (< 64 bytes). */
+size_t cv_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[65];
+
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up, row[j] = best;
+        }
+    }
+    return row[lb];
 }

@@ -27,4 +27,7 @@ void cv_list_free(char **items, size_t n);
 /* Names of sources, routes, secret versions: [A-Za-z0-9_.-], 1..64 chars. */
 int cv_valid_name(const char *s, size_t n);
 
+/* Levenshtein distance of two names (SIZE_MAX past 64 bytes), for "did you mean". */
+size_t cv_edit_distance(const char *a, const char *b);
+
 #endif

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "harness.h"
 #include "testsign.h"
+#include "redis_url.h"
 
 static const char minimal[] = "[source gh]\nscheme = github\nsecret.v1 = s\n"
                               "[route default]\nhandler = exec:/bin/true\n";
@@ -423,4 +424,136 @@ TEST(config_public_keys_and_v2_keys)
     ASSERT_STR_EQ(cfg->sources[2].verify_token, "vt");
     config_release(cfg);
 #undef SRC2
+}
+
+TEST(config_reports_every_error_with_suggestions)
+{
+    char err[2048];
+    const char *text = "[receiver]\nlistn = 127.0.0.1:1\n"
+                       "[source gh]\nscheme = github\nsecrt.v1 = x\nsecret.v1 = s\n"
+                       "handler = exec:/bin/true\n"
+                       "[bogus]\nwhatever = 1\n"
+                       "[route default]\nhandler = exec:/bin/true\nmax_attempt = 3\n";
+    struct config *cfg = parse(text, err, sizeof err);
+
+    ASSERT(cfg == NULL);
+    /* One line per error, in file order; a bad section's keys not repeated. */
+    ASSERT_STR_CONTAINS(err, "t.conf:2: listn: unknown key in this section; did you mean listen?\n");
+    ASSERT_STR_CONTAINS(err, "t.conf:5: secrt.v1: unknown key in this section; did you mean "
+                             "secret.VERSION?\n");
+    ASSERT_STR_CONTAINS(err, "t.conf:7: handler: unknown key in this section (it belongs in "
+                             "[route NAME])\n");
+    ASSERT_STR_CONTAINS(err, "t.conf:8: unknown section [bogus]\n");
+    ASSERT(strstr(err, "whatever") == NULL);
+    ASSERT_STR_CONTAINS(err, "t.conf:12: max_attempt: unknown key in this section; did you mean "
+                             "max_attempts?");
+    /* Nothing close: no guess. */
+    expect_error("[receiver]\nfrobnicate = 1\n", "t.conf:2: frobnicate: unknown key in this section");
+    parse("[receiver]\nfrobnicate = 1\n", err, sizeof err);
+    ASSERT(strstr(err, "did you mean") == NULL);
+
+    /* Errors found after reading (per section) are all reported too. */
+    text = "[source a]\nscheme = github\n[source b]\nscheme = stripe\n"
+           "[route default]\nhandler = exec:/bin/true\n";
+    ASSERT(parse(text, err, sizeof err) == NULL);
+    ASSERT_STR_CONTAINS(err, "[source a] needs at least one secret.VERSION");
+    ASSERT_STR_CONTAINS(err, "[source b] needs at least one secret.VERSION");
+
+    /* A small buffer keeps whole lines only. */
+    char small[80];
+    ASSERT(parse("[receiver]\nlistn = 1\nadmin_listn = 2\n", small, sizeof small) == NULL);
+    ASSERT_STR_EQ(small, "t.conf:2: listn: unknown key in this section; did you mean listen?");
+}
+
+TEST(config_empty_variable_is_not_unset)
+{
+    setenv("HOOKD_TEST_EMPTY", "", 1);
+    unsetenv("HOOKD_TEST_UNSET");
+    expect_error("[receiver]\nadmin_token = env:HOOKD_TEST_EMPTY\n",
+                 "t.conf:2: admin_token: environment variable HOOKD_TEST_EMPTY is set but empty");
+    expect_error("[receiver]\nadmin_token = env:HOOKD_TEST_UNSET\n",
+                 "t.conf:2: admin_token: environment variable HOOKD_TEST_UNSET is not set");
+}
+
+/* One parser for [redis] url (redis_url.c): what --check accepts, every
+ * process can connect with; what it refuses, none would. */
+TEST(config_redis_url_checked_once_for_all)
+{
+    static const char *const bad[][2] = {
+        {"http://127.0.0.1:6379", "url: must start with redis:// or unix:, got \"http\""},
+        {"redis://127.0.0.1:0", "port must be a number from 1 to 65535"},
+        {"redis://127.0.0.1:99999", "port must be a number from 1 to 65535"},
+        {"redis://127.0.0.1:6379/zero", "database (after the /) must be a number"},
+        {"redis://:6379", "no host in the redis url"},
+        {"redis://[::1:6379", "unclosed ["},
+        {"unix:relative.sock", "absolute socket path"},
+        {"unix:/run/r.sock?database=1", "only ?db=N may follow"},
+    };
+    char text[512], err[1024];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "[redis]\nurl = %s\n%s", bad[i][0], minimal);
+        expect_error(text, "t.conf:2: url: ");
+        expect_error(text, bad[i][1]);
+    }
+    /* A password in the url never shows in the message. */
+    snprintf(text, sizeof text, "[redis]\nurl = redis://:hunter2@h:70000/0\n%s", minimal);
+    ASSERT(parse(text, err, sizeof err) == NULL);
+    ASSERT(strstr(err, "hunter2") == NULL);
+
+    static const char *const good[] = {"redis://127.0.0.1:6379/0", "redis://localhost",
+                                       "redis://:pw@10.0.0.1:6380/2", "redis://[::1]:6379",
+                                       "unix:/run/redis.sock?db=3"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(text, sizeof text, "[redis]\nurl = %s\n%s", good[i], minimal);
+        struct config *cfg = parse(text, err, sizeof err);
+        if (!cfg)
+            test_fail(__FILE__, __LINE__, "%s refused: %s", good[i], err);
+        config_release(cfg);
+    }
+    /* The store opens with the same parser: what was refused above never
+     * reaches it, and a good url gives its parts. */
+    struct redis_url u;
+    ASSERT_INT_EQ(redis_url_parse("redis://:pw@[::1]:6380/2", &u, err, sizeof err), 0);
+    ASSERT_STR_EQ(u.host, "::1");
+    ASSERT_INT_EQ(u.port, 6380);
+    ASSERT_INT_EQ(u.db, 2);
+    ASSERT_STR_EQ(u.password, "pw");
+    redis_url_free(&u);
+}
+
+TEST(config_skip_secrets_and_reload_hint)
+{
+    char err[1024];
+    const char *text = "[receiver]\nadmin_token = env:HOOKD_TEST_UNSET\n"
+                       "[redis]\npassword = env:HOOKD_TEST_REDIS_PW\n"
+                       "[source gh]\nscheme = standard\nsecret.v1 = env:HOOKD_TEST_UNSET\n"
+                       "[route default]\nhandler = exec:/bin/true\n";
+    struct config *cfg;
+
+    unsetenv("HOOKD_TEST_UNSET");
+    setenv("HOOKD_TEST_REDIS_PW", "pw", 1);
+    cfg = config_parse_opts("t.conf", text, strlen(text), CONFIG_SKIP_SECRETS, err, sizeof err);
+    if (!cfg)
+        test_fail(__FILE__, __LINE__, "%s", err);
+    ASSERT(cfg->receiver.admin_token == NULL);
+    ASSERT(cfg->sources[0].keys.keys[0].key == NULL);
+    ASSERT_STR_EQ(cfg->sources[0].keys.keys[0].version, "v1");
+    ASSERT_STR_EQ(cfg->redis.password, "pw"); /* needed to connect */
+    ASSERT_INT_EQ(cfg->nsecret_env, 3);       /* still kept out of handlers */
+    config_release(cfg);
+
+    /* The Redis password is still required. */
+    unsetenv("HOOKD_TEST_REDIS_PW");
+    ASSERT(config_parse_opts("t.conf", text, strlen(text), CONFIG_SKIP_SECRETS, err,
+                             sizeof err) == NULL);
+    ASSERT_STR_CONTAINS(err, "t.conf:4: password: environment variable HOOKD_TEST_REDIS_PW is not set");
+
+    /* At a SIGHUP, a missing env: secret says why and what to do. */
+    text = "[source gh]\nscheme = github\nsecret.v1 = s\nsecret.v2 = env:HOOKD_TEST_UNSET\n"
+           "[route default]\nhandler = exec:/bin/true\n";
+    ASSERT(config_parse_opts("t.conf", text, strlen(text), CONFIG_RELOAD, err, sizeof err) == NULL);
+    ASSERT_STR_CONTAINS(err, "t.conf:4: secret.v2: environment variable HOOKD_TEST_UNSET is not set: "
+                             "a running process never sees a variable set after it started; to "
+                             "rotate by SIGHUP put the secret in a file (file:PATH), or restart");
 }

@@ -31,6 +31,7 @@
 #include "err.h"
 #include "clock.h"
 #include "log.h"
+#include "redis_url.h"
 #include "store_conn.h"
 
 int64_t store_now_ms(void)
@@ -43,53 +44,24 @@ int64_t store_wall_ms(void)
     return clock_wall_ms();
 }
 
-/* redis://[:password@]host[:port][/db]  or  unix:/path[?db=N] */
+/* The URL's parts into the store: redis_url.c is the one parser, the one
+ * the config's validation runs too. */
 static int parse_url(struct store *st, const char *url, char *err, size_t errlen)
 {
-    if (strncmp(url, "unix:", 5) == 0) {
-        const char *q = strchr(url + 5, '?');
-        st->unix_path = q ? strndup(url + 5, (size_t)(q - url - 5)) : strdup(url + 5);
-        if (q && strncmp(q, "?db=", 4) == 0)
-            st->db = (int)strtol(q + 4, NULL, 10);
-        return st->unix_path ? 0 : HOOKD_ENOMEM;
-    }
-    if (strncmp(url, "redis://", 8) != 0) {
-        /* Only the scheme: the rest may carry a password. */
-        snprintf(err, errlen, "redis url must start with redis:// or unix:, got \"%.*s\"",
-                 (int)strcspn(url, ":/@"), url);
-        return HOOKD_ECONFIG;
-    }
-    const char *p = url + 8, *at = strchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
+    struct redis_url u;
+
+    int rc;
+
+    if ((rc = redis_url_parse(url, &u, err, errlen)) < 0)
+        return rc;
+    st->host = u.host, st->unix_path = u.unix_path;
+    st->port = u.port, st->db = u.db;
+    u.host = u.unix_path = NULL;
+    if (u.password) {
         free(st->password);
-        if (!(st->password = strndup(pw, (size_t)(at - pw))))
-            return HOOKD_ENOMEM;
-        p = at + 1;
+        st->password = u.password, u.password = NULL;
     }
-    const char *slash = strchr(p, '/');
-    const char *hend = slash ? slash : p + strlen(p);
-    const char *colon = memchr(p, ':', (size_t)(hend - p));
-    st->port = 6379;
-    if (colon) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (end != hend || port <= 0 || port > 65535) {
-            snprintf(err, errlen, "bad port in redis url");
-            return HOOKD_ECONFIG;
-        }
-        st->port = (int)port;
-        hend = colon;
-    }
-    if (hend == p) {
-        snprintf(err, errlen, "no host in redis url");
-        return HOOKD_ECONFIG;
-    }
-    if (!(st->host = strndup(p, (size_t)(hend - p))))
-        return HOOKD_ENOMEM;
-    if (slash && slash[1])
-        st->db = (int)strtol(slash + 1, NULL, 10);
+    redis_url_free(&u);
     return 0;
 }
 
