@@ -112,9 +112,10 @@ test: deps browser-deps
 test-asan:
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined test
 
+# make run [CONF=FILE]: only the three programs are built before the banner.
 run: deps
-	@$(MAKE) --no-print-directory all
-	@sh scripts/run.sh
+	@$(MAKE) --no-print-directory $(BINS)
+	@CONF='$(CONF)' sh scripts/run.sh
 
 stop:
 	@sh scripts/run.sh stop

@@ -3,7 +3,7 @@
  * codes, option parsing, time arguments and plain-text output helpers.
  *
  * Each command group is one file (stats.c, dead.c, replay.c, reconcile.c,
- * verify_cmd.c, control.c; reconcile --api adds reconcile_api.c, its
+ * verify_cmd.c, control.c, sign.c; reconcile --api adds reconcile_api.c, its
  * providers and api.h's client) with one entry point `int cmd_NAME(struct ctl *, int argc,
  * char **argv)` returning an exit code. main.c parses the global options,
  * loads the config and dispatches. The operations themselves live in
@@ -55,6 +55,10 @@ const struct route_cfg *ctl_route(const struct ctl *c, const char *name);
  * argv[*i] is another word; HOOKD_EPARSE (after an error) if the value is missing.
  */
 int ctl_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* The whole file, at most MAX bytes (malloc'd, NUL-terminated; its
+ * length in *len), or NULL. */
+char *ctl_read_file(const char *path, size_t max, size_t *len);
 
 /* Wall-clock milliseconds since the epoch. */
 int64_t ctl_now_ms(void);
@@ -109,5 +113,6 @@ int cmd_verify(struct ctl *c, int argc, char **argv);
 int cmd_pause(struct ctl *c, int argc, char **argv);
 int cmd_resume(struct ctl *c, int argc, char **argv);
 int cmd_throttle(struct ctl *c, int argc, char **argv);
+int cmd_sign(struct ctl *c, int argc, char **argv);
 
 #endif

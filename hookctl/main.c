@@ -39,6 +39,9 @@ static const char usage_text[] =
     "                                          recover missing events\n"
     "  verify SOURCE --headers FILE --body FILE [--at T]\n"
     "                                          diagnose a captured request's signature\n"
+    "  sign SOURCE --body FILE [--type T] [--id ID] [--version V] [--url URL]\n"
+    "                                          print a curl that sends FILE signed with\n"
+    "                                          the source's secret (try a handler)\n"
     "  pause ROUTE | resume ROUTE              stop / restart ingress (503) and workers\n"
     "                                          for a route, at run time\n"
     "  throttle [SOURCE RATE]                  override a source's rate_limit at run time\n"
@@ -108,7 +111,7 @@ static int dispatch(struct ctl *c, int argc, char **argv)
     } cmds[] = {
         {"stats", cmd_stats},         {"dead", cmd_dead},         {"replay", cmd_replay},
         {"reconcile", cmd_reconcile}, {"verify", cmd_verify},     {"pause", cmd_pause},
-        {"resume", cmd_resume},       {"throttle", cmd_throttle},
+        {"resume", cmd_resume},       {"throttle", cmd_throttle}, {"sign", cmd_sign},
     };
 
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
@@ -116,6 +119,14 @@ static int dispatch(struct ctl *c, int argc, char **argv)
             return cmds[i].fn(c, argc - 1, argv + 1);
     ctl_err("unknown command \"%s\" (try hookctl --help)", argv[0]);
     return CTL_USAGE;
+}
+
+/* Only commands that check or make signatures read the sources' secrets:
+ * the others run with the config alone (and Redis's password). */
+static bool needs_secrets(const char *cmd)
+{
+    return strcmp(cmd, "verify") == 0 || strcmp(cmd, "replay") == 0 ||
+           strcmp(cmd, "reconcile") == 0 || strcmp(cmd, "sign") == 0;
 }
 
 /* Global options before the command; returns the command's index or -1. */
@@ -167,7 +178,7 @@ static int strip_json_flag(struct ctl *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
     struct ctl c = {0};
-    char err[512];
+    char err[2048];
     int code = CTL_USAGE, first;
 
     log_set_level(LOG_ERROR + 1);
@@ -179,7 +190,8 @@ int main(int argc, char **argv)
         ctl_err("no config: give -c FILE (or set HOOKD_CONFIG)");
         return CTL_USAGE;
     }
-    if (!(c.cfg = config_load(c.config_path, err, sizeof err))) {
+    if (!(c.cfg = config_load_opts(c.config_path, needs_secrets(argv[first]) ? 0 : CONFIG_SKIP_SECRETS,
+                                   err, sizeof err))) {
         ctl_err("%s", err);
         return CTL_USAGE;
     }

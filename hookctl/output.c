@@ -234,3 +234,37 @@ void ctl_table_free(struct ctl_table *t)
     free(t->cells);
     memset(t, 0, sizeof *t);
 }
+
+char *ctl_read_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *b = cap <= max ? realloc(buf, cap ? cap * 2 : 8192) : NULL;
+            if (!b)
+                goto fail;
+            buf = b, cap = cap ? cap * 2 : 8192;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n > max)
+            goto fail;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f))
+        goto fail;
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
+}

@@ -31,41 +31,6 @@
 #define HEADERS_FILE_MAX (1u << 20)
 #define BODY_FILE_MAX (64u << 20)
 
-/* The whole file (malloc'd, NUL-terminated) or NULL. */
-static char *read_file(const char *path, size_t max, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-
-    if (!f)
-        return NULL;
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *b = cap <= max ? realloc(buf, cap ? cap * 2 : 8192) : NULL;
-            if (!b)
-                goto fail;
-            buf = b, cap = cap ? cap * 2 : 8192;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n > max)
-            goto fail;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f))
-        goto fail;
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-fail:
-    free(buf);
-    fclose(f);
-    return NULL;
-}
-
 static char *trim(char *s, char *end)
 {
     while (s < end && (*s == ' ' || *s == '\t'))
@@ -245,11 +210,11 @@ static int load_request(const struct verify_args *a, char **htext, json_t **hjso
 {
     size_t hlen;
 
-    if (!(*htext = read_file(a->headers, HEADERS_FILE_MAX, &hlen))) {
+    if (!(*htext = ctl_read_file(a->headers, HEADERS_FILE_MAX, &hlen))) {
         ctl_err("cannot read headers file %s", a->headers);
         return CTL_USAGE;
     }
-    if (!(*body = read_file(a->body, BODY_FILE_MAX, body_len))) {
+    if (!(*body = ctl_read_file(a->body, BODY_FILE_MAX, body_len))) {
         ctl_err("cannot read body file %s", a->body);
         return CTL_USAGE;
     }

@@ -251,3 +251,90 @@ TEST(hookctl_usage_and_config_errors_exit_2)
     ASSERT_STR_CONTAINS(out, "unknown route \"nosuchroute\"");
     free(out);
 }
+
+/* Commands that need no secret run with the config alone: a shell without
+ * the env: variables (or without the secret files) still gets stats, dead
+ * letters, pause; commands that check or make signatures say which
+ * variable is missing. */
+TEST(hookctl_commands_without_secrets)
+{
+    struct hk h;
+    char *out, *text;
+
+    hk_start(&h, false);
+    text = harness_read_file(h.f.config_path, NULL);
+    ASSERT_NOT_NULL(text);
+    char *conf = harness_expand(text, (const char *const[]){
+        "admin_token = test-admin-token", "admin_token = env:HOOKD_TEST_NO_TOKEN",
+        "secret.v1 = gh-secret-one", "secret.v1 = env:HOOKD_TEST_NO_GH",
+        "secret.v1 = whsec_stripe_test", "secret.v1 = file:/nonexistent/stripe.secret", NULL});
+    free(text);
+    const char *path = harness_write_file("nosecrets.conf", conf);
+    free(conf);
+    unsetenv("HOOKD_TEST_NO_TOKEN"), unsetenv("HOOKD_TEST_NO_GH");
+
+    ASSERT_INT_EQ(hk_ctl_config(path, &out, "stats", NULL), 0);
+    ASSERT_STR_CONTAINS(out, "billing");
+    free(out);
+    ASSERT_INT_EQ(hk_ctl_config(path, &out, "dead", "list", "billing", NULL), 0);
+    free(out);
+    ASSERT_INT_EQ(hk_ctl_config(path, &out, "pause", "billing", NULL), 0);
+    free(out);
+    ASSERT_INT_EQ(hk_ctl_config(path, &out, "resume", "billing", NULL), 0);
+    free(out);
+    ASSERT_INT_EQ(hk_ctl_config(path, &out, "throttle", NULL), 0);
+    free(out);
+    ASSERT_INT_EQ(hk_ctl_config(path, &out, "verify", "github", "--headers", "h", "--body", "b",
+                                NULL), 2);
+    ASSERT_STR_CONTAINS(out, "environment variable HOOKD_TEST_NO_TOKEN is not set");
+    ASSERT_STR_CONTAINS(out, "environment variable HOOKD_TEST_NO_GH is not set");
+    ASSERT_STR_CONTAINS(out, "cannot read secret file /nonexistent/stripe.secret");
+    free(out);
+}
+
+/* hookctl sign: a curl that the receiver accepts, for each scheme the
+ * fixture configures, with the type given and a new id each time. */
+TEST(hookctl_sign_prints_an_accepted_curl)
+{
+    struct fixture f;
+    char *out, *reply, cmd[8192];
+    const char *body = harness_write_file("evt.json", "{\"id\":\"evt_signed_1\",\"type\":"
+                                                      "\"invoice.paid\",\"event_id\":\"Ev1\","
+                                                      "\"event\":{\"type\":\"message\"},"
+                                                      "\"meta\":{\"id\":\"m1\"}}");
+    static const char *const sources[] = {"github", "stripe",   "slack",
+                                          "shopify", "standard", "generic"};
+
+    fixture_start(&f, NULL);
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+        ASSERT_INT_EQ(hk_ctl_config(f.config_path, &out, "sign", sources[i], "--body", body,
+                                    "--type", "push", NULL), 0);
+        ASSERT_STR_CONTAINS(out, "curl -i -X POST");
+        size_t n = strlen(out);
+        while (n && out[n - 1] == '\n')
+            n--;
+        snprintf(cmd, sizeof cmd, "%.*s -s", (int)n, out);
+        const char *argv[] = {"sh", "-c", cmd, NULL};
+        ASSERT_INT_EQ(harness_run(argv, &reply, 10000), 0);
+        if (!strstr(reply, "HTTP/1.1 202"))
+            test_fail(__FILE__, __LINE__, "%s: %s\n%s", sources[i], out, reply);
+        free(reply);
+        free(out);
+    }
+    /* github: the type header as given; a new delivery id each run. */
+    ASSERT_INT_EQ(hk_ctl_config(f.config_path, &out, "sign", "github", "--body", body, "--type",
+                                "push", NULL), 0);
+    ASSERT_STR_CONTAINS(out, "-H 'X-GitHub-Event: push'");
+    char *again;
+    ASSERT_INT_EQ(hk_ctl_config(f.config_path, &again, "sign", "github", "--body", body, NULL), 0);
+    ASSERT(strcmp(strstr(out, "X-GitHub-Delivery"), strstr(again, "X-GitHub-Delivery")) != 0);
+    free(again);
+    free(out);
+    /* --version names a configured key; an unknown one is refused. */
+    ASSERT_INT_EQ(hk_ctl_config(f.config_path, &out, "sign", "github", "--body", body,
+                                "--version", "v9", NULL), 2);
+    ASSERT_STR_CONTAINS(out, "no secret.v9");
+    free(out);
+    ASSERT_INT_EQ(hk_ctl_config(f.config_path, &out, "sign", "nosuch", "--body", body, NULL), 2);
+    free(out);
+}
