@@ -72,6 +72,22 @@ async function run() {
     check(resp && resp.status() === 200, 'the page loads with Basic auth');
     await page.waitForSelector('#status.ok');
 
+    // Opened as http://user:TOKEN@host/ (as people paste it): every request
+    // still goes out (fetch() refuses URLs with credentials, so the page
+    // must build them from location.origin).
+    const withCreds = new URL(url + '/');
+    withCreds.username = 'operator';
+    withCreds.password = token;
+    const credPage = await context.newPage();
+    const credProblems = [];
+    credPage.on('pageerror', (e) => credProblems.push(e.message));
+    credPage.on('console', (m) => { if (m.type() === 'error') credProblems.push(m.text()); });
+    await credPage.goto(withCreds.href);
+    await credPage.waitForSelector('#status.ok, #status.error');
+    check(await credPage.locator('#status.ok').count() === 1 && credProblems.length === 0,
+      `the page opened as http://operator:TOKEN@host/ refreshes (${await credPage.locator('#status').textContent()}${credProblems.length ? '; ' + credProblems.join('; ') : ''})`);
+    await credPage.close();
+
     // The known state.
     for (const [route, cols] of Object.entries(expected.routes)) {
       for (const [col, want] of Object.entries(cols)) await waitCell(page, route, col, want);

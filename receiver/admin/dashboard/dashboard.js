@@ -45,8 +45,13 @@
     return Object.entries(obj || {}).map(([k, v]) => k + ' ' + v).join(', ');
   }
 
+  // Request URLs are built from location.origin, never from the page's
+  // URL: opened as http://user:TOKEN@host/, relative URLs would carry the
+  // credentials, and fetch() refuses those. The browser still sends the
+  // Basic credentials it has for this origin.
   async function api(path, opts) {
-    const r = await fetch(path, Object.assign({ cache: 'no-store', credentials: 'same-origin' }, opts));
+    const url = new URL(path, location.origin);
+    const r = await fetch(url, Object.assign({ cache: 'no-store', credentials: 'same-origin' }, opts));
     let body = null;
     try { body = await r.json(); } catch (e) { body = null; }
     if (!r.ok) throw new Error((body && body.error) || ('HTTP ' + r.status + ' from ' + path));
