@@ -2,6 +2,7 @@
 #   make                 build the three binaries into build/
 #   make test            install missing packages, build, run every test
 #   make run             install, build, start redis + receiver + worker
+#   make install         binaries, man pages, units, /etc/hookd (deploy/install.mk)
 #   make SANITIZER=address,undefined test   (or: make test-asan)
 
 CC ?= cc
@@ -129,5 +130,6 @@ clean:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include tests/fuzz/fuzz.mk
 include deploy/test.mk
+include deploy/install.mk
 -include bench/bench.mk
 include burst/burst.mk

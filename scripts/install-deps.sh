@@ -10,7 +10,7 @@
 # (policy-rc.d, removed again afterwards).
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libssl-dev libhiredis-dev
-libjansson-dev libcurl4-openssl-dev redis-server redis-tools curl"
+libjansson-dev libcurl4-openssl-dev redis-server redis-tools curl scdoc man-db"
 [ -n "${HOOKD_EXTRA_PKGS:-}" ] && PKGS="$PKGS $HOOKD_EXTRA_PKGS"
 who=${HOOKD_INSTALLER:-install-deps}
 missing=""
