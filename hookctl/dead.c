@@ -190,8 +190,13 @@ static int dead_purge(struct ctl *c, const char *route, int argc, char **argv)
             return CTL_USAGE;
         }
     }
-    if (!before_s || (before = ctl_parse_time(before_s, ctl_now_ms())) <= 0) {
+    if (!before_s) {
         ctl_err("dead purge: --before T is required (T: 7d, RFC 3339 time or epoch seconds)");
+        return CTL_USAGE;
+    }
+    if ((before = ctl_parse_time(before_s, ctl_now_ms())) <= 0) {
+        ctl_err("dead purge: cannot parse --before \"%s\" (want a duration ago such as 7d, an "
+                "RFC 3339 time or epoch seconds)", before_s);
         return CTL_USAGE;
     }
     if ((rc = ctl_store(c)) != 0)

@@ -154,7 +154,10 @@ static void print_controls(json_t *doc)
             ctl_table_row(&tab, row);
         }
     }
-    ctl_table_print(&tab);
+    if (rows)
+        ctl_table_print(&tab);
+    else
+        ctl_table_free(&tab); /* no tenant streams: no header either */
     json_object_foreach(json_object_get(doc, "throttle"), name, rate)
     {
         if (!throttled++)

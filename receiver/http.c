@@ -392,7 +392,9 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, uns
     }
     d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                         /* 1 would mean "no pool" too, with a warning at every start */
+                         MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
+                         MHD_OPTION_CONNECTION_LIMIT,
                          cfg->receiver.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                          cfg->receiver.connection_memory_limit, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)cfg->receiver.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
