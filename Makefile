@@ -49,7 +49,7 @@ LIBTOOLS := $(BUILD)/libtools.a
 BINS := $(BUILD)/hookd-receiver $(if $(WORKER_SRC),$(BUILD)/hookd-worker) $(if $(HOOKCTL_SRC),$(BUILD)/hookctl)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
-.PHONY: all deps browser-deps test test-asan run stop check clean fuzz bench
+.PHONY: all deps browser-deps test-deps test test-asan run stop check clean fuzz bench
 all: $(BINS) $(BUILD)/tests $(TOOLS)
 
 $(BUILD)/obj/receiver/%.o: CFLAGS += -Ireceiver -Ireceiver/admin
@@ -105,7 +105,11 @@ browser-deps: deps
 	@sh scripts/install-browser-deps.sh
 
 # The runner prints "N passed, M failed" last and exits non-zero on failure.
-test: deps browser-deps
+# make test's own needs: the browser test's, and promtool for /metrics.
+test-deps: deps
+	@sh scripts/install-test-deps.sh
+
+test: deps test-deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/check.sh
 	$(BUILD)/tests $(T)

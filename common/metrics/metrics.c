@@ -182,7 +182,13 @@ fail:
 struct metrics_family *metrics_counter(struct metrics *m, const char *name, const char *help,
                                        const char *const *labels)
 {
-    return family_add(m, name, help, labels, false, NULL, 0);
+    struct metrics_family *f = family_add(m, name, help, labels, false, NULL, 0);
+
+    /* A counter without labels has one series: show its 0 from the start,
+     * so that rate() and alerts see it before the first increment. */
+    if (f && (!labels || !labels[0]))
+        metrics_series(f, NULL);
+    return f;
 }
 
 struct metrics_family *metrics_histogram(struct metrics *m, const char *name, const char *help,

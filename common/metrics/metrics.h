@@ -48,7 +48,8 @@ void metrics_free(struct metrics *m);
  * METRICS_MAX_LABELS names (NULL: none). BOUNDS are a histogram's upper
  * bounds, strictly increasing, without +Inf. Returns NULL (a programming
  * error) for an invalid or already registered name, invalid label names
- * ("le" on a histogram, a "__" prefix), bad bounds, or no memory.
+ * ("le" on a histogram, a "__" prefix), bad bounds, or no memory. A
+ * counter without labels renders its 0 before the first increment.
  */
 struct metrics_family *metrics_counter(struct metrics *m, const char *name, const char *help,
                                        const char *const *labels);
