@@ -101,24 +101,28 @@ static void pairs(json_t *obj, char *buf, size_t cap)
     }
 }
 
+/* Per source: the requests each secret version verified (all receivers,
+ * since the counters began: a version at 0 while its successor counts up
+ * can be retired) and the rejected ones from the capped stream. */
 static void print_sources(json_t *sources)
 {
-    static const char *const head[] = {"SOURCE", ">REJECTED", "BY_REASON", "BY_VERSION_TRIED",
-                                       NULL};
-    char total[24], reasons[512], versions[512], src[64];
+    static const char *const head[] = {"SOURCE", "VERIFIED_BY_VERSION", ">REJECTED", "BY_REASON",
+                                       "BY_VERSION_TRIED", NULL};
+    char total[24], verified[512], reasons[512], versions[512], src[64];
     struct ctl_table t;
     const char *name;
     json_t *s;
 
-    printf("\nrejected signatures (capped stream):\n");
+    printf("\nsignatures per source (verified: counters; rejected: capped stream):\n");
     ctl_table_init(&t, head);
     json_object_foreach(sources, name, s)
     {
         ctl_printable(name, strlen(name), src, sizeof src);
         num(s, "total", total, sizeof total);
+        pairs(json_object_get(s, "verified_by_version"), verified, sizeof verified);
         pairs(json_object_get(s, "by_reason"), reasons, sizeof reasons);
         pairs(json_object_get(s, "by_version_tried"), versions, sizeof versions);
-        const char *row[] = {src, total, reasons, versions};
+        const char *row[] = {src, verified, total, reasons, versions};
         ctl_table_row(&t, row);
     }
     ctl_table_print(&t);

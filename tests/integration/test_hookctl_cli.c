@@ -170,6 +170,9 @@ TEST(hookctl_stats_rejected_by_reason_and_version)
     post_github(&h, "gh-secret-one", "ok-1", 200);
     post_github(&h, "wrong", "bad-1", 401);
     post_github(&h, "wrong", "bad-2", 401);
+    post_github(&h, "gh-secret-two", "ok-2", 202);
+    post_github(&h, "gh-secret-two", "ok-3", 202);
+    hk_post_stripe(&h, "evt_v1", "invoice.paid", "{}"); /* another route, another source */
     ASSERT_INT_EQ(hk_ctl(&h, &out, "stats", "--json", NULL), 0);
     json_t *doc = json_loads(out, 0, NULL);
     ASSERT_NOT_NULL(doc);
@@ -180,19 +183,28 @@ TEST(hookctl_stats_rejected_by_reason_and_version)
     json_t *byv = json_object_get(gh, "by_version_tried");
     ASSERT_INT_EQ(json_integer_value(json_object_get(byv, "v1")), 2);
     ASSERT_INT_EQ(json_integer_value(json_object_get(byv, "v2")), 2);
+    /* Verified requests per version, whatever their outcome (the
+     * duplicate too): which secret is still in use. */
+    json_t *ver = json_object_get(gh, "verified_by_version");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(ver, "v1")), 2);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(ver, "v2")), 2);
+    json_t *sv = json_object_get(json_object_get(json_object_get(doc, "sources"), "stripe"),
+                                 "verified_by_version");
+    ASSERT_INT_EQ(json_integer_value(json_object_get(sv, "v1")), 1);
     json_t *def = json_object_get(json_object_get(doc, "routes"), "default");
-    ASSERT_INT_EQ(json_integer_value(json_object_get(def, "stream_length")), 1);
-    ASSERT_INT_EQ(json_integer_value(json_object_get(def, "lag")), 1);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(def, "stream_length")), 3);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(def, "lag")), 3);
     ASSERT(json_is_false(json_object_get(def, "group_exists")));
     json_t *cnt = json_object_get(def, "counters");
-    ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "received")), 1);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "received")), 3);
     ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "duplicates")), 1);
-    ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "backlog")), 1);
+    ASSERT_INT_EQ(json_integer_value(json_object_get(cnt, "backlog")), 3);
     json_decref(doc);
     free(out);
     ASSERT_INT_EQ(hk_ctl(&h, &out, "stats", NULL), 0);
     ASSERT_STR_CONTAINS(out, "no_match=2");
     ASSERT_STR_CONTAINS(out, "v1=2,v2=2");
+    ASSERT_STR_CONTAINS(out, "VERIFIED_BY_VERSION");
     free(out);
 }
 

@@ -95,7 +95,26 @@ static int route_int(struct store *st, const char *route, const char *what, cons
     return rc;
 }
 
-static int read_counters(struct store *st, const char *route, int64_t *counters)
+/* "verified:SOURCE:VERSION" = N into VERIFIED[SOURCE][VERSION] (added). */
+static void add_verified(json_t *verified, const char *field, const char *value)
+{
+    const char *src = field + strlen("verified:"), *colon = strrchr(src, ':');
+    char source[CONFIG_NAME_MAX + 1];
+    json_t *by, *old;
+
+    if (!colon || colon == src || (size_t)(colon - src) > CONFIG_NAME_MAX)
+        return;
+    snprintf(source, sizeof source, "%.*s", (int)(colon - src), src);
+    if (!(by = json_object_get(verified, source)) &&
+        json_object_set_new(verified, source, by = json_object()) < 0)
+        return;
+    old = json_object_get(by, colon + 1);
+    json_object_set_new(by, colon + 1,
+                        json_integer(json_integer_value(old) + strtoll(value, NULL, 10)));
+}
+
+static int read_counters(struct store *st, const char *route, int64_t *counters,
+                         json_t *verified)
 {
     const char *argv[2] = {"HGETALL", NULL};
     int rc;
@@ -114,6 +133,8 @@ static int read_counters(struct store *st, const char *route, int64_t *counters)
         for (int c = 0; c < STORE_NCOUNTERS; c++)
             if (strcmp(k->str, counter_names[c]) == 0)
                 counters[c] = strtoll(v->str, NULL, 10);
+        if (strncmp(k->str, "verified:", 9) == 0)
+            add_verified(verified, k->str, v->str);
     }
     freeReplyObject(r);
     return 0;
@@ -304,10 +325,12 @@ int store_route_stats(struct store *st, const char *route, struct store_route_st
     int rc;
 
     memset(out, 0, sizeof *out);
+    if (!(out->verified = json_object()))
+        return HOOKD_ENOMEM;
     if ((rc = read_streams(st, route, out)) < 0 ||
         (rc = store_log_len(st, route, STORE_LOG_DEAD, &out->dead)) < 0 ||
         (rc = route_int(st, route, "retry", "ZCARD", &out->retry_scheduled)) < 0 ||
-        (rc = read_counters(st, route, out->counters)) < 0 ||
+        (rc = read_counters(st, route, out->counters, out->verified)) < 0 ||
         (rc = store_route_paused(st, route, &out->paused)) < 0) {
         store_route_stats_free(out);
         return rc;
@@ -321,6 +344,8 @@ void store_route_stats_free(struct store_route_stats *s)
         return;
     free(s->consumers);
     free(s->tenants);
+    json_decref(s->verified);
+    s->verified = NULL;
     s->consumers = NULL;
     s->tenants = NULL;
     s->nconsumers = s->ntenants = 0;
@@ -380,7 +405,8 @@ static json_t *source_summary(json_t *sum, const char *source)
     json_t *s = json_object_get(sum, source);
 
     if (!s) {
-        s = json_pack("{s:I, s:{}, s:{}}", "total", (json_int_t)0, "by_reason", "by_version_tried");
+        s = json_pack("{s:I, s:{}, s:{}, s:{}}", "total", (json_int_t)0, "by_reason",
+                      "by_version_tried", "verified_by_version");
         if (!s || json_object_set_new(sum, source, s) < 0)
             return NULL;
     }
@@ -473,6 +499,24 @@ static int throttle_json(struct store *st, json_t *doc)
     return rc;
 }
 
+/* A route's verified requests into each source's verified_by_version. */
+static void sum_verified(json_t *sources, json_t *verified)
+{
+    const char *source, *version;
+    json_t *by, *n;
+
+    json_object_foreach(verified, source, by)
+    {
+        json_t *s = source_summary(sources, source);
+        json_t *dst = json_object_get(s, "verified_by_version");
+        json_object_foreach(by, version, n)
+        {
+            json_int_t was = json_integer_value(json_object_get(dst, version));
+            json_object_set_new(dst, version, json_integer(was + json_integer_value(n)));
+        }
+    }
+}
+
 int store_stats_json(struct store *st, const struct config *cfg, json_t **out)
 {
     json_t *doc = NULL, *routes, *sources;
@@ -491,6 +535,7 @@ int store_stats_json(struct store *st, const struct config *cfg, json_t **out)
         if ((rc = store_route_stats(st, cfg->routes[i].name, &s)) < 0)
             goto out;
         json_object_set_new(routes, cfg->routes[i].name, store_route_stats_json(&s));
+        sum_verified(sources, s.verified);
         store_route_stats_free(&s);
     }
     for (size_t i = 0; i < cfg->nsources; i++) /* every configured source, zero or not */

@@ -123,6 +123,7 @@ struct store_route_stats {
     struct store_tenant_stats *tenants; /* owned; sorted by name */
     size_t ntenants;
     int64_t counters[STORE_NCOUNTERS]; /* absent fields read as 0 */
+    json_t *verified; /* {SOURCE: {VERSION: N}}: requests verified (owned) */
 };
 
 int store_route_stats(struct store *st, const char *route, struct store_route_stats *out);
