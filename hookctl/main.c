@@ -62,6 +62,9 @@ void ctl_err(const char *fmt, ...)
     fprintf(stderr, "hookctl: %s\n", msg);
 }
 
+/* The store ctl_store opened, for ctl_store_failed's messages. */
+static const struct store *opened;
+
 int ctl_store(struct ctl *c)
 {
     char err[256];
@@ -71,8 +74,11 @@ int ctl_store(struct ctl *c)
         ctl_err("%s: [redis] %s", c->config_path, err);
         return CTL_USAGE;
     }
+    opened = c->st;
     if ((rc = store_ping(c->st)) < 0) {
-        ctl_err("Redis unreachable ([redis] url in %s): %s", c->config_path, hookd_strerror(rc));
+        ctl_err("Redis unreachable: %s ([redis] url in %s)",
+                store_last_error(c->st)[0] ? store_last_error(c->st) : hookd_strerror(rc),
+                c->config_path);
         return CTL_REDIS;
     }
     return 0;
@@ -80,7 +86,11 @@ int ctl_store(struct ctl *c)
 
 int ctl_store_failed(int rc, const char *what)
 {
-    ctl_err("%s: %s", what, hookd_strerror(rc));
+    if ((rc == HOOKD_EREDIS_CONN || rc == HOOKD_EREDIS_TIMEOUT || rc == HOOKD_EREDIS_REPLY) &&
+        opened && store_last_error(opened)[0])
+        ctl_err("%s: %s: %s", what, hookd_strerror(rc), store_last_error(opened));
+    else
+        ctl_err("%s: %s", what, hookd_strerror(rc));
     if (rc == HOOKD_EREDIS_CONN || rc == HOOKD_EREDIS_TIMEOUT)
         return CTL_REDIS;
     return CTL_PROBLEM;

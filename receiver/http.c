@@ -390,11 +390,14 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, uns
         snprintf(err, errlen, "listen address \"%.100s\" must be an IP literal", listen);
         return NULL;
     }
+    /* A pool of 1 (or 0) means no pool, with a warning at every start: the
+     * option is given only for a real pool. */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+        {MHD_OPTION_END, 0, NULL}};
     d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
-                         /* 1 would mean "no pool" too, with a warning at every start */
-                         MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
-                         MHD_OPTION_CONNECTION_LIMIT,
+                         MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_LIMIT,
                          cfg->receiver.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                          cfg->receiver.connection_memory_limit, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)cfg->receiver.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,

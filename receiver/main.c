@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "runtime.h"
+#include "store_ingress.h"
 
 #define DRAIN_TIMEOUT_S 30
 
@@ -70,6 +71,24 @@ static void reload(const char *path)
     runtime_swap_config(neu);
     log_msg(LOG_INFO, EV_RELOAD, "config reloaded from %s: %zu sources, %zu routes", path,
             neu->nsources, neu->nroutes);
+}
+
+/* At start, one line on where Redis is and whether it answers (with the
+ * cause when not): a receiver that will answer 503 says why at once. */
+static void log_redis_at_start(const struct config *cfg)
+{
+    char err[256], addr[128];
+    struct store *st = store_open(&cfg->redis, err, sizeof err);
+
+    if (!st)
+        return; /* the url passed the config's check: only memory can fail */
+    store_address(st, addr, sizeof addr);
+    if (store_ping(st) == 0)
+        log_msg(LOG_INFO, EV_REDIS_UP, "Redis at %s answers", addr);
+    else
+        log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis unreachable: %s; ingress answers 503 until it is back",
+                store_last_error(st));
+    store_close(st);
 }
 
 static void drain(struct http_server *srv)
@@ -183,6 +202,7 @@ int main(int argc, char **argv)
     }
     log_msg(LOG_INFO, EV_START, "hookd-receiver listening on %s (admin %s), pid %d",
             cfg->receiver.listen, cfg->receiver.admin_listen, (int)getpid());
+    log_redis_at_start(cfg);
     serve_signals(path, &set);
     drain(srv);
     pipeline_stop(); /* every suspended request resumed: MHD may stop */

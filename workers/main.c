@@ -228,8 +228,8 @@ static int ensure_groups(struct worker *w, struct store *st, const sigset_t *sig
             continue;
         }
         if (tries == 0)
-            log_msg(LOG_WARN, EV_REDIS_DOWN, "[route %s] consumer group: %s; waiting for Redis",
-                    w->routes[i].cfg->name, hookd_strerror(rc));
+            log_msg(LOG_WARN, EV_REDIS_DOWN, "[route %s] consumer group: %s (%s); waiting for Redis",
+                    w->routes[i].cfg->name, hookd_strerror(rc), store_last_error(st));
         if (stop_requested(sigs))
             return HOOKD_ESTATE;
         worker_redis_wait(w, &tries, 0);

@@ -65,6 +65,14 @@ int store_ping(struct store *st);
 /* True while the last operation failed for connection reasons. */
 bool store_is_down(const struct store *st);
 
+/* Why the last connection or command failed, with the address tried:
+ * "127.0.0.1:6379: connection refused", "…: timed out after 2000 ms",
+ * "…: auth failed (WRONGPASS …)", "…: answered READONLY …"; "" when nothing
+ * failed yet. Borrowed, valid until the next call on ST. Never a secret. */
+const char *store_last_error(const struct store *st);
+/* "HOST:PORT", "unix:PATH" or "sentinels for MASTER" into buf. */
+void store_address(const struct store *st, char *buf, size_t cap);
+
 /* Milliseconds the last round trip took (for metrics). */
 double store_last_rtt_ms(const struct store *st);
 

@@ -41,12 +41,11 @@ struct store {
     char *master_name;
     uint64_t conns_opened; /* each connection opened gets the next serial */
     uint64_t ctx_conn, last_conn; /* serials: of ctx; of the latest reply's */
+    char why[256]; /* the last failure, "HOST:PORT: cause" (store_why, store_conn.h) */
 };
 
-/* Monotonic milliseconds. */
-int64_t store_now_ms(void);
-/* Wall clock milliseconds since the epoch. */
-int64_t store_wall_ms(void);
+int64_t store_now_ms(void);  /* monotonic milliseconds */
+int64_t store_wall_ms(void); /* epoch milliseconds */
 
 /* Asks the configured sentinels for the master's address (*host malloc'd). */
 int store_sentinel_resolve(struct store *st, char **host, int *port);

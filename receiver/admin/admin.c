@@ -132,19 +132,23 @@ static enum MHD_Result readyz(struct MHD_Connection *c, const struct config *cfg
     char why[256] = "";
 
     if (!st || store_ping(st) < 0)
-        snprintf(why, sizeof why, "redis unreachable");
+        snprintf(why, sizeof why, "redis unreachable: %s", st ? store_last_error(st) : "no handle");
     for (size_t i = 0; !why[0] && i < cfg->nroutes; i++) {
         int64_t backlog = 0;
         if (store_route_backlog(st, cfg->routes[i].name, &backlog) < 0)
-            snprintf(why, sizeof why, "redis unreachable");
+            snprintf(why, sizeof why, "redis unreachable: %s", store_last_error(st));
         else if (backlog >= cfg->routes[i].high_watermark)
             snprintf(why, sizeof why, "route %s backlog %lld over watermark %lld",
                      cfg->routes[i].name, (long long)backlog, (long long)cfg->routes[i].high_watermark);
     }
     if (why[0]) {
-        char body[400];
-        snprintf(body, sizeof body, "{\"status\":\"not_ready\",\"reason\":\"%s\"}", why);
-        return reply_json(c, 503, body);
+        /* the reason may quote Redis's own error text: encoded by jansson */
+        json_t *o = json_pack("{s:s, s:s}", "status", "not_ready", "reason", why);
+        char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        enum MHD_Result ret = reply_json(c, 503, body ? body : "{\"status\":\"not_ready\"}");
+        free(body);
+        json_decref(o);
+        return ret;
     }
     return reply_json(c, 200, "{\"status\":\"ready\"}");
 }

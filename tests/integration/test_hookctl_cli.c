@@ -213,13 +213,17 @@ TEST(hookctl_redis_down_exits_3)
     struct hk h;
     char *out;
 
+    char where[64];
+
     hk_start(&h, false);
+    snprintf(where, sizeof where, "127.0.0.1:%d: Connection refused", redis_port(h.f.redis));
     redis_kill(h.f.redis);
     const char *const cmds[][4] = {{"stats"}, {"dead", "list", "billing"},
                                    {"replay", "billing", "--all"}, {"dead", "show", "billing", "x"}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         ASSERT_INT_EQ(hk_ctl(&h, &out, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], NULL), 3);
         ASSERT_STR_CONTAINS(out, "hookctl: Redis unreachable");
+        ASSERT_STR_CONTAINS(out, where); /* the address and the cause */
         ASSERT_INT_EQ(strchr(out, '\n') - out + 1, (long long)strlen(out)); /* one line */
         free(out);
     }

@@ -144,9 +144,13 @@ int store_handshake(struct store *st, redisContext *c)
 {
     redisReply *r;
 
+    /* Redis's error replies name the user at most, never the password. */
     if (st->password) {
         r = redisCommand(c, "AUTH %s", st->password);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
+        if (!ok)
+            store_why(st, "auth failed (%.120s)", r && r->type == REDIS_REPLY_ERROR ? r->str
+                                                                                   : c->errstr);
         freeReplyObject(r);
         if (!ok)
             return HOOKD_EREDIS_CONN;
@@ -154,6 +158,9 @@ int store_handshake(struct store *st, redisContext *c)
     if (st->db) {
         r = redisCommand(c, "SELECT %d", st->db);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
+        if (!ok)
+            store_why(st, "SELECT %d failed (%.120s)", st->db,
+                      r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
         freeReplyObject(r);
         if (!ok)
             return HOOKD_EREDIS_CONN;
@@ -201,6 +208,8 @@ int store_connect(struct store *st)
     st->ctx = st->unix_path && !st->nsentinels ? redisConnectUnixWithTimeout(st->unix_path, tv)
                                                : redisConnectWithTimeout(host, port, tv);
     free(resolved);
+    if (!st->ctx || st->ctx->err)
+        store_why(st, "%s", st->ctx ? st->ctx->errstr : "out of memory");
     if (!st->ctx || st->ctx->err || redisSetTimeout(st->ctx, tv) != REDIS_OK ||
         store_handshake(st, st->ctx) < 0 || (st->nsentinels && store_sentinel_check_role(st) < 0)) {
         drop_connection(st);
@@ -241,6 +250,7 @@ static void drop_node(struct store *st, int node)
 static void check_failover(struct store *st, const redisReply *r, int node)
 {
     if (r->type == REDIS_REPLY_ERROR && failover_reply(r)) {
+        store_why(st, "answered %.80s", r->str);
         log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis answered %.40s: reconnecting", r->str);
         drop_node(st, node);
     }
@@ -310,9 +320,12 @@ static redisReply *round_trip(struct store *st, redisContext *c, bool asking, in
 io_error:;
     bool timeout = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
     *rc = timeout ? HOOKD_EREDIS_TIMEOUT : HOOKD_EREDIS_CONN;
+    if (timeout)
+        store_why(st, "timed out (no answer within %lld ms)", (long long)st->timeout_ms);
+    else
+        store_why(st, "connection lost (%s)", c->errstr);
     if (!st->down)
-        log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis %s: %s", timeout ? "timed out" : "connection lost",
-                c->errstr);
+        log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis at %s", st->why);
     return NULL;
 }
 
@@ -427,6 +440,7 @@ static void read_replies(struct store *st, size_t n, redisReply **replies, int *
             failover = replies[i];
     }
     if (failover) { /* the replies go back to the callers (503); reconnect next time */
+        store_why(st, "answered %.80s", failover->str);
         log_msg(LOG_WARN, EV_REDIS_DOWN, "Redis answered %.40s: reconnecting", failover->str);
         drop_connection(st);
     }

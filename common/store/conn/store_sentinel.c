@@ -81,6 +81,7 @@ int store_sentinel_resolve(struct store *st, char **host, int *port)
                     st->sentinels[i], *host, *port, st->master_name);
             return 0;
         }
+    store_why(st, "no sentinel answered");
     if (!st->down)
         log_msg(LOG_WARN, EV_REDIS_DOWN, "no sentinel answered for master %s", st->master_name);
     return HOOKD_EREDIS_CONN;
@@ -97,7 +98,9 @@ int store_sentinel_check_role(struct store *st)
     if (store_reply_array(r, 1) && r->element[0]->type == REDIS_REPLY_STRING &&
         strcmp(r->element[0]->str, "master") == 0)
         rc = 0;
-    else if (!st->down)
+    else
+        store_why(st, "the master named is not a master (yet)");
+    if (rc < 0 && !st->down)
         log_msg(LOG_WARN, EV_REDIS_DOWN, "the master Sentinel names is not a master (yet)");
     if (r)
         freeReplyObject(r);
