@@ -19,14 +19,17 @@ static void num(json_t *obj, const char *key, char *buf, size_t cap)
 
 static void print_routes(json_t *routes)
 {
-    static const char *const head[] = {"ROUTE",       ">STREAM",    ">PENDING", ">LAG",
-                                       ">CONSUMERS",  ">RETRY",     ">DEAD",    ">RECEIVED",
-                                       ">DUPLICATES", ">PROCESSED", ">RETRIED", ">FAILED",
-                                       ">REPLAYED",   ">HELD",      ">BACKLOG", NULL};
+    /* The words of README's "Words": queued (not yet handed to a worker),
+     * in flight (handed out, no outcome yet), retry scheduled, failed (for
+     * good, now); DEAD_LETTERED counts every dead-lettering. */
+    static const char *const head[] = {"ROUTE",       ">STREAM",      ">QUEUED",    ">IN_FLIGHT",
+                                       ">WORKERS",    ">RETRY_SCHED", ">FAILED",    ">DEAD_LETTERS",
+                                       ">RECEIVED",   ">DUPLICATES",  ">PROCESSED", ">RETRIED",
+                                       ">DEAD_LETTERED", ">REPLAYED", ">HELD",      ">BACKLOG", NULL};
     static const char *const counters[] = {"received", "duplicates",       "processed",
                                            "retried",  "failed_permanent", "replayed",
                                            "held",     "backlog"};
-    enum { NCOUNTERS = sizeof counters / sizeof counters[0], NCELLS = 7 + NCOUNTERS };
+    enum { NCOUNTERS = sizeof counters / sizeof counters[0], NCELLS = 8 + NCOUNTERS };
     char cells[NCELLS][32];
     const char *row[NCELLS];
     struct ctl_table t;
@@ -39,14 +42,15 @@ static void print_routes(json_t *routes)
         json_t *cnt = json_object_get(r, "counters");
         snprintf(cells[0], sizeof cells[0], "%s", name);
         num(r, "stream_length", cells[1], sizeof cells[1]);
-        num(r, "pending", cells[2], sizeof cells[2]);
-        num(r, "lag", cells[3], sizeof cells[3]);
+        num(r, "queued", cells[2], sizeof cells[2]);
+        num(r, "in_flight", cells[3], sizeof cells[3]);
         snprintf(cells[4], sizeof cells[4], "%zu",
                  json_array_size(json_object_get(r, "consumers")));
         num(r, "retry_scheduled", cells[5], sizeof cells[5]);
-        num(r, "dead", cells[6], sizeof cells[6]);
+        num(cnt, "failed_now", cells[6], sizeof cells[6]);
+        num(r, "dead", cells[7], sizeof cells[7]);
         for (size_t k = 0; k < NCOUNTERS; k++)
-            num(cnt, counters[k], cells[7 + k], sizeof cells[7 + k]);
+            num(cnt, counters[k], cells[8 + k], sizeof cells[8 + k]);
         for (size_t k = 0; k < NCELLS; k++)
             row[k] = cells[k];
         ctl_table_row(&t, row);
@@ -56,7 +60,7 @@ static void print_routes(json_t *routes)
 
 static void print_consumers(json_t *routes)
 {
-    static const char *const head[] = {"ROUTE", "CONSUMER", ">PENDING", ">IDLE", NULL};
+    static const char *const head[] = {"ROUTE", "CONSUMER", ">IN_FLIGHT", ">IDLE", NULL};
     char pending[24], idle[24];
     struct ctl_table t;
     const char *name;
@@ -131,7 +135,7 @@ static void print_sources(json_t *sources)
 /* Operators' brakes and the tenants' streams, when there are any. */
 static void print_controls(json_t *doc)
 {
-    static const char *const head[] = {"ROUTE", "TENANT", ">STREAM", ">PENDING", ">LAG", NULL};
+    static const char *const head[] = {"ROUTE", "TENANT", ">STREAM", ">IN_FLIGHT", ">QUEUED", NULL};
     json_t *routes = json_object_get(doc, "routes"), *r, *t, *rate;
     char cells[3][24];
     const char *name, *tenant;

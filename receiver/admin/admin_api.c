@@ -63,7 +63,7 @@ static void now_iso8601(char *buf, size_t cap)
 
 /* ---- GET /api/counts ---- */
 
-/* [{"tenant", "pending", "in_flight", "stream_entries"}] of the route's
+/* [{"tenant", "queued", "in_flight", "stream_entries"}] of the route's
  * tenant streams (store_route_stats sorts them by name). */
 static json_t *tenant_counts(const struct store_route_stats *s)
 {
@@ -71,7 +71,7 @@ static json_t *tenant_counts(const struct store_route_stats *s)
 
     for (size_t i = 0; a && i < s->ntenants; i++)
         json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I}", "tenant", s->tenants[i].name,
-                                           "pending", (json_int_t)s->tenants[i].lag, "in_flight",
+                                           "queued", (json_int_t)s->tenants[i].lag, "in_flight",
                                            (json_int_t)s->tenants[i].pending, "stream_entries",
                                            (json_int_t)s->tenants[i].stream_length));
     return a;
@@ -82,14 +82,14 @@ static json_t *route_counts(const char *route, const struct store_route_stats *s
     const int64_t *c = s->counters;
 
     return json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}",
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}",
         "route",
-        route, "pending", (json_int_t)s->lag, "in_flight", (json_int_t)s->pending,
+        route, "queued", (json_int_t)s->lag, "in_flight", (json_int_t)s->pending,
         "retry_scheduled", (json_int_t)s->retry_scheduled, "processed",
         (json_int_t)c[STORE_C_PROCESSED], "duplicate_skipped", (json_int_t)c[STORE_C_DUP_SKIPPED],
         "replayed", (json_int_t)c[STORE_C_REPLAYED], "held", (json_int_t)c[STORE_C_HELD],
-        "failed_permanent",
-        (json_int_t)c[STORE_C_FAILED], "dead_letters", (json_int_t)s->dead, "backlog",
+        "failed_permanent", (json_int_t)c[STORE_C_FAILED], "failed_now",
+        (json_int_t)c[STORE_C_FAILED_NOW], "dead_letters", (json_int_t)s->dead, "backlog",
         (json_int_t)c[STORE_C_BACKLOG], "received", (json_int_t)c[STORE_C_RECEIVED], "duplicates",
         (json_int_t)c[STORE_C_DUPLICATES], "stream_entries", (json_int_t)s->stream_length,
         "consumers", (json_int_t)s->nconsumers, "paused", s->paused, "tenants", tenant_counts(s));

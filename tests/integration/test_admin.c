@@ -149,7 +149,7 @@ TEST(admin_metrics_counters_move_with_traffic)
     ASSERT(m(&d1, "hookd_route_received_total", "route", "billing", NULL) == 1);
     ASSERT(m(&d1, "hookd_route_duplicates_total", "route", "default", NULL) == 1);
     ASSERT(m(&d1, "hookd_route_backlog", "route", "default", NULL) == 1);
-    ASSERT(m(&d1, "hookd_route_consumer_lag", "route", "default", NULL) == 1);
+    ASSERT(m(&d1, "hookd_route_queued", "route", "default", NULL) == 1);
     prom_doc_free(&d1);
 
     /* A worker drains both routes: the Redis-backed counters follow. */
@@ -157,7 +157,7 @@ TEST(admin_metrics_counters_move_with_traffic)
     WAIT_FOR(afx_metric(&f, "hookd_route_processed_total", NULL, NULL) == 2, 15000);
     afx_scrape(&f, &d1);
     ASSERT(m(&d1, "hookd_route_backlog", "route", "default", NULL) == 0);
-    ASSERT(m(&d1, "hookd_route_consumer_lag", "route", "billing", NULL) == 0);
+    ASSERT(m(&d1, "hookd_route_queued", "route", "billing", NULL) == 0);
     ASSERT(m(&d1, "hookd_route_in_flight", "route", "billing", NULL) == 0);
     ASSERT(m(&d1, "hookd_route_consumers", "route", "default", NULL) >= 1);
     prom_doc_free(&d1);

@@ -77,14 +77,14 @@ TEST(admin_api_dead_letters_and_replay)
     http_response_free(&r);
     ASSERT_INT_EQ(afx_post_event(&f, "b-1", "billing.paid", NULL, &r), 202);
     http_response_free(&r);
-    ASSERT_INT_EQ(route_count(&f, "default", "pending"), 2);
+    ASSERT_INT_EQ(route_count(&f, "default", "queued"), 2);
     afx_worker(&f);
     WAIT_FOR(route_count(&f, "default", "dead_letters") == 2 &&
                  route_count(&f, "billing", "dead_letters") == 1,
              15000);
     ASSERT_INT_EQ(route_count(&f, "default", "failed_permanent"), 2);
     ASSERT_INT_EQ(route_count(&f, "default", "processed"), 0);
-    ASSERT_INT_EQ(route_count(&f, "default", "pending"), 0);
+    ASSERT_INT_EQ(route_count(&f, "default", "queued"), 0);
 
     j = get_json(&f, "/api/dead/default", 200);
     ASSERT_INT_EQ(jint(j, "total"), 2);
@@ -265,10 +265,10 @@ TEST(admin_api_counts_show_brakes_and_tenants)
     ASSERT(json_real_value(json_object_get(json_object_get(c, "throttle"), "github")) == 2.5);
     t = json_array_get(json_object_get(counts_route(c, "default"), "tenants"), 0);
     ASSERT_STR_EQ(json_string_value(json_object_get(t, "tenant")), "acme");
-    ASSERT_INT_EQ(jint(t, "pending"), 1);
+    ASSERT_INT_EQ(jint(t, "queued"), 1);
     ASSERT_INT_EQ(jint(t, "in_flight"), 0);
     ASSERT_INT_EQ(jint(t, "stream_entries"), 1);
-    ASSERT_INT_EQ(jint(counts_route(c, "default"), "pending"), 1); /* route figures include it */
+    ASSERT_INT_EQ(jint(counts_route(c, "default"), "queued"), 1); /* route figures include it */
     json_decref(c);
 
     ASSERT_INT_EQ(afx_get(&f, "/dashboard.js", AFX_BASIC, &r), 200);

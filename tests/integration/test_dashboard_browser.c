@@ -108,9 +108,9 @@ static char *expectations(void)
     json_t *e = json_pack(
         "{s:{s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}, s:{s:i,s:i,s:i,s:i}}, s:{s:s,s:s}, s:s, s:s, "
         "s:{s:i}}",
-        "routes", "default", "pending", 0, "in_flight", 0, "retry_scheduled", 0, "processed", 1,
-        "duplicate_skipped", 0, "replayed", 0, "failed_permanent", 3, "dead_letters", 3, "billing",
-        "processed", 0, "replayed", 0, "failed_permanent", 2, "dead_letters", 2, "retry", "route",
+        "routes", "default", "queued", 0, "in_flight", 0, "retry_scheduled", 0, "processed", 1,
+        "duplicate_skipped", 0, "replayed", 0, "failed_now", 3, "dead_letters", 3, "billing",
+        "processed", 0, "replayed", 0, "failed_now", 2, "dead_letters", 2, "retry", "route",
         "default", "event_id", "dash-1", "retry_all", "billing", "hostile", HOSTILE_ID, "throttle",
         "github", 0);
     char *s = json_dumps(e, JSON_COMPACT);

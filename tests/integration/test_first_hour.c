@@ -157,6 +157,9 @@ TEST(first_hour_make_run_banner_to_replay)
     ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
     free(out);
     ASSERT_INT_EQ(json_stat(&d, "default", "processed"), 2);
+    /* Dead-lettered once, ever; failed now, no more. */
+    ASSERT_INT_EQ(json_stat(&d, "default", "failed_permanent"), 1);
+    ASSERT_INT_EQ(json_stat(&d, "default", "failed_now"), 0);
 
     /* make stop: everything it started is gone. */
     char script[4200];

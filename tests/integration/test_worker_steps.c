@@ -78,12 +78,16 @@ TEST_T(worker_step_finish_after_dead_removes_dead_letter, 30)
     ASSERT(applied);
     ASSERT_INT_EQ(redis_int(f.rc, "XLEN hookd:{default}:dead"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "failed_permanent"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "failed_now"), 1);
     /* ...while worker 1's handler succeeded after all. */
     ASSERT_INT_EQ(store_finish(f.st, ev, 3600, NULL, &applied), 0);
     ASSERT(applied);
     ASSERT(wfx_state_is(&f, "default", "late-1", "processed"));
     ASSERT_INT_EQ(redis_int(f.rc, "XLEN hookd:{default}:dead"), 0);
-    ASSERT_INT_EQ(wfx_counter(&f, "default", "failed_permanent"), 0);
+    /* It was dead-lettered once (a counter never goes back); it is not
+     * failed now. */
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "failed_permanent"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "failed_now"), 0);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "processed"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 0);
     char *dead_id = wfx_seen(&f, "default", "late-1", "dead_id");

@@ -360,6 +360,10 @@ json_t *store_route_stats_json(const struct store_route_stats *s)
         return NULL;
     }
     json_object_set_new(o, "stream_length", json_integer(s->stream_length));
+    /* queued / in_flight are the words used everywhere; pending and lag
+     * (Redis's words) stay for scripts written against them */
+    json_object_set_new(o, "queued", json_integer(s->lag));
+    json_object_set_new(o, "in_flight", json_integer(s->pending));
     json_object_set_new(o, "pending", json_integer(s->pending));
     json_object_set_new(o, "lag", json_integer(s->lag));
     json_object_set_new(o, "retry_scheduled", json_integer(s->retry_scheduled));

@@ -90,7 +90,7 @@ int store_replay_event(struct store *st, const char *route, const char *source,
     X(RECEIVED, "received") X(DUPLICATES, "duplicates") X(OVERLOAD, "overload_rejected")           \
     X(BACKLOG, "backlog") X(PROCESSED, "processed") X(RETRIED, "retried")                          \
     X(FAILED, "failed_permanent") X(DUP_SKIPPED, "duplicate_skipped") X(REPLAYED, "replayed")  \
-    X(HELD, "held")
+    X(HELD, "held") X(FAILED_NOW, "failed_now")
 
 enum store_counter {
 #define STORE_COUNTER_ENUM_(id, name) STORE_C_##id,

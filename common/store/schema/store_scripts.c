@@ -278,8 +278,9 @@ static const char begin_lua[] = LUA_ORDER LUA_OPEN_AND_CURRENT(
  * ARGV: stream_id, group, now_ms, ttl_s, sample (3, see LUA_OBSERVE)
  * Also applies when another worker already dead-lettered the event (the
  * handler did succeed after all): its dead letter (dead_id) is deleted and
- * the dead count goes back down instead of the backlog, so an event is
- * never both processed and in the dead-letter stream. Returns 1 applied,
+ * failed_now goes back down instead of the backlog (failed_permanent, a
+ * count of dead-letterings, never goes down), so an event is never both
+ * processed and in the dead-letter stream. Returns 1 applied,
  * 0 already processed. */
 static const char finish_lua[] = LUA_ORDER "redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n" LUA_OBSERVE(
     "5", "5", "6",
@@ -293,7 +294,7 @@ static const char finish_lua[] = LUA_ORDER "redis.call('XACK', KEYS[2], ARGV[2],
                         "  local d = redis.call('HGET', KEYS[1], 'dead_id')\n"
                         "  if d then redis.call('XDEL', KEYS[4], d) end\n"
                         "  redis.call('HDEL', KEYS[1], 'dead_id', 'reason', 'failed_at')\n"
-                        "  redis.call('HINCRBY', KEYS[3], 'failed_permanent', -1)\n"
+                        "  redis.call('HINCRBY', KEYS[3], 'failed_now', -1)\n"
                         "else\n"
                         "  redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
                         "end\n"
@@ -340,6 +341,7 @@ static const char dead_lua[] =
                        "'dead_id', d)\n"
                        "redis.call('HDEL', KEYS[1], 'next_attempt_at')\n" LUA_KEEP_TTL(
                            "ARGV[7]") "redis.call('HINCRBY', KEYS[3], 'failed_permanent', 1)\n"
+                                      "redis.call('HINCRBY', KEYS[3], 'failed_now', 1)\n"
                                       "redis.call('HINCRBY', KEYS[3], 'backlog', -1)\n"
                                       "order_done(KEYS[1], redis.call('HGET', KEYS[1], "
                                       "'order_hold') == '1', ARGV[7])\n"
@@ -403,6 +405,7 @@ static const char replay_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "if st == 'failed_permanent' then redis.call('HINCRBY', KEYS[3], 'failed_now', -1) end\n"
     "redis.call('HSET', KEYS[1], 'state', 'replayed', 'stream_id', id, 'attempts', '0',\n"
     "  'replayed_at', ARGV[1], 'updated_at', ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"

@@ -9,9 +9,9 @@
   // fifth refresh is enough, and spares Redis during a flood of forgeries.
   const REJECTED_EVERY = 5;
   const ROUTE_COLS = [
-    ['pending', 'Pending'], ['in_flight', 'In flight'], ['retry_scheduled', 'Retries scheduled'],
+    ['queued', 'Queued'], ['in_flight', 'In flight'], ['retry_scheduled', 'Retry scheduled'],
     ['processed', 'Processed'], ['duplicate_skipped', 'Duplicate-skipped'], ['replayed', 'Replayed'],
-    ['failed_permanent', 'Permanently failed'], ['dead_letters', 'Dead letters'],
+    ['failed_now', 'Failed now'], ['dead_letters', 'Dead letters'],
   ];
   let paused = false;
   let timer = null;
@@ -32,7 +32,9 @@
   }
 
   function num(v, col) {
-    const bad = (col === 'dead_letters' || col === 'failed_permanent') && v > 0;
+    // Red only for what is still failed: dead letters of replayed events
+    // stay listed (with their state now) but are no alarm.
+    const bad = col === 'failed_now' && v > 0;
     return el('td', { class: bad ? 'num bad' : 'num', 'data-col': col }, v == null ? '' : v);
   }
 
@@ -117,9 +119,9 @@
     'none: every source runs at its configured rate_limit', 2);
     const tenants = [];
     for (const r of counts.routes) for (const t of r.tenants || []) tenants.push([r.route, t]);
-    tenants.sort((a, b) => b[1].pending - a[1].pending);
+    tenants.sort((a, b) => b[1].queued - a[1].queued);
     fill('tenants', tenants.slice(0, TENANT_ROWS).map(([route, t]) => el('tr', {},
-      el('td', {}, route), el('td', { class: 'mono' }, t.tenant), el('td', { class: 'num' }, t.pending),
+      el('td', {}, route), el('td', { class: 'mono' }, t.tenant), el('td', { class: 'num' }, t.queued),
       el('td', { class: 'num' }, t.in_flight), el('td', { class: 'num' }, t.stream_entries))),
     'no tenant streams (no source sets tenant =)', 5);
   }
