@@ -1,11 +1,15 @@
 /*
  * dead.c — `hookctl dead list|show|purge`: the dead letters of a route.
  *
- *   dead list ROUTE [--limit N]          newest first (default 50)
+ *   dead list ROUTE [--limit N] [--state S]  newest first (default 50), each
+ *                                        with its event's state now; --state:
+ *                                        only those (processed, failed_permanent,
+ *                                        expired, ...)
  *   dead show ROUTE ID                   every field; the body pretty-printed
  *                                        when it is JSON, raw otherwise
  *   dead purge ROUTE --before T [--yes]  without --yes: counts, deletes
  *                                        nothing, exits 2
+ *   dead purge ROUTE --resolved [--yes]  the letters of events processed since
  *
  * A purge only removes dead letters; the events' dedupe records stay (in
  * state failed_permanent) until their TTL, so a provider's redelivery is
@@ -35,65 +39,133 @@ static void time_cell(const struct store_entry *e, const char *name, char *buf, 
     ctl_format_time(strtoll(store_entry_str(e, name), NULL, 10), buf, cap);
 }
 
-static void print_list(const struct store_entry *v, size_t n)
-{
-    static const char *const head[] = {"ID", "EVENT_ID", "SOURCE", "TYPE", "REASON",
-                                       ">ATTEMPTS", "FAILED_AT", "LAST_ERROR", NULL};
-    char c[8][LAST_ERROR_CELL_MAX];
-    struct ctl_table t;
+#define DEAD_PAGE 200
 
-    ctl_table_init(&t, head);
-    for (size_t i = 0; i < n; i++) {
-        snprintf(c[0], CELL_MAX, "%s", v[i].id);
-        cell(&v[i], "event_id", c[1], CELL_MAX);
-        cell(&v[i], "source", c[2], CELL_MAX);
-        cell(&v[i], "type", c[3], CELL_MAX);
-        cell(&v[i], "reason", c[4], CELL_MAX);
-        cell(&v[i], "attempts", c[5], CELL_MAX);
-        time_cell(&v[i], "failed_at", c[6], CELL_MAX);
-        cell(&v[i], "last_error", c[7], sizeof c[7]);
-        const char *row[] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
-        ctl_table_row(&t, row);
+/* Calls FN for each dead letter of ROUTE, newest first, with its event's
+ * state now, until FN returns false. 0 or a store error. */
+static int each_dead(struct ctl *c, const char *route,
+                     bool (*fn)(void *arg, const struct store_entry *e, const char *state),
+                     void *arg)
+{
+    char hi[STORE_STREAM_ID_MAX + 2] = "+", state[32];
+    bool go = true;
+    int rc = 0;
+
+    while (go) {
+        struct store_entry *v;
+        size_t n;
+        if ((rc = store_log_range(c->st, route, STORE_LOG_DEAD, "-", hi, DEAD_PAGE, true, &v,
+                                  &n)) < 0)
+            return rc;
+        for (size_t i = 0; go && i < n; i++) {
+            if ((rc = store_dead_state(c->st, route, &v[i], state)) < 0)
+                go = false;
+            else
+                go = fn(arg, &v[i], state);
+        }
+        if (n)
+            snprintf(hi, sizeof hi, "(%s", v[n - 1].id);
+        go = go && n == DEAD_PAGE; /* a short page was the last */
+        store_entries_free(v, n);
     }
-    ctl_table_print(&t);
-    printf("(%zu shown, newest first)\n", n);
+    return rc;
+}
+
+struct list_ctx {
+    const char *want;   /* --state, or NULL */
+    size_t limit, n;
+    struct ctl_table t; /* text */
+    json_t *arr;        /* --json */
+};
+
+/* A dead letter as JSON: numbers as numbers, its event's state now. */
+static json_t *dead_json(const struct store_entry *e, const char *state)
+{
+    static const char *const numeric[] = {"attempts", "attempt", "failed_at", "received_at"};
+    json_t *o = store_entry_json(e, false);
+
+    for (size_t k = 0; o && k < sizeof numeric / sizeof numeric[0]; k++) {
+        const char *v = json_string_value(json_object_get(o, numeric[k]));
+        char *end;
+        long long n = v && *v ? strtoll(v, &end, 10) : 0;
+        if (v && *v && !*end)
+            json_object_set_new(o, numeric[k], json_integer(n));
+    }
+    if (o)
+        json_object_set_new(o, "state", json_string(state));
+    return o;
+}
+
+static bool list_one(void *arg, const struct store_entry *e, const char *state)
+{
+    struct list_ctx *l = arg;
+    char c[9][LAST_ERROR_CELL_MAX];
+
+    if (l->want && strcmp(l->want, state) != 0)
+        return true;
+    if (l->arr) {
+        json_array_append_new(l->arr, dead_json(e, state));
+    } else {
+        snprintf(c[0], CELL_MAX, "%s", e->id);
+        cell(e, "event_id", c[1], CELL_MAX);
+        cell(e, "source", c[2], CELL_MAX);
+        cell(e, "type", c[3], CELL_MAX);
+        cell(e, "reason", c[4], CELL_MAX);
+        cell(e, "attempts", c[5], CELL_MAX);
+        time_cell(e, "failed_at", c[6], CELL_MAX);
+        snprintf(c[7], CELL_MAX, "%s", state);
+        cell(e, "last_error", c[8], sizeof c[8]);
+        const char *row[] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]};
+        ctl_table_row(&l->t, row);
+    }
+    return ++l->n < l->limit;
 }
 
 static int dead_list(struct ctl *c, const char *route, int argc, char **argv)
 {
+    static const char *const head[] = {"ID", "EVENT_ID", "SOURCE", "TYPE", "REASON", ">ATTEMPTS",
+                                       "FAILED_AT", "STATE_NOW", "LAST_ERROR", NULL};
     const char *limit_s = NULL;
-    int64_t limit = DEFAULT_LIST_LIMIT;
-    struct store_entry *v;
-    size_t n;
+    struct list_ctx l = {.limit = DEFAULT_LIST_LIMIT};
     int rc;
 
     for (int i = 0; i < argc; i++) {
         int got = ctl_opt_value(argc, argv, &i, "--limit", &limit_s);
+        if (got == 0)
+            got = ctl_opt_value(argc, argv, &i, "--state", &l.want);
         if (got <= 0) {
             if (got == 0)
                 ctl_err("dead list: unexpected argument \"%s\"", argv[i]);
             return CTL_USAGE;
         }
-        if ((limit = ctl_parse_count(limit_s)) <= 0) {
+        if (limit_s && ctl_parse_count(limit_s) <= 0) {
             ctl_err("dead list: --limit wants a positive number, got \"%s\"", limit_s);
             return CTL_USAGE;
         }
     }
+    if (limit_s)
+        l.limit = (size_t)ctl_parse_count(limit_s);
     if ((rc = ctl_store(c)) != 0)
         return rc;
-    if (c->json) {
-        json_t *arr;
-        if ((rc = store_dead_list_json(c->st, route, (size_t)limit, &arr)) < 0)
-            return ctl_store_failed(rc, "dead list");
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(arr);
-        return CTL_OK;
-    }
-    if ((rc = store_dead_list(c->st, route, (size_t)limit, &v, &n)) < 0)
+    if (c->json && !(l.arr = json_array()))
+        return CTL_PROBLEM;
+    if (!c->json)
+        ctl_table_init(&l.t, head);
+    if ((rc = each_dead(c, route, list_one, &l)) < 0) {
+        json_decref(l.arr);
+        if (!c->json)
+            ctl_table_free(&l.t);
         return ctl_store_failed(rc, "dead list");
-    print_list(v, n);
-    store_entries_free(v, n);
+    }
+    if (c->json) {
+        json_dumpf(l.arr, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(l.arr);
+    } else {
+        ctl_table_print(&l.t);
+        printf("(%zu shown, newest first%s%s)\n", l.n, l.want ? ", state now " : "",
+               l.want ? l.want : "");
+    }
     return CTL_OK;
 }
 
@@ -171,10 +243,71 @@ static int dead_show(struct ctl *c, const char *route, int argc, char **argv)
     return CTL_OK;
 }
 
+struct resolved {
+    char **ids; /* owned */
+    size_t n, cap;
+    bool oom;
+};
+
+/* Collects the dead letters whose event has been processed since. */
+static bool collect_resolved(void *arg, const struct store_entry *e, const char *state)
+{
+    struct resolved *r = arg;
+
+    if (strcmp(state, "processed") != 0)
+        return true;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        char **grown = realloc(r->ids, cap * sizeof *grown);
+        if (!grown)
+            return !(r->oom = true);
+        r->ids = grown, r->cap = cap;
+    }
+    if (!(r->ids[r->n] = strdup(e->id)))
+        return !(r->oom = true);
+    r->n++;
+    return true;
+}
+
+/* dead purge ROUTE --resolved [--yes]: the letters of events processed
+ * since (after a replay); those still failed or expired stay. */
+static int purge_resolved(struct ctl *c, const char *route, bool yes)
+{
+    struct resolved r = {0};
+    int64_t deleted = 0;
+    int rc, code = CTL_OK;
+
+    if ((rc = ctl_store(c)) != 0)
+        return rc;
+    rc = each_dead(c, route, collect_resolved, &r);
+    if (rc == 0 && r.oom)
+        rc = HOOKD_ENOMEM;
+    if (rc == 0 && yes)
+        for (size_t i = 0; rc == 0 && i < r.n; i += DEAD_PAGE) {
+            int64_t k = 0;
+            rc = store_dead_delete(c->st, route, r.ids + i, r.n - i < DEAD_PAGE ? r.n - i : DEAD_PAGE, &k);
+            deleted += k;
+        }
+    if (rc < 0)
+        code = ctl_store_failed(rc, "dead purge");
+    else if (!yes) {
+        printf("would purge %zu dead letters of route %s whose event was processed since\n"
+               "nothing deleted: add --yes to purge\n", r.n, route);
+        code = CTL_USAGE;
+    } else {
+        printf("purged %lld dead letters of route %s whose event was processed since\n",
+               (long long)deleted, route);
+    }
+    for (size_t i = 0; i < r.n; i++)
+        free(r.ids[i]);
+    free(r.ids);
+    return code;
+}
+
 static int dead_purge(struct ctl *c, const char *route, int argc, char **argv)
 {
     const char *before_s = NULL;
-    bool yes = false;
+    bool yes = false, resolved = false;
     int64_t before, count;
     char when[40];
     int rc;
@@ -185,13 +318,18 @@ static int dead_purge(struct ctl *c, const char *route, int argc, char **argv)
             return CTL_USAGE;
         if (got == 0 && strcmp(argv[i], "--yes") == 0)
             yes = true;
+        else if (got == 0 && strcmp(argv[i], "--resolved") == 0)
+            resolved = true;
         else if (got == 0) {
             ctl_err("dead purge: unexpected argument \"%s\"", argv[i]);
             return CTL_USAGE;
         }
     }
-    if (!before_s) {
-        ctl_err("dead purge: --before T is required (T: 7d, RFC 3339 time or epoch seconds)");
+    if (resolved && !before_s)
+        return purge_resolved(c, route, yes);
+    if (!before_s || resolved) {
+        ctl_err("dead purge: give --before T (T: 7d, RFC 3339 time or epoch seconds) or "
+                "--resolved, one of them");
         return CTL_USAGE;
     }
     if ((before = ctl_parse_time(before_s, ctl_now_ms())) <= 0) {

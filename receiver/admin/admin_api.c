@@ -157,19 +157,17 @@ void admin_api_rejected(const struct config *cfg, struct store *st, struct admin
 
 /* ---- GET /api/dead/ROUTE ---- */
 
-/* The dead letter as JSON, with the current state of its event. */
+/* The dead letter as JSON, with the current state of its event (null
+ * once its record expired). */
 static json_t *dead_json(struct store *st, const char *route, const struct store_entry *e)
 {
     json_t *o = store_entry_json(e, false);
-    const struct store_field *id = store_entry_get(e, "event_id");
-    const char *source = store_entry_str(e, "source");
-    struct store_seen seen;
+    char state[32];
 
-    if (o && id && source[0] &&
-        store_seen_get(st, route, source, id->value, id->value_len, &seen) == 0)
-        json_object_set_new(o, "state", json_string(seen.state));
+    if (o && store_dead_state(st, route, e, state) == 0 && strcmp(state, "expired") != 0)
+        json_object_set_new(o, "state", json_string(state));
     else if (o)
-        json_object_set_new(o, "state", json_null()); /* the record expired */
+        json_object_set_new(o, "state", json_null());
     return o;
 }
 

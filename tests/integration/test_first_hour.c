@@ -151,12 +151,42 @@ TEST(first_hour_make_run_banner_to_replay)
     snprintf(line, sizeof line, "%s/hookctl dead list default", harness_build_dir());
     ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
     ASSERT_STR_CONTAINS(out, "permanent");
+    ASSERT_STR_CONTAINS(out, "failed_permanent"); /* STATE_NOW */
     free(out);
     snprintf(line, sizeof line, "touch '%s/downstream-fixed' && %s/hookctl replay default --all --wait",
              d.run_dir, harness_build_dir());
     ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
     free(out);
     ASSERT_INT_EQ(json_stat(&d, "default", "processed"), 2);
+    /* The dead letter stays, showing its event processed now; purged as
+     * resolved. */
+    snprintf(line, sizeof line, "%s/hookctl --json dead list default", harness_build_dir());
+    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    json_t *arr = json_loads(out, 0, NULL);
+    ASSERT_INT_EQ(json_array_size(arr), 1);
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(arr, 0), "state")), "processed");
+    ASSERT(json_is_integer(json_object_get(json_array_get(arr, 0), "attempts")));
+    ASSERT(json_is_integer(json_object_get(json_array_get(arr, 0), "failed_at")));
+    json_decref(arr);
+    free(out);
+    snprintf(line, sizeof line, "%s/hookctl dead list default --state failed_permanent",
+             harness_build_dir());
+    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_STR_CONTAINS(out, "(0 shown");
+    free(out);
+    snprintf(line, sizeof line, "%s/hookctl dead purge default --resolved", harness_build_dir());
+    ASSERT_INT_EQ(user_sh(&d, line, &out), 2);
+    ASSERT_STR_CONTAINS(out, "would purge 1 dead letters");
+    free(out);
+    snprintf(line, sizeof line, "%s/hookctl dead purge default --resolved --yes",
+             harness_build_dir());
+    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_STR_CONTAINS(out, "purged 1 dead letters");
+    free(out);
+    snprintf(line, sizeof line, "%s/hookctl dead list default", harness_build_dir());
+    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_STR_CONTAINS(out, "(0 shown");
+    free(out);
     /* Dead-lettered once, ever; failed now, no more. */
     ASSERT_INT_EQ(json_stat(&d, "default", "failed_permanent"), 1);
     ASSERT_INT_EQ(json_stat(&d, "default", "failed_now"), 0);

@@ -32,9 +32,11 @@ int store_route_backlog(struct store *st, const char *route, int64_t *out);
 /* The LIMIT newest dead letters, newest first. */
 int store_dead_list(struct store *st, const char *route, size_t limit, struct store_entry **out,
                     size_t *n);
-/* The same as a new JSON array of store_entry_json(e, false) (for the
- * admin API's GET /api/dead/ROUTE); *out NULL on failure. */
-int store_dead_list_json(struct store *st, const char *route, size_t limit, json_t **out);
+/* The state now of E's event (its dedupe record's), "expired" when gone. */
+int store_dead_state(struct store *st, const char *route, const struct store_entry *e,
+                     char state[32]);
+/* XDEL of dead letters by entry id; *deleted: how many there were. */
+int store_dead_delete(struct store *st, const char *route, char **ids, size_t n, int64_t *deleted);
 /* The dead letter whose entry id is ID, else the newest whose event_id is
  * ID; HOOKD_ENOT_FOUND if none. *out is cleared by store_entry_clear. */
 int store_dead_find(struct store *st, const char *route, const char *id, size_t id_len,

@@ -254,25 +254,48 @@ int store_dead_list(struct store *st, const char *route, size_t limit, struct st
     return store_log_range(st, route, STORE_LOG_DEAD, "-", "+", limit, true, out, n);
 }
 
-int store_dead_list_json(struct store *st, const char *route, size_t limit, json_t **out)
+int store_dead_state(struct store *st, const char *route, const struct store_entry *e,
+                     char state[32])
 {
-    struct store_entry *v;
-    size_t n;
-    int rc = store_dead_list(st, route, limit, &v, &n);
+    const struct store_field *id = store_entry_get(e, "event_id");
+    const char *source = store_entry_str(e, "source");
+    struct store_seen seen;
+    int rc = id && source[0]
+                 ? store_seen_get(st, route, source, id->value, id->value_len, &seen)
+                 : HOOKD_ENOT_FOUND;
 
-    *out = NULL;
-    if (rc < 0)
-        return rc;
-    if (!(*out = json_array()))
-        rc = HOOKD_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (json_array_append_new(*out, store_entry_json(&v[i], false)) < 0)
-            rc = HOOKD_ENOMEM;
-    store_entries_free(v, n);
-    if (rc < 0) {
-        json_decref(*out);
-        *out = NULL;
+    snprintf(state, 32, "%s", rc == 0 ? seen.state : "expired");
+    return rc == HOOKD_ENOT_FOUND ? 0 : rc;
+}
+
+int store_dead_delete(struct store *st, const char *route, char **ids, size_t n, int64_t *deleted)
+{
+    char key[STORE_KEY_MAX];
+    const char **argv = malloc((n + 2) * sizeof *argv);
+    size_t *len = malloc((n + 2) * sizeof *len);
+    int rc = HOOKD_ENOMEM;
+    redisReply *r;
+
+    *deleted = 0;
+    if (!argv || !len)
+        goto out;
+    if ((rc = store_key_route(st, key, sizeof key, route, "dead")) < 0) {
+        rc = HOOKD_ETOO_LARGE;
+        goto out;
     }
+    argv[0] = "XDEL", argv[1] = key, len[0] = 4, len[1] = strlen(key);
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = ids[i], len[i + 2] = strlen(ids[i]);
+    rc = 0;
+    if (n && (r = store_command(st, (int)(n + 2), argv, len, &rc))) {
+        if (r->type == REDIS_REPLY_INTEGER)
+            *deleted = r->integer;
+        else
+            rc = HOOKD_EREDIS_REPLY;
+        freeReplyObject(r);
+    }
+out:
+    free(argv), free(len);
     return rc;
 }
 
