@@ -243,65 +243,22 @@ static int dead_show(struct ctl *c, const char *route, int argc, char **argv)
     return CTL_OK;
 }
 
-struct resolved {
-    char **ids; /* owned */
-    size_t n, cap;
-    bool oom;
-};
-
-/* Collects the dead letters whose event has been processed since. */
-static bool collect_resolved(void *arg, const struct store_entry *e, const char *state)
-{
-    struct resolved *r = arg;
-
-    if (strcmp(state, "processed") != 0)
-        return true;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        char **grown = realloc(r->ids, cap * sizeof *grown);
-        if (!grown)
-            return !(r->oom = true);
-        r->ids = grown, r->cap = cap;
-    }
-    if (!(r->ids[r->n] = strdup(e->id)))
-        return !(r->oom = true);
-    r->n++;
-    return true;
-}
-
 /* dead purge ROUTE --resolved [--yes]: the letters of events processed
  * since (after a replay); those still failed or expired stay. */
 static int purge_resolved(struct ctl *c, const char *route, bool yes)
 {
-    struct resolved r = {0};
-    int64_t deleted = 0;
-    int rc, code = CTL_OK;
+    int64_t count = 0;
+    int rc;
 
     if ((rc = ctl_store(c)) != 0)
         return rc;
-    rc = each_dead(c, route, collect_resolved, &r);
-    if (rc == 0 && r.oom)
-        rc = HOOKD_ENOMEM;
-    if (rc == 0 && yes)
-        for (size_t i = 0; rc == 0 && i < r.n; i += DEAD_PAGE) {
-            int64_t k = 0;
-            rc = store_dead_delete(c->st, route, r.ids + i, r.n - i < DEAD_PAGE ? r.n - i : DEAD_PAGE, &k);
-            deleted += k;
-        }
-    if (rc < 0)
-        code = ctl_store_failed(rc, "dead purge");
-    else if (!yes) {
-        printf("would purge %zu dead letters of route %s whose event was processed since\n"
-               "nothing deleted: add --yes to purge\n", r.n, route);
-        code = CTL_USAGE;
-    } else {
-        printf("purged %lld dead letters of route %s whose event was processed since\n",
-               (long long)deleted, route);
-    }
-    for (size_t i = 0; i < r.n; i++)
-        free(r.ids[i]);
-    free(r.ids);
-    return code;
+    if ((rc = store_dead_purge_resolved(c->st, route, !yes, &count)) < 0)
+        return ctl_store_failed(rc, "dead purge");
+    printf("%s %lld dead letters of route %s whose event was processed since\n",
+           yes ? "purged" : "would purge", (long long)count, route);
+    if (!yes)
+        printf("nothing deleted: add --yes to purge\n");
+    return yes ? CTL_OK : CTL_USAGE;
 }
 
 static int dead_purge(struct ctl *c, const char *route, int argc, char **argv)

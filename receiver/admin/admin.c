@@ -8,7 +8,8 @@
  *   GET  /metrics            Prometheus text format (admin_metrics.c)
  *   GET  /                   the dashboard page, /dashboard.js, /dashboard.css
  *   GET  /api/counts, /api/rejected, /api/dead/ROUTE
- *   POST /api/replay/ROUTE   (admin_api.c)
+ *   GET  /api/dead/ROUTE?id=ID (one letter, with body and headers)
+ *   POST /api/replay/ROUTE, /api/purge/ROUTE   (admin_api.c)
  *
  * Everything but the health endpoints requires the admin token, as a Bearer
  * token or as the password of HTTP Basic auth (so a browser can open the
@@ -229,8 +230,14 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct admin_reply *
     return ok;
 }
 
-static enum MHD_Result replay(struct MHD_Connection *c, const struct config *cfg,
-                              const char *route, const char *method, const struct admin_request *ar)
+typedef void (*post_fn)(const struct config *, struct store *, const char *, const char *, size_t,
+                        const char *, struct admin_reply *);
+
+/* POST /api/replay/ROUTE and /api/purge/ROUTE: JSON from the page's own
+ * origin only. */
+static enum MHD_Result post_action(struct MHD_Connection *c, const struct config *cfg,
+                                   const char *route, const char *method,
+                                   const struct admin_request *ar, post_fn fn)
 {
     struct admin_reply out = {0};
     struct store *st = runtime_store();
@@ -245,7 +252,7 @@ static enum MHD_Result replay(struct MHD_Connection *c, const struct config *cfg
     if (!st)
         admin_api_error(&out, 503, "Redis handle unavailable");
     else
-        admin_api_replay(cfg, st, route, ar->body, ar->len, client, &out);
+        fn(cfg, st, route, ar->body, ar->len, client, &out);
     return send_reply(c, &out);
 }
 
@@ -259,7 +266,9 @@ static enum MHD_Result api(struct MHD_Connection *c, const struct config *cfg, c
     bool counts = strcmp(path, "/counts") == 0, rejected = strcmp(path, "/rejected") == 0;
 
     if (path_arg(path, "/replay/"))
-        return replay(c, cfg, path_arg(path, "/replay/"), method, ar);
+        return post_action(c, cfg, path_arg(path, "/replay/"), method, ar, admin_api_replay);
+    if (path_arg(path, "/purge/"))
+        return post_action(c, cfg, path_arg(path, "/purge/"), method, ar, admin_api_purge);
     if (!counts && !rejected && !route)
         return reply_json(c, 404, "{\"error\":\"not found\"}");
     if (!is_get(method))
@@ -270,6 +279,9 @@ static enum MHD_Result api(struct MHD_Connection *c, const struct config *cfg, c
         admin_api_counts(cfg, st, &out);
     else if (rejected)
         admin_api_rejected(cfg, st, &out);
+    else if (MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"))
+        admin_api_dead_one(cfg, st, route,
+                           MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"), &out);
     else
         admin_api_dead(cfg, st, route, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"),
                        &out);

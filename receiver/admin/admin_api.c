@@ -207,6 +207,61 @@ void admin_api_dead(const struct config *cfg, struct store *st, const char *rout
         json_pack("{s:s, s:I, s:o}", "route", route, "total", (json_int_t)total, "dead", list));
 }
 
+void admin_api_dead_one(const struct config *cfg, struct store *st, const char *route,
+                        const char *id, struct admin_reply *out)
+{
+    struct store_entry e;
+    char state[32];
+    json_t *o;
+    int rc;
+
+    if (!config_route(cfg, route)) {
+        admin_api_error(out, 404, "unknown route");
+        return;
+    }
+    if ((rc = store_dead_find(st, route, id, strlen(id), &e)) == HOOKD_ENOT_FOUND) {
+        admin_api_error(out, 404, "no such dead letter");
+        return;
+    }
+    if (rc < 0) {
+        store_error(out, rc);
+        return;
+    }
+    if ((rc = store_dead_state(st, route, &e, state)) < 0) {
+        store_entry_clear(&e);
+        store_error(out, rc);
+        return;
+    }
+    o = store_entry_json(&e, true);
+    store_entry_clear(&e);
+    if (o)
+        json_object_set_new(o, "state", json_string(state));
+    reply_json(out, 200, o);
+}
+
+/* ---- POST /api/purge/ROUTE ---- */
+
+void admin_api_purge(const struct config *cfg, struct store *st, const char *route,
+                     const char *body, size_t len, const char *client, struct admin_reply *out)
+{
+    json_t *req = json_loadb(body ? body : "", len, 0, NULL);
+    int64_t n = 0;
+    int rc;
+
+    if (!config_route(cfg, route)) {
+        admin_api_error(out, 404, "unknown route");
+    } else if (!json_is_true(json_object_get(req, "resolved"))) {
+        admin_api_error(out, 400, "body must be {\"resolved\": true}");
+    } else if ((rc = store_dead_purge_resolved(st, route, false, &n)) < 0) {
+        store_error(out, rc);
+    } else {
+        log_msg(LOG_INFO, EV_ADMIN_REPLAY, "dead letters of route %s purged as resolved: %lld (by %s)",
+                route, (long long)n, client);
+        reply_json(out, 200, json_pack("{s:s, s:I}", "route", route, "purged", (json_int_t)n));
+    }
+    json_decref(req);
+}
+
 /* ---- POST /api/replay/ROUTE ---- */
 
 /* {"id": "..."} or {"all": true}; false (and a 400 in out) otherwise. */

@@ -34,6 +34,14 @@ void admin_api_rejected(const struct config *cfg, struct store *st, struct admin
 /* LIMIT: the ?limit= text, or NULL for ADMIN_DEAD_DEFAULT. */
 void admin_api_dead(const struct config *cfg, struct store *st, const char *route,
                     const char *limit, struct admin_reply *out);
+/* GET /api/dead/ROUTE?id=ID: one letter (entry or event id) with body and
+ * headers and its event's state now. */
+void admin_api_dead_one(const struct config *cfg, struct store *st, const char *route,
+                        const char *id, struct admin_reply *out);
+/* POST /api/purge/ROUTE {"resolved": true}: deletes the letters of events
+ * processed since (store_dead_purge_resolved); {"route", "purged": N}. */
+void admin_api_purge(const struct config *cfg, struct store *st, const char *route,
+                     const char *body, size_t len, const char *client, struct admin_reply *out);
 /* BODY: the request's bytes (not NUL-terminated). CLIENT: for the log. */
 void admin_api_replay(const struct config *cfg, struct store *st, const char *route,
                       const char *body, size_t len, const char *client, struct admin_reply *out);

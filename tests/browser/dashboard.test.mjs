@@ -100,6 +100,25 @@ async function run() {
     check((await page.locator('#signatures tbody tr').allTextContents()).some((t) => t.includes('no_match')),
       'the signature table shows the rejected signature');
 
+    // Readiness, workers per route, charts, times with their zone.
+    await page.locator('#ready.badge.ready').waitFor();
+    check(await page.locator('#ready').textContent() === 'ready', 'the header says the receiver is ready');
+    await waitCell(page, route, 'consumers', 1);
+    check(true, `route ${route} shows its worker`);
+    await page.waitForFunction(() => document.querySelectorAll('#charts svg.chart polyline').length === 3 &&
+      (document.querySelector('#chart-backlog polyline').getAttribute('points') || '').split(' ').length >= 2);
+    check(true, 'three charts (received/s, processed/s, backlog) are drawn');
+    check(/ UTC$/.test(await deadRow(page, route, eventId).locator('td').nth(6).textContent()),
+      'times say their time zone');
+
+    // A dead letter's body and headers.
+    await deadRow(page, route, eventId).getByRole('button', { name: 'Details' }).click();
+    await page.locator('#dead-details pre[data-part="body"]').waitFor();
+    check((await page.locator('#dead-details pre[data-part="headers"]').textContent()).toLowerCase().includes('x-github-delivery'),
+      'Details shows the headers');
+    check((await page.locator('#dead-details pre[data-part="body"]').textContent()).length > 0,
+      'Details shows the body');
+
     // A hostile event id is text, not markup.
     await deadRow(page, route, expected.hostile).waitFor();
     check(await page.locator('#dead img, #dead script').count() === 0, 'no element was made from an event id');
@@ -114,6 +133,16 @@ async function run() {
     await waitCell(page, route, 'processed', before + 1);
     await waitCell(page, route, 'replayed', (expected.routes[route].replayed || 0) + 1);
     check(true, `${eventId} was processed: route ${route} processed ${before + 1}`);
+
+    // Its dead letter is resolved now: "Purge resolved" removes it, the
+    // still-failed ones stay.
+    const stillFailed = expected.routes[route].dead_letters - 1;
+    await page.locator(`#dead table[data-dead-route="${route}"]`).locator('xpath=preceding-sibling::h2[1]')
+      .getByRole('button', { name: 'Purge resolved' }).click();
+    await page.waitForFunction(() => /Purged 1 resolved/.test(document.getElementById('notice').textContent));
+    await waitCell(page, route, 'dead_letters', stillFailed);
+    await deadRow(page, route, eventId).waitFor({ state: 'detached' });
+    check(true, `Purge resolved removed ${eventId}'s dead letter`);
 
     // "Retry all" on another route.
     const other = expected.retry_all;

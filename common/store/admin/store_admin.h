@@ -35,8 +35,9 @@ int store_dead_list(struct store *st, const char *route, size_t limit, struct st
 /* The state now of E's event (its dedupe record's), "expired" when gone. */
 int store_dead_state(struct store *st, const char *route, const struct store_entry *e,
                      char state[32]);
-/* XDEL of dead letters by entry id; *deleted: how many there were. */
-int store_dead_delete(struct store *st, const char *route, char **ids, size_t n, int64_t *deleted);
+/* The dead letters whose event has been processed since: counts them when
+ * DRY_RUN, else deletes them (XDEL). *count: how many. */
+int store_dead_purge_resolved(struct store *st, const char *route, bool dry_run, int64_t *count);
 /* The dead letter whose entry id is ID, else the newest whose event_id is
  * ID; HOOKD_ENOT_FOUND if none. *out is cleared by store_entry_clear. */
 int store_dead_find(struct store *st, const char *route, const char *id, size_t id_len,

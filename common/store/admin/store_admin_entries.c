@@ -268,34 +268,51 @@ int store_dead_state(struct store *st, const char *route, const struct store_ent
     return rc == HOOKD_ENOT_FOUND ? 0 : rc;
 }
 
-int store_dead_delete(struct store *st, const char *route, char **ids, size_t n, int64_t *deleted)
-{
-    char key[STORE_KEY_MAX];
-    const char **argv = malloc((n + 2) * sizeof *argv);
-    size_t *len = malloc((n + 2) * sizeof *len);
-    int rc = HOOKD_ENOMEM;
-    redisReply *r;
+#define RESOLVED_PAGE 200
 
-    *deleted = 0;
-    if (!argv || !len)
-        goto out;
-    if ((rc = store_key_route(st, key, sizeof key, route, "dead")) < 0) {
-        rc = HOOKD_ETOO_LARGE;
-        goto out;
-    }
-    argv[0] = "XDEL", argv[1] = key, len[0] = 4, len[1] = strlen(key);
-    for (size_t i = 0; i < n; i++)
-        argv[i + 2] = ids[i], len[i + 2] = strlen(ids[i]);
-    rc = 0;
-    if (n && (r = store_command(st, (int)(n + 2), argv, len, &rc))) {
-        if (r->type == REDIS_REPLY_INTEGER)
-            *deleted = r->integer;
-        else
+/* One page of store_dead_purge_resolved: the resolved ids of up to
+ * RESOLVED_PAGE letters below *hi, deleted unless DRY_RUN; *last: the page
+ * was short. */
+static int purge_resolved_page(struct store *st, const char *route, char *hi, size_t hicap,
+                               bool dry_run, int64_t *count, bool *last)
+{
+    char key[STORE_KEY_MAX], state[32];
+    const char *argv[RESOLVED_PAGE + 2] = {"XDEL", key};
+    size_t len[RESOLVED_PAGE + 2] = {4, 0}, n, k = 2;
+    struct store_entry *v;
+    redisReply *r;
+    int rc;
+
+    if (store_key_route(st, key, sizeof key, route, "dead") < 0)
+        return HOOKD_ETOO_LARGE;
+    len[1] = strlen(key);
+    if ((rc = key_range(st, key, "-", hi, RESOLVED_PAGE, true, &v, &n)) < 0)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if ((rc = store_dead_state(st, route, &v[i], state)) == 0 && strcmp(state, "processed") == 0)
+            argv[k] = v[i].id, len[k] = strlen(v[i].id), k++;
+    *count += (int64_t)(k - 2);
+    if (rc == 0 && !dry_run && k > 2 && (r = store_command(st, (int)k, argv, len, &rc))) {
+        if (r->type != REDIS_REPLY_INTEGER)
             rc = HOOKD_EREDIS_REPLY;
         freeReplyObject(r);
     }
-out:
-    free(argv), free(len);
+    if (n)
+        snprintf(hi, hicap, "(%s", v[n - 1].id);
+    *last = n < RESOLVED_PAGE;
+    store_entries_free(v, n);
+    return rc;
+}
+
+int store_dead_purge_resolved(struct store *st, const char *route, bool dry_run, int64_t *count)
+{
+    char hi[STORE_STREAM_ID_MAX + 2] = "+";
+    bool last = false;
+    int rc = 0;
+
+    *count = 0;
+    while (rc == 0 && !last)
+        rc = purge_resolved_page(st, route, hi, sizeof hi, dry_run, count, &last);
     return rc;
 }
 

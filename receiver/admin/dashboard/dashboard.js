@@ -11,8 +11,11 @@
   const ROUTE_COLS = [
     ['queued', 'Queued'], ['in_flight', 'In flight'], ['retry_scheduled', 'Retry scheduled'],
     ['processed', 'Processed'], ['duplicate_skipped', 'Duplicate-skipped'], ['replayed', 'Replayed'],
-    ['failed_now', 'Failed now'], ['dead_letters', 'Dead letters'],
+    ['failed_now', 'Failed now'], ['dead_letters', 'Dead letters'], ['consumers', 'Workers'],
   ];
+  // The charts: 15 minutes of samples, one per refresh, kept by the page.
+  const HISTORY_MS = 15 * 60 * 1000;
+  const history = [];
   let paused = false;
   let timer = null;
   let busy = false;
@@ -38,9 +41,11 @@
     return el('td', { class: bad ? 'num bad' : 'num', 'data-col': col }, v == null ? '' : v);
   }
 
+  // Times are shown in UTC, and say so.
   function when(ms) {
     const n = Number(ms);
-    return Number.isFinite(n) && n > 0 ? new Date(n).toISOString().replace('T', ' ').slice(0, 19) : '';
+    return Number.isFinite(n) && n > 0
+      ? new Date(n).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '';
   }
 
   function pairs(obj) {
@@ -96,6 +101,94 @@
     refresh();
   }
 
+  // One sample per refresh: totals over the routes, for the charts.
+  function sample(routes) {
+    const sum = (k) => routes.reduce((a, r) => a + (Number(r[k]) || 0), 0);
+    const now = Date.now();
+    history.push({ t: now, received: sum('received'), processed: sum('processed'), backlog: sum('backlog') });
+    while (history.length && history[0].t < now - HISTORY_MS) history.shift();
+  }
+
+  // Per second between consecutive samples (a counter that went down, as
+  // after a Redis flush, gives 0 rather than a negative rate).
+  function rates(key) {
+    const out = [];
+    for (let i = 1; i < history.length; i++) {
+      const dt = (history[i].t - history[i - 1].t) / 1000;
+      out.push({ t: history[i].t, v: dt > 0 ? Math.max(0, history[i][key] - history[i - 1][key]) / dt : 0 });
+    }
+    return out;
+  }
+
+  const SVG = 'http://www.w3.org/2000/svg';
+  const fmt = (v) => (v >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1));
+  function chart(id, points, unit) {
+    const w = 300, h = 60, box = document.getElementById(id);
+    const max = Math.max(1, ...points.map((p) => p.v));
+    const t0 = Date.now() - HISTORY_MS;
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.setAttribute('class', 'chart');
+    const line = document.createElementNS(SVG, 'polyline');
+    line.setAttribute('points', points.map((p) =>
+      `${((p.t - t0) / HISTORY_MS * w).toFixed(1)},${(h - 2 - (p.v / max) * (h - 4)).toFixed(1)}`).join(' '));
+    svg.append(line);
+    const last = points.length ? points[points.length - 1].v : 0;
+    box.querySelector('.chart-box').replaceChildren(svg);
+    box.querySelector('.chart-now').textContent = '— ' + fmt(last) + unit + ' now, max ' + fmt(max) + unit;
+  }
+
+  function renderCharts() {
+    chart('chart-received', rates('received'), '/s');
+    chart('chart-processed', rates('processed'), '/s');
+    chart('chart-backlog', history.map((s) => ({ t: s.t, v: s.backlog })), '');
+  }
+
+  // /readyz needs no token: whether this receiver takes events, and why not.
+  async function readiness() {
+    const r = await fetch(new URL('/readyz', location.origin), { cache: 'no-store' });
+    let body = {};
+    try { body = await r.json(); } catch (e) { body = {}; }
+    const ready = document.getElementById('ready');
+    ready.className = 'badge ' + (r.ok ? 'ready' : 'not-ready');
+    ready.textContent = r.ok ? 'ready' : 'not ready';
+    document.getElementById('ready-reason').textContent = r.ok ? 'Redis answers' : (body.reason || '');
+  }
+
+  // A dead letter's body and headers, as text, below the dead letters.
+  async function details(route, id, panel) {
+    try {
+      const d = await api('/api/dead/' + encodeURIComponent(route) + '?id=' + encodeURIComponent(id));
+      let headers = d.headers || '';
+      try { headers = JSON.stringify(JSON.parse(headers), null, 2); } catch (e) { /* as stored */ }
+      let body = d.body || '';
+      try { body = JSON.stringify(JSON.parse(body), null, 2); } catch (e) { /* not JSON */ }
+      panel.replaceChildren(el('h2', {}, 'Dead letter ' + id + ' — ' + (d.event_id || '') + ' ',
+        el('small', {}, 'state now: ' + (d.state || 'expired'))),
+        el('h3', {}, 'Headers'), el('pre', { class: 'mono', 'data-part': 'headers' }, headers),
+        el('h3', {}, 'Body' + (d.body_encoding ? ' (' + d.body_encoding + ')' : '')),
+        el('pre', { class: 'mono', 'data-part': 'body' }, body));
+      panel.hidden = false;
+    } catch (e) {
+      notice('error', 'Dead letter ' + id + ': ' + e.message);
+    }
+  }
+
+  async function purgeResolved(route, button) {
+    button.disabled = true;
+    try {
+      const s = await api('/api/purge/' + encodeURIComponent(route), {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ resolved: true }),
+      });
+      notice('ok', 'Purged ' + s.purged + ' resolved dead letters of route ' + route + '.');
+    } catch (e) {
+      notice('error', 'Purge on route ' + route + ' failed: ' + e.message);
+    }
+    refresh();
+  }
+
   function renderRoutes(routes) {
     fill('routes', routes.map((r) => {
       const all = el('button', { type: 'button', class: 'retry-all' }, 'Retry all');
@@ -135,21 +228,28 @@
     const b = el('button', { type: 'button', class: 'retry' }, label);
     b.disabled = !retryable(d);
     b.addEventListener('click', () => replay(route, { id: d.id }, 'event ' + (d.event_id || d.id), b));
+    const show = el('button', { type: 'button', class: 'details' }, 'Details');
+    show.addEventListener('click', () => details(route, d.id, document.getElementById('dead-details')));
     return el('tr', { 'data-entry-id': d.id },
       el('td', { class: 'mono', 'data-col': 'event_id' }, d.event_id == null ? '(not UTF-8) ' + d.id : d.event_id),
       el('td', {}, d.source), el('td', {}, d.type), el('td', {}, d.reason),
       el('td', { class: 'num' }, d.attempts), el('td', { class: 'mono' }, d.last_error),
       el('td', {}, when(d.failed_at)),
       el('td', { 'data-col': 'state', class: 'state-' + (d.state || 'expired') }, d.state || 'expired'),
-      el('td', {}, b));
+      el('td', {}, b, ' ', show));
   }
 
   function renderDead(lists) {
     const out = [];
     for (const l of lists) {
       const open = l.dead.filter(retryable).length;
+      const resolved = l.dead.filter((d) => d.state === 'processed').length;
+      const purge = el('button', { type: 'button', class: 'purge-resolved' }, 'Purge resolved');
+      purge.disabled = resolved === 0;
+      purge.addEventListener('click', () => purgeResolved(l.route, purge));
       out.push(el('h2', {}, 'Dead letters — ' + l.route + ' ',
-        el('small', {}, l.dead.length + ' newest of ' + l.total + ', ' + open + ' still failed')));
+        el('small', {}, l.dead.length + ' newest of ' + l.total + ', ' + open + ' still failed, ' +
+          resolved + ' resolved'), purge));
       out.push(el('table', { 'data-dead-route': l.route },
         el('thead', {}, el('tr', {}, ...['Event id', 'Source', 'Type', 'Reason', 'Attempts',
           'Last error', 'Failed at', 'State now', ''].map((h) => el('th', {}, h)))),
@@ -182,7 +282,10 @@
     clearTimeout(timer);
     try {
       const counts = await api('/api/counts');
+      sample(counts.routes);
+      renderCharts();
       renderRoutes(counts.routes);
+      await readiness();
       renderBrakes(counts);
       renderSignatures(counts.signatures);
       const withDead = counts.routes.filter((r) => r.dead_letters > 0);
