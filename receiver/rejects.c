@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "extract.h"
 #include "log.h"
@@ -43,7 +44,7 @@ void rejects_record(const struct config *cfg, struct store *st, const struct ing
         snprintf(ts, sizeof ts, "%lld", (long long)vr->timestamp);
         snprintf(skew, sizeof skew, "%lld", (long long)vr->skew_s);
     }
-    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    snprintf(now, sizeof now, "%lld", (long long)clock_wall_ms()); /* ms, as every stored time */
     /* The event id when a header carries it (the body is not trusted). */
     extract_init_headers(&x, headers);
     extract_field(&x, &src->id, src->scheme->default_id, event_id, sizeof event_id, &id_len);

@@ -154,6 +154,10 @@ TEST(ingress_bad_signature_401_and_diagnostics)
     ASSERT_STR_CONTAINS(all, "v2:");
     ASSERT_STR_CONTAINS(all, "event_id bad-1");
     ASSERT(strstr(all, "gh-secret") == NULL);
+    /* rejected_at in epoch ms, like every time hookd stores */
+    const char *at = strstr(all, "rejected_at ");
+    ASSERT_NOT_NULL(at);
+    ASSERT(strtoll(at + 12, NULL, 10) > 1000000000000LL);
     char *log = proc_log(f.receiver);
     ASSERT_STR_CONTAINS(log, "signature_rejected");
     ASSERT(strstr(log, "gh-secret-one") == NULL && strstr(log, "gh-secret-two") == NULL);

@@ -270,7 +270,9 @@
         el('td', {}, pairs(s.by_reason)), el('td', {}, pairs(s.by_version_tried)))),
     'no rejected requests', 4);
     fill('recent', (rej.recent || []).map((e) => el('tr', {},
-      el('td', {}, when(Number(e.rejected_at) * 1000)), el('td', {}, e.source),
+      // rejected_at is ms (entries written before were seconds)
+      el('td', {}, when(Number(e.rejected_at) < 1e11 ? Number(e.rejected_at) * 1000 : e.rejected_at)),
+      el('td', {}, e.source),
       el('td', {}, e.reason), el('td', { class: 'mono' }, e.event_id),
       el('td', { class: 'mono' }, e.tried), el('td', { class: 'num' }, e.skew_s),
       el('td', { class: 'mono' }, e.request_id))), 'none', 7);
