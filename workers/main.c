@@ -223,7 +223,10 @@ static int ensure_groups(struct worker *w, struct store *st, const sigset_t *sig
     int rc;
 
     for (size_t i = 0; i < w->nroutes;) {
-        if ((rc = store_group_ensure(st, w->routes[i].cfg->name)) == 0) {
+        /* the group, then this worker in it: stats shows an idle route's
+         * workers (after a SIGHUP restart too, which retired the old name) */
+        if ((rc = store_group_ensure(st, w->routes[i].cfg->name)) == 0 &&
+            (rc = store_consumer_join(st, w->routes[i].cfg->name, w->consumer)) == 0) {
             i++;
             continue;
         }

@@ -3,6 +3,7 @@
  * diagnosis (verify), the rejected-signature summary of stats, and the
  * exit codes for usage errors, bad configs and an unreachable Redis.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,4 +354,32 @@ TEST(hookctl_sign_prints_an_accepted_curl)
     free(out);
     ASSERT_INT_EQ(hk_ctl_config(f.config_path, &out, "sign", "nosuch", "--body", body, NULL), 2);
     free(out);
+}
+
+static size_t consumers_of(struct hk *h, const char *route)
+{
+    char *out = NULL;
+    size_t n = 0;
+
+    if (hk_ctl(h, &out, "--json", "stats", NULL) == 0) {
+        json_t *doc = json_loads(out, 0, NULL);
+        n = json_array_size(json_object_get(
+            json_object_get(json_object_get(doc, "routes"), route), "consumers"));
+        json_decref(doc);
+    }
+    free(out);
+    return n;
+}
+
+/* A worker is listed for a route that never had an event, also after a
+ * SIGHUP restart in place (which retires the old consumer). */
+TEST(hookctl_stats_lists_workers_of_idle_routes_after_sighup)
+{
+    struct hk h;
+
+    hk_start(&h, true);
+    WAIT_FOR(consumers_of(&h, "billing") == 1, 10000);
+    ASSERT_INT_EQ(proc_signal(h.workers[0], SIGHUP), 0);
+    WAIT_FOR(proc_log_count(h.workers[0], "\"event\":\"start\"") == 2, 10000);
+    ASSERT_INT_EQ(consumers_of(&h, "billing"), 1);
 }

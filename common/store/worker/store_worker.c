@@ -347,3 +347,28 @@ int store_consumer_retire(struct store *st, const char *route, const char *consu
 {
     return store_each_stream(st, route, retire_from, (void *)consumer);
 }
+
+/* ARG: the consumer's name. */
+static int join_in(struct store *st, const char *route, const char *tenant, void *arg)
+{
+    char key[STORE_KEY_MAX];
+    const char *argv[5] = {"XGROUP", "CREATECONSUMER", key, STORE_GROUP, arg};
+    size_t len[5];
+    int rc;
+    redisReply *r;
+
+    if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
+        return HOOKD_ETOO_LARGE;
+    for (int i = 0; i < 5; i++)
+        len[i] = strlen(argv[i]);
+    if (!(r = command(st, 5, argv, len, &rc)))
+        return rc;
+    rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
+    freeReplyObject(r);
+    return rc;
+}
+
+int store_consumer_join(struct store *st, const char *route, const char *consumer)
+{
+    return store_each_stream(st, route, join_in, (void *)consumer);
+}

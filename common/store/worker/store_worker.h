@@ -133,6 +133,9 @@ int store_heartbeat(struct store *st, const char *route, const char *tenant, con
  * no pending entries (a clean shutdown), so XINFO CONSUMERS lists live
  * workers only. */
 int store_consumer_retire(struct store *st, const char *route, const char *consumer);
+/* Joins CONSUMER to the group of each of ROUTE's streams at start (XGROUP
+ * CREATECONSUMER): an idle route lists its workers before any event. */
+int store_consumer_join(struct store *st, const char *route, const char *consumer);
 
 #include "store_streams.h" /* the read side of the same API */
 
