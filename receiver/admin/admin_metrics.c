@@ -12,12 +12,19 @@
 #include "admin_metrics.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ingress_metrics.h"
 #include "store_admin.h"
+
+/* How long one receiver stays the exporter of the route figures without
+ * being scraped (store_metrics_lease): longer than any sane scrape
+ * interval, short enough that another takes over soon after it is gone. */
+#define ROUTE_EXPORT_LEASE_MS 60000
 
 /* What one route's reads produced. */
 struct route_figures {
@@ -129,10 +136,23 @@ static void write_handler_hist(const struct route_figures *f, size_t n, struct m
         }
 }
 
+/* This process's name in the exporter lease: host, pid, start time. */
+static const char *lease_holder(void)
+{
+    static char holder[128];
+
+    if (!holder[0]) {
+        char host[64] = "?";
+        gethostname(host, sizeof host - 1);
+        snprintf(holder, sizeof holder, "%s:%d:%lld", host, (int)getpid(), (long long)time(NULL));
+    }
+    return holder;
+}
+
 void admin_metrics_render(const struct config *cfg, struct store *st, struct metrics_buf *out)
 {
     struct route_figures *f = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *f);
-    bool up = st != NULL;
+    bool up = st != NULL, exporter = false;
 
     if (!f) {
         out->truncated = true;
@@ -146,8 +166,17 @@ void admin_metrics_render(const struct config *cfg, struct store *st, struct met
     metrics_render(ingress_metrics(), out);
     metrics_write_header(out, "hookd_redis_up", "1 when this scrape could read Redis, else 0.", "gauge");
     metrics_write_sample(out, "hookd_redis_up", NULL, NULL, up ? 1 : 0);
-    write_route_families(f, cfg->nroutes, out);
-    write_handler_hist(f, cfg->nroutes, out);
+    if (up && store_metrics_lease(st, lease_holder(), ROUTE_EXPORT_LEASE_MS, &exporter) < 0)
+        exporter = false;
+    metrics_write_header(out, "hookd_route_exporter",
+                         "1 when this receiver exports the Redis-wide hookd_route_* and "
+                         "hookd_handler_duration_seconds series (one receiver at a time).",
+                         "gauge");
+    metrics_write_sample(out, "hookd_route_exporter", NULL, NULL, exporter ? 1 : 0);
+    if (exporter) { /* sum() over receivers then counts each figure once */
+        write_route_families(f, cfg->nroutes, out);
+        write_handler_hist(f, cfg->nroutes, out);
+    }
     for (size_t i = 0; i < cfg->nroutes; i++)
         store_route_stats_free(&f[i].stats);
     free(f);

@@ -76,7 +76,7 @@ TEST(admin_readyz_503_when_redis_goes_away)
     afx_scrape(&f, &doc);
     ASSERT(prom_sum(&doc, "hookd_redis_up", NULL, NULL) == 0);
     size_t found;
-    ASSERT_NOT_NULL(prom_type(&doc, "hookd_route_backlog"));
+    ASSERT(prom_sum(&doc, "hookd_route_exporter", NULL, NULL) == 0);
     prom_sum(&doc, "hookd_route_backlog", &found, NULL);
     ASSERT_INT_EQ(found, 0); /* no figures rather than wrong ones */
     prom_doc_free(&doc);
@@ -296,4 +296,44 @@ TEST(admin_traceparent_request_to_handler)
     ASSERT_INT_EQ(strcspn(line + 12, "\n"), 55);
     ASSERT(strstr(env, "zz-bad") == NULL);
     free(env);
+}
+
+/* The route figures are Redis-wide: of two receivers on one Redis, one
+ * exports them (sum() over receivers counts each once); when it stops,
+ * the other takes over once the lease is gone. */
+TEST(admin_route_metrics_exported_by_one_receiver)
+{
+    struct fixture f;
+    char port[16], admin[16], port2[16], admin2[16];
+    const char *h[] = {"Authorization: Bearer test-admin-token", NULL};
+
+    fixture_start(&f, NULL);
+    int p2 = harness_free_port(), a2 = harness_free_port();
+    snprintf(port, sizeof port, ":%d\n", f.port), snprintf(admin, sizeof admin, ":%d\n", f.admin_port);
+    snprintf(port2, sizeof port2, ":%d\n", p2), snprintf(admin2, sizeof admin2, ":%d\n", a2);
+    char *text = harness_read_file(f.config_path, NULL);
+    char *conf2 = harness_expand(text, (const char *const[]){port, port2, admin, admin2, NULL});
+    free(text);
+    struct proc *second = receiver_start(harness_write_file("second.conf", conf2), a2);
+    free(conf2);
+
+    struct http_response r1 = {0}, r2 = {0};
+    ASSERT_INT_EQ(http_request(f.admin_port, "GET", "/metrics", h, NULL, 0, &r1), 0);
+    ASSERT_INT_EQ(http_request(a2, "GET", "/metrics", h, NULL, 0, &r2), 0);
+    bool first_exports = strstr(r1.body, "\nhookd_route_exporter 1\n") != NULL;
+    bool second_exports = strstr(r2.body, "\nhookd_route_exporter 1\n") != NULL;
+    ASSERT(first_exports && !second_exports); /* the first scraped took the lease */
+    ASSERT_STR_CONTAINS(r1.body, "hookd_route_queued{route=\"default\"}");
+    ASSERT(strstr(r2.body, "hookd_route_queued{") == NULL);
+    ASSERT_STR_CONTAINS(r2.body, "\nhookd_route_exporter 0\n");
+    http_response_free(&r1), http_response_free(&r2);
+
+    /* The exporter is gone and its lease ran out: the other takes over. */
+    proc_stop(f.receiver);
+    freeReplyObject(redis_cmd(f.rc, "DEL hookd:metrics_exporter"));
+    ASSERT_INT_EQ(http_request(a2, "GET", "/metrics", h, NULL, 0, &r2), 0);
+    ASSERT_STR_CONTAINS(r2.body, "\nhookd_route_exporter 1\n");
+    ASSERT_STR_CONTAINS(r2.body, "hookd_route_queued{route=\"default\"}");
+    http_response_free(&r2);
+    proc_stop(second);
 }

@@ -133,3 +133,46 @@ int store_handler_hist_read(struct store *st, const char *route, struct store_ha
     freeReplyObject(r);
     return 0;
 }
+
+/*
+ * The route figures (hookd_route_*) are Redis-wide: every receiver reads
+ * the same values, so if each exported them, sum() over receivers would
+ * count them once per receiver. One receiver at a time exports them: the
+ * holder of P:metrics_exporter, taken with SET NX and renewed at each of
+ * its scrapes; when it stops scraping, the key expires and the next
+ * receiver scraped takes over.
+ */
+int store_metrics_lease(struct store *st, const char *holder, int64_t ttl_ms, bool *held)
+{
+    char key[STORE_KEY_MAX], ttl[24];
+    const char *set[6] = {"SET", key, holder, "PX", ttl, "NX"}, *get[2] = {"GET", key};
+    size_t len[6];
+    int rc;
+    redisReply *r;
+
+    *held = false;
+    if (store_key_global(st, key, sizeof key, "metrics_exporter") < 0)
+        return HOOKD_ETOO_LARGE;
+    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+    for (int i = 0; i < 6; i++)
+        len[i] = strlen(set[i]);
+    if (!(r = store_command(st, 6, set, len, &rc)))
+        return rc;
+    *held = r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    if (*held)
+        return 0;
+    size_t glen[2] = {3, len[1]};
+    if (!(r = store_command(st, 2, get, glen, &rc)))
+        return rc;
+    *held = r->type == REDIS_REPLY_STRING && strcmp(r->str, holder) == 0;
+    freeReplyObject(r);
+    if (!*held)
+        return 0;
+    /* ours: renew it (SET without NX; XX would fail only if it expired
+     * just now, and then it is as much ours as anyone's) */
+    if (!(r = store_command(st, 5, set, len, &rc)))
+        return rc;
+    freeReplyObject(r);
+    return 0;
+}

@@ -101,4 +101,8 @@ int store_route_tenants(struct store *st, const char *route,
 typedef int store_stream_fn(struct store *st, const char *route, const char *tenant, void *arg);
 int store_each_stream(struct store *st, const char *route, store_stream_fn *fn, void *arg);
 
+/* Whether HOLDER exports the Redis-wide route metrics now: takes or renews
+ * P:metrics_exporter for TTL_MS (store_metrics.c). 0 or a store error. */
+int store_metrics_lease(struct store *st, const char *holder, int64_t ttl_ms, bool *held);
+
 #endif
