@@ -68,13 +68,21 @@ static int user_sh(struct demo *d, const char *line, char **out)
     return harness_run_env(argv, env, NULL, 0, out, RUN_TIMEOUT_MS);
 }
 
+/* `hookctl ARGS` as typed in that shell (HOOKD_CONFIG exported). */
+static int ctl(struct demo *d, const char *args, char **out)
+{
+    char line[8192];
+
+    snprintf(line, sizeof line, "%s/hookctl %s", harness_build_dir(), args);
+    return user_sh(d, line, out);
+}
+
 static long long json_stat(struct demo *d, const char *route, const char *counter)
 {
-    char *out = NULL, cmd[512];
+    char *out = NULL;
     long long v = -1;
 
-    snprintf(cmd, sizeof cmd, "%s/hookctl --json stats", harness_build_dir());
-    if (user_sh(d, cmd, &out) == 0) {
+    if (ctl(d, "--json stats", &out) == 0) {
         json_t *j = json_loads(out, 0, NULL);
         json_t *c = json_object_get(json_object_get(json_object_get(json_object_get(j, "routes"),
                                                                     route), "counters"), counter);
@@ -133,8 +141,7 @@ TEST(first_hour_make_run_banner_to_replay)
     WAIT_FOR(json_stat(&d, "default", "processed") == 1, 20000);
 
     /* hookctl with only HOOKD_CONFIG, no secret in the environment. */
-    snprintf(line, sizeof line, "%s/hookctl stats", harness_build_dir());
-    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_INT_EQ(ctl(&d, "stats", &out), 0);
     ASSERT_STR_CONTAINS(out, "default");
     free(out);
 
@@ -148,8 +155,7 @@ TEST(first_hour_make_run_banner_to_replay)
     ASSERT_STR_CONTAINS(out, "HTTP/1.1 202");
     free(out);
     WAIT_FOR(json_stat(&d, "default", "failed_permanent") == 1, 20000);
-    snprintf(line, sizeof line, "%s/hookctl dead list default", harness_build_dir());
-    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_INT_EQ(ctl(&d, "dead list default", &out), 0);
     ASSERT_STR_CONTAINS(out, "permanent");
     ASSERT_STR_CONTAINS(out, "failed_permanent"); /* STATE_NOW */
     free(out);
@@ -160,8 +166,7 @@ TEST(first_hour_make_run_banner_to_replay)
     ASSERT_INT_EQ(json_stat(&d, "default", "processed"), 2);
     /* The dead letter stays, showing its event processed now; purged as
      * resolved. */
-    snprintf(line, sizeof line, "%s/hookctl --json dead list default", harness_build_dir());
-    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_INT_EQ(ctl(&d, "--json dead list default", &out), 0);
     json_t *arr = json_loads(out, 0, NULL);
     ASSERT_INT_EQ(json_array_size(arr), 1);
     ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(arr, 0), "state")), "processed");
@@ -169,22 +174,16 @@ TEST(first_hour_make_run_banner_to_replay)
     ASSERT(json_is_integer(json_object_get(json_array_get(arr, 0), "failed_at")));
     json_decref(arr);
     free(out);
-    snprintf(line, sizeof line, "%s/hookctl dead list default --state failed_permanent",
-             harness_build_dir());
-    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_INT_EQ(ctl(&d, "dead list default --state failed_permanent", &out), 0);
     ASSERT_STR_CONTAINS(out, "(0 shown");
     free(out);
-    snprintf(line, sizeof line, "%s/hookctl dead purge default --resolved", harness_build_dir());
-    ASSERT_INT_EQ(user_sh(&d, line, &out), 2);
+    ASSERT_INT_EQ(ctl(&d, "dead purge default --resolved", &out), 2);
     ASSERT_STR_CONTAINS(out, "would purge 1 dead letters");
     free(out);
-    snprintf(line, sizeof line, "%s/hookctl dead purge default --resolved --yes",
-             harness_build_dir());
-    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_INT_EQ(ctl(&d, "dead purge default --resolved --yes", &out), 0);
     ASSERT_STR_CONTAINS(out, "purged 1 dead letters");
     free(out);
-    snprintf(line, sizeof line, "%s/hookctl dead list default", harness_build_dir());
-    ASSERT_INT_EQ(user_sh(&d, line, &out), 0);
+    ASSERT_INT_EQ(ctl(&d, "dead list default", &out), 0);
     ASSERT_STR_CONTAINS(out, "(0 shown");
     free(out);
     /* Dead-lettered once, ever; failed now, no more. */
