@@ -2,7 +2,10 @@
  * http.c — libmicrohttpd glue for the public listener: the socket, and
  * nothing of the decision. A request, in the order of MHD's callbacks:
  *
- *   first call   transport limits (concurrency, framing), then ingress_head
+ *   first call   the client address (peer, or a trusted proxy's X-Forwarded-For),
+ *                transport limits (concurrency, framing), then ingress_head
+ *                (unknown source, allow_from, Content-Length: answered before
+ *                any body byte is read)
  *   body chunks  appended, never past the source's max_body
  *   last call    the headers and body to ingress_decide; an answer is sent
  *                at once, a step suspends the connection and goes to
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "cidr.h"
 #include "err.h"
 #include "headers.h"
 #include "ingress.h"
@@ -71,7 +75,10 @@ struct request_ctx {
     bool started;     /* on_request has run for it (uri_start made it earlier) */
     char *query;      /* the raw query string as received (owned), or NULL */
     char request_id[INGRESS_REQUEST_ID_MAX + 1];
-    char client[INET6_ADDRSTRLEN + 1];
+    struct cidr_addr client;
+    bool forwarded_malformed;
+    char client_text[CIDR_ADDR_TEXT_MAX];
+    char peer_text[CIDR_ADDR_TEXT_MAX]; /* "" unless a proxy forwarded the request */
     struct ingress_work w;
     struct ingress_response resp; /* the answer, whoever decided it */
 };
@@ -140,37 +147,47 @@ static enum MHD_Result refuse(struct MHD_Connection *c, struct request_ctx *rq, 
     return send_answer(c, rq);
 }
 
-static void client_address(struct MHD_Connection *c, const struct config *cfg, char *out,
-                           size_t cap)
+#define XFF_HEADER "X-Forwarded-For"
+
+static enum MHD_Result collect_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    struct headers *h = cls;
+
+    if (key_size != strlen(XFF_HEADER) || strncasecmp(key, XFF_HEADER, key_size) != 0)
+        return MHD_YES;
+    if (headers_add(h, key, key_size, value ? value : "", value ? value_size : 0) < 0) {
+        h->n = HEADERS_MAX_COUNT + 1; /* more than we read: the list is unreadable */
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* The client (cidr.h): the TCP peer, or, when the peer is a trusted proxy,
+ * the right-most X-Forwarded-For address that is not one. Read from the
+ * headers alone, so that allow_from is judged before any body byte. */
+static void client_address(struct MHD_Connection *c, const struct config *cfg,
+                           struct request_ctx *rq)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    const char *xff;
+    const struct cidr_set *trusted = &cfg->receiver.trusted_proxies;
     struct cidr_addr peer;
+    struct headers xff; /* views into MHD's pool */
+    enum cidr_client_from from = CIDR_FROM_PEER;
 
-    out[0] = '\0';
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
-    /* X-Forwarded-For is believed only from a trusted proxy: its last hop. */
-    cidr_addr_from_sockaddr(sa, &peer);
-    if (cidr_set_contains(&cfg->receiver.trusted_proxies, &peer)) {
-        xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
-        if (!xff)
-            return;
-        const char *last = strrchr(xff, ',');
-        last = last ? last + 1 : xff;
-        while (*last == ' ')
-            last++;
-        size_t n = strcspn(last, " ");
-        if (n > 0 && n < cap) {
-            memcpy(out, last, n);
-            out[n] = '\0';
-        }
-        return;
+    cidr_addr_from_sockaddr(ci ? ci->client_addr : NULL, &peer);
+    rq->client = peer;
+    xff.n = 0;
+    if (cidr_set_contains(trusted, &peer)) {
+        MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_xff, &xff);
+        from = xff.n > HEADERS_MAX_COUNT ? CIDR_FROM_MALFORMED
+                                         : cidr_client(trusted, &peer, &xff, &rq->client);
     }
+    rq->forwarded_malformed = from == CIDR_FROM_MALFORMED;
+    cidr_addr_format(&rq->client, rq->client_text);
+    if (from == CIDR_FROM_FORWARDED)
+        cidr_addr_format(&peer, rq->peer_text);
 }
 
 struct framing_count {
@@ -211,10 +228,13 @@ static enum MHD_Result first_call(struct MHD_Connection *c, struct request_ctx *
     unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
 
     ingress_request_id(rid, rid ? strlen(rid) : 0, rq->request_id);
-    client_address(c, cfg, rq->client, sizeof rq->client);
+    client_address(c, cfg, rq);
     ingress_init(&rq->w, cfg,
                  &(struct ingress_request){.request_id = rq->request_id,
-                                           .client_addr = rq->client,
+                                           .client_addr = rq->client_text,
+                                           .peer_addr = rq->peer_text[0] ? rq->peer_text : NULL,
+                                           .client = rq->client,
+                                           .forwarded_malformed = rq->forwarded_malformed,
                                            .start_us = clock_mono_us(),
                                            .query = rq->query,
                                            .query_len = rq->query ? strlen(rq->query) : 0});

@@ -1,7 +1,8 @@
 /*
  * ingress.c — the receiver's decision on a request (see ingress.h):
  *
- *   path /hooks/SOURCE? POST? source known? length ≤ max_body? ─no─▶ 404/405/413
+ *   path /hooks/SOURCE? source known? client in its allow_from? ─no─▶ 404/403
+ *   POST (or a GET handshake)? length ≤ max_body? ─no─▶ 405/413 (no body read yet)
  *   verify signature over the raw body ─bad─▶ 400/401 + diagnostics
  *   rate limit ─▶ 429
  *   the scheme's handshake? ─▶ its answer (not queued); GET: Meta's, else 405
@@ -195,6 +196,7 @@ static void log_request(const struct ingress_work *w, const struct ingress_respo
     log_str(&l, "outcome", w->outcome);
     log_str(&l, "sig_version", w->sig_version);
     log_str(&l, "client", req->client_addr);
+    log_str(&l, "peer", req->peer_addr);
     if (w->traceparent[0])
         log_str(&l, "traceparent", w->traceparent);
     log_int(&l, "body_bytes", (int64_t)req->body_len);
@@ -372,6 +374,20 @@ void ingress_init(struct ingress_work *w, const struct config *cfg,
     w->cfg = cfg;
     w->req = *req;
     w->outcome = "error";
+    if (!w->req.client.family && w->req.client_addr) /* callers without a socket */
+        cidr_addr_parse(w->req.client_addr, strlen(w->req.client_addr), &w->req.client);
+}
+
+/* NULL when the source takes the client, else why not (the outcome word). */
+static const char *client_refused(const struct ingress_work *w)
+{
+    const struct cidr_set *allow = &w->src->allow_from;
+
+    if (allow->n == 0)
+        return NULL;
+    if (w->req.forwarded_malformed)
+        return "forwarded_for_malformed";
+    return cidr_set_contains(allow, &w->req.client) ? NULL : "client_not_allowed";
 }
 
 void ingress_reject(struct ingress_work *w, int status, const char *why, int64_t retry_after_s,
@@ -388,13 +404,18 @@ bool ingress_head(struct ingress_work *w, const char *path, const char *method,
                   int64_t content_length, struct ingress_response *resp)
 {
     size_t np = strlen(HOOKS_PREFIX);
+    const char *refused;
 
     if (strncmp(path, HOOKS_PREFIX, np) != 0) {
         ingress_reject(w, 404, "not_found", 0, resp);
         return false;
     }
     w->src = config_source(w->cfg, path + np, strlen(path + np));
-    if (strcmp(method, "GET") == 0 && w->src)
+    /* Before anything else the source answers, a GET handshake included. */
+    if (w->src && (refused = client_refused(w))) {
+        ingress_metrics_forbidden(w->src->name, refused);
+        ingress_reject(w, 403, refused, 0, resp);
+    } else if (strcmp(method, "GET") == 0 && w->src)
         handshake_get(w, resp);
     else if (strcmp(method, "POST") != 0)
         ingress_reject(w, 405, "method_not_allowed", 0, resp);

@@ -4,7 +4,8 @@
  * it in this order, top to bottom:
  *
  *   ingress_init     the transport's facts (request id, client, start time)
- *   ingress_head     path, method, source (looked up here, once), length
+ *   ingress_head     path, method, source (looked up here, once), the client
+ *                    against its allow_from, length
  *   ingress_decide   signature, rate limit, event id/type/tenant, route:
  *                    an answer, or the enqueue step
  *   ingress_commit   the step to Redis (pipeline.c), then its answer
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "extract.h"
 #include "headers.h"
@@ -34,7 +36,10 @@
 /* What the transport knows; strings borrowed, valid until the answer. */
 struct ingress_request {
     const char *request_id;  /* decided by the caller (proxy's or new) */
-    const char *client_addr; /* for the log line */
+    const char *client_addr; /* text, for the log line */
+    const char *peer_addr;   /* the TCP peer when it is not the client (a proxy), or NULL */
+    struct cidr_addr client; /* judged by allow_from; family 0: parsed from client_addr */
+    bool forwarded_malformed; /* a trusted proxy's X-Forwarded-For was unreadable */
     int64_t start_us;        /* monotonic, for latency */
     const char *query;       /* the raw query string (after '?'), or NULL */
     size_t query_len;

@@ -18,7 +18,7 @@ static const double redis_bounds_s[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct metrics *reg;
 static struct metrics_family *requests, *duration, *duplicates, *rejected, *verified, *failures,
-    *redis_rtt, *rejects_dropped, *dropped, *handshakes;
+    *redis_rtt, *rejects_dropped, *dropped, *handshakes, *forbidden;
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,6 +61,10 @@ static void init(void)
     handshakes = metrics_counter(reg, "hookd_handshakes_total",
                                  "Providers' handshakes answered (never queued), by kind and status.",
                                  (const char *const[]){"source", "kind", "status", NULL});
+    forbidden = metrics_counter(reg, "hookd_ingress_forbidden_total",
+                                "Requests answered 403 before their body was read: the client "
+                                "address is outside the source's allow_from, or unknown.",
+                                (const char *const[]){"source", "reason", NULL});
 }
 
 struct metrics *ingress_metrics(void)
@@ -125,6 +129,12 @@ void ingress_metrics_handshake(const char *source, const char *kind, int status)
     snprintf(code, sizeof code, "%d", status);
     if (ingress_metrics())
         metrics_inc(handshakes, (const char *const[]){source, kind, code}, 1);
+}
+
+void ingress_metrics_forbidden(const char *source, const char *reason)
+{
+    if (ingress_metrics())
+        metrics_inc(forbidden, (const char *const[]){source, reason}, 1);
 }
 
 void ingress_metrics_reject_dropped(void)

@@ -18,6 +18,7 @@
  *   hookd_rejected_records_dropped_total                        P:rejected entries not written
  *   hookd_ingress_dropped_total{source,route}                   taken by a handler = drop route
  *   hookd_handshakes_total{source,kind,status}                  providers' handshakes answered
+ *   hookd_ingress_forbidden_total{source,reason}                403: client outside allow_from
  */
 #ifndef HOOKD_INGRESS_METRICS_H
 #define HOOKD_INGRESS_METRICS_H
@@ -49,6 +50,9 @@ void ingress_metrics_dropped(const char *source, const char *route);
 
 /* A provider's handshake answered (KIND: the scheme's static word). */
 void ingress_metrics_handshake(const char *source, const char *kind, int status);
+
+/* A 403 before the body: REASON (a static word) why the client was refused. */
+void ingress_metrics_forbidden(const char *source, const char *reason);
 
 /* A rejected-events stream entry dropped (queue full, or Redis failed). */
 void ingress_metrics_reject_dropped(void);

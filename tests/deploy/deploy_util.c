@@ -242,6 +242,9 @@ int deploy_post(int https_port, const char *id, const char *type, const char *ex
         request_id[0] = '\0';
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
+    /* The provider sends from its own address, not nginx's (127.0.0.1, the
+     * receivers' trusted_proxies): what X-Forwarded-For must carry through. */
+    curl_easy_setopt(c, CURLOPT_INTERFACE, "host!" DEPLOY_PROVIDER_ADDR);
     curl_easy_setopt(c, CURLOPT_CAINFO, deploy_cert_path());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);

@@ -17,6 +17,7 @@
 #include "harness.h"
 
 #define DEPLOY_SECRET "gh-secret-one"
+#define DEPLOY_PROVIDER_ADDR "127.0.0.3" /* deploy_post sends from here (a loopback address) */
 #define DEPLOY_MAX_EVENTS 4096
 
 /* Skips the test unless nginx, openssl and redis-cli are installed

@@ -87,8 +87,12 @@ static void check_proxy_headers(int https, struct proc *rx1, struct proc *rx2)
     ASSERT_INT_EQ(strlen(rid), 32); /* nginx's $request_id */
     snprintf(needle, sizeof needle, "\"request_id\":\"%s\"", rid);
     WAIT_FOR(proc_log_count(rx1, needle) + proc_log_count(rx2, needle) == 1, 5000);
-    /* The client is nginx's last hop, not the spoofed first entry. */
+    /* The client is the address nginx saw (the right-most entry that is not
+     * a trusted proxy), not the spoofed first entry; nginx is the peer. */
     ASSERT_INT_EQ(proc_log_count(rx1, "203.0.113.9") + proc_log_count(rx2, "203.0.113.9"), 0);
+    snprintf(needle, sizeof needle, "\"client\":\"%s\",\"peer\":\"127.0.0.1\"",
+             DEPLOY_PROVIDER_ADDR);
+    ASSERT_INT_OP(proc_log_count(rx1, needle) + proc_log_count(rx2, needle), >=, 1);
     snprintf(needle, sizeof needle, "rid=%s", rid);
     WAIT_FOR(access_log_has(needle), 5000);
 }

@@ -19,6 +19,7 @@
 #include "harness.h"
 #include "harness_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -270,16 +271,50 @@ static int parse_response(const char *p, size_t n, int eof, int no_body, struct 
 
 /* ---- connections ---- */
 
+/* Where new connections come from and go to (http_client_endpoints). */
+static const char *local_addr, *remote_addr;
+
+void http_client_endpoints(const char *local, const char *remote)
+{
+    local_addr = local, remote_addr = remote;
+}
+
+/* ADDR (an IPv4 or IPv6 literal; NULL: 127.0.0.1) and PORT into *sa. */
+static int endpoint(const char *addr, int port, struct sockaddr_storage *sa, socklen_t *len)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+
+    memset(sa, 0, sizeof *sa);
+    if (inet_pton(AF_INET, addr ? addr : "127.0.0.1", &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET, s4->sin_port = htons((uint16_t)port);
+        *len = sizeof *s4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6, s6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *s6;
+        return 0;
+    }
+    return -1;
+}
+
 int http_connect(int port)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_storage to, from;
+    socklen_t to_len, from_len;
+    int fd;
 
-    if (fd < 0)
+    if (endpoint(remote_addr, port, &to, &to_len) < 0 ||
+        (local_addr && endpoint(local_addr, 0, &from, &from_len) < 0))
         return -1;
-    while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if ((fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return -1;
+    if (local_addr && bind(fd, (struct sockaddr *)&from, from_len) < 0) {
+        close(fd);
+        return -1;
+    }
+    while (connect(fd, (struct sockaddr *)&to, to_len) < 0) {
         if (errno != EINTR) {
             close(fd);
             return -1;

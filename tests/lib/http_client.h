@@ -54,6 +54,11 @@ int http_raw(int port, const void *bytes, size_t n, int timeout_ms, struct http_
 /* A connected blocking socket (the caller closes it), or -1. */
 int http_connect(int port);
 
+/* Every later connection is bound to LOCAL (an address of lo: 127.0.0.2,
+ * ::1; NULL: the kernel's choice) and goes to REMOTE (NULL: 127.0.0.1),
+ * until the next call: for tests of client addresses. */
+void http_client_endpoints(const char *local, const char *remote);
+
 /* ---- a kept-alive connection, for several requests or pipelining ---- */
 
 struct http_conn;
