@@ -101,8 +101,7 @@ int stripe_signature(const char *secret, long long ts, const void *body, size_t 
 
     snprintf(head, sizeof head, "%lld.", ts);
     snprintf(prefix, sizeof prefix, "t=%lld,v1=", ts);
-    return hmac_signature_joined("sha256", secret, strlen(secret), head, body, len, 0, prefix,
-                                 out);
+    return hmac_signature_joined("sha256", secret, strlen(secret), head, body, len, 0, prefix, out);
 }
 
 int slack_signature(const char *secret, long long ts, const void *body, size_t len,
@@ -111,8 +110,7 @@ int slack_signature(const char *secret, long long ts, const void *body, size_t l
     char head[40];
 
     snprintf(head, sizeof head, "v0:%lld:", ts);
-    return hmac_signature_joined("sha256", secret, strlen(secret), head, body, len, 0, "v0=",
-                                 out);
+    return hmac_signature_joined("sha256", secret, strlen(secret), head, body, len, 0, "v0=", out);
 }
 
 /* Decodes standard base64 (with padding) into key; returns its length or -1. */
@@ -147,8 +145,7 @@ int standard_signature(const char *whsec_secret, const char *id, long long ts, c
     n = snprintf(head, sizeof head, "%s.%lld.", id, ts);
     if (key_len < 0 || n < 0 || (size_t)n >= sizeof head)
         return -1;
-    return hmac_signature_joined("sha256", key, (size_t)key_len, head, body, len, 1, "v1,",
-                                 out);
+    return hmac_signature_joined("sha256", key, (size_t)key_len, head, body, len, 1, "v1,", out);
 }
 
 void sha256_hex(const void *data, size_t len, char out[65])

@@ -94,7 +94,7 @@ static bool prefix_equal(const unsigned char *a, const unsigned char *net, unsig
     return (a[whole] & mask) == (net[whole] & mask);
 }
 
-/* "/N": digits only, N <= max. -1 otherwise. */
+/* "/N": digits only, N <= max. HOOKD_EPARSE otherwise. */
 static int parse_prefix(const char *p, size_t n, unsigned max, unsigned *out)
 {
     unsigned v = 0;

@@ -70,7 +70,8 @@ int fuzz_forwarded_for(const uint8_t *data, size_t size)
 
     if (!h)
         return 0;
-    if (take_line(&p, end, line, sizeof line) && cidr_set_parse(line, &trusted, err, sizeof err) == 0)
+    if (take_line(&p, end, line, sizeof line) &&
+        cidr_set_parse(line, &trusted, err, sizeof err) == 0)
         check_set(&trusted);
     else if (cidr_set_parse("127.0.0.0/8, ::1", &trusted, err, sizeof err) < 0)
         abort();

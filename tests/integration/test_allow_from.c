@@ -48,7 +48,7 @@ static int post_from(struct fixture *f, const char *from, const char *source, co
     snprintf(h1, sizeof h1, "X-Hub-Signature-256: %s", sig);
     snprintf(h2, sizeof h2, "X-GitHub-Delivery: %s", id);
     snprintf(path, sizeof path, "/hooks/%s", source);
-    const char *headers[] = {h1, h2, "X-GitHub-Event: push", extra1 ? extra1 : "X-Pad: 1",
+    const char *headers[] = {h1,     h2,  "X-GitHub-Event: push", extra1 ? extra1 : "X-Pad: 1",
                              extra2, NULL};
     http_client_endpoints(from, target);
     ASSERT_INT_EQ(http_request(f->port, "POST", path, headers, body, strlen(body), &r), 0);
@@ -148,16 +148,15 @@ TEST(allow_from_forwarded_for_only_from_trusted_proxy)
                   202);
     log_line_has(&f, "\"event_id\":\"p-1\"", "\"client\":\"203.0.113.9\",\"peer\":\"" PROXY "\"");
     /* From any other peer it is ignored: the peer is the client. */
-    ASSERT_INT_EQ(post_from(&f, NULL, "partner", "p-2", "X-Forwarded-For: 203.0.113.9", NULL),
-                  403);
+    ASSERT_INT_EQ(post_from(&f, NULL, "partner", "p-2", "X-Forwarded-For: 203.0.113.9", NULL), 403);
     ASSERT_INT_EQ(post_from(&f, OTHER, "partner", "p-3", "X-Forwarded-For: 203.0.113.9", NULL),
                   403);
     log_line_has(&f, "\"source\":\"partner\"", "\"client\":\"" OTHER "\"");
     /* A spoofed chain: what the sender claimed sits left of what the proxy
      * appended; the right-most untrusted entry is the client. */
-    ASSERT_INT_EQ(post_from(&f, PROXY, "partner", "p-4",
-                            "X-Forwarded-For: 203.0.113.9, 198.51.100.7", NULL),
-                  403);
+    ASSERT_INT_EQ(
+        post_from(&f, PROXY, "partner", "p-4", "X-Forwarded-For: 203.0.113.9, 198.51.100.7", NULL),
+        403);
     log_line_has(&f, "\"outcome\":\"client_not_allowed\"", "\"client\":\"198.51.100.7\"");
     ASSERT_INT_EQ(post_from(&f, PROXY, "partner", "p-5",
                             "X-Forwarded-For: 198.51.100.7, not-an-ip, 203.0.113.9", NULL),
@@ -182,10 +181,14 @@ TEST(allow_from_malformed_forwarded_for)
 {
     struct fixture f;
     static const char *const bad[] = {
-        "X-Forwarded-For: 203.0.113.9, garbage", "X-Forwarded-For: 203.0.113.9,",
-        "X-Forwarded-For: ,",                    "X-Forwarded-For: 203.0.113.9:443",
-        "X-Forwarded-For: [2001:db8::1]",        "X-Forwarded-For: 203.0.113.9 203.0.113.8",
-        "X-Forwarded-For: 203.0.113.0/24",       "X-Forwarded-For: 0x7f.0.0.1",
+        "X-Forwarded-For: 203.0.113.9, garbage",
+        "X-Forwarded-For: 203.0.113.9,",
+        "X-Forwarded-For: ,",
+        "X-Forwarded-For: 203.0.113.9:443",
+        "X-Forwarded-For: [2001:db8::1]",
+        "X-Forwarded-For: 203.0.113.9 203.0.113.8",
+        "X-Forwarded-For: 203.0.113.0/24",
+        "X-Forwarded-For: 0x7f.0.0.1",
     };
     char id[32];
 

@@ -19,8 +19,8 @@ static void add(struct headers *h, const char *name, const char *value)
 static int sign_hmac(struct test_req *r, const struct source_cfg *src, const char *secret,
                      const void *body, size_t len)
 {
-    static const char *const algs[] = {[MAC_SHA1] = "sha1", [MAC_SHA256] = "sha256",
-                                       [MAC_SHA512] = "sha512"};
+    static const char *const algs[] = {
+        [MAC_SHA1] = "sha1", [MAC_SHA256] = "sha256", [MAC_SHA512] = "sha512"};
     char head[48] = "";
 
     if (src->ts_header)

@@ -41,15 +41,15 @@ TEST(cidr_addresses_by_inet_pton)
 {
     struct cidr_addr a;
     char text[CIDR_ADDR_TEXT_MAX];
-    static const char *const bad[] = {"",          "1.2.3",      "1.2.3.4.5", "01.2.3.4",
-                                      "1.2.3.256", " 1.2.3.4",   "1.2.3.4 ",  "[::1]",
+    static const char *const bad[] = {"",           "1.2.3",      "1.2.3.4.5", "01.2.3.4",
+                                      "1.2.3.256",  " 1.2.3.4",   "1.2.3.4 ",  "[::1]",
                                       "1.2.3.4:80", "fe80::1%lo", "::g",       "0x7f.0.0.1"};
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (cidr_addr_parse(bad[i], strlen(bad[i]), &a) == 0)
             test_fail(__FILE__, __LINE__, "\"%s\" taken for an address", bad[i]);
     ASSERT_INT_EQ(cidr_addr_parse("1.2.3.4\0", 8, &a), HOOKD_EPARSE); /* a NUL inside */
-    ASSERT_INT_EQ(cidr_addr_parse("1.2.3.4x", 7, &a), 0);   /* length-delimited */
+    ASSERT_INT_EQ(cidr_addr_parse("1.2.3.4x", 7, &a), 0);             /* length-delimited */
     ASSERT_INT_EQ(a.family, 4);
     a = addr("2001:DB8::1");
     ASSERT_INT_EQ(a.family, 6);
@@ -87,8 +87,8 @@ TEST(cidr_match_at_prefix_boundaries)
     ASSERT(!in(&s, "192.168.1.127") && !in(&s, "192.168.2.128"));
     ASSERT(in(&s, "203.0.113.7") && !in(&s, "203.0.113.6") && !in(&s, "203.0.113.8"));
     ASSERT(in(&s, "172.16.0.1") && in(&s, "172.31.255.255") && !in(&s, "172.32.0.0"));
-    ASSERT(in(&s, "::ffff:10.1.2.3"));   /* mapped: the IPv4 block holds it */
-    ASSERT(!in(&s, "::a01:203"));       /* ::10.1.2.3 is IPv6, not mapped */
+    ASSERT(in(&s, "::ffff:10.1.2.3")); /* mapped: the IPv4 block holds it */
+    ASSERT(!in(&s, "::a01:203"));      /* ::10.1.2.3 is IPv6, not mapped */
     ASSERT(!in(&s, "2001:db8::1"));
     cidr_set_free(&s);
 
@@ -170,8 +170,7 @@ static const char *client_of(const struct cidr_set *trusted, const char *peer,
 
     headers_add(&h, "Content-Type", 12, "application/json", 16);
     for (size_t i = 0; xff && xff[i]; i++)
-        headers_add(&h, i % 2 ? "x-forwarded-for" : "X-Forwarded-For", 15, xff[i],
-                    strlen(xff[i]));
+        headers_add(&h, i % 2 ? "x-forwarded-for" : "X-Forwarded-For", 15, xff[i], strlen(xff[i]));
     enum cidr_client_from from = cidr_client(trusted, &p, &h, &c);
     out[0] = from == CIDR_FROM_MALFORMED ? '!' : '\0';
     cidr_addr_format(&c, out + (out[0] == '!'));
@@ -217,9 +216,19 @@ TEST(cidr_client_malformed_forwarded_for)
 {
     struct cidr_set t = set_of("127.0.0.0/8");
     static const char *const bad[] = {
-        "",         " ",          ",",           "203.0.113.9,",    "203.0.113.9, ",
-        "garbage",  "1.2.3.4:80", "[2001:db8::1]", "203.0.113.9;x",  "203.0.113.9 198.51.100.1",
-        "unknown",  "127.0.0.2,,", "1.2.3.4, bad, 127.0.0.9",
+        "",
+        " ",
+        ",",
+        "203.0.113.9,",
+        "203.0.113.9, ",
+        "garbage",
+        "1.2.3.4:80",
+        "[2001:db8::1]",
+        "203.0.113.9;x",
+        "203.0.113.9 198.51.100.1",
+        "unknown",
+        "127.0.0.2,,",
+        "1.2.3.4, bad, 127.0.0.9",
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
