@@ -33,6 +33,7 @@
 #include "clock.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -382,33 +383,69 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_WARN, "http", "%s", msg);
 }
 
-/* Binds to the configured address; IPv4 or IPv6 literal. */
-static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, unsigned extra_flags,
-                                       const struct config *cfg, MHD_AccessHandlerCallback handler,
-                                       MHD_RequestCompletedCallback done, char *err, size_t errlen)
+/*
+ * A socket bound to sa and listening, or -errno. One listener per address:
+ * SO_REUSEADDR only, so a restart binds through TIME_WAIT, and never
+ * SO_REUSEPORT (libmicrohttpd's LISTENING_ADDRESS_REUSE), with which a second
+ * receiver started by mistake, say with a stale secret, would silently take
+ * half of the connections while both look healthy.
+ */
+static int bind_listener(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1, rc;
+
+    if (fd < 0)
+        return -errno;
+    if ((sa->sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 || bind(fd, sa, len) < 0 ||
+        listen(fd, SOMAXCONN) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* Binds to the configured address (IPv4 or IPv6 literal) and starts a
+ * daemon on it: 0, or -EADDRINUSE when another process listens there, or
+ * -1; err says which address. */
+static int start_daemon(struct MHD_Daemon **out, const char *listen, unsigned threads,
+                        unsigned extra_flags, const struct config *cfg,
+                        MHD_AccessHandlerCallback handler, MHD_RequestCompletedCallback done,
+                        char *err, size_t errlen)
 {
     char host[256];
     int port;
     struct sockaddr_in sin = {.sin_family = AF_INET};
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
     const struct sockaddr *sa = (const struct sockaddr *)&sin;
+    socklen_t salen = sizeof sin;
+    int fd;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      (cfg->receiver.epoll ? MHD_USE_EPOLL : MHD_USE_POLL) | extra_flags;
     struct MHD_Daemon *d;
 
     if (http_parse_listen(listen, host, sizeof host, &port) < 0) {
         snprintf(err, errlen, "bad listen address \"%.100s\" (want HOST:PORT)", listen);
-        return NULL;
+        return -1;
     }
     if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
         sin.sin_port = htons((uint16_t)port);
     } else if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
         sin6.sin6_port = htons((uint16_t)port);
-        sa = (const struct sockaddr *)&sin6;
+        sa = (const struct sockaddr *)&sin6, salen = sizeof sin6;
         flags |= MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "listen address \"%.100s\" must be an IP literal", listen);
-        return NULL;
+        return -1;
+    }
+    if ((fd = bind_listener(sa, salen)) < 0) {
+        if (fd == -EADDRINUSE)
+            snprintf(err, errlen, "address %.100s already in use (another receiver?)", listen);
+        else
+            snprintf(err, errlen, "cannot listen on %.100s (not a local address?)", listen);
+        return fd == -EADDRINUSE ? fd : -1;
     }
     /* A pool of 1 (or 0) means no pool, with a warning at every start: the
      * option is given only for a real pool. */
@@ -416,42 +453,43 @@ static struct MHD_Daemon *start_daemon(const char *listen, unsigned threads, uns
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL}};
     d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
                          MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_LIMIT,
                          cfg->receiver.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                          cfg->receiver.connection_memory_limit, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)cfg->receiver.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                         done, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                         done, NULL,
                          handler == on_request ? MHD_OPTION_URI_LOG_CALLBACK : MHD_OPTION_END,
                          uri_start, NULL, MHD_OPTION_END);
-    if (!d)
-        snprintf(err, errlen, "cannot listen on %.100s (address in use or not local?)", listen);
-    return d;
+    if (!d) {
+        close(fd);
+        snprintf(err, errlen, "cannot start the listener on %.100s", listen);
+        return -1;
+    }
+    *out = d;
+    return 0;
 }
 
-struct http_server *http_start(const struct config *cfg, char *err, size_t errlen)
+int http_start(const struct config *cfg, struct http_server **out, char *err, size_t errlen)
 {
     struct http_server *srv = calloc(1, sizeof *srv);
+    int rc;
 
     if (!srv) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return -1;
     }
-    srv->public_d =
-        start_daemon(cfg->receiver.listen, cfg->receiver.threads, MHD_ALLOW_SUSPEND_RESUME, cfg,
-                     on_request, on_completed, err, errlen);
-    if (!srv->public_d)
-        goto fail;
-    if (cfg->receiver.admin_listen && cfg->receiver.admin_listen[0]) {
-        srv->admin_d = start_daemon(cfg->receiver.admin_listen, ADMIN_THREADS, 0, cfg,
-                                    admin_on_request, admin_on_completed, err, errlen);
-        if (!srv->admin_d)
-            goto fail;
+    rc = start_daemon(&srv->public_d, cfg->receiver.listen, cfg->receiver.threads,
+                      MHD_ALLOW_SUSPEND_RESUME, cfg, on_request, on_completed, err, errlen);
+    if (rc == 0 && cfg->receiver.admin_listen && cfg->receiver.admin_listen[0])
+        rc = start_daemon(&srv->admin_d, cfg->receiver.admin_listen, ADMIN_THREADS, 0, cfg,
+                          admin_on_request, admin_on_completed, err, errlen);
+    if (rc < 0) {
+        http_stop(srv);
+        return rc;
     }
-    return srv;
-fail:
-    http_stop(srv);
-    return NULL;
+    *out = srv;
+    return 0;
 }
 
 void http_quiesce(struct http_server *srv)

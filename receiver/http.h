@@ -11,8 +11,9 @@
 
 struct http_server;
 
-/* Starts the public and admin daemons. NULL with a sentence in err. */
-struct http_server *http_start(const struct config *cfg, char *err, size_t errlen);
+/* Starts the public and admin daemons into *out: 0, or with a sentence in
+ * err -EADDRINUSE (an address already has a listener: never shared) or -1. */
+int http_start(const struct config *cfg, struct http_server **out, char *err, size_t errlen);
 
 /* Stops accepting new connections (SIGTERM's first step). */
 void http_quiesce(struct http_server *srv);

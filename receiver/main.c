@@ -188,12 +188,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     runtime_init(cfg);
     pipeline_start();
-    if (!(srv = http_start(cfg, err, sizeof err))) {
+    if ((code = http_start(cfg, &srv, err, sizeof err)) < 0) {
         fprintf(stderr, "hookd-receiver: %s\n", err);
         pipeline_stop();
         runtime_shutdown();
-        return 1;
+        return code == -EADDRINUSE ? 2 : 1; /* SPEC: a taken address is a usage error */
     }
+    code = 0;
     if (drop_privileges(cfg->receiver.user) < 0) {
         pipeline_stop();
         http_stop(srv);

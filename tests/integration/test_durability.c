@@ -6,6 +6,7 @@
  *                   what Sentinel's CLIENT KILL does at a failover), the
  *                   event gets 503, and so does its duplicate, until a
  *                   replica really holds the record
+ *   one listener    a second receiver on a taken address exits 2 naming it
  */
 #define _GNU_SOURCE /* asprintf */
 #include <signal.h>
@@ -89,4 +90,43 @@ TEST_T(durability_wait_only_on_the_writing_connection, 40)
     c = redis_connect(t.replica);
     ASSERT_INT_EQ(redis_int(c, "EXISTS hookd:{default}:seen:github:vw-1"), 1);
     redisFree(c);
+}
+
+/* A second receiver on the address of a running one (started by mistake,
+ * say with a stale secret) exits 2 naming the address: it never shares the
+ * port, and the first one keeps answering every request. */
+TEST_T(durability_one_listener_per_address, 30)
+{
+    struct fixture f;
+    char *out = NULL, addr[64], *tpl = topo_receiver_conf(NULL, NULL);
+    const char *argv[4] = {harness_bin("hookd-receiver"), "-c", NULL, NULL};
+    int code;
+
+    fixture_start(&f, tpl);
+    free(tpl);
+    argv[2] = f.config_path;
+    code = harness_run(argv, &out, 10000);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", f.port);
+    ASSERT_INT_EQ(code, 2);
+    ASSERT_NOT_NULL(out);
+    ASSERT_NOT_NULL(strstr(out, addr));
+    ASSERT_NOT_NULL(strstr(out, "already in use"));
+    free(out);
+    for (int i = 0; i < 20; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "one-%d", i);
+        ASSERT_INT_EQ(post(&f, id), 202);
+    }
+
+    /* The admin address alone taken: the same. */
+    fixture_rewrite_config(&f, "[receiver]\nlisten = 127.0.0.1:0\n"
+                               "admin_listen = 127.0.0.1:@ADMIN@\n"
+                               "[redis]\nurl = @REDIS@\n"
+                               "[source github]\nscheme = github\nsecret.v1 = x\n"
+                               "[route default]\nhandler = exec:/bin/true\n");
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", f.admin_port);
+    code = harness_run(argv, &out, 10000);
+    ASSERT_INT_EQ(code, 2);
+    ASSERT_NOT_NULL(strstr(out, addr));
+    free(out);
 }
