@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "codec.h"
+#include "durable.h"
 #include "err.h"
 #include "extract.h"
 #include "handshake.h"
@@ -496,6 +497,15 @@ bool ingress_decide(struct ingress_work *w, struct store *st, const struct heade
         w->outcome = "dropped";
         ingress_metrics_dropped(w->src->name, w->route->name);
         answer(resp, 200, "dropped", w, "route", w->route->name);
+        goto out;
+    }
+    if (durable_refusing()) {
+        /* After the signature (a forgery still gets its 401) and the drop
+         * routes (nothing to keep): an event is stored only where it lasts. */
+        w->outcome = "redis_not_durable";
+        resp->retry_after_s = w->cfg->receiver.retry_after_s;
+        answer(resp, 503, "unavailable", w, "error",
+               "event store not durable (Redis AOF off), retry later");
         goto out;
     }
     if (w->route->order_by.kind != FIELD_NONE) {

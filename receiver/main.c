@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "durable.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -187,10 +188,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     runtime_init(cfg);
+    if (durable_start(cfg) < 0) {
+        runtime_shutdown();
+        return 1;
+    }
     pipeline_start();
     if ((code = http_start(cfg, &srv, err, sizeof err)) < 0) {
         fprintf(stderr, "hookd-receiver: %s\n", err);
         pipeline_stop();
+        durable_stop();
         runtime_shutdown();
         return code == -EADDRINUSE ? 2 : 1; /* SPEC: a taken address is a usage error */
     }
@@ -198,6 +204,7 @@ int main(int argc, char **argv)
     if (drop_privileges(cfg->receiver.user) < 0) {
         pipeline_stop();
         http_stop(srv);
+        durable_stop();
         runtime_shutdown();
         return 1;
     }
@@ -208,6 +215,7 @@ int main(int argc, char **argv)
     drain(srv);
     pipeline_stop(); /* every suspended request resumed: MHD may stop */
     http_stop(srv);
+    durable_stop();
     runtime_shutdown();
     log_msg(LOG_INFO, EV_STOP, "stopped");
     return 0;

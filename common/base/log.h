@@ -36,6 +36,8 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 #define EV_SIG_REJECTED "signature_rejected"
 #define EV_REDIS_DOWN "redis_unavailable"
 #define EV_REDIS_UP "redis_available"
+#define EV_REDIS_NOT_DURABLE "redis_not_durable" /* AOF off (or not known) */
+#define EV_REDIS_DURABLE "redis_durable"
 #define EV_ATTEMPT "attempt"
 #define EV_ERROR "error"
 

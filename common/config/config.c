@@ -48,6 +48,7 @@
 #define DEFAULT_DEDUPE_TTL_S 604800
 #define DEFAULT_REDIS_TIMEOUT_MS 2000
 #define DEFAULT_WAIT_TIMEOUT_MS 1000
+#define DEFAULT_DURABLE_CHECK_MS 30000 /* SPEC: INFO persistence every 30 s */
 #define DEFAULT_TOLERANCE_S 300
 #define DEFAULT_MAX_ATTEMPTS 8
 #define DEFAULT_MAX_BACKOFF_MS (3600 * 1000)
@@ -228,6 +229,7 @@ static int receiver_defaults(struct config *cfg)
     if (!d->dedupe_ttl_s) d->dedupe_ttl_s = DEFAULT_DEDUPE_TTL_S;
     if (!d->timeout_ms) d->timeout_ms = DEFAULT_REDIS_TIMEOUT_MS;
     if (!d->wait_timeout_ms) d->wait_timeout_ms = DEFAULT_WAIT_TIMEOUT_MS;
+    if (!d->durable_check_ms) d->durable_check_ms = DEFAULT_DURABLE_CHECK_MS;
     if (dup_default(&r->listen, DEFAULT_LISTEN) || dup_default(&r->admin_listen, DEFAULT_ADMIN_LISTEN) ||
         dup_default(&r->log_level, "info") || dup_default(&d->url, DEFAULT_REDIS_URL) ||
         dup_default(&d->prefix, DEFAULT_PREFIX))

@@ -79,14 +79,14 @@ struct receiver_cfg {
 struct redis_cfg {
     char *url; /* redis://host:port/db or unix:/path */
     char *prefix;
-    int64_t dedupe_ttl_s;
-    int64_t timeout_ms; /* connect and command timeout */
+    int64_t dedupe_ttl_s, timeout_ms; /* timeout: connect and command */
     int wait_replicas;
-    int64_t wait_timeout_ms;
     char **sentinels;
     size_t nsentinels;
     char *master_name;
-    char *password; /* secret */
+    char *password;       /* secret */
+    bool require_durable; /* 503, /readyz failing while AOF is off */
+    int64_t wait_timeout_ms, durable_check_ms; /* WAIT's; how often INFO persistence is read */
 };
 
 struct config {

@@ -156,14 +156,23 @@ static int pick_word(struct parse_ctx *c, const char *key, const char *val,
     return config_fail(c, key, "expected %s, got \"%.40s\"", expected, val);
 }
 
+/* A bool spelled by one of two words: NO (false) or YES (true). */
+static int set_two_words(struct parse_ctx *c, bool *f, const char *key, const char *val,
+                         const char *no, const char *yes)
+{
+    if ((*f = strcmp(val, yes) == 0) || strcmp(val, no) == 0)
+        return 0;
+    return config_fail(c, key, "expected %s or %s, got \"%.40s\"", no, yes, val);
+}
+
 static int set_polling(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
-    static const struct word_value w[] = {{"poll", 0}, {"epoll", 1}, {NULL, 0}};
-    int v = 0, rc = pick_word(c, key, val, w, "poll or epoll", &v);
+    return set_two_words(c, f, key, val, "poll", "epoll");
+}
 
-    if (rc == 0)
-        *(bool *)f = v;
-    return rc;
+static int set_yes_no(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    return set_two_words(c, f, key, val, "no", "yes");
 }
 
 static int set_algo(struct parse_ctx *c, void *f, const char *key, const char *val)
@@ -276,12 +285,7 @@ static int set_rate(struct parse_ctx *c, void *f, const char *key, const char *v
 
 static int set_order_on_dead(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
-    static const struct word_value w[] = {{"continue", 0}, {"hold", 1}, {NULL, 0}};
-    int v = 0, rc = pick_word(c, key, val, w, "continue or hold", &v);
-
-    if (rc == 0)
-        *(bool *)f = v;
-    return rc;
+    return set_two_words(c, f, key, val, "continue", "hold");
 }
 
 /* ---- a route's list values: one parser per item, one loop for all ---- */
@@ -442,6 +446,8 @@ static const struct key_row keys[] = {
     {RDS(sentinels), set_list},
     {RDS(master_name), set_str},
     {RDS(password), config_set_secret_str},
+    {RDS(require_durable), set_yes_no},
+    {SEC_REDIS, "durable_check_interval", offsetof(struct redis_cfg, durable_check_ms), set_ms},
     {SRC(scheme), set_scheme},
     {SRC(max_body), set_size},
     {SEC_SOURCE, "tolerance", offsetof(struct source_cfg, tolerance_s), set_s},

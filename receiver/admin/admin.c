@@ -37,6 +37,7 @@
 #include "admin_metrics.h"
 #include "config.h"
 #include "dashboard.h"
+#include "durable.h"
 #include "log.h"
 #include "runtime.h"
 #include "store_admin.h"
@@ -134,6 +135,8 @@ static enum MHD_Result readyz(struct MHD_Connection *c, const struct config *cfg
 
     if (!st || store_ping(st) < 0)
         snprintf(why, sizeof why, "redis unreachable: %s", st ? store_last_error(st) : "no handle");
+    else if (durable_refusing())
+        snprintf(why, sizeof why, "redis not durable (AOF off) and require_durable = yes");
     for (size_t i = 0; !why[0] && i < cfg->nroutes; i++) {
         int64_t backlog = 0;
         if (store_route_backlog(st, cfg->routes[i].name, &backlog) < 0)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "ingress_metrics.h"
 #include "store_admin.h"
 
@@ -166,6 +167,12 @@ void admin_metrics_render(const struct config *cfg, struct store *st, struct met
     metrics_render(ingress_metrics(), out);
     metrics_write_header(out, "hookd_redis_up", "1 when this scrape could read Redis, else 0.", "gauge");
     metrics_write_sample(out, "hookd_redis_up", NULL, NULL, up ? 1 : 0);
+    metrics_write_header(out, "hookd_redis_durable",
+                         "1 when Redis logs writes to its AOF (INFO persistence, read every "
+                         "durable_check_interval), 0 when off or not read yet.",
+                         "gauge");
+    metrics_write_sample(out, "hookd_redis_durable", NULL, NULL,
+                         durable_state() == DURABLE_ON ? 1 : 0);
     if (up && store_metrics_lease(st, lease_holder(), ROUTE_EXPORT_LEASE_MS, &exporter) < 0)
         exporter = false;
     metrics_write_header(out, "hookd_route_exporter",

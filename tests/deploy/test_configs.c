@@ -3,7 +3,8 @@
  * read them (make test-deploy): redis-server loads deploy/redis/redis.conf
  * and deploy/redis/sentinel.conf (only paths and the port overridden on the
  * command line), and systemd-analyze verify accepts the units (ExecStart
- * pointed at this build). nginx -t on deploy/nginx/hookd.conf runs in
+ * pointed at this build), and hookd-receiver --check accepts
+ * deploy/hookd/hookd.conf. nginx -t on deploy/nginx/hookd.conf runs in
  * deploy_nginx_start, used by test_scaleout.c.
  */
 #define _GNU_SOURCE
@@ -117,5 +118,24 @@ TEST(deploy_systemd_units_verify)
     int rc = harness_run_env(argv, env, NULL, 0, &out, 30000);
     if (rc != 0 || (out && out[0]))
         test_fail(__FILE__, __LINE__, "systemd-analyze verify (exit %d): %s", rc, out ? out : "");
+    free(out);
+}
+
+/* deploy/hookd/hookd.conf passes the receiver's own --check, secrets given
+ * as the units give them (EnvironmentFile), and ships require_durable. */
+TEST(deploy_hookd_conf_checks)
+{
+    const char *conf = repo_file("deploy/hookd/hookd.conf");
+    const char *argv[] = {harness_bin("hookd-receiver"), "-c", conf, "--check", NULL};
+    const char *env[] = {"HOOKD_ADMIN_TOKEN=deploy-test-token", "HOOKD_REDIS_PASSWORD=pw",
+                         "GITHUB_WEBHOOK_SECRET_V1=gh-secret", NULL};
+    char *out = NULL, *text = harness_read_file(conf, NULL);
+    int rc = harness_run_env(argv, env, NULL, 0, &out, 10000);
+
+    if (rc != 0)
+        test_fail(__FILE__, __LINE__, "hookd-receiver --check (exit %d): %s", rc, out ? out : "");
+    ASSERT_NOT_NULL(text);
+    ASSERT_NOT_NULL(strstr(text, "\nrequire_durable = yes"));
+    free(text);
     free(out);
 }

@@ -7,6 +7,9 @@
  *                   event gets 503, and so does its duplicate, until a
  *                   replica really holds the record
  *   one listener    a second receiver on a taken address exits 2 naming it
+ *   persistence     AOF off: redis_not_durable logged, hookd_redis_durable 0;
+ *                   with require_durable = yes, 503 and /readyz failing
+ *                   until AOF is on
  */
 #define _GNU_SOURCE /* asprintf */
 #include <signal.h>
@@ -16,6 +19,7 @@
 
 #include "fproxy.h"
 #include "ingress_fixture.h"
+#include "prom_parse.h"
 #include "topology.h"
 
 #define SECRET "gh-secret-one"
@@ -129,4 +133,85 @@ TEST_T(durability_one_listener_per_address, 30)
     ASSERT_INT_EQ(code, 2);
     ASSERT_NOT_NULL(strstr(out, addr));
     free(out);
+}
+
+/* GET on the admin listener with the token; the status. */
+static int admin_get(const struct fixture *f, const char *path, struct http_response *resp)
+{
+    const char *const headers[] = {"Authorization: Bearer test-admin-token", NULL};
+
+    ASSERT_INT_EQ(http_request(f->admin_port, "GET", path, headers, NULL, 0, resp), 0);
+    return resp->status;
+}
+
+/* hookd_redis_durable from a strict parse of /metrics. */
+static double durable_gauge(const struct fixture *f)
+{
+    struct http_response resp = {0};
+    struct prom_doc doc;
+    char err[200];
+    size_t found = 0;
+    double v;
+
+    ASSERT_INT_EQ(admin_get(f, "/metrics", &resp), 200);
+    if (prom_parse(resp.body, resp.body_len, &doc, err, sizeof err) < 0)
+        test_fail(__FILE__, __LINE__, "/metrics: %s", err);
+    v = prom_sum(&doc, "hookd_redis_durable", &found, NULL);
+    ASSERT_INT_EQ(found, 1);
+    prom_doc_free(&doc);
+    http_response_free(&resp);
+    return v;
+}
+
+static int readyz(const struct fixture *f)
+{
+    struct http_response resp = {0};
+    int status = admin_get(f, "/readyz", &resp);
+
+    if (status == 503)
+        ASSERT_NOT_NULL(strstr(resp.body, "not durable"));
+    http_response_free(&resp);
+    return status;
+}
+
+/* Redis without persistence: logged and exported by every receiver; with
+ * require_durable = yes, 503 and /readyz failing until AOF is on, and again
+ * once it is turned off. */
+TEST_T(durability_require_durable_until_aof_is_on, 40)
+{
+    struct fixture strict, lax;
+    struct redis_srv *srv = redis_start(NULL); /* no AOF, no RDB */
+    redisContext *c = redis_connect(srv);
+    struct http_response resp = {0};
+    char id[32];
+    int n = 0;
+
+    start_receiver(&strict, srv, NULL, "require_durable = yes\ndurable_check_interval = 200ms");
+    start_receiver(&lax, srv, NULL, "durable_check_interval = 200ms");
+    ASSERT_INT_EQ(proc_log_count(strict.receiver, "\"event\":\"redis_not_durable\""), 1);
+    ASSERT_INT_EQ(proc_log_count(lax.receiver, "\"event\":\"redis_not_durable\""), 1);
+    ASSERT_INT_EQ(post(&lax, "lax-1"), 202); /* warned, not refused */
+    ASSERT_INT_EQ(fixture_post_github(&strict, SECRET, "rd-1", "push", "{}", &resp), 503);
+    ASSERT_NOT_NULL(http_header(&resp, "Retry-After"));
+    http_response_free(&resp);
+    ASSERT_INT_EQ(readyz(&strict), 503);
+    ASSERT_INT_EQ(readyz(&lax), 200);
+    ASSERT(durable_gauge(&strict) == 0 && durable_gauge(&lax) == 0);
+    ASSERT_INT_EQ(redis_int(c, "EXISTS hookd:{default}:seen:github:rd-1"), 0);
+
+    freeReplyObject(redis_cmd(c, "CONFIG SET appendonly yes"));
+    do
+        snprintf(id, sizeof id, "rd-%d", ++n);
+    while (post(&strict, id) == 503 && n < 200 && (harness_backoff(5), 1));
+    ASSERT_INT_EQ(post(&strict, "rd-on"), 202);
+    ASSERT_INT_EQ(readyz(&strict), 200);
+    WAIT_FOR(durable_gauge(&lax) == 1, 5000);
+    ASSERT(durable_gauge(&strict) == 1);
+    ASSERT_INT_EQ(proc_log_count(strict.receiver, "\"event\":\"redis_durable\""), 1);
+
+    freeReplyObject(redis_cmd(c, "CONFIG SET appendonly no"));
+    WAIT_FOR(readyz(&strict) == 503, 5000);
+    ASSERT_INT_EQ(post(&strict, "rd-off"), 503);
+    ASSERT_INT_EQ(proc_log_count(strict.receiver, "\"event\":\"redis_not_durable\""), 2);
+    redisFree(c);
 }

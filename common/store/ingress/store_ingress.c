@@ -1,13 +1,15 @@
 /*
  * store_ingress.c — the receiver's own write: the capped stream of
  * rejected requests. Its other write, the atomic enqueue, is shared with
- * hookctl (store_enqueue.c).
+ * hookctl (store_enqueue.c). And one read: whether Redis persists what it
+ * is given (the durability check of receiver/durable.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 #include "store_ingress.h"
 #include "store_internal.h"
 
@@ -61,4 +63,30 @@ void store_reject_many(struct store *st, size_t count, const char *const *const 
     }
 out:
     free(argvs), free(lens), free(cmds), free(replies);
+}
+
+int store_aof_enabled(struct store *st, bool *on)
+{
+    const char *argv[2] = {"INFO", "persistence"};
+    size_t len[2] = {4, 11};
+    int rc;
+    redisReply *r = store_command(st, 2, argv, len, &rc);
+    const char *p;
+
+    if (!r)
+        return rc;
+    rc = HOOKD_EREDIS_REPLY;
+    if (r->type == REDIS_REPLY_STRING) {
+        /* "...\r\naof_enabled:1\r\n...": one line of the section. */
+        for (p = r->str; (p = strstr(p, "aof_enabled:")); p++)
+            if (p == r->str || p[-1] == '\n') {
+                *on = p[12] == '1';
+                rc = 0;
+                break;
+            }
+    }
+    if (rc < 0)
+        log_msg(LOG_WARN, EV_ERROR, "INFO persistence: no aof_enabled line in the reply");
+    freeReplyObject(r);
+    return rc;
 }
