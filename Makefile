@@ -49,7 +49,7 @@ LIBTOOLS := $(BUILD)/libtools.a
 BINS := $(BUILD)/hookd-receiver $(if $(WORKER_SRC),$(BUILD)/hookd-worker) $(if $(HOOKCTL_SRC),$(BUILD)/hookctl)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
-.PHONY: all deps browser-deps test-deps test test-asan run stop check clean fuzz bench
+.PHONY: all deps browser-deps test-deps test test-asan soak-failover run stop check clean fuzz bench
 all: $(BINS) $(BUILD)/tests $(TOOLS)
 
 $(BUILD)/obj/receiver/%.o: CFLAGS += -Ireceiver -Ireceiver/admin
@@ -116,6 +116,11 @@ test: deps test-deps
 
 test-asan:
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined test
+
+# The Sentinel failover tests SOAK_RUNS times (20) under CPU load; not in `make test`.
+soak-failover: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/soak-failover.sh
 
 # make run [CONF=FILE]: only the three programs are built before the banner.
 run: deps

@@ -190,8 +190,8 @@ TEST_T(deploy_scaleout_nginx_sentinel_failover, 240)
 
     deploy_require_tools();
     deploy_make_cert();
-    topo_start_pair(&t, 1);
-    topo_start_sentinels(&t, 1000);
+    topo_start_pair(&t, TOPO_FSYNC_ALWAYS);
+    topo_start_sentinels(&t, TOPO_DOWN_AFTER_MS);
     handler = deploy_counting_handler();
     for (int i = 0; i < 2; i++) {
         char name[32];

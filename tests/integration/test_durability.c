@@ -62,7 +62,7 @@ TEST_T(durability_wait_only_on_the_writing_connection, 40)
     struct fixture f;
     redisContext *c;
 
-    topo_start_pair(&t, 0);
+    topo_start_pair(&t, TOPO_FSYNC_ALWAYS);
     fproxy_start(&fp, redis_port(t.primary));
     start_receiver(&f, t.primary, &fp, "wait_replicas = 1\nwait_timeout = 300ms");
     ASSERT_INT_EQ(post(&f, "vw-0"), 202);

@@ -125,7 +125,7 @@ TEST_T(enqueue_batch_wait_never_on_another_connection, 30)
     struct store *st;
     char url[64], err[200];
 
-    topo_start_pair(&t, 0);
+    topo_start_pair(&t, TOPO_FSYNC_ALWAYS);
     fproxy_start(&fp, redis_port(t.primary));
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", fp.port);
     rcfg.url = url;

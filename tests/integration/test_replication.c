@@ -11,7 +11,12 @@
  *   Sentinel        primary killed: 503s while Sentinel fails over, then 202
  *                   from the promoted replica, no restart; every event that
  *                   got a 2xx is on the new master
+ *   the window      the same, and the new master stalls 1.5 s right after
+ *                   the old primary returns: nothing acknowledged is lost
+ *                   (the topology's persistence and Sentinel timings:
+ *                   topology.h)
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #define SECRET "gh-secret-one"
 #define LATENCY_REQUESTS 400
 #define FAILOVER_BUDGET_MS 30000
+#define STALL_MS 1500 /* the new master's stall in the window test */
 
 /* A receiver on redis srv with the topology template and redis_extra. */
 static void start_receiver(struct fixture *f, struct redis_srv *srv, const char *redis_extra)
@@ -53,7 +59,7 @@ TEST(replication_wait_replicas_202_then_503)
     struct http_response resp = {0};
     int64_t start, elapsed;
 
-    topo_start_pair(&t, 0);
+    topo_start_pair(&t, TOPO_FSYNC_ALWAYS);
     start_receiver(&f, t.primary, "wait_replicas = 1\nwait_timeout = 300ms");
     ASSERT_INT_EQ(post(&f, "wr-1", NULL), 202);
 
@@ -131,7 +137,7 @@ TEST_T(replication_wait_latency_figures, 120)
     struct http_conn *c[3];
     char id[64];
 
-    topo_start_pair(&t, 1);
+    topo_start_pair(&t, TOPO_FSYNC_EVERYSEC);
     start_receiver(&f[0], t.primary, "wait_replicas = 0");
     start_receiver(&f[1], t.primary, "wait_replicas = 1\nwait_timeout = 1s");
     start_receiver(&f[2], redis_start(&always), "wait_replicas = 0");
@@ -213,53 +219,119 @@ static void send_acked(struct sender *s, int n, int budget_ms)
             ASSERT_INT_OP(harness_now_ms(), <, deadline);
 }
 
+/* Kills the primary and sends until Sentinel names another master, then
+ * restarts the old primary, as systemd would: Sentinel turns it into a
+ * replica of the new master, and with wait_replicas = 1 writes resume once
+ * it has synced. Returns the new master's port. */
+static int kill_primary(struct topo *t, struct sender *s, int64_t *killed, int64_t *promoted)
+{
+    int old_port = redis_port(t->primary), new_port = 0;
+
+    redis_kill(t->primary);
+    *killed = harness_now_ms();
+    while (!new_port || new_port == old_port) {
+        ASSERT_INT_OP(harness_now_ms() - *killed, <, FAILOVER_BUDGET_MS);
+        if (send_one(s) == 503)
+            harness_backoff(5);
+        new_port = topo_master_port(t);
+    }
+    *promoted = harness_now_ms();
+    redis_restart(t->primary);
+    return new_port;
+}
+
+/* Sends until a new event gets 202: writes have resumed. (A 200 duplicate
+ * is no proof: its WAIT covers no new write.) */
+static int64_t until_resumed(struct sender *s, int64_t since)
+{
+    for (;;) {
+        ASSERT_INT_OP(harness_now_ms() - since, <, FAILOVER_BUDGET_MS);
+        int status = send_one(s);
+        if (status == 202)
+            return harness_now_ms();
+        if (status == 503)
+            harness_backoff(5);
+    }
+}
+
+/* Every acknowledged event is on the master the Sentinels name once the
+ * topology has settled (that master has its replica back). */
+static void check_nothing_lost(const struct topo *t, const struct sender *s)
+{
+    int port = topo_master_port(t);
+    redisContext *c;
+
+    ASSERT_INT_OP(port, >, 0);
+    topo_wait_replicas(port, 1, TOPO_SYNC_TIMEOUT_MS);
+    c = redis_connect(topo_server(t, port));
+    for (int i = 0; i < s->acked; i++)
+        ASSERT_INT_EQ(redis_int(c, "EXISTS hookd:{default}:seen:github:%s", s->ids[i]), 1);
+    redisFree(c);
+}
+
+/* The topology, a receiver following it with wait_replicas = 1, and 20
+ * events acknowledged before anything fails. */
+static void failover_start(struct topo *t, struct fixture *f, struct sender *s)
+{
+    char extra[256];
+
+    topo_start_pair(t, TOPO_FSYNC_ALWAYS);
+    topo_start_sentinels(t, TOPO_DOWN_AFTER_MS);
+    snprintf(extra, sizeof extra,
+             "sentinels = %s\nmaster_name = %s\nwait_replicas = 1\nwait_timeout = 300ms",
+             t->sentinels, TOPO_MASTER_NAME);
+    start_receiver(f, t->primary, extra);
+    memset(s, 0, sizeof *s);
+    s->f = f, s->pending = -1;
+    send_acked(s, 20, 5000);
+    ASSERT_INT_EQ(s->unavailable, 0);
+}
+
 TEST_T(replication_sentinel_failover_without_restart, 90)
 {
     static struct sender s;
     struct topo t;
     struct fixture f;
-    char extra[256];
-    int old_port, new_port = 0;
-    int64_t killed, promoted = 0, resumed = 0;
-    redisContext *c;
+    int64_t killed, promoted, resumed;
 
-    topo_start_pair(&t, 0);
-    topo_start_sentinels(&t, 1000);
-    snprintf(extra, sizeof extra,
-             "sentinels = %s\nmaster_name = %s\nwait_replicas = 1\nwait_timeout = 300ms",
-             t.sentinels, TOPO_MASTER_NAME);
-    start_receiver(&f, t.primary, extra);
-    s.f = &f, s.pending = -1;
-    send_acked(&s, 20, 5000);
-    ASSERT_INT_EQ(s.unavailable, 0);
-
-    old_port = redis_port(t.primary);
-    redis_kill(t.primary);
-    killed = harness_now_ms();
-    while (!resumed) {
-        ASSERT_INT_OP(harness_now_ms() - killed, <, FAILOVER_BUDGET_MS);
-        int status = send_one(&s);
-        if (!promoted && (new_port = topo_master_port(&t)) != old_port && new_port) {
-            promoted = harness_now_ms();
-            /* The old primary comes back, as systemd would restart it, and
-             * Sentinel turns it into a replica of the new master: with
-             * wait_replicas = 1 writes resume once it has synced. */
-            redis_restart(t.primary);
-        }
-        /* A 200 duplicate is no proof: it needs no write. */
-        if (promoted && status == 202)
-            resumed = harness_now_ms();
-        if (status == 503)
-            harness_backoff(5);
-    }
+    failover_start(&t, &f, &s);
+    kill_primary(&t, &s, &killed, &promoted);
+    resumed = until_resumed(&s, killed);
     send_acked(&s, 20, 10000);
     printf("    sentinel failover: promoted after %lld ms, writes resumed after %lld ms, "
            "%d answers 503, %d events acknowledged\n",
            (long long)(promoted - killed), (long long)(resumed - killed), s.unavailable, s.acked);
+    check_nothing_lost(&t, &s);
+}
 
-    /* Every acknowledged event is on the new master. */
-    c = redis_connect(topo_server(&t, new_port));
-    for (int i = 0; i < s.acked; i++)
-        ASSERT_INT_EQ(redis_int(c, "EXISTS hookd:{default}:seen:github:%s", s.ids[i]), 1);
-    redisFree(c);
+/*
+ * The window after a failover: the old primary has just come back (empty,
+ * were it without persistence) and is not yet a replica, and the new
+ * master stalls for STALL_MS, longer than Sentinel's own one-second ping
+ * period. With down-after-milliseconds at that period, this stall alone
+ * started a second failover that could promote the returned primary and
+ * resync the replica holding every acknowledged event to nothing. With AOF
+ * on every node and several seconds of down-after-milliseconds, nothing
+ * acknowledged may be lost, whichever node ends up master.
+ */
+TEST_T(replication_failover_new_master_stalls_after_old_primary_returns, 90)
+{
+    static struct sender s;
+    struct topo t;
+    struct fixture f;
+    struct proc *master;
+    int64_t killed, promoted, stalled, resumed;
+
+    failover_start(&t, &f, &s);
+    master = redis_proc(topo_server(&t, kill_primary(&t, &s, &killed, &promoted)));
+    ASSERT_INT_EQ(proc_signal(master, SIGSTOP), 0);
+    for (stalled = harness_now_ms(); harness_now_ms() - stalled < STALL_MS; harness_backoff(5))
+        send_one(&s); /* 503 or a duplicate's 200: a stalled master acknowledges nothing new */
+    ASSERT_INT_EQ(proc_signal(master, SIGCONT), 0);
+    resumed = until_resumed(&s, killed);
+    send_acked(&s, 20, 10000);
+    printf("    failover, new master stopped %d ms after the old primary returned: writes resumed "
+           "after %lld ms, %d answers 503, %d events acknowledged\n",
+           STALL_MS, (long long)(resumed - killed), s.unavailable, s.acked);
+    check_nothing_lost(&t, &s);
 }

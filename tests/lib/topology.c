@@ -70,9 +70,11 @@ void topo_wait_replicas(int master_port, int n, int timeout_ms)
     WAIT_FOR(write_replicated(master_port, n), timeout_ms);
 }
 
-void topo_start_pair(struct topo *t, int appendonly)
+void topo_start_pair(struct topo *t, enum topo_fsync fsync)
 {
-    struct redis_opts opts = {.appendonly = appendonly, .extra_conf = TOPO_REDIS_CONF};
+    struct redis_opts opts = {.appendonly = 1,
+                              .appendfsync_always = fsync == TOPO_FSYNC_ALWAYS,
+                              .extra_conf = TOPO_REDIS_CONF};
     char extra[256];
 
     memset(t, 0, sizeof *t);
