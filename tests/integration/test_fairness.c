@@ -184,10 +184,13 @@ TEST_T(worker_tenant_fairness_heavy_cannot_delay_light, 60)
     proc_start(argv, NULL, "worker");
     WAIT_FOR(light_runs() == LIGHT_EVENTS, 20000);
     order_read(&o);
+    /* Judged by where the last light run stands in the start order, not by
+     * how many heavy runs the log holds when it is read: the worker goes on
+     * while this thread polls, so the latter grows with the machine's load. */
     int last = last_light(&o, 0, LIGHT_EVENTS);
-    if (last >= LIGHT_DONE_WITHIN || order_count(&o, "heavy ") > LIGHT_DONE_WITHIN)
+    if (last >= LIGHT_DONE_WITHIN)
         test_fail(__FILE__, __LINE__, "light tenant done at run %d, after %d heavy runs", last + 1,
-                  order_count(&o, "heavy "));
+                  last + 1 - LIGHT_EVENTS);
     free(o.text);
 
     /* A known tenant's new events, arriving while the heavy backlog drains,
