@@ -368,6 +368,8 @@ static int validate_route(struct parse_ctx *c, struct route_cfg *r)
             !config_source(c->cfg, r->match[i].source, strlen(r->match[i].source)))
             return config_fail(c, "match", "[route %s] names unknown source \"%s\"", r->name,
                         r->match[i].source);
+    if (config_check_fanout(c, r) < 0)
+        return HOOKD_ECONFIG;
     if (!r->retry_schedule_ms) {
         if (config_set_schedule(c, r, DEFAULT_RETRY_SCHEDULE) < 0)
             return HOOKD_ECONFIG;
@@ -458,6 +460,7 @@ static void config_free(struct config *cfg)
         for (size_t f = 0; f < rt->nfilter; f++)
             filter_free(&rt->filter[f]);
         field_free(&rt->order_by);
+        config_free_fanout(rt);
         free(rt->match), free(rt->filter), free(rt->name), free(rt->handler);
         free(rt->retry_schedule_ms), free(rt->permanent_exit_codes);
     }

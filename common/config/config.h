@@ -20,13 +20,11 @@
 
 #define CONFIG_NAME_MAX 64 /* source, route and secret-version names */
 
-struct route_match {
-    char *source; /* exact source name, or "*" */
-    char *glob;   /* fnmatch(3) pattern on the event type */
-};
+struct route_match { char *source, *glob; }; /* exact source name or "*"; type glob */
 
 struct route_filter; /* filter.h */
 enum route_priority { PRIORITY_LOW = 0, PRIORITY_NORMAL = 1, PRIORITY_HIGH = 2 };
+struct route_handler { char *label, *handler; int line; }; /* handler.LABEL = … */
 
 /* exec: one process per event, or one per worker thread (runner_persistent.c) */
 enum exec_mode { EXEC_SPAWN = 0, EXEC_PERSISTENT = 1 };
@@ -40,6 +38,7 @@ struct route_cfg {
     enum route_priority priority;
     char *handler; /* "exec:PATH ARGS", an http(s):// URL, or "drop" */
     bool drop;     /* handler = drop: answered and counted, never stored */
+    struct route_handler *handlers; size_t nhandlers; /* fan-out, in file order */
     enum exec_mode exec_mode;
     int exec_mode_line; /* where exec_mode was set (0: not set), for messages */
     int max_attempts;

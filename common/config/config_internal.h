@@ -49,4 +49,9 @@ int config_set_secret_str(struct parse_ctx *c, void *f, const char *key, const c
 int config_set_secret_ref(struct parse_ctx *c, void *f, const char *key, const char *val);
 int config_set_secret_version(struct parse_ctx *c, const char *key, const char *val);
 
+/* Fan-out (config_fanout.c): a handler.LABEL key, and the route's checks. */
+int config_set_route_handler(struct parse_ctx *c, const char *label, const char *val);
+int config_check_fanout(struct parse_ctx *c, const struct route_cfg *r);
+void config_free_fanout(struct route_cfg *r);
+
 #endif

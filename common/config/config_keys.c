@@ -518,6 +518,8 @@ int config_set_key(struct parse_ctx *c, const char *key, const char *val)
     if (c->sec == SEC_SOURCE &&
         (strncmp(key, "secret.", 7) == 0 || strncmp(key, "public_key.", 11) == 0))
         return config_set_secret_version(c, key, val);
+    if (c->sec == SEC_ROUTE && strncmp(key, "handler.", 8) == 0)
+        return config_set_route_handler(c, key + 8, val);
     _Static_assert(sizeof keys / sizeof keys[0] <= 128, "seen[] holds 128 bits");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (keys[i].sec != c->sec || strcmp(keys[i].name, key) != 0)

@@ -557,3 +557,43 @@ TEST(config_skip_secrets_and_reload_hint)
                              "a running process never sees a variable set after it started; to "
                              "rotate by SIGHUP put the secret in a file (file:PATH), or restart");
 }
+
+TEST(config_fanout_labels_and_hostile_cases)
+{
+    char err[512];
+    struct config *cfg;
+    const struct route_cfg *r;
+
+    cfg = parse("[route default]\nhandler = exec:/bin/true\nhandler.audit = exec:/bin/cat\n"
+                "handler.crm-2 = https://crm.internal/hook\n",
+                err, sizeof err);
+    ASSERT_NOT_NULL(cfg);
+    r = config_route(cfg, "default");
+    ASSERT_INT_EQ((long)r->nhandlers, 2);
+    ASSERT_STR_EQ(r->handlers[0].label, "audit");
+    ASSERT_STR_EQ(r->handlers[0].handler, "exec:/bin/cat");
+    ASSERT_STR_EQ(r->handlers[1].label, "crm-2");
+    ASSERT_INT_EQ(r->handlers[1].line, 4);
+    config_release(cfg);
+    expect_error("[route default]\nhandler = exec:/bin/true\nhandler.a = exec:/bin/cat\n"
+                 "handler.a = exec:/bin/true\n",
+                 "t.conf:4: handler.LABEL: [route default] duplicate label \"a\"");
+    expect_error("[route default]\nhandler = exec:/bin/true\nhandler.Bad:x = exec:/bin/cat\n",
+                 "t.conf:3: handler.LABEL: [route default] label \"Bad:x\" must be");
+    expect_error("[route default]\nhandler = exec:/bin/true\nhandler. = exec:/bin/cat\n",
+                 "label \"\" must be");
+    expect_error("[route default]\nhandler = exec:/bin/true\n"
+                 "handler.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = exec:/bin/cat\n",
+                 "must be [a-z0-9_-]{1,32}");
+    expect_error("[route default]\nhandler = exec:/bin/true\nhandler.default = exec:/bin/cat\n",
+                 "handler.default: [route default] \"default\" names the route's plain handler");
+    expect_error("[route default]\nhandler = exec:/bin/true\n[route ping]\nmatch = gh:ping\n"
+                 "handler = drop\nhandler.audit = exec:/bin/cat\n[source gh]\nscheme = github\nsecret.v1 = s\n",
+                 "t.conf:6: handler.LABEL: [route ping] is a drop route");
+    expect_error("[route default]\nhandler = exec:/bin/true\nhandler.x = drop\n",
+                 "t.conf:3: handler.LABEL: [route default] handler.x must be exec:PATH");
+    expect_error("[route default]\nhandler = exec:/bin/true\norder_by = json:/id\n"
+                 "handler.x = exec:/bin/cat\n",
+                 "order_by and fan-out (handler.x) cannot be combined");
+    expect_error("[route default]\nhandler.x = exec:/bin/cat\n", "[route default] needs a handler");
+}
