@@ -100,7 +100,7 @@ int ctl_store_failed(int rc, const char *what)
 
 const struct route_cfg *ctl_route(const struct ctl *c, const char *name)
 {
-    const struct route_cfg *r = config_route(c->cfg, name);
+    const struct route_cfg *r = config_route_handler(c->cfg, name);
 
     if (!r) {
         char list[512] = "";

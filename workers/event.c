@@ -69,7 +69,7 @@ bool worker_stopping(struct worker *w)
 int worker_route_index(const struct worker *w, const char *route)
 {
     for (size_t i = 0; i < w->nroutes; i++)
-        if (strcmp(w->routes[i].cfg->name, route) == 0)
+        if (strcmp(w->routes[i].name, route) == 0)
             return (int)i;
     return HOOKD_ENOT_FOUND;
 }
@@ -282,7 +282,7 @@ static void run_handler(struct slot *s, const struct worker_route *wr, const str
                         int attempt, struct run_result *res)
 {
     struct run_input in = {.ev = ev,
-                           .route = ev->route,
+                           .route = wr->cfg->name,
                            .attempt = attempt,
                            .timeout_ms = wr->cfg->handler_timeout_ms,
                            .cfg = s->w->cfg};

@@ -220,7 +220,7 @@ static int read_by_priority(struct slot *s, size_t done)
 static void recover(struct slot *s)
 {
     for (size_t i = 0; i < s->w->nroutes; i++)
-        if (store_group_ensure(s->st, s->w->routes[i].cfg->name) < 0)
+        if (store_group_ensure(s->st, s->w->routes[i].name) < 0)
             return;
 }
 

@@ -102,29 +102,26 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-/* Adds route NAME (once); handlers are parsed here so that a bad one fails
- * the start, not the first event. */
-static int add_route(struct worker *w, const char *name, char *err, size_t errlen)
+/* Adds one handler of route RT (LABEL NULL: its plain one), once; it is
+ * parsed here so that a bad one fails the start, not the first event. */
+static int add_handler(struct worker *w, const struct route_cfg *rt, const char *label,
+                       const char *spec, char *err, size_t errlen)
 {
-    const struct route_cfg *rt = config_route(w->cfg, name);
-    struct worker_route *wr;
-    char herr[160];
+    struct worker_route *wr = &w->routes[w->nroutes];
+    char name[STORE_ROUTE_MAX + 1], herr[160];
 
-    if (!rt) {
-        snprintf(err, errlen, "no [route %s] in %s", name, w->cfg->path);
-        return HOOKD_ECONFIG;
-    }
+    snprintf(name, sizeof name, "%s%s%s", rt->name, label ? ":" : "", label ? label : "");
     if (worker_route_index(w, name) >= 0)
         return 0;
-    if (rt->drop) {
-        snprintf(err, errlen, "[route %s] has handler = drop: the receiver answers its events "
-                              "and stores none, there is nothing to work on", name);
+    if (w->nroutes == WORKER_MAX_ROUTES) {
+        snprintf(err, errlen, "at most %d handlers per worker", WORKER_MAX_ROUTES);
         return HOOKD_ECONFIG;
     }
-    wr = &w->routes[w->nroutes];
-    wr->cfg = rt;
-    if (handler_parse(rt->handler, &wr->handler, herr, sizeof herr) < 0) {
-        snprintf(err, errlen, "[route %s] handler: %s", name, herr);
+    wr->cfg = rt, wr->label = label;
+    memcpy(wr->name, name, sizeof name);
+    if (handler_parse(spec, &wr->handler, herr, sizeof herr) < 0) {
+        snprintf(err, errlen, "[route %s] handler%s%s: %s", rt->name, label ? "." : "",
+                 label ? label : "", herr);
         return HOOKD_ECONFIG;
     }
     wr->runner = runner_for(&wr->handler, rt->exec_mode);
@@ -132,15 +129,42 @@ static int add_route(struct worker *w, const char *name, char *err, size_t errle
     return 0;
 }
 
+/* Adds what -r SPEC names: ROUTE (its plain handler and every handler.LABEL
+ * of it), ROUTE:default (the plain one) or ROUTE:LABEL (that one). */
+static int add_route(struct worker *w, const char *spec, char *err, size_t errlen)
+{
+    const char *colon = strchr(spec, ':'), *label = colon ? colon + 1 : NULL;
+    char name[CONFIG_NAME_MAX + 1];
+    const struct route_cfg *rt;
+    int rc = 0;
+
+    snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+    if (!(rt = config_route(w->cfg, name))) {
+        snprintf(err, errlen, "no [route %s] in %s", name, w->cfg->path);
+        return HOOKD_ECONFIG;
+    }
+    if (rt->drop) {
+        snprintf(err, errlen, "[route %s] has handler = drop: the receiver answers its events "
+                              "and stores none, there is nothing to work on", name);
+        return HOOKD_ECONFIG;
+    }
+    if (!label || strcmp(label, "default") == 0)
+        rc = add_handler(w, rt, NULL, rt->handler, err, errlen);
+    for (size_t i = 0; rc == 0 && i < rt->nhandlers; i++)
+        if (!label || strcmp(label, rt->handlers[i].label) == 0)
+            rc = add_handler(w, rt, rt->handlers[i].label, rt->handlers[i].handler, err, errlen);
+    if (rc == 0 && label && strcmp(label, "default") != 0 && worker_route_index(w, spec) < 0) {
+        snprintf(err, errlen, "[route %s] has no handler.%s", name, label);
+        return HOOKD_ECONFIG;
+    }
+    return rc;
+}
+
 static int setup_routes(struct worker *w, const struct opts *o, char *err, size_t errlen)
 {
     size_t n = o->nroutes ? o->nroutes : w->cfg->nroutes;
 
-    if (n > WORKER_MAX_ROUTES) {
-        snprintf(err, errlen, "at most %d routes per worker", WORKER_MAX_ROUTES);
-        return HOOKD_ECONFIG;
-    }
-    if (!(w->routes = calloc(n ? n : 1, sizeof *w->routes))) {
+    if (!(w->routes = calloc(WORKER_MAX_ROUTES, sizeof *w->routes))) {
         snprintf(err, errlen, "out of memory");
         return HOOKD_ENOMEM;
     }
@@ -225,14 +249,14 @@ static int ensure_groups(struct worker *w, struct store *st, const sigset_t *sig
     for (size_t i = 0; i < w->nroutes;) {
         /* the group, then this worker in it: stats shows an idle route's
          * workers (after a SIGHUP restart too, which retired the old name) */
-        if ((rc = store_group_ensure(st, w->routes[i].cfg->name)) == 0 &&
-            (rc = store_consumer_join(st, w->routes[i].cfg->name, w->consumer)) == 0) {
+        if ((rc = store_group_ensure(st, w->routes[i].name)) == 0 &&
+            (rc = store_consumer_join(st, w->routes[i].name, w->consumer)) == 0) {
             i++;
             continue;
         }
         if (tries == 0)
             log_msg(LOG_WARN, EV_REDIS_DOWN, "[route %s] consumer group: %s (%s); waiting for Redis",
-                    w->routes[i].cfg->name, hookd_strerror(rc), store_last_error(st));
+                    w->routes[i].name, hookd_strerror(rc), store_last_error(st));
         if (stop_requested(sigs))
             return HOOKD_ESTATE;
         worker_redis_wait(w, &tries, 0);
@@ -259,7 +283,7 @@ static int slots_open(struct worker *w, struct slot *slots)
         struct slot *s = &slots[i];
         s->w = w, s->index = i, s->rng = retry_seed();
         for (size_t r = 0; r < w->nroutes; r++)
-            if ((rc = store_streams_init(&s->streams[r], w->routes[r].cfg->name)) < 0)
+            if ((rc = store_streams_init(&s->streams[r], w->routes[r].name)) < 0)
                 return rc;
         if (!(s->st = store_open(&w->cfg->redis, err, sizeof err))) {
             log_msg(LOG_ERROR, EV_ERROR, "%s", err);
@@ -294,7 +318,7 @@ static void log_start(const struct worker *w)
     routes[0] = '\0';
     for (size_t i = 0; i < w->nroutes && n < sizeof routes; i++) {
         int k =
-            snprintf(routes + n, sizeof routes - n, "%s%s", i ? "," : "", w->routes[i].cfg->name);
+            snprintf(routes + n, sizeof routes - n, "%s%s", i ? "," : "", w->routes[i].name);
         n += k > 0 ? (size_t)k : 0;
     }
     if (log_begin(&l, LOG_INFO, EV_START)) {
@@ -376,7 +400,7 @@ out:
         pthread_join(maint, NULL);
     }
     for (size_t i = 0; rc == 0 && i < w->nroutes; i++)
-        store_consumer_retire(st, w->routes[i].cfg->name, w->consumer);
+        store_consumer_retire(st, w->routes[i].name, w->consumer);
     slots_close(w, slots);
     return rc;
 }

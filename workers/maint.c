@@ -62,13 +62,13 @@ static void move_due(struct worker *w, struct store *st)
     for (size_t i = 0; i < w->nroutes; i++) {
         size_t moved = MOVE_BATCH, total = 0;
         for (int b = 0; b < MOVE_BATCHES_PER_TICK && moved == MOVE_BATCH; b++) {
-            if (store_move_due(st, w->routes[i].cfg->name, clock_wall_ms(), MOVE_BATCH, &moved) < 0)
+            if (store_move_due(st, w->routes[i].name, clock_wall_ms(), MOVE_BATCH, &moved) < 0)
                 return; /* Redis trouble: next tick */
             total += moved;
         }
         if (total > 0 && log_enabled(LOG_DEBUG))
             log_msg(LOG_DEBUG, EV_WORKER_RETRIES_MOVED, "route %s: %zu due retries queued",
-                    w->routes[i].cfg->name, total);
+                    w->routes[i].name, total);
     }
 }
 
@@ -88,7 +88,7 @@ static void note_lost(struct worker *w, int route, const char *id)
         log_msg(LOG_WARN, EV_WORKER_LOST,
                 "route %s: entry %s was claimed by another worker while its handler runs here "
                 "(no heartbeat for visibility_timeout): the event may be handled twice",
-                w->routes[route].cfg->name, id);
+                w->routes[route].name, id);
 }
 
 /* Heartbeats the entries in hand of one stream (ROUTE, TENANT). */
@@ -108,7 +108,7 @@ static void heartbeat_stream(struct worker *w, struct store *st, int route, cons
         }
     pthread_mutex_unlock(&w->inflight_mu);
     if (n == 0 ||
-        store_heartbeat(st, w->routes[route].cfg->name, tenant, w->consumer, views, n, owned) < 0)
+        store_heartbeat(st, w->routes[route].name, tenant, w->consumer, views, n, owned) < 0)
         return;
     for (size_t i = 0; i < n; i++)
         if (!owned[i])

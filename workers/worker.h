@@ -53,6 +53,8 @@
 
 struct worker_route {
     const struct route_cfg *cfg; /* borrowed from worker.cfg */
+    char name[STORE_ROUTE_MAX + 1]; /* the store's name: ROUTE, or ROUTE:LABEL (fan-out) */
+    const char *label;           /* NULL for the plain handler; borrowed from cfg */
     struct handler handler;      /* owned */
     const struct runner *runner; /* runner_for(handler, exec_mode) */
 };

@@ -60,8 +60,7 @@ struct receiver_cfg {
     char *admin_listen; /* host:port, "" disables */
     char *admin_token;  /* secret; NULL = admin API refused */
     size_t max_body;
-    int64_t high_watermark;
-    int64_t low_watermark;
+    int64_t high_watermark, low_watermark;
     unsigned threads; /* libmicrohttpd thread pool */
     bool epoll;       /* polling = epoll (default poll) */
     unsigned max_connections;
@@ -125,6 +124,8 @@ void config_release(struct config *cfg);
 /* Lookups, borrowed while the config lives; NULL when absent. */
 const struct source_cfg *config_source(const struct config *cfg, const char *name, size_t len);
 const struct route_cfg *config_route(const struct config *cfg, const char *name);
+/* NAME "ROUTE" or "ROUTE:LABEL" (one of its handler.LABEL keys): the route. */
+const struct route_cfg *config_route_handler(const struct config *cfg, const char *name);
 
 /* The route an event goes to: the first route whose match list matches
  * (every event, for a route with filters and no match) and whose filters

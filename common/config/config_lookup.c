@@ -27,6 +27,26 @@ const struct route_cfg *config_route(const struct config *cfg, const char *name)
     return NULL;
 }
 
+const struct route_cfg *config_route_handler(const struct config *cfg, const char *name)
+{
+    const char *colon = strchr(name, ':');
+    char route[CONFIG_NAME_MAX + 1];
+    const struct route_cfg *r;
+
+    if (!colon)
+        return config_route(cfg, name);
+    if ((size_t)(colon - name) > CONFIG_NAME_MAX)
+        return NULL;
+    memcpy(route, name, (size_t)(colon - name));
+    route[colon - name] = '\0';
+    if (!(r = config_route(cfg, route)))
+        return NULL;
+    for (size_t i = 0; i < r->nhandlers; i++)
+        if (strcmp(r->handlers[i].label, colon + 1) == 0)
+            return r;
+    return NULL;
+}
+
 const struct route_cfg *config_route_for(const struct config *cfg, const char *source,
                                          const char *type, struct extract_ctx *x)
 {

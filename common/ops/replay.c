@@ -333,7 +333,7 @@ int replay_run(const struct config *cfg, struct store *st, const struct replay_r
     out->integrity_ok = true;
     if (!r.done)
         return HOOKD_ENOMEM;
-    if (!req->route || !config_route(cfg, req->route))
+    if (!req->route || !config_route_handler(cfg, req->route))
         rc = HOOKD_ECONFIG;
     else if (req->select == REPLAY_DEAD_ONE)
         rc = replay_one(&r);

@@ -35,7 +35,9 @@
 
 #include "config.h"
 
-#define STORE_GROUP "hookd-workers"
+#define STORE_GROUP "hookd-workers" /* a labelled handler's: hookd-workers:LABEL */
+#define STORE_GROUP_MAX 64
+#define STORE_OWN_STREAM "~" /* a labelled handler's own stream, P:{ROUTE}:h:LABEL:stream */
 #define STORE_RECONNECT_MIN_MS 100
 #define STORE_STREAM_ID_MAX 48
 #define STORE_TENANT_MAX 64     /* a tenant's name in key names */

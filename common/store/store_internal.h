@@ -104,20 +104,21 @@ void store_scripts_pipeline(struct store *st, size_t n, const enum store_script 
 void store_command_many(struct store *st, size_t n, const struct store_argv *cmds,
                         redisReply **replies, int *rcs);
 
-/* Key names: the only place they are spelled. Return length, or HOOKD_ETOO_LARGE. */
+/* Key names, spelled only there; length or HOOKD_ETOO_LARGE. ROUTE:LABEL: store_keys.c. */
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *what /* "retry", "dead", "counters", "paused", "tenants" */);
 /* P:{ROUTE}:stream, or P:{ROUTE}:stream:TENANT when TENANT is not NULL or "". */
-int store_key_stream(const struct store *st, char *buf, size_t cap, const char *route,
-                     const char *tenant);
+int store_key_stream(const struct store *st, char *buf, size_t cap, const char *route, const char *tenant);
 int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
                    const char *source, const char *event_id, size_t event_id_len);
-/* "P:{ROUTE}:seen:": what SCRIPT_READ appends "SOURCE:EVENT_ID" to. */
 /* P:{ROUTE}:order:KEY, the list of an order key's open events (KEY holds
  * at most STORE_KEY_MAX bytes less the prefix; any bytes). */
 int store_key_order(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *key, size_t key_len);
+/* "P:{ROUTE}:seen:": what SCRIPT_READ appends "SOURCE:EVENT_ID" to. */
 int store_key_seen_prefix(const struct store *st, char *buf, size_t cap, const char *route);
+/* The consumer group of ROUTE ("ROUTE:LABEL": hookd-workers:LABEL), in BUF or static. */
+const char *store_group(const char *route, char *buf, size_t cap);
 int store_key_global(const struct store *st, char *buf, size_t cap, const char *what);
 /* True when NAME is a tenant name as store_tenant_name makes them. */
 bool store_tenant_name_valid(const char *name);

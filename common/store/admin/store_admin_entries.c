@@ -527,11 +527,17 @@ int store_replay_event(struct store *st, const char *route, const char *source,
     if (nfields > REPLAY_MAX_FIELDS)
         return HOOKD_ETOO_LARGE;
     fields_tenant(fields, nfields, tenant);
+    /* A labelled handler's replay goes to its own stream alone: only that
+     * handler runs it, and the shared entry is never deleted (the tenant
+     * argument is then '', so SCRIPT_REPLAY's target is keys[1]). */
+    bool own = strchr(route, ':') != NULL;
+    if (own)
+        tenant[0] = '\0';
     if ((sl = store_key_seen(st, keys[0], STORE_KEY_MAX, route, source, event_id, event_id_len)) <
             0 ||
-        store_key_stream(st, keys[1], STORE_KEY_MAX, route, NULL) < 0 ||
+        store_key_stream(st, keys[1], STORE_KEY_MAX, route, own ? STORE_OWN_STREAM : NULL) < 0 ||
         store_key_route(st, keys[2], STORE_KEY_MAX, route, "counters") < 0 ||
-        store_key_stream(st, keys[3], STORE_KEY_MAX, route, tenant) < 0 ||
+        store_key_stream(st, keys[3], STORE_KEY_MAX, route, own ? STORE_OWN_STREAM : tenant) < 0 ||
         store_key_route(st, keys[4], STORE_KEY_MAX, route, "tenants") < 0)
         return HOOKD_ETOO_LARGE;
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());

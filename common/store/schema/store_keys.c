@@ -16,36 +16,79 @@
 #define TENANT_KEPT_CHARS 40 /* of a value that is not a name as it is */
 #define TENANT_HASH_HEX 16
 
+/*
+ * Fan-out: a route's labelled handler is named "ROUTE:LABEL" where the store
+ * takes a route (':' is never in a route name). Its own keys are
+ * P:{ROUTE}:h:LABEL:WHAT, in the route's slot; what belongs to the route
+ * (paused, tenants, the shared streams) keeps the route's name.
+ */
+static int split(const char *route, int *rlen, const char **label)
+{
+    const char *colon = strchr(route, ':');
+
+    *rlen = colon ? (int)(colon - route) : (int)strlen(route);
+    *label = colon ? colon + 1 : NULL;
+    return 0;
+}
+
+static bool route_wide(const char *what)
+{
+    return strcmp(what, "paused") == 0 || strcmp(what, "tenants") == 0;
+}
+
 int store_key_route(const struct store *st, char *buf, size_t cap, const char *route,
                     const char *what)
 {
-    int n = snprintf(buf, cap, "%s:{%s}:%s", st->prefix, route, what);
+    const char *label;
+    int rl, n;
+
+    split(route, &rl, &label);
+    n = label && !route_wide(what)
+            ? snprintf(buf, cap, "%s:{%.*s}:h:%s:%s", st->prefix, rl, route, label, what)
+            : snprintf(buf, cap, "%s:{%.*s}:%s", st->prefix, rl, route, what);
     return n < 0 || (size_t)n >= cap ? HOOKD_ETOO_LARGE : n;
 }
 
 int store_key_stream(const struct store *st, char *buf, size_t cap, const char *route,
                      const char *tenant)
 {
-    int n = tenant && tenant[0]
-                ? snprintf(buf, cap, "%s:{%s}:stream:%s", st->prefix, route, tenant)
-                : snprintf(buf, cap, "%s:{%s}:stream", st->prefix, route);
+    const char *label;
+    int rl, n;
+
+    split(route, &rl, &label);
+    if (label && tenant && strcmp(tenant, STORE_OWN_STREAM) == 0)
+        n = snprintf(buf, cap, "%s:{%.*s}:h:%s:stream", st->prefix, rl, route, label);
+    else if (tenant && tenant[0])
+        n = snprintf(buf, cap, "%s:{%.*s}:stream:%s", st->prefix, rl, route, tenant);
+    else
+        n = snprintf(buf, cap, "%s:{%.*s}:stream", st->prefix, rl, route);
     return n < 0 || (size_t)n >= cap ? HOOKD_ETOO_LARGE : n;
 }
 
 int store_key_seen_prefix(const struct store *st, char *buf, size_t cap, const char *route)
 {
-    int n = snprintf(buf, cap, "%s:{%s}:seen:", st->prefix, route);
-    return n < 0 || (size_t)n >= cap ? HOOKD_ETOO_LARGE : n;
+    return store_key_route(st, buf, cap, route, "seen:");
+}
+
+const char *store_group(const char *route, char *buf, size_t cap)
+{
+    const char *colon = strchr(route, ':');
+
+    if (!colon)
+        return STORE_GROUP;
+    snprintf(buf, cap, "%s:%s", STORE_GROUP, colon + 1);
+    return buf;
 }
 
 int store_key_seen(const struct store *st, char *buf, size_t cap, const char *route,
                    const char *source, const char *event_id, size_t event_id_len)
 {
     /* SCRIPT_READ builds the same name from store_key_seen_prefix. */
-    int n = snprintf(buf, cap, "%s:{%s}:seen:%s:", st->prefix, route, source);
+    int n = store_key_seen_prefix(st, buf, cap, route);
 
-    if (n < 0 || (size_t)n + event_id_len >= cap)
+    if (n < 0 || (size_t)n + strlen(source) + 1 + event_id_len >= cap)
         return HOOKD_ETOO_LARGE;
+    n += snprintf(buf + n, cap - (size_t)n, "%s:", source);
     /* The id is length-delimited and may hold any byte: keys are binary-safe. */
     memcpy(buf + n, event_id, event_id_len);
     buf[n + event_id_len] = '\0';

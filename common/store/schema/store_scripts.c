@@ -246,6 +246,19 @@ static const char enqueue_lua[] =
     "  order_release(ol, ttl)\n"                                                                        \
     "end\n"
 
+/* Fan-out: a labelled handler's record (P:{ROUTE}:h:LABEL:seen:…, the
+ * only kind with "}:h:" after the route's tag, as neither a prefix nor a
+ * route name holds '}') is created by its first BEGIN, not by ENQUEUE; so
+ * is its share of the backlog (counted down by FINISH and DEAD as for the
+ * plain handler). Needs st, the record's state before this step. */
+#define LUA_FIRST_SIGHT(k, counters)                                                               \
+    "if not st then\n"                                                                             \
+    "  local t = string.find(" k ", '}', 1, true)\n"                                               \
+    "  if t and string.sub(" k ", t + 1, t + 3) == ':h:' then\n"                                   \
+    "    redis.call('HINCRBY', " counters ", 'backlog', 1)\n"                                      \
+    "  end\n"                                                                                      \
+    "end\n"
+
 /* Before running a handler, for an entry READ did not begin (claimed, or
  * from the idle wait); read_lua repeats this logic. KEYS: seen, stream, counters
  * ARGV: stream_id, group, now_ms, ttl_s, attempt_token
@@ -269,6 +282,7 @@ static const char begin_lua[] = LUA_ORDER LUA_OPEN_AND_CURRENT(
                "if order_held(KEYS[1], KEYS[2], ARGV[2], ARGV[1], ARGV[3], KEYS[3], ARGV[4]) then\n"
                "  return {'skip', 'held'}\n"
                "end\n"
+               LUA_FIRST_SIGHT("KEYS[1]", "KEYS[3]")
                "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
                "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
                "  'started_at', ARGV[3], 'updated_at', ARGV[3], 'attempt_token', "
@@ -347,8 +361,12 @@ static const char dead_lua[] =
                                       "'order_hold') == '1', ARGV[7])\n"
                                       "return 1\n";
 
-/* One due retry back into the stream. KEYS: seen, stream, retry
+/* One due retry back into the stream. KEYS: seen, stream, retry, target
  * ARGV: member (the retry zset member), old_stream_id, now_ms
+ * target is the stream the new entry goes to: the old entry's own stream,
+ * or for a labelled handler (fan-out) its own P:{ROUTE}:h:LABEL:stream;
+ * the old entry is deleted only from its handler's own stream, never from
+ * a stream other handlers' groups read (there it is only acked).
  * ZREM decides the race between workers: only the one that removes the
  * member moves the event. Returns 1 moved, 0 someone else did, -1 the old
  * entry is gone, -2 the event was closed or superseded meanwhile (a second
@@ -361,8 +379,8 @@ static const char move_due_lua[] =
                    "local f = e[1][2]\n"
                    "local n = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') + 1\n"
                    "for i = 1, #f, 2 do if f[i] == 'attempt' then f[i+1] = tostring(n) end end\n"
-                   "local id = redis.call('XADD', KEYS[2], '*', unpack(f))\n"
-                   "redis.call('XDEL', KEYS[2], ARGV[2])\n"
+                   "local id = redis.call('XADD', KEYS[4], '*', unpack(f))\n"
+                   "if KEYS[4] == KEYS[2] then redis.call('XDEL', KEYS[2], ARGV[2]) end\n"
                    "redis.call('HSET', KEYS[1], 'state', 'queued', 'stream_id', id, 'updated_at', "
                    "ARGV[3])\n"
                    "return 1\n";
@@ -472,6 +490,7 @@ static const char read_lua[] =
     "  if order_held(k, stream, ARGV[1], e[1], ARGV[4], KEYS[2], ARGV[5]) then\n"
     "    return {'skip', 'held', k}\n"
     "  end\n"
+    LUA_FIRST_SIGHT("k", "KEYS[2]")
     "  local n = redis.call('HINCRBY', k, 'attempts', 1)\n"
     "  redis.call('HSET', k, 'state', 'processing', 'stream_id', e[1],\n"
     "    'started_at', ARGV[4], 'updated_at', ARGV[4], 'attempt_token', ARGV[6])\n"

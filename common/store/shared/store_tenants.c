@@ -4,6 +4,7 @@
  * Workers create groups and retire consumers on each; the admin side
  * counts and lists them.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,9 +27,12 @@ int store_route_tenants(struct store *st, const char *route, char (**out)[STORE_
     len[1] = strlen(key);
     if (!(r = store_command(st, 2, argv, len, &rc)))
         return rc;
+    /* A labelled handler ("ROUTE:LABEL") also reads its own stream, named
+     * by STORE_OWN_STREAM: last, since '~' sorts after every tenant name. */
+    bool own = strchr(route, ':') != NULL;
     if (r->type != REDIS_REPLY_ARRAY)
         rc = HOOKD_EREDIS_REPLY;
-    else if (r->elements && !(*out = calloc(r->elements, sizeof **out)))
+    else if ((r->elements || own) && !(*out = calloc(r->elements + own, sizeof **out)))
         rc = HOOKD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < r->elements; i++)
         if (store_reply_text(r->element[i], (*out)[*n], sizeof **out) &&
@@ -37,6 +41,8 @@ int store_route_tenants(struct store *st, const char *route, char (**out)[STORE_
     freeReplyObject(r);
     if (*n)
         qsort(*out, *n, sizeof **out, store_cmp_names);
+    if (rc == 0 && own)
+        memcpy((*out)[(*n)++], STORE_OWN_STREAM, sizeof STORE_OWN_STREAM);
     return rc;
 }
 

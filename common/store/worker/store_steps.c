@@ -48,7 +48,7 @@ static void add_sample(const char **argv, size_t *len, int *n,
 int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out)
 {
-    char keys[5][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24];
+    char keys[5][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24], group[STORE_GROUP_MAX];
     size_t klen[5], len[3 + 3 + 5];
     const char *argv[3 + 3 + 5];
     int n = 3, rc;
@@ -61,7 +61,8 @@ int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, c
         store_arg_add(argv, len, &n, keys[i], klen[i]);
     snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(now), ADD_STR(ttl), ADD_STR(token);
+    ADD_STR(ev->stream_id), ADD_STR(store_group(ev->route, group, sizeof group)), ADD_STR(now),
+        ADD_STR(ttl), ADD_STR(token);
     if (!(r = store_script(st, SCRIPT_BEGIN, 3, n, argv, len, &rc)))
         return rc;
     rc = HOOKD_EREDIS_REPLY;
@@ -118,7 +119,8 @@ static int step_args(const struct store_outcome *o, struct store_step *c, int ml
     size_t *len = c->len;
     int n = c->argc;
 
-    ADD_STR(ev->stream_id), ADD_STR(STORE_GROUP), ADD_STR(c->now);
+    ADD_STR(ev->stream_id), ADD_STR(store_group(ev->route, c->group, sizeof c->group)),
+        ADD_STR(c->now);
     if (o->kind == STORE_RETRY) {
         ADD_STR(c->due), ADD_STR(o->last_error ? o->last_error : "");
         store_arg_add(argv, len, &n, c->member, (size_t)ml);

@@ -120,6 +120,7 @@ struct read_cmd {
     const char **argv;           /* owned */
     size_t *len;                 /* owned */
     char seen[STORE_KEY_MAX], now[24], ttl[24], key_max[16], fields_max[16];
+    char group[STORE_GROUP_MAX];
 };
 
 static void read_cmd_free(struct read_cmd *c)
@@ -155,7 +156,7 @@ static int read_cmd_build(struct store *st, const struct store_streams *s, const
     snprintf(c->ttl, sizeof c->ttl, "%lld", (long long)(start_ ? start_->ttl_s : 0));
     snprintf(c->key_max, sizeof c->key_max, "%d", STORE_KEY_MAX);
     snprintf(c->fields_max, sizeof c->fields_max, "%d", STORE_EVENT_MAX_FIELDS);
-    const char *args[] = {STORE_GROUP, consumer,     c->seen,
+    const char *args[] = {store_group(s->route, c->group, sizeof c->group), consumer, c->seen,
                           c->now,      c->ttl,       start_ ? start_->token : "",
                           c->key_max,  c->fields_max};
     for (size_t i = 0; i < 8; i++)
@@ -356,8 +357,9 @@ int store_read_wait(struct store *st, struct store_streams *s, const char *consu
         goto out;
     snprintf(blk, sizeof blk, "%lld", (long long)(block_ms > 0 ? block_ms : 1));
     {
-        const char *head[] = {"XREADGROUP", "GROUP", STORE_GROUP, consumer, "COUNT",
-                              "1",          "BLOCK", blk,         "STREAMS"};
+        char gbuf[STORE_GROUP_MAX];
+        const char *head[] = {"XREADGROUP", "GROUP", store_group(s->route, gbuf, sizeof gbuf),
+                              consumer,     "COUNT", "1", "BLOCK", blk, "STREAMS"};
         for (size_t i = 0; i < 9; i++)
             argv[argc] = head[i], len[argc++] = strlen(head[i]);
     }
@@ -392,7 +394,7 @@ out:
 int store_claim_next(struct store *st, struct store_streams *s, const char *consumer,
                      int64_t min_idle_ms, struct store_event **out, bool *pass_done)
 {
-    char key[STORE_KEY_MAX], idle[24];
+    char key[STORE_KEY_MAX], idle[24], gbuf[STORE_GROUP_MAX];
     const char *tenant = s->tenants[s->claim_at % s->n];
     size_t got = 0;
     int rc;
@@ -402,7 +404,8 @@ int store_claim_next(struct store *st, struct store_streams *s, const char *cons
     if (store_key_stream(st, key, sizeof key, s->route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     snprintf(idle, sizeof idle, "%lld", (long long)min_idle_ms);
-    const char *argv[] = {"XAUTOCLAIM",    key,     STORE_GROUP, consumer, idle,
+    const char *argv[] = {"XAUTOCLAIM",    key,     store_group(s->route, gbuf, sizeof gbuf),
+                          consumer,        idle,
                           s->claim_cursor, "COUNT", "1"};
     size_t len[8];
     for (int i = 0; i < 8; i++)

@@ -50,14 +50,19 @@ static redisReply *command(struct store *st, int argc, const char **argv, size_t
 int store_group_ensure_stream(struct store *st, const char *route, const char *tenant)
 {
     char key[STORE_KEY_MAX];
-    const char *argv[6];
+    char gbuf[STORE_GROUP_MAX];
+    const char *argv[6], *group = store_group(route, gbuf, sizeof gbuf);
     size_t len[6];
     int n = 0, rc;
     redisReply *r;
 
     if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
-    ADD_STR("XGROUP"), ADD_STR("CREATE"), ADD_STR(key), ADD_STR(STORE_GROUP), ADD_STR("0"),
+    /* A labelled handler's group on the route's shared streams starts at
+     * the end: a handler added later runs what comes after it, not the
+     * stream's history. */
+    bool shared = strchr(route, ':') && strcmp(tenant ? tenant : "", STORE_OWN_STREAM) != 0;
+    ADD_STR("XGROUP"), ADD_STR("CREATE"), ADD_STR(key), ADD_STR(group), ADD_STR(shared ? "$" : "0"),
         ADD_STR("MKSTREAM");
     if (!(r = store_command(st, n, argv, len, &rc)))
         return rc;
@@ -81,15 +86,15 @@ int store_group_ensure(struct store *st, const char *route)
 
 int store_ack(struct store *st, const char *route, const char *tenant, const char *stream_id)
 {
-    char key[STORE_KEY_MAX];
-    const char *argv[4];
+    char key[STORE_KEY_MAX], gbuf[STORE_GROUP_MAX];
+    const char *argv[4], *group = store_group(route, gbuf, sizeof gbuf);
     size_t len[4];
     int n = 0, rc;
     redisReply *r;
 
     if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
-    ADD_STR("XACK"), ADD_STR(key), ADD_STR(STORE_GROUP), ADD_STR(stream_id);
+    ADD_STR("XACK"), ADD_STR(key), ADD_STR(group), ADD_STR(stream_id);
     if (!(r = command(st, n, argv, len, &rc)))
         return rc;
     freeReplyObject(r);
@@ -158,7 +163,8 @@ static bool parse_member(const char *m, size_t len, struct retry_ref *ref)
     colon = memchr(m, ':', (size_t)(bar1 - m));
     ref->tenant[0] = '\0';
     if (colon && (!copy_part(ref->tenant, sizeof ref->tenant, m, (size_t)(colon - m)) ||
-                  !store_tenant_name_valid(ref->tenant)))
+                  !(store_tenant_name_valid(ref->tenant) ||
+                    strcmp(ref->tenant, STORE_OWN_STREAM) == 0)))
         return false;
     if (colon)
         m = colon + 1;
@@ -184,9 +190,9 @@ static void drop_member(struct store *st, const char *route, const redisReply *m
 static int move_one(struct store *st, const char *route, const redisReply *m, const char *now,
                     const char *retry_key)
 {
-    char seen[STORE_KEY_MAX], stream[STORE_KEY_MAX];
-    const char *argv[3 + 3 + 3];
-    size_t len[3 + 3 + 3];
+    char seen[STORE_KEY_MAX], stream[STORE_KEY_MAX], target[STORE_KEY_MAX];
+    const char *argv[3 + 4 + 3];
+    size_t len[3 + 4 + 3];
     struct retry_ref ref;
     int n = 3, sl, rc;
     redisReply *r;
@@ -196,13 +202,18 @@ static int move_one(struct store *st, const char *route, const redisReply *m, co
     if (!parse_member(m->str, m->len, &ref) ||
         (sl = store_key_seen(st, seen, sizeof seen, route, ref.source, ref.event_id,
                              ref.event_id_len)) < 0 ||
-        store_key_stream(st, stream, sizeof stream, route, ref.tenant) < 0) {
+        store_key_stream(st, stream, sizeof stream, route, ref.tenant) < 0 ||
+        /* a labelled handler's retry goes to its own stream (the shared
+         * entry belongs to every handler of the route); see SCRIPT_MOVE_DUE */
+        store_key_stream(st, target, sizeof target, route,
+                         strchr(route, ':') ? STORE_OWN_STREAM : ref.tenant) < 0) {
         drop_member(st, route, m, retry_key);
         return 0;
     }
     store_arg_add(argv, len, &n, seen, (size_t)sl), ADD_STR(stream), ADD_STR(retry_key);
+    ADD_STR(target);
     store_arg_add(argv, len, &n, m->str, m->len), ADD_STR(ref.id), ADD_STR(now);
-    if (!(r = store_script(st, SCRIPT_MOVE_DUE, 3, n, argv, len, &rc)))
+    if (!(r = store_script(st, SCRIPT_MOVE_DUE, 4, n, argv, len, &rc)))
         return rc;
     rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
     if (rc == 0 && r->integer == -1)
@@ -248,10 +259,10 @@ int store_move_due(struct store *st, const char *route, int64_t now_ms, size_t l
 /* ---- heartbeat and retirement ------------------------------------------- */
 
 /* XPENDING stream group - + count consumer: marks owned[i] for ids we own. */
-static int pending_of(struct store *st, const char *key, const char *consumer,
+static int pending_of(struct store *st, const char *key, const char *group, const char *consumer,
                       const char *const *ids, size_t nids, bool *owned, size_t *nowned)
 {
-    const char *argv[7] = {"XPENDING", key, STORE_GROUP, "-", "+", NULL, consumer};
+    const char *argv[7] = {"XPENDING", key, group, "-", "+", NULL, consumer};
     size_t len[7];
     char cnt[24];
     int rc;
@@ -282,7 +293,8 @@ static int pending_of(struct store *st, const char *key, const char *consumer,
 int store_heartbeat(struct store *st, const char *route, const char *tenant, const char *consumer,
                     const char *const *ids, size_t n, bool *owned)
 {
-    char key[STORE_KEY_MAX];
+    char key[STORE_KEY_MAX], gbuf[STORE_GROUP_MAX];
+    const char *group = store_group(route, gbuf, sizeof gbuf);
     const char *argv[6 + HEARTBEAT_MAX_IDS];
     size_t len[6 + HEARTBEAT_MAX_IDS], nowned = 0;
     int argc = 0, rc;
@@ -295,10 +307,10 @@ int store_heartbeat(struct store *st, const char *route, const char *tenant, con
         return HOOKD_ETOO_LARGE;
     if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
-    if ((rc = pending_of(st, key, consumer, ids, n, owned, &nowned)) < 0 || nowned == 0)
+    if ((rc = pending_of(st, key, group, consumer, ids, n, owned, &nowned)) < 0 || nowned == 0)
         return rc;
     store_arg_add(argv, len, &argc, "XCLAIM", 6), store_arg_add(argv, len, &argc, key, strlen(key));
-    store_arg_add(argv, len, &argc, STORE_GROUP, strlen(STORE_GROUP));
+    store_arg_add(argv, len, &argc, group, strlen(group));
     store_arg_add(argv, len, &argc, consumer, strlen(consumer)), store_arg_add(argv, len, &argc, "0", 1);
     for (size_t i = 0; i < n; i++)
         if (owned[i])
@@ -316,8 +328,9 @@ int store_heartbeat(struct store *st, const char *route, const char *tenant, con
 static int retire_from(struct store *st, const char *route, const char *tenant, void *arg)
 {
     const char *consumer = arg;
-    char key[STORE_KEY_MAX];
-    const char *argv[7] = {"XPENDING", key, STORE_GROUP, "-", "+", "1", consumer};
+    char key[STORE_KEY_MAX], gbuf[STORE_GROUP_MAX];
+    const char *group = store_group(route, gbuf, sizeof gbuf);
+    const char *argv[7] = {"XPENDING", key, group, "-", "+", "1", consumer};
     size_t len[7];
     int rc;
     bool empty;
@@ -333,7 +346,7 @@ static int retire_from(struct store *st, const char *route, const char *tenant, 
     freeReplyObject(r);
     if (!empty)
         return 0; /* entries still pending: keep them visible as ours */
-    argv[0] = "XGROUP", argv[1] = "DELCONSUMER", argv[2] = key, argv[3] = STORE_GROUP;
+    argv[0] = "XGROUP", argv[1] = "DELCONSUMER", argv[2] = key, argv[3] = group;
     argv[4] = consumer;
     for (int i = 0; i < 5; i++)
         len[i] = strlen(argv[i]);
@@ -351,8 +364,9 @@ int store_consumer_retire(struct store *st, const char *route, const char *consu
 /* ARG: the consumer's name. */
 static int join_in(struct store *st, const char *route, const char *tenant, void *arg)
 {
-    char key[STORE_KEY_MAX];
-    const char *argv[5] = {"XGROUP", "CREATECONSUMER", key, STORE_GROUP, arg};
+    char key[STORE_KEY_MAX], gbuf[STORE_GROUP_MAX];
+    const char *argv[5] = {"XGROUP", "CREATECONSUMER", key, store_group(route, gbuf, sizeof gbuf),
+                           arg};
     size_t len[5];
     int rc;
     redisReply *r;

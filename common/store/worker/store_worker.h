@@ -22,7 +22,7 @@
 #include "store_shared.h"
 
 #define STORE_EVENT_MAX_FIELDS 32 /* field/value pairs kept from one entry */
-#define STORE_ROUTE_MAX 64        /* = CONFIG_NAME_MAX */
+#define STORE_ROUTE_MAX 97        /* CONFIG_NAME_MAX, or ROUTE:LABEL (fan-out) */
 
 /* Log event names of this module. */
 #define EV_ENTRY_MALFORMED "entry_malformed"

@@ -42,6 +42,7 @@ struct store_step {
     char keys[5][STORE_KEY_MAX];
     char member[STORE_MEMBER_MAX];
     char now[24], due[24], ttl[24], att[24], us[24];
+    char group[STORE_GROUP_MAX];
 };
 
 /* Builds the step of O into C: 0 or HOOKD_ETOO_LARGE. */
