@@ -124,8 +124,10 @@ void config_release(struct config *cfg);
 /* Lookups, borrowed while the config lives; NULL when absent. */
 const struct source_cfg *config_source(const struct config *cfg, const char *name, size_t len);
 const struct route_cfg *config_route(const struct config *cfg, const char *name);
-/* NAME "ROUTE" or "ROUTE:LABEL" (one of its handler.LABEL keys): the route. */
+/* NAME "ROUTE" or "ROUTE:LABEL" (one of its handler.LABEL keys): the route.
+ * config_handler_name: the K-th (0..nhandlers) handler's name, ROUTE or ROUTE:LABEL. */
 const struct route_cfg *config_route_handler(const struct config *cfg, const char *name);
+void config_handler_name(const struct route_cfg *r, size_t k, char *buf, size_t cap);
 
 /* The route an event goes to: the first route whose match list matches
  * (every event, for a route with filters and no match) and whose filters
@@ -141,10 +143,8 @@ const struct route_cfg *config_route_for(const struct config *cfg, const char *s
  * err when the key is absent or does not resolve. */
 int config_api_token(const struct source_cfg *src, char **out, size_t *len, char *err,
                      size_t errlen);
-/* Wipes and frees secret bytes. NULL does nothing. */
-void config_secret_free(void *p, size_t n);
-/* Duration text ("30s", "250ms", "2h", "90") to milliseconds; HOOKD_EPARSE
- * if malformed. */
+void config_secret_free(void *p, size_t n); /* wipes and frees secret bytes; NULL: nothing */
+/* Duration text ("30s", "250ms", "2h", "90") to milliseconds; HOOKD_EPARSE if malformed. */
 int64_t config_parse_duration_ms(const char *s, size_t len);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <fnmatch.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "filter.h"
@@ -45,6 +46,14 @@ const struct route_cfg *config_route_handler(const struct config *cfg, const cha
         if (strcmp(r->handlers[i].label, colon + 1) == 0)
             return r;
     return NULL;
+}
+
+void config_handler_name(const struct route_cfg *r, size_t k, char *buf, size_t cap)
+{
+    if (k == 0 || k > r->nhandlers)
+        snprintf(buf, cap, "%s", r->name);
+    else
+        snprintf(buf, cap, "%s:%s", r->name, r->handlers[k - 1].label);
 }
 
 const struct route_cfg *config_route_for(const struct config *cfg, const char *source,

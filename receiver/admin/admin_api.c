@@ -114,12 +114,15 @@ void admin_api_counts(const struct config *cfg, struct store *st, struct admin_r
     json_t *routes = json_array(), *throttle = NULL;
     int rc = 0;
 
-    for (size_t i = 0; routes && i < cfg->nroutes && rc == 0; i++) {
-        struct store_route_stats s;
-        if ((rc = store_route_stats(st, cfg->routes[i].name, &s)) == 0)
-            json_array_append_new(routes, route_counts(cfg->routes[i].name, &s));
-        store_route_stats_free(&s);
-    }
+    for (size_t i = 0; routes && i < cfg->nroutes && rc == 0; i++)
+        for (size_t k = 0; rc == 0 && k <= cfg->routes[i].nhandlers; k++) { /* fan-out */
+            struct store_route_stats s;
+            char name[160];
+            config_handler_name(&cfg->routes[i], k, name, sizeof name);
+            if ((rc = store_route_stats(st, name, &s)) == 0)
+                json_array_append_new(routes, route_counts(name, &s));
+            store_route_stats_free(&s);
+        }
     if (rc == 0)
         rc = throttle_counts(st, &throttle);
     if (rc < 0) {
@@ -181,7 +184,7 @@ void admin_api_dead(const struct config *cfg, struct store *st, const char *rout
     json_t *list;
     int rc;
 
-    if (!config_route(cfg, route)) {
+    if (!config_route_handler(cfg, route)) {
         admin_api_error(out, 404, "unknown route");
         return;
     }
@@ -215,7 +218,7 @@ void admin_api_dead_one(const struct config *cfg, struct store *st, const char *
     json_t *o;
     int rc;
 
-    if (!config_route(cfg, route)) {
+    if (!config_route_handler(cfg, route)) {
         admin_api_error(out, 404, "unknown route");
         return;
     }
@@ -248,7 +251,7 @@ void admin_api_purge(const struct config *cfg, struct store *st, const char *rou
     int64_t n = 0;
     int rc;
 
-    if (!config_route(cfg, route)) {
+    if (!config_route_handler(cfg, route)) {
         admin_api_error(out, 404, "unknown route");
     } else if (!json_is_true(json_object_get(req, "resolved"))) {
         admin_api_error(out, 400, "body must be {\"resolved\": true}");
@@ -312,7 +315,7 @@ void admin_api_replay(const struct config *cfg, struct store *st, const char *ro
     json_t *req;
     int rc;
 
-    if (!config_route(cfg, route)) {
+    if (!config_route_handler(cfg, route)) {
         admin_api_error(out, 404, "unknown route");
         return;
     }

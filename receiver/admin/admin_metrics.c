@@ -29,7 +29,9 @@
 
 /* What one route's reads produced. */
 struct route_figures {
-    const char *route; /* borrowed from the config */
+    const char *route;   /* borrowed from the config */
+    const char *handler; /* "default", or a handler.LABEL's label (fan-out) */
+    char name[160];      /* the store's name: ROUTE or ROUTE:LABEL */
     bool ok;
     struct store_route_stats stats;
     struct store_handler_hist hist[STORE_HANDLER_MAX_RESULTS];
@@ -87,15 +89,15 @@ static bool read_route(struct store *st, struct route_figures *f)
 {
     double t0 = now_s();
 
-    f->ok = store_route_stats(st, f->route, &f->stats) == 0 &&
-            store_handler_hist_read(st, f->route, f->hist, STORE_HANDLER_MAX_RESULTS, &f->nhist) == 0;
+    f->ok = store_route_stats(st, f->name, &f->stats) == 0 &&
+            store_handler_hist_read(st, f->name, f->hist, STORE_HANDLER_MAX_RESULTS, &f->nhist) == 0;
     ingress_metrics_redis("scrape", now_s() - t0);
     return f->ok;
 }
 
 static void write_route_families(const struct route_figures *f, size_t n, struct metrics_buf *out)
 {
-    const char *const route_label[] = {"route", NULL};
+    const char *const route_label[] = {"route", "handler", NULL};
 
     for (size_t g = 0; g < N(gauges); g++) {
         metrics_write_header(out, gauges[g].name, gauges[g].help, "gauge");
@@ -104,33 +106,38 @@ static void write_route_families(const struct route_figures *f, size_t n, struct
                 continue;
             int64_t v;
             memcpy(&v, (const char *)&f[i].stats + gauges[g].offset, sizeof v);
-            metrics_write_sample(out, gauges[g].name, route_label, &f[i].route, (double)v);
+            const char *values[] = {f[i].route, f[i].handler};
+            metrics_write_sample(out, gauges[g].name, route_label, values, (double)v);
         }
     }
     metrics_write_header(out, "hookd_route_consumers", "Workers in the route's consumer group.", "gauge");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        const char *values[] = {f[i].route, f[i].handler};
         if (f[i].ok)
-            metrics_write_sample(out, "hookd_route_consumers", route_label, &f[i].route,
+            metrics_write_sample(out, "hookd_route_consumers", route_label, values,
                                  (double)f[i].stats.nconsumers);
+    }
     for (size_t c = 0; c < N(counters); c++) {
         metrics_write_header(out, counters[c].name, counters[c].help, counters[c].type);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            const char *values[] = {f[i].route, f[i].handler};
             if (f[i].ok)
-                metrics_write_sample(out, counters[c].name, route_label, &f[i].route,
+                metrics_write_sample(out, counters[c].name, route_label, values,
                                      (double)f[i].stats.counters[counters[c].which]);
+        }
     }
 }
 
 static void write_handler_hist(const struct route_figures *f, size_t n, struct metrics_buf *out)
 {
-    const char *const labels[] = {"route", "result", NULL};
+    const char *const labels[] = {"route", "handler", "result", NULL};
 
     metrics_write_header(out, "hookd_handler_duration_seconds",
                          "Handler run time, by the worker's verdict (ok, transient, permanent).",
                          "histogram");
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; f[i].ok && k < f[i].nhist; k++) {
-            const char *values[] = {f[i].route, f[i].hist[k].result};
+            const char *values[] = {f[i].route, f[i].handler, f[i].hist[k].result};
             metrics_write_histogram(out, "hookd_handler_duration_seconds", labels, values,
                                     store_handler_bounds_s, STORE_HANDLER_NBOUNDS,
                                     f[i].hist[k].counts, f[i].hist[k].sum_s);
@@ -152,18 +159,24 @@ static const char *lease_holder(void)
 
 void admin_metrics_render(const struct config *cfg, struct store *st, struct metrics_buf *out)
 {
-    struct route_figures *f = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *f);
+    size_t nf = 0;
+    for (size_t i = 0; i < cfg->nroutes; i++)
+        nf += 1 + cfg->routes[i].nhandlers; /* each handler's own figures (fan-out) */
+    struct route_figures *f = calloc(nf ? nf : 1, sizeof *f);
     bool up = st != NULL, exporter = false;
 
     if (!f) {
         out->truncated = true;
         return;
     }
-    for (size_t i = 0; i < cfg->nroutes; i++) {
-        f[i].route = cfg->routes[i].name;
-        if (up) /* after one failure the rest would only wait for timeouts */
-            up = read_route(st, &f[i]);
-    }
+    for (size_t i = 0, j = 0; i < cfg->nroutes; i++)
+        for (size_t k = 0; k <= cfg->routes[i].nhandlers; k++, j++) {
+            f[j].route = cfg->routes[i].name;
+            f[j].handler = k ? cfg->routes[i].handlers[k - 1].label : "default";
+            config_handler_name(&cfg->routes[i], k, f[j].name, sizeof f[j].name);
+            if (up) /* after one failure the rest would only wait for timeouts */
+                up = read_route(st, &f[j]);
+        }
     metrics_render(ingress_metrics(), out);
     metrics_write_header(out, "hookd_redis_up", "1 when this scrape could read Redis, else 0.", "gauge");
     metrics_write_sample(out, "hookd_redis_up", NULL, NULL, up ? 1 : 0);
@@ -181,10 +194,10 @@ void admin_metrics_render(const struct config *cfg, struct store *st, struct met
                          "gauge");
     metrics_write_sample(out, "hookd_route_exporter", NULL, NULL, exporter ? 1 : 0);
     if (exporter) { /* sum() over receivers then counts each figure once */
-        write_route_families(f, cfg->nroutes, out);
-        write_handler_hist(f, cfg->nroutes, out);
+        write_route_families(f, nf, out);
+        write_handler_hist(f, nf, out);
     }
-    for (size_t i = 0; i < cfg->nroutes; i++)
+    for (size_t i = 0; i < nf; i++)
         store_route_stats_free(&f[i].stats);
     free(f);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ingress_fixture.h"
+#include "prom_parse.h"
 
 #define SECRET "gh-secret-one"
 
@@ -179,6 +180,33 @@ TEST_T(fanout_one_handler_retries_the_other_does_not, 60)
     proc_stop(w);
 }
 
+/* GET PATH on the admin listener: the body (malloc'd), status 200 asserted. */
+static char *admin_get(struct fixture *f, const char *path)
+{
+    const char *headers[] = {"Authorization: Bearer test-admin-token", NULL};
+    struct http_response r = {0};
+
+    ASSERT_INT_EQ(http_request(f->admin_port, "GET", path, headers, NULL, 0, &r), 0);
+    ASSERT_INT_EQ(r.status, 200);
+    char *body = strdup(r.body ? r.body : "");
+    http_response_free(&r);
+    return body;
+}
+
+/* A hookd_route_* sample of one handler of route default, from /metrics. */
+static double handler_metric(struct fixture *f, const char *name, const char *handler)
+{
+    char *body = admin_get(f, "/metrics"), err[200];
+    struct prom_doc doc;
+
+    if (prom_parse(body, strlen(body), &doc, err, sizeof err) < 0)
+        test_fail(__FILE__, __LINE__, "/metrics: %s", err);
+    double v = prom_sum(&doc, name, NULL, "route", "default", "handler", handler, NULL);
+    prom_doc_free(&doc);
+    free(body);
+    return v;
+}
+
 TEST_T(fanout_dead_letter_of_one_handler_and_its_replay, 60)
 {
     struct fixture f;
@@ -194,6 +222,29 @@ TEST_T(fanout_dead_letter_of_one_handler_and_its_replay, 60)
     ASSERT_INT_EQ(redis_int(f.rc, "XLEN hookd:{default}:h:audit:dead"), 1);
     ASSERT_INT_EQ(redis_int(f.rc, "XLEN hookd:{default}:dead"), 0);
     ASSERT_INT_EQ(proc_log_count(wa, "\"event_id\":\"dl-1\""), 1);
+    /* Each handler shows on its own: metrics, the dashboard's API, stats. */
+    ASSERT(handler_metric(&f, "hookd_route_dead_letters", "audit") == 1);
+    ASSERT(handler_metric(&f, "hookd_route_dead_letters", "default") == 0);
+    ASSERT(handler_metric(&f, "hookd_route_processed_total", "default") == 1);
+    ASSERT(handler_metric(&f, "hookd_route_processed_total", "audit") == 0);
+    char *api = admin_get(&f, "/api/counts");
+    ASSERT_STR_CONTAINS(api, "\"default:audit\"");
+    free(api);
+    api = admin_get(&f, "/api/dead/default%3Aaudit");
+    ASSERT_STR_CONTAINS(api, "dl-1");
+    free(api);
+    api = admin_get(&f, "/api/dead/default");
+    ASSERT(strstr(api, "dl-1") == NULL);
+    free(api);
+    const char *stats[] = {harness_bin("hookctl"), "-c", f.config_path, "stats", "--json", NULL};
+    ASSERT_INT_EQ(harness_run(stats, &out, 10000), 0);
+    ASSERT_STR_CONTAINS(out, "\"default:audit\"");
+    free(out);
+    const char *list[] = {harness_bin("hookctl"), "-c", f.config_path, "dead", "list",
+                          "default:audit", NULL};
+    ASSERT_INT_EQ(harness_run(list, &out, 10000), 0);
+    ASSERT_STR_CONTAINS(out, "dl-1");
+    free(out);
     /* Replaying the audit handler's letter runs only that handler. */
     const char *replay[] = {harness_bin("hookctl"), "-c", f.config_path, "replay",
                             "default:audit", "--id", "dl-1", NULL};

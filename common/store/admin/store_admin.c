@@ -203,7 +203,8 @@ static int count_after(struct store *st, const char *route, const char *tenant, 
 static int read_group(struct store *st, const char *route, const char *tenant, struct stream_fig *f)
 {
     const char *argv[3] = {"XINFO", "GROUPS", NULL};
-    char last[STORE_STREAM_ID_MAX] = "0-0";
+    char last[STORE_STREAM_ID_MAX] = "0-0", gbuf[STORE_GROUP_MAX];
+    const char *group = store_group(route, gbuf, sizeof gbuf);
     const redisReply *g = NULL, *lag;
     int rc;
     redisReply *r = stream_cmd(st, route, tenant, 3, argv, 2, &rc);
@@ -219,7 +220,7 @@ static int read_group(struct store *st, const char *route, const char *tenant, s
     }
     for (size_t i = 0; i < r->elements && !g; i++) {
         const redisReply *name = flat_get(r->element[i], "name");
-        if (name && name->type == REDIS_REPLY_STRING && strcmp(name->str, STORE_GROUP) == 0)
+        if (name && name->type == REDIS_REPLY_STRING && strcmp(name->str, group) == 0)
             g = r->element[i];
     }
     if (!g)
@@ -266,7 +267,8 @@ static int add_consumer(struct store_route_stats *s, const redisReply *c)
 static int read_consumers(struct store *st, const char *route, const char *tenant,
                           struct store_route_stats *s)
 {
-    const char *argv[4] = {"XINFO", "CONSUMERS", NULL, STORE_GROUP};
+    char gbuf[STORE_GROUP_MAX];
+    const char *argv[4] = {"XINFO", "CONSUMERS", NULL, store_group(route, gbuf, sizeof gbuf)};
     int rc;
     redisReply *r = stream_cmd(st, route, tenant, 4, argv, 2, &rc);
 
@@ -534,14 +536,18 @@ int store_stats_json(struct store *st, const struct config *cfg, json_t **out)
         goto out;
     routes = json_object_get(doc, "routes");
     sources = json_object_get(doc, "sources");
-    for (size_t i = 0; i < cfg->nroutes; i++) {
-        struct store_route_stats s;
-        if ((rc = store_route_stats(st, cfg->routes[i].name, &s)) < 0)
-            goto out;
-        json_object_set_new(routes, cfg->routes[i].name, store_route_stats_json(&s));
-        sum_verified(sources, s.verified);
-        store_route_stats_free(&s);
-    }
+    for (size_t i = 0; i < cfg->nroutes; i++)
+        for (size_t k = 0; k <= cfg->routes[i].nhandlers; k++) { /* ROUTE, then ROUTE:LABEL */
+            struct store_route_stats s;
+            char name[STORE_KEY_MAX];
+            config_handler_name(&cfg->routes[i], k, name, sizeof name);
+            if ((rc = store_route_stats(st, name, &s)) < 0)
+                goto out;
+            json_object_set_new(routes, name, store_route_stats_json(&s));
+            if (k == 0) /* verified: counted by the receiver, once per route */
+                sum_verified(sources, s.verified);
+            store_route_stats_free(&s);
+        }
     for (size_t i = 0; i < cfg->nsources; i++) /* every configured source, zero or not */
         source_summary(sources, cfg->sources[i].name);
     if ((rc = count_rejected_stream(st, sources)) == 0)
