@@ -283,6 +283,7 @@ static void run_handler(struct slot *s, const struct worker_route *wr, const str
 {
     struct run_input in = {.ev = ev,
                            .route = wr->cfg->name,
+                           .handler = wr->label ? wr->label : "default",
                            .attempt = attempt,
                            .timeout_ms = wr->cfg->handler_timeout_ms,
                            .cfg = s->w->cfg};

@@ -69,6 +69,7 @@ struct run_result {
 struct run_input {
     const struct store_event *ev;
     const char *route;
+    const char *handler; /* "default", or the handler.LABEL's label (fan-out) */
     int attempt;
     int64_t timeout_ms;
     const struct config *cfg; /* its secret_env names are not passed on */

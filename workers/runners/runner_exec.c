@@ -40,7 +40,7 @@
 
 #define TICK_MS 25 /* exit check period without a pidfd */
 #define WRITE_CHUNK (64 * 1024)
-#define ENV_OWN_MAX 10     /* variables we add */
+#define ENV_OWN_MAX 11     /* variables we add */
 #define DRAIN_READS_MAX 64 /* reads of leftover stderr after the child exited */
 
 extern char **environ;
@@ -128,6 +128,7 @@ static char **build_env(const struct run_input *in, char *own[ENV_OWN_MAX], size
     own[(*nown)++] = env_kvs("HOOKD_EVENT_TYPE", ev->type);
     own[(*nown)++] = env_kvs("HOOKD_SOURCE", ev->source);
     own[(*nown)++] = env_kvs("HOOKD_ROUTE", in->route);
+    own[(*nown)++] = env_kvs("HOOKD_HANDLER", in->handler ? in->handler : "default");
     own[(*nown)++] = env_kvs("HOOKD_ATTEMPT", attempt);
     if (asprintf(&idem, "%s:%.*s", ev->source, (int)strnlen(ev->event_id, ev->event_id_len),
                  ev->event_id) < 0)

@@ -93,6 +93,8 @@ static struct curl_slist *build_headers(const struct run_input *in, bool *ok)
                    ev->type ? strlen(ev->type) : 0);
     h = add_header(h, ok, "X-Hookd-Source", ev->source, strlen(ev->source));
     h = add_header(h, ok, "X-Hookd-Route", in->route, strlen(in->route));
+    if (in->handler)
+        h = add_header(h, ok, "X-Hookd-Handler", in->handler, strlen(in->handler));
     h = add_header(h, ok, "X-Hookd-Attempt", attempt, strlen(attempt));
     if (ev->request_id)
         h = add_header(h, ok, "X-Request-Id", ev->request_id, strlen(ev->request_id));

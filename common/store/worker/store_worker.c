@@ -47,10 +47,37 @@ static redisReply *command(struct store *st, int argc, const char **argv, size_t
     return r;
 }
 
+/* Where a labelled handler's group starts on the route's shared streams:
+ * P:{ROUTE}:h:LABEL:since, set once (NX) to the time its first worker
+ * started ("MS-0"), so a handler added to a route runs the events accepted
+ * after that, not the streams' history, and a tenant stream that appears
+ * later gets its group from the same point. */
+static int group_since(struct store *st, const char *route, char since[32])
+{
+    char key[STORE_KEY_MAX], now[32];
+    const char *set[5] = {"SET", key, now, "NX", NULL}, *get[2] = {"GET", key};
+    size_t len[4];
+    int rc;
+    redisReply *r;
+
+    if (store_key_route(st, key, sizeof key, route, "since") < 0)
+        return HOOKD_ETOO_LARGE;
+    snprintf(now, sizeof now, "%lld-0", (long long)store_wall_ms());
+    for (int i = 0; i < 4; i++)
+        len[i] = strlen(set[i]);
+    if (!(r = store_command(st, 4, set, len, &rc)))
+        return rc;
+    freeReplyObject(r);
+    if (!(r = store_command(st, 2, get, len, &rc)))
+        return rc;
+    rc = store_reply_text(r, since, 32) ? 0 : HOOKD_EREDIS_REPLY;
+    freeReplyObject(r);
+    return rc;
+}
+
 int store_group_ensure_stream(struct store *st, const char *route, const char *tenant)
 {
-    char key[STORE_KEY_MAX];
-    char gbuf[STORE_GROUP_MAX];
+    char key[STORE_KEY_MAX], gbuf[STORE_GROUP_MAX], since[32] = "0";
     const char *argv[6], *group = store_group(route, gbuf, sizeof gbuf);
     size_t len[6];
     int n = 0, rc;
@@ -58,11 +85,10 @@ int store_group_ensure_stream(struct store *st, const char *route, const char *t
 
     if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
-    /* A labelled handler's group on the route's shared streams starts at
-     * the end: a handler added later runs what comes after it, not the
-     * stream's history. */
-    bool shared = strchr(route, ':') && strcmp(tenant ? tenant : "", STORE_OWN_STREAM) != 0;
-    ADD_STR("XGROUP"), ADD_STR("CREATE"), ADD_STR(key), ADD_STR(group), ADD_STR(shared ? "$" : "0"),
+    if (strchr(route, ':') && strcmp(tenant ? tenant : "", STORE_OWN_STREAM) != 0 &&
+        (rc = group_since(st, route, since)) < 0)
+        return rc;
+    ADD_STR("XGROUP"), ADD_STR("CREATE"), ADD_STR(key), ADD_STR(group), ADD_STR(since),
         ADD_STR("MKSTREAM");
     if (!(r = store_command(st, n, argv, len, &rc)))
         return rc;
