@@ -30,7 +30,7 @@
 /* What one route's reads produced. */
 struct route_figures {
     const char *route;   /* borrowed from the config */
-    const char *handler; /* "default", or a handler.LABEL's label (fan-out) */
+    const char *handler; /* a handler.LABEL's label (fan-out); NULL: the plain handler */
     char name[160];      /* the store's name: ROUTE or ROUTE:LABEL */
     bool ok;
     struct store_route_stats stats;
@@ -95,9 +95,30 @@ static bool read_route(struct store *st, struct route_figures *f)
     return f->ok;
 }
 
+/* The labels of F's samples: route, and handler for a labelled handler
+ * only, so that a route's plain series are those it had before fan-out.
+ * LAST (the histogram's result, or NULL) goes after them. */
+struct sample_labels {
+    const char *names[4], *values[3];
+};
+
+static const struct sample_labels *labels_of(const struct route_figures *f, const char *last,
+                                             struct sample_labels *l)
+{
+    size_t k = 0;
+
+    l->names[k] = "route", l->values[k++] = f->route;
+    if (f->handler)
+        l->names[k] = "handler", l->values[k++] = f->handler;
+    if (last)
+        l->names[k] = "result", l->values[k++] = last;
+    l->names[k] = NULL;
+    return l;
+}
+
 static void write_route_families(const struct route_figures *f, size_t n, struct metrics_buf *out)
 {
-    const char *const route_label[] = {"route", "handler", NULL};
+    struct sample_labels l;
 
     for (size_t g = 0; g < N(gauges); g++) {
         metrics_write_header(out, gauges[g].name, gauges[g].help, "gauge");
@@ -106,23 +127,23 @@ static void write_route_families(const struct route_figures *f, size_t n, struct
                 continue;
             int64_t v;
             memcpy(&v, (const char *)&f[i].stats + gauges[g].offset, sizeof v);
-            const char *values[] = {f[i].route, f[i].handler};
-            metrics_write_sample(out, gauges[g].name, route_label, values, (double)v);
+            labels_of(&f[i], NULL, &l);
+            metrics_write_sample(out, gauges[g].name, l.names, l.values, (double)v);
         }
     }
     metrics_write_header(out, "hookd_route_consumers", "Workers in the route's consumer group.", "gauge");
     for (size_t i = 0; i < n; i++) {
-        const char *values[] = {f[i].route, f[i].handler};
+        labels_of(&f[i], NULL, &l);
         if (f[i].ok)
-            metrics_write_sample(out, "hookd_route_consumers", route_label, values,
+            metrics_write_sample(out, "hookd_route_consumers", l.names, l.values,
                                  (double)f[i].stats.nconsumers);
     }
     for (size_t c = 0; c < N(counters); c++) {
         metrics_write_header(out, counters[c].name, counters[c].help, counters[c].type);
         for (size_t i = 0; i < n; i++) {
-            const char *values[] = {f[i].route, f[i].handler};
+            labels_of(&f[i], NULL, &l);
             if (f[i].ok)
-                metrics_write_sample(out, counters[c].name, route_label, values,
+                metrics_write_sample(out, counters[c].name, l.names, l.values,
                                      (double)f[i].stats.counters[counters[c].which]);
         }
     }
@@ -130,15 +151,15 @@ static void write_route_families(const struct route_figures *f, size_t n, struct
 
 static void write_handler_hist(const struct route_figures *f, size_t n, struct metrics_buf *out)
 {
-    const char *const labels[] = {"route", "handler", "result", NULL};
+    struct sample_labels l;
 
     metrics_write_header(out, "hookd_handler_duration_seconds",
                          "Handler run time, by the worker's verdict (ok, transient, permanent).",
                          "histogram");
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; f[i].ok && k < f[i].nhist; k++) {
-            const char *values[] = {f[i].route, f[i].handler, f[i].hist[k].result};
-            metrics_write_histogram(out, "hookd_handler_duration_seconds", labels, values,
+            labels_of(&f[i], f[i].hist[k].result, &l);
+            metrics_write_histogram(out, "hookd_handler_duration_seconds", l.names, l.values,
                                     store_handler_bounds_s, STORE_HANDLER_NBOUNDS,
                                     f[i].hist[k].counts, f[i].hist[k].sum_s);
         }
@@ -172,7 +193,7 @@ void admin_metrics_render(const struct config *cfg, struct store *st, struct met
     for (size_t i = 0, j = 0; i < cfg->nroutes; i++)
         for (size_t k = 0; k <= cfg->routes[i].nhandlers; k++, j++) {
             f[j].route = cfg->routes[i].name;
-            f[j].handler = k ? cfg->routes[i].handlers[k - 1].label : "default";
+            f[j].handler = k ? cfg->routes[i].handlers[k - 1].label : NULL;
             config_handler_name(&cfg->routes[i], k, f[j].name, sizeof f[j].name);
             if (up) /* after one failure the rest would only wait for timeouts */
                 up = read_route(st, &f[j]);

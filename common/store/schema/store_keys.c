@@ -22,13 +22,12 @@
  * P:{ROUTE}:h:LABEL:WHAT, in the route's slot; what belongs to the route
  * (paused, tenants, the shared streams) keeps the route's name.
  */
-static int split(const char *route, int *rlen, const char **label)
+static void split(const char *route, int *rlen, const char **label)
 {
     const char *colon = strchr(route, ':');
 
     *rlen = colon ? (int)(colon - route) : (int)strlen(route);
     *label = colon ? colon + 1 : NULL;
-    return 0;
 }
 
 static bool route_wide(const char *what)
