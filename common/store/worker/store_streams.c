@@ -345,7 +345,7 @@ int store_read_wait(struct store *st, struct store_streams *s, const char *consu
     char(*keys)[STORE_KEY_MAX] = malloc(s->n * sizeof *keys);
     const char **argv = calloc(2 * s->n + 9, sizeof *argv);
     size_t *len = calloc(2 * s->n + 9, sizeof *len);
-    char blk[24];
+    char blk[24], gbuf[STORE_GROUP_MAX]; /* argv points into both until the call */
     int argc = 0, rc = keys && argv && len ? 0 : HOOKD_ENOMEM;
     redisReply *r = NULL;
 
@@ -357,7 +357,6 @@ int store_read_wait(struct store *st, struct store_streams *s, const char *consu
         goto out;
     snprintf(blk, sizeof blk, "%lld", (long long)(block_ms > 0 ? block_ms : 1));
     {
-        char gbuf[STORE_GROUP_MAX];
         const char *head[] = {"XREADGROUP", "GROUP", store_group(s->route, gbuf, sizeof gbuf),
                               consumer,     "COUNT", "1", "BLOCK", blk, "STREAMS"};
         for (size_t i = 0; i < 9; i++)
