@@ -260,3 +260,24 @@ TEST_T(worker_persistent_clean_shutdown, 30)
                   wfx_lines_with("pids", "started "));
     free(pids);
 }
+
+/* A program that cannot start fails the attempt as a spawned handler's
+ * does: transient, named with its cause, dead-lettered once exhausted. */
+TEST_T(worker_persistent_missing_program, 30)
+{
+    struct wfx f;
+    char *v;
+
+    wfx_start(&f,
+              "[route default]\nhandler = exec:/nonexistent/persistent arg\n"
+              "exec_mode = persistent\nmax_attempts = 2\nretry_schedule = 0s\n",
+              NULL);
+    enqueue(&f, "gone-1", "ok", "payload-1");
+    worker(&f, "1");
+    WAIT_FOR(wfx_state_is(&f, "default", "gone-1", "failed_permanent"), 10000);
+    expect_seen_contains(&f, "gone-1", "reason", "exhausted");
+    expect_seen_contains(&f, "gone-1", "attempts", "2");
+    v = wfx_seen(&f, "default", "gone-1", "last_error");
+    ASSERT_STR_EQ(v, "cannot run /nonexistent/persistent: No such file or directory");
+    free(v);
+}

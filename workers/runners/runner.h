@@ -121,6 +121,9 @@ int runner_spawn(const struct handler *h, char **env, int in_fd, int out_fd, int
  * stdout or stderr). Our ends, TO[1] and FROM[0], never block: the runners
  * poll them. 0 or -errno; every fd is -1 or open, the caller's to close. */
 int runner_pipes(int to[2], int from[2]);
+/* Fills RES for a handler that could not be started (RC: 0 or a negative
+ * code, as runner_spawn's): RUN_SPAWN_FAILED, naming argv[0] and the cause. */
+void runner_spawn_failed(struct run_result *res, const struct handler *h, int rc);
 
 /* POSTs the event to h->url on CURL (the caller's). Always fills *res. */
 void runner_http(void *curl, const struct handler *h, const struct run_input *in,

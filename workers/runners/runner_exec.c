@@ -350,6 +350,13 @@ int runner_pipes(int to[2], int from[2])
     return 0;
 }
 
+void runner_spawn_failed(struct run_result *res, const struct handler *h, int rc)
+{
+    res->status = RUN_SPAWN_FAILED;
+    res->code = -rc;
+    snprintf(res->what, sizeof res->what, "cannot run %s: %s", h->argv[0], hookd_strerror(rc));
+}
+
 void runner_exec(void *curl, const struct handler *h, const struct run_input *in,
                  struct run_result *res)
 {
@@ -377,9 +384,7 @@ void runner_exec(void *curl, const struct handler *h, const struct run_input *in
     supervise(&c, in);
     goto out;
 fail:
-    res->status = RUN_SPAWN_FAILED;
-    res->code = -rc;
-    snprintf(res->what, sizeof res->what, "cannot run %s: %s", h->argv[0], hookd_strerror(rc));
+    runner_spawn_failed(res, h, rc);
 out:
     res->duration_ms = clock_mono_ms() - start;
     close_fd(&c.in_fd), close_fd(&c.err_fd), close_fd(&c.pidfd);

@@ -505,9 +505,7 @@ void runner_persistent(void *curl, const struct handler *h, const struct run_inp
     conclude(&x, in, res);
     goto out;
 fail:
-    res->status = RUN_SPAWN_FAILED;
-    res->code = -rc;
-    snprintf(res->what, sizeof res->what, "cannot run %s: %s", h->argv[0], hookd_strerror(rc));
+    runner_spawn_failed(res, h, rc);
 out:
     res->duration_ms = clock_mono_ms() - start;
     free(x.head);
