@@ -142,9 +142,9 @@ static inline void store_arg_add(const char **argv, size_t *len, int *n, const c
 }
 #define ADD_STR(s) store_arg_add(argv, len, &n, (s), strlen(s))
 
-/* Reply helpers: true if r is an array of at least n elements. */
+/* Reply helpers: r is an array of n elements or more; r (string, status, integer) as text in
+ * buf; store_reply_int frees R (NULL: failed with RC): its integer in *out, or HOOKD_EREDIS_REPLY. */
 bool store_reply_array(const redisReply *r, size_t n);
-/* Copies a string/status/integer element as text into buf; false otherwise. */
 bool store_reply_text(const redisReply *r, char *buf, size_t cap);
-
+int store_reply_int(redisReply *r, int rc, int64_t *out);
 #endif

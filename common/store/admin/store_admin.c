@@ -85,14 +85,7 @@ static int route_int(struct store *st, const char *route, const char *what, cons
     int rc;
     redisReply *r = route_cmd(st, route, what, 2, argv, 1, &rc);
 
-    if (!r)
-        return rc;
-    if (r->type == REDIS_REPLY_INTEGER)
-        *out = r->integer;
-    else
-        rc = HOOKD_EREDIS_REPLY;
-    freeReplyObject(r);
-    return rc;
+    return store_reply_int(r, rc, out);
 }
 
 /* "verified:SOURCE:VERSION" = N into VERIFIED[SOURCE][VERSION] (added). */

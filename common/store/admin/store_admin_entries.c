@@ -122,34 +122,30 @@ static int key_len(struct store *st, const char *key, int64_t *out)
     const char *argv[2] = {"XLEN", key};
     size_t len[2] = {4, strlen(key)};
     int rc;
-    redisReply *r;
+    redisReply *r = store_command(st, 2, argv, len, &rc);
 
-    if (!(r = store_command(st, 2, argv, len, &rc)))
-        return rc;
-    if (r->type == REDIS_REPLY_INTEGER)
-        *out = r->integer;
-    else
-        rc = HOOKD_EREDIS_REPLY;
-    freeReplyObject(r);
-    return rc;
+    return store_reply_int(r, rc, out);
+}
+
+/* XLEN of ROUTE's LOG (TENANT's, for the stream). */
+static int log_len(struct store *st, const char *route, enum store_log log, const char *tenant,
+                   int64_t *out)
+{
+    char key[STORE_KEY_MAX];
+
+    if (log_key(st, key, sizeof key, route, log, tenant) < 0)
+        return HOOKD_ETOO_LARGE;
+    return key_len(st, key, out);
 }
 
 int store_log_len(struct store *st, const char *route, enum store_log log, int64_t *out)
 {
-    char key[STORE_KEY_MAX];
-
-    if (log_key(st, key, sizeof key, route, log, NULL) < 0)
-        return HOOKD_ETOO_LARGE;
-    return key_len(st, key, out);
+    return log_len(st, route, log, NULL, out);
 }
 
 int store_stream_len(struct store *st, const char *route, const char *tenant, int64_t *out)
 {
-    char key[STORE_KEY_MAX];
-
-    if (log_key(st, key, sizeof key, route, STORE_LOG_STREAM, tenant) < 0)
-        return HOOKD_ETOO_LARGE;
-    return key_len(st, key, out);
+    return log_len(st, route, STORE_LOG_STREAM, tenant, out);
 }
 
 /* XRANGE / XREVRANGE over KEY; see store_log_range. */
@@ -181,28 +177,31 @@ static int key_range(struct store *st, const char *key, const char *lo, const ch
     return rc;
 }
 
-int store_log_range(struct store *st, const char *route, enum store_log log, const char *lo,
-                    const char *hi, size_t count, bool newest_first, struct store_entry **out,
-                    size_t *n)
+/* key_range over ROUTE's LOG (TENANT's, for the stream). */
+static int log_range(struct store *st, const char *route, enum store_log log, const char *tenant,
+                     const char *lo, const char *hi, size_t count, bool newest_first,
+                     struct store_entry **out, size_t *n)
 {
     char key[STORE_KEY_MAX];
 
     *out = NULL, *n = 0;
-    if (log_key(st, key, sizeof key, route, log, NULL) < 0)
+    if (log_key(st, key, sizeof key, route, log, tenant) < 0)
         return HOOKD_ETOO_LARGE;
     return key_range(st, key, lo, hi, count, newest_first, out, n);
+}
+
+int store_log_range(struct store *st, const char *route, enum store_log log, const char *lo,
+                    const char *hi, size_t count, bool newest_first, struct store_entry **out,
+                    size_t *n)
+{
+    return log_range(st, route, log, NULL, lo, hi, count, newest_first, out, n);
 }
 
 int store_stream_range(struct store *st, const char *route, const char *tenant, const char *lo,
                        const char *hi, size_t count, bool newest_first, struct store_entry **out,
                        size_t *n)
 {
-    char key[STORE_KEY_MAX];
-
-    *out = NULL, *n = 0;
-    if (log_key(st, key, sizeof key, route, STORE_LOG_STREAM, tenant) < 0)
-        return HOOKD_ETOO_LARGE;
-    return key_range(st, key, lo, hi, count, newest_first, out, n);
+    return log_range(st, route, STORE_LOG_STREAM, tenant, lo, hi, count, newest_first, out, n);
 }
 
 int store_rejected_range(struct store *st, const char *lo, const char *hi, size_t count,
@@ -426,14 +425,8 @@ int store_dead_purge(struct store *st, const char *route, int64_t before_ms, boo
         return HOOKD_ETOO_LARGE;
     len[1] = strlen(key), len[3] = strlen(minid);
     /* Exact trimming (no "~"): an operator asked for precisely these. */
-    if (!(r = store_command(st, 4, argv, len, &rc)))
-        return rc;
-    if (r->type == REDIS_REPLY_INTEGER)
-        *count = r->integer;
-    else
-        rc = HOOKD_EREDIS_REPLY;
-    freeReplyObject(r);
-    return rc;
+    r = store_command(st, 4, argv, len, &rc);
+    return store_reply_int(r, rc, count);
 }
 
 /* ---- dedupe records ---- */

@@ -538,6 +538,18 @@ bool store_reply_array(const redisReply *r, size_t n)
     return r && r->type == REDIS_REPLY_ARRAY && r->elements >= n;
 }
 
+int store_reply_int(redisReply *r, int rc, int64_t *out)
+{
+    if (!r)
+        return rc;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *out = r->integer;
+    else
+        rc = HOOKD_EREDIS_REPLY;
+    freeReplyObject(r);
+    return rc;
+}
+
 bool store_reply_text(const redisReply *r, char *buf, size_t cap)
 {
     if (!r || cap == 0)
