@@ -13,14 +13,7 @@
 #define HK_RUN_TIMEOUT_MS 60000
 
 static const char hk_conf[] =
-    "[receiver]\n"
-    "listen = 127.0.0.1:@PORT@\n"
-    "admin_listen = 127.0.0.1:@ADMIN@\n"
-    "admin_token = test-admin-token\n"
-    "threads = 2\n"
-    "[redis]\n"
-    "url = @REDIS@\n"
-    "timeout = 2s\n"
+    HARNESS_CONF_HEAD("2s")
     "dedupe_ttl = 3600\n"
     "[source github]\n"
     "scheme = github\n"

@@ -16,14 +16,7 @@
 
 #define SECRET "gh-secret-one"
 
-static const char conf_head[] = "[receiver]\n"
-                                "listen = 127.0.0.1:@PORT@\n"
-                                "admin_listen = 127.0.0.1:@ADMIN@\n"
-                                "admin_token = test-admin-token\n"
-                                "threads = 2\n"
-                                "[redis]\n"
-                                "url = @REDIS@\n"
-                                "timeout = 500ms\n"
+static const char conf_head[] = HARNESS_CONF_HEAD("500ms")
                                 "[source github]\n"
                                 "scheme = github\n"
                                 "secret.v1 = " SECRET "\n"

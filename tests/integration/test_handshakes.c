@@ -16,14 +16,7 @@
 #include "ingress_fixture.h"
 #include "testsign.h"
 
-static const char conf_tpl[] = "[receiver]\n"
-                               "listen = 127.0.0.1:@PORT@\n"
-                               "admin_listen = 127.0.0.1:@ADMIN@\n"
-                               "admin_token = test-admin-token\n"
-                               "threads = 2\n"
-                               "[redis]\n"
-                               "url = @REDIS@\n"
-                               "timeout = 500ms\n"
+static const char conf_tpl[] = HARNESS_CONF_HEAD("500ms")
                                "[source discord]\n"
                                "scheme = discord\n"
                                "public_key.v1 = %s\n"

@@ -12,14 +12,7 @@
 #include "ingress_fixture.h"
 #include "prom_parse.h"
 
-static const char routing_conf[] = "[receiver]\n"
-                                   "listen = 127.0.0.1:@PORT@\n"
-                                   "admin_listen = 127.0.0.1:@ADMIN@\n"
-                                   "admin_token = test-admin-token\n"
-                                   "threads = 2\n"
-                                   "[redis]\n"
-                                   "url = @REDIS@\n"
-                                   "timeout = 500ms\n"
+static const char routing_conf[] = HARNESS_CONF_HEAD("500ms")
                                    "[source github]\n"
                                    "scheme = github\n"
                                    "secret.v1 = gh-secret-one\n"

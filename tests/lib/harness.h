@@ -57,6 +57,13 @@ char *harness_read_file(const char *path, size_t *len_out);
 /* TEMPLATE with each placeholder VARS[2i] replaced by VARS[2i + 1] (VARS
  * ends with NULL); malloc'd. Fails the test when out of room. */
 char *harness_expand(const char *template_text, const char *const *vars);
+/* The opening of a test config, for the placeholders the fixtures expand
+ * (@PORT@, @ADMIN@, @REDIS@): both listeners, the admin token, two threads,
+ * and [redis] open, with TIMEOUT (a string literal): more [redis] keys may
+ * follow. A string literal, so a template is this followed by its own. */
+#define HARNESS_CONF_HEAD(timeout)                                                                 \
+    "[receiver]\nlisten = 127.0.0.1:@PORT@\nadmin_listen = 127.0.0.1:@ADMIN@\n"                    \
+    "admin_token = test-admin-token\nthreads = 2\n[redis]\nurl = @REDIS@\ntimeout = " timeout "\n"
 
 /* ---- ports, time, waiting ---- */
 
