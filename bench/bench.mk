@@ -41,8 +41,19 @@ $(BENCH_BUILD)/bench/plain: bench/plain.c
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -pthread \
 		$(shell pkg-config --libs libmicrohttpd hiredis libcrypto)
 
+# The enqueue step alone (store_enqueue_many against Redis, no HTTP): for
+# before/after comparisons of Redis's cost per event (docs/performance.md).
+bench-enqstep: deps
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT='-O2 -DNDEBUG' \
+		$(BENCH_BUILD)/libhookd.a $(BENCH_BUILD)/bench/enqstep
+
+$(BENCH_BUILD)/bench/enqstep: bench/enqstep.c $(BENCH_BUILD)/libhookd.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) $(addprefix -I,$(COMMON_DIRS)) $(PKG_CFLAGS) -o $@ $^ \
+		$(LIBS_COMMON)
+
 $(BENCH_BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
 
-.PHONY: bench-tools
+.PHONY: bench-tools bench-enqstep

@@ -255,3 +255,114 @@ TEST_T(enqueue_batch_paused_and_failed_write_stay_per_event, 30)
     ASSERT_INT_EQ(wfx_counter(&f, "default", "duplicates"), 1);
     ASSERT_INT_EQ(wfx_counter(&f, "other", "received"), 0);
 }
+
+/* Entry i of STREAM has exactly the field/value pairs WANT (NULL-ended),
+ * in that order; its id is returned in id. */
+static void assert_entry(struct wfx *f, const char *stream, size_t i, const char *const *want,
+                         char *id, size_t idcap)
+{
+    redisReply *e = redis_cmd(f->rc, "XRANGE %s - +", stream);
+    size_t n = 0;
+
+    ASSERT(e && e->type == REDIS_REPLY_ARRAY && e->elements > i);
+    redisReply *fl = e->element[i]->element[1];
+    while (want[n])
+        n++;
+    ASSERT_INT_EQ(fl->elements, n);
+    for (size_t k = 0; k < n; k++)
+        ASSERT_STR_EQ(fl->element[k]->str, want[k]);
+    snprintf(id, idcap, "%s", e->element[i]->element[0]->str);
+    freeReplyObject(e);
+}
+
+/* The entry's fields are the SPEC's, in its order, with the script's own
+ * names: the receiver's event (traceparent its only optional field) and
+ * one with a tenant, an order key and order_hold but no traceparent; the
+ * records name their entries; verified:SOURCE:VERSION counts both. */
+TEST_T(enqueue_batch_entry_fields_as_the_spec_lays_them_out, 30)
+{
+    static const char tp[] = "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01";
+    struct wfx f;
+    struct batch b;
+    char id[64];
+
+    wfx_start(&f, config, NULL);
+    batch_init(&b);
+    b.ev[0].traceparent = tp;
+    b.ev[0].received_at_ms = 1700000000123;
+    b.ev[1].tenant = "acme", b.ev[1].tenant_len = 4;
+    b.ev[1].order_key = "k-1", b.ev[1].order_key_len = 3, b.ev[1].order_hold = true;
+    b.ev[1].sig_version = "v2";
+    store_enqueue_many(f.st, 2, b.jobs, 0, 0);
+    ASSERT_INT_EQ(b.job[0].rc, 0);
+    ASSERT_INT_EQ(b.job[1].rc, 0);
+    ASSERT_INT_EQ(b.job[0].res.backlog, 1);
+    ASSERT_INT_EQ(b.job[1].res.backlog, 2);
+    const char *const plain[] = {
+        "event_id", "ev-a", "source", "github", "route", "default", "type", "push", "body", "{}",
+        "body_sha256", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+        "headers", "{}", "sig_version", "v1", "received_at", "1700000000123", "request_id",
+        "req-0", "traceparent", tp, "attempt", "1", NULL};
+    assert_entry(&f, "hookd:{default}:stream", 0, plain, id, sizeof id);
+    ASSERT_STR_EQ(id, b.job[0].res.stream_id);
+    char *rec = wfx_seen(&f, "default", "ev-a", "updated_at");
+    ASSERT_STR_EQ(rec, "1700000000123");
+    free(rec);
+    const char *const full[] = {
+        "event_id", "ev-b", "source", "github", "route", "default", "type", "push", "body", "{}",
+        "body_sha256", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+        "headers", "{}", "sig_version", "v2", "received_at", "1700000000000", "request_id",
+        "req-1", "tenant", "acme", "order_key", "k-1", "attempt", "1", NULL};
+    assert_entry(&f, "hookd:{default}:stream:acme", 0, full, id, sizeof id);
+    ASSERT_STR_EQ(id, b.job[1].res.stream_id);
+    rec = wfx_seen(&f, "default", "ev-b", "stream_id");
+    ASSERT_STR_EQ(rec, id);
+    free(rec);
+    rec = wfx_seen(&f, "default", "ev-b", "order_list");
+    ASSERT_STR_EQ(rec, "hookd:{default}:order:k-1");
+    free(rec);
+    rec = wfx_seen(&f, "default", "ev-b", "order_hold");
+    ASSERT_STR_EQ(rec, "1");
+    free(rec);
+    ASSERT_INT_EQ(redis_int(f.rc, "SISMEMBER hookd:{default}:tenants acme"), 1);
+    ASSERT_INT_EQ(redis_int(f.rc, "LLEN hookd:{default}:order:k-1"), 1);
+    long long ttl = redis_int(f.rc, "TTL hookd:{default}:seen:github:ev-b");
+    ASSERT(ttl > 3500 && ttl <= 3600);
+    ttl = redis_int(f.rc, "TTL hookd:{default}:order:k-1");
+    ASSERT(ttl > 3500 && ttl <= 3600);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "verified:github:v1"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "verified:github:v2"), 1);
+}
+
+/* One record already there (ev-b), a new event twice in the call (ev-c):
+ * the call's first test finds a duplicate, so each event is tested alone,
+ * and the repeat is a duplicate of the entry made just before it. The
+ * backlog each event reports counts what was queued before it. */
+TEST_T(enqueue_batch_old_and_new_duplicates_in_one_call, 30)
+{
+    static const char *const names[BATCH] = {"ev-a", "ev-b", "ev-c", "ev-c", "ev-d"};
+    static const enum enqueue_status want[BATCH] = {ENQ_QUEUED, ENQ_DUPLICATE, ENQ_QUEUED,
+                                                    ENQ_DUPLICATE, ENQ_QUEUED};
+    static const int64_t backlog[BATCH] = {2, 2, 3, 3, 4};
+    struct wfx f;
+    struct batch b;
+
+    wfx_start(&f, config, NULL);
+    wfx_enqueue(&f, "default", "ev-b", "{}");
+    batch_init(&b);
+    for (int i = 0; i < BATCH; i++) {
+        snprintf(b.ids[i], sizeof b.ids[i], "%s", names[i]);
+        b.ev[i].event_id_len = strlen(b.ids[i]);
+    }
+    store_enqueue_many(f.st, BATCH, b.jobs, 0, 0);
+    for (int i = 0; i < BATCH; i++) {
+        ASSERT_INT_EQ(b.job[i].rc, 0);
+        ASSERT_INT_EQ(b.job[i].res.status, want[i]);
+        ASSERT_INT_EQ(b.job[i].res.backlog, backlog[i]);
+    }
+    ASSERT_STR_EQ(b.job[3].res.prior_state, "queued");
+    ASSERT_INT_EQ(stream_len(&f), 4);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "received"), 4);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 4);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "duplicates"), 2);
+}

@@ -50,22 +50,41 @@
  * step reads (state, stream_id, updated_at; attempts is HINCRBY'd from
  * nothing by BEGIN).
  *
- * KEYS: counters, paused, stream, tenants, then per event: seen,
- *       tenant_stream, order
- * ARGV: ttl_s, watermark, tenants_max, then per event: now_ms, tenant,
- *       order_hold ('1' or ''), nfields, field, value, ... (nfields args)
- * Returns one {word, detail, backlog} per event, in order: {'queued', id,
- * backlog} | {'duplicate', state, backlog} | {'paused', '', '0'} |
- * {'overload', '', backlog} | {'error', message, '0'} (its XADD failed:
- * nothing of that event written; the others stand).
+ * KEYS: counters, paused, stream, tenants, the n events' seen keys, then
+ *       per event, in order, its tenant stream when its flags hold 't'
+ *       and its order list when they hold 'o'
+ * ARGV: ttl_s, watermark, tenants_max, route, n, then per event: now_ms,
+ *       flags, event_id, source, type, body, body_sha256, headers,
+ *       sig_version, request_id, then one argument per flag letter that
+ *       has one, in the flags' order: 'p' traceparent, 'n' tenant (the
+ *       entry's field), 'o' order_key, 't' the tenant's name; 'h'
+ *       (order_hold) has none.
+ * Returns {backlog, word, detail, word, detail, ...}: the route's backlog
+ * before the call, then one pair per event, in order: 'queued', id |
+ * 'duplicate', state | 'paused', '' | 'overload', '' | 'error', message
+ * (its XADD failed: nothing of that event written; the others stand).
+ * The backlog after each event is the caller's sum: the one before the
+ * call plus the events queued so far ('paused' and 'error' report 0).
  *
- * An event with a tenant (its tenant ~= '') goes to its tenant's stream,
- * whose name joins the tenants set; once the route has tenants_max
- * tenants, new ones share the default stream (a bound on what one
- * misconfigured tenant field can create). An event with an order key
- * (route order_by) joins the tail of its key's list in the same step, so
- * the list's order is the acceptance order (see LUA_ORDER); without one,
- * its order key is its seen key again. The per-event record (seen) and the
+ * The stream entry's field names are the script's own constants (SPEC
+ * order: event_id, source, route, type, body, body_sha256, headers,
+ * sig_version, received_at, request_id, [traceparent], [tenant],
+ * [order_key], attempt) and received_at is now_ms, so a call carries only
+ * values: an event whose only optional field is its traceparent (the
+ * receiver's) is XADDed by one call with literal names, any other builds
+ * its field list first. The dedupe records of the whole call are tested
+ * by one EXISTS first: when none exists (no duplicate in the call, the
+ * usual case) an event is tested again only when an earlier event of the
+ * same call created its record (the same id twice in one batch: the
+ * second is a duplicate of the first, as if each ran alone). A call of
+ * more than 512 events (more than a committed batch holds) tests each.
+ *
+ * An event with a tenant ('t') goes to its tenant's stream, whose name
+ * joins the tenants set; once the route has tenants_max tenants, new ones
+ * share the default stream (a bound on what one misconfigured tenant
+ * field can create). An event with an order key (route order_by) joins
+ * the tail of its key's list in the same step, so the list's order is the
+ * acceptance order (see LUA_ORDER). The per-event record (seen) and the
  * entry are written together or not at all: XADD, the first write of an
  * event, runs under pcall. When it fails before any event of the call was
  * written, the call answers with that error, as the one-event step did
@@ -77,73 +96,94 @@
  * batch is not cut in the middle by those.
  */
 static const char enqueue_lua[] =
-    "local ttl, wm, tmax = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local paused = redis.call('EXISTS', KEYS[2]) == 1\n"
-    "local backlog\n"
-    "local function get_backlog()\n"
-    "  if not backlog then backlog = tonumber(redis.call('HGET', KEYS[1], 'backlog') or '0') end\n"
-    "  return backlog\n"
-    "end\n"
-    "local out, dup, over, queued, ver = {}, 0, 0, 0, {}\n"
-    "local a, k = 4, 5\n"
-    "while k + 2 <= #KEYS do\n"
-    "  local seen, tstream, order = KEYS[k], KEYS[k + 1], KEYS[k + 2]\n"
-    "  local now, tenant, hold = ARGV[a], ARGV[a + 1], ARGV[a + 2]\n"
-    "  local f = a + 4\n"
-    "  a, k = f + tonumber(ARGV[a + 3]), k + 3\n"
+    "local A, K = ARGV, KEYS\n"
+    "local ttl, wm, tmax, route, n = A[1], tonumber(A[2]), tonumber(A[3]), A[4], tonumber(A[5])\n"
+    "local paused = redis.call('EXISTS', K[2]) == 1\n"
+    "local backlog = tonumber(redis.call('HGET', K[1], 'backlog') or '0')\n"
+    "local anydup = n > 512 or (n > 0 and redis.call('EXISTS', unpack(K, 5, 4 + n)) > 0)\n"
+    "local out, dup, over, queued, ver, made = {backlog}, 0, 0, 0, {}, {}\n"
+    "local lsrc, lsv, lvk\n"
+    "local a, k = 6, 5 + n\n"
+    "for e = 5, 4 + n do\n"
+    "  local seen, now, fl, f = K[e], A[a], A[a + 1], a + 2\n"
+    "  local tname, tstream, order, hold, fields = '', nil, nil, false, nil\n"
+    "  if fl == 'p' then\n"
+    "    a = f + 9\n"
+    "  else\n"
+    "    fields = {'event_id', A[f], 'source', A[f + 1], 'route', route, 'type', A[f + 2],\n"
+    "      'body', A[f + 3], 'body_sha256', A[f + 4], 'headers', A[f + 5],\n"
+    "      'sig_version', A[f + 6], 'received_at', now, 'request_id', A[f + 7]}\n"
+    "    a = f + 8\n"
+    "    for c in string.gmatch(fl, '.') do\n"
+    "      local name = c == 'p' and 'traceparent' or c == 'n' and 'tenant' or\n"
+    "        c == 'o' and 'order_key' or nil\n"
+    "      if name then\n"
+    "        fields[#fields + 1], fields[#fields + 2], a = name, A[a], a + 1\n"
+    "      end\n"
+    "      if c == 'o' then order, k = K[k], k + 1\n"
+    "      elseif c == 't' then tname, tstream, a, k = A[a], K[k], a + 1, k + 1\n"
+    "      elseif c == 'h' then hold = true end\n"
+    "    end\n"
+    "    fields[#fields + 1], fields[#fields + 2] = 'attempt', '1'\n"
+    "  end\n"
     /* every verified request, whatever follows: which secret version is
      * still in use (verified:SOURCE:VERSION in the route's counters) */
-    "  local src, sv\n"
-    "  for i = f, a - 2, 2 do\n"
-    "    if ARGV[i] == 'source' then src = ARGV[i + 1] elseif ARGV[i] == 'sig_version' then sv = ARGV[i + 1] end\n"
+    "  if A[f + 1] ~= lsrc or A[f + 6] ~= lsv then\n"
+    "    lsrc, lsv = A[f + 1], A[f + 6]\n"
+    "    lvk = 'verified:' .. lsrc .. ':' .. lsv\n"
     "  end\n"
-    "  if src and sv then\n"
-    "    local vk = 'verified:' .. src .. ':' .. sv\n"
-    "    ver[vk] = (ver[vk] or 0) + 1\n"
-    "  end\n"
-    "  local r\n"
-    "  if redis.call('EXISTS', seen) == 1 then\n"
+    "  ver[lvk] = (ver[lvk] or 0) + 1\n"
+    "  local w, d\n"
+    "  if (anydup or made[seen]) and redis.call('EXISTS', seen) == 1 then\n"
     "    dup = dup + 1\n"
-    "    r = {'duplicate', redis.call('HGET', seen, 'state') or '', tostring(get_backlog())}\n"
+    "    w, d = 'duplicate', redis.call('HGET', seen, 'state') or ''\n"
     "  elseif paused then\n"
-    "    r = {'paused', '', '0'}\n"
-    "  elseif wm > 0 and get_backlog() >= wm then\n"
+    "    w, d = 'paused', ''\n"
+    "  elseif wm > 0 and backlog >= wm then\n"
     "    over = over + 1\n"
-    "    r = {'overload', '', tostring(backlog)}\n"
+    "    w, d = 'overload', ''\n"
     "  else\n"
-    "    local stream = KEYS[3]\n"
-    "    if tenant ~= '' and (redis.call('SISMEMBER', KEYS[4], tenant) == 1 or\n"
-    "        redis.call('SCARD', KEYS[4]) < tmax) then\n"
-    "      redis.call('SADD', KEYS[4], tenant)\n"
+    "    local stream = K[3]\n"
+    "    if tname ~= '' and (redis.call('SISMEMBER', K[4], tname) == 1 or\n"
+    "        redis.call('SCARD', K[4]) < tmax) then\n"
+    "      redis.call('SADD', K[4], tname)\n"
     "      stream = tstream\n"
     "    end\n"
-    "    local id = redis.pcall('XADD', stream, '*', unpack(ARGV, f, a - 1))\n"
+    "    local id\n"
+    "    if fields then\n"
+    "      id = redis.pcall('XADD', stream, '*', unpack(fields))\n"
+    "    else\n"
+    "      id = redis.pcall('XADD', stream, '*', 'event_id', A[f], 'source', A[f + 1],\n"
+    "        'route', route, 'type', A[f + 2], 'body', A[f + 3], 'body_sha256', A[f + 4],\n"
+    "        'headers', A[f + 5], 'sig_version', A[f + 6], 'received_at', now,\n"
+    "        'request_id', A[f + 7], 'traceparent', A[f + 8], 'attempt', '1')\n"
+    "    end\n"
     "    if type(id) == 'table' and queued == 0 then return id end\n"
     "    if type(id) == 'table' then\n"
-    "      r = {'error', tostring(id.err), '0'}\n"
+    "      w, d = 'error', tostring(id.err)\n"
     "    else\n"
     "      redis.call('HSET', seen, 'state', 'queued', 'stream_id', id, 'updated_at', now)\n"
-    "      if order ~= seen then\n"
+    "      made[seen] = true\n"
+    "      if order then\n"
     "        if redis.call('RPUSH', order, seen) == 1 or redis.call('TTL', order) > 0 then\n"
     "          redis.call('EXPIRE', order, ttl)\n"
     "        end\n"
     "        redis.call('HSET', seen, 'order_list', order)\n"
-    "        if hold == '1' then redis.call('HSET', seen, 'order_hold', '1') end\n"
+    "        if hold then redis.call('HSET', seen, 'order_hold', '1') end\n"
     "      end\n"
     "      redis.call('EXPIRE', seen, ttl)\n"
-    "      queued = queued + 1\n"
-    "      backlog = get_backlog() + 1\n"
-    "      r = {'queued', id, tostring(backlog)}\n"
+    "      queued, backlog = queued + 1, backlog + 1\n"
+    "      w, d = 'queued', id\n"
     "    end\n"
     "  end\n"
-    "  out[#out + 1] = r\n"
+    "  out[#out + 1], out[#out + 2] = w, d\n"
     "end\n"
-    "if dup > 0 then redis.call('HINCRBY', KEYS[1], 'duplicates', dup) end\n"
-    "if over > 0 then redis.call('HINCRBY', KEYS[1], 'overload_rejected', over) end\n"
-    "for vk, n in pairs(ver) do redis.call('HINCRBY', KEYS[1], vk, n) end\n"
+    "if dup > 0 then redis.call('HINCRBY', K[1], 'duplicates', dup) end\n"
+    "if over > 0 then redis.call('HINCRBY', K[1], 'overload_rejected', over) end\n"
+    "for vk, c in pairs(ver) do redis.call('HINCRBY', K[1], vk, c) end\n"
     "if queued > 0 then\n"
-    "  redis.call('HINCRBY', KEYS[1], 'received', queued)\n"
-    "  redis.call('HINCRBY', KEYS[1], 'backlog', queued)\n"
+    "  redis.call('HINCRBY', K[1], 'received', queued)\n"
+    "  redis.call('HINCRBY', K[1], 'backlog', queued)\n"
     "end\n"
     "return out\n";
 

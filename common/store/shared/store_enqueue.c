@@ -15,54 +15,69 @@
 #include "store_enqueue.h"
 #include "store_internal.h"
 
-#define ENQ_MAX_FIELDS 15 /* field/value pairs of one stream entry */
 #define STORE_CONN_WAITED UINT64_MAX /* a job whose connection's WAIT is done */
 
-/* Appends the stream entry's fields (SPEC order) to argv. */
-static void add_event_fields(const char **argv, size_t *len, int *n_io,
-                             const struct store_event_in *ev, const char *route, char *received,
-                             size_t rcap)
+/*
+ * Appends the stream entry's values to argv: now_ms, flags, the eight
+ * fields every event has, then the optional ones the flags name, in
+ * their order (the enqueue script's ARGV, store_scripts.c; the field
+ * names and route are the script's and the call's).
+ */
+static void add_event_values(const char **argv, size_t *len, int *n_io,
+                             const struct store_event_in *ev, const char *tenant_name,
+                             char *now, size_t ncap, char *flags)
 {
-    int n = *n_io;
+    int n = *n_io, nf = 0;
 
-    snprintf(received, rcap, "%lld", (long long)ev->received_at_ms);
-    ADD_STR("event_id"), store_arg_add(argv, len, &n, ev->event_id, ev->event_id_len);
-    ADD_STR("source"), ADD_STR(ev->source);
-    ADD_STR("route"), ADD_STR(route);
-    ADD_STR("type"), store_arg_add(argv, len, &n, ev->type, ev->type_len);
-    ADD_STR("body"), store_arg_add(argv, len, &n, ev->body ? ev->body : "", ev->body_len);
-    ADD_STR("body_sha256"), ADD_STR(ev->body_sha256);
-    ADD_STR("headers"), ADD_STR(ev->headers_json);
-    ADD_STR("sig_version"), ADD_STR(ev->sig_version ? ev->sig_version : "");
-    ADD_STR("received_at"), ADD_STR(received);
-    ADD_STR("request_id"), ADD_STR(ev->request_id);
+    snprintf(now, ncap, "%lld", (long long)ev->received_at_ms);
     if (ev->traceparent)
-        ADD_STR("traceparent"), ADD_STR(ev->traceparent);
+        flags[nf++] = 'p';
     if (ev->tenant)
-        ADD_STR("tenant"), store_arg_add(argv, len, &n, ev->tenant, ev->tenant_len);
+        flags[nf++] = 'n';
     if (ev->order_key)
-        ADD_STR("order_key"), store_arg_add(argv, len, &n, ev->order_key, ev->order_key_len);
-    ADD_STR("attempt"), ADD_STR("1");
+        flags[nf++] = 'o';
+    if (tenant_name[0])
+        flags[nf++] = 't';
+    if (ev->order_hold)
+        flags[nf++] = 'h';
+    flags[nf] = '\0';
+    ADD_STR(now), ADD_STR(flags);
+    store_arg_add(argv, len, &n, ev->event_id, ev->event_id_len);
+    ADD_STR(ev->source);
+    store_arg_add(argv, len, &n, ev->type, ev->type_len);
+    store_arg_add(argv, len, &n, ev->body ? ev->body : "", ev->body_len);
+    ADD_STR(ev->body_sha256), ADD_STR(ev->headers_json);
+    ADD_STR(ev->sig_version ? ev->sig_version : ""), ADD_STR(ev->request_id);
+    if (ev->traceparent)
+        ADD_STR(ev->traceparent);
+    if (ev->tenant)
+        store_arg_add(argv, len, &n, ev->tenant, ev->tenant_len);
+    if (ev->order_key)
+        store_arg_add(argv, len, &n, ev->order_key, ev->order_key_len);
+    if (tenant_name[0])
+        ADD_STR(tenant_name);
     *n_io = n;
 }
 
-static int parse_enqueue_reply(const redisReply *r, struct enqueue_result *out)
+/* One event's pair (word, detail) of the reply; *backlog is the route's
+ * backlog so far in the call, one more after a queued event. */
+static int parse_enqueue_pair(const redisReply *w, const redisReply *d, int64_t *backlog,
+                              struct enqueue_result *out)
 {
-    char word[16], num[32];
+    char word[16];
 
-    if (!store_reply_array(r, 3) || !store_reply_text(r->element[0], word, sizeof word) ||
-        !store_reply_text(r->element[2], num, sizeof num))
+    if (!store_reply_text(w, word, sizeof word))
         return HOOKD_EREDIS_REPLY;
-    out->backlog = strtoll(num, NULL, 10);
+    out->backlog = *backlog;
     if (strcmp(word, "queued") == 0) {
         out->status = ENQ_QUEUED;
-        return store_reply_text(r->element[1], out->stream_id, sizeof out->stream_id)
-                   ? 0
-                   : HOOKD_EREDIS_REPLY;
+        out->backlog = ++*backlog;
+        return store_reply_text(d, out->stream_id, sizeof out->stream_id) ? 0
+                                                                          : HOOKD_EREDIS_REPLY;
     }
     if (strcmp(word, "duplicate") == 0) {
         out->status = ENQ_DUPLICATE;
-        if (!store_reply_text(r->element[1], out->prior_state, sizeof out->prior_state))
+        if (!store_reply_text(d, out->prior_state, sizeof out->prior_state))
             out->prior_state[0] = '\0';
         return 0;
     }
@@ -70,12 +85,13 @@ static int parse_enqueue_reply(const redisReply *r, struct enqueue_result *out)
         out->status = ENQ_OVERLOAD;
         return 0;
     }
+    out->backlog = 0;
     if (strcmp(word, "paused") == 0) {
         out->status = ENQ_PAUSED;
         return 0;
     }
-    if (strcmp(word, "error") == 0 && r->element[1]->type == REDIS_REPLY_STRING)
-        log_msg(LOG_WARN, EV_ERROR, "enqueue step: %.200s", r->element[1]->str);
+    if (strcmp(word, "error") == 0 && d->type == REDIS_REPLY_STRING)
+        log_msg(LOG_WARN, EV_ERROR, "enqueue step: %.200s", d->str);
     return HOOKD_EREDIS_REPLY;
 }
 
@@ -99,60 +115,52 @@ static int wait_for_replicas(struct store *st, uint64_t conn, int replicas, int6
     return rc;
 }
 
-/* One event's share of its route's call: three KEYS (seen, tenant_stream,
- * order) and its ARGV (now_ms, tenant, order_hold, nfields, fields...),
- * built in buffers of its own. */
+/* One event's share of its route's call: its seen key, its order list and
+ * tenant stream when it has them (keys[1], keys[2]: the script's KEYS in
+ * the order of its flags 'o', 't'),
+ * and its ARGV (see add_event_values), built in buffers of its own. */
 #define EV_KEYS 3
-#define EV_ARGV_MAX (4 + 2 * ENQ_MAX_FIELDS)
+#define EV_ARGV_MAX 16
+#define EV_FLAGS 5 /* p n o t h */
 
 struct event_args {
     char keys[EV_KEYS][STORE_KEY_MAX], tenant[STORE_TENANT_MAX + 1];
-    char now[24], received[24], nfields[16];
+    char now[24], flags[EV_FLAGS + 1];
     const char *argv[EV_ARGV_MAX];
     size_t len[EV_ARGV_MAX], klen[EV_KEYS];
     int argc;
 };
 
-/* The tenant stream is the route's stream again, and the order key the
- * seen key again, when the event has none (the script tells them apart). */
 static int event_args(struct store *st, const char *route, const struct store_event_in *ev,
                       struct event_args *a)
 {
-    const char **argv = a->argv;
-    size_t *len = a->len;
-    int n = 4;
+    int n = 0;
     int sl = store_key_seen(st, a->keys[0], STORE_KEY_MAX, route, ev->source, ev->event_id,
                             ev->event_id_len);
-    int ol = ev->order_key ? store_key_order(st, a->keys[2], STORE_KEY_MAX, route, ev->order_key,
+    int ol = ev->order_key ? store_key_order(st, a->keys[1], STORE_KEY_MAX, route, ev->order_key,
                                              ev->order_key_len)
-                           : sl;
+                           : 0;
 
     if (!ev->tenant || store_tenant_name(ev->tenant, ev->tenant_len, a->tenant) < 0)
         a->tenant[0] = '\0';
-    if (sl < 0 || ol < 0 || store_key_stream(st, a->keys[1], STORE_KEY_MAX, route, a->tenant) < 0)
+    if (sl < 0 || ol < 0 ||
+        (a->tenant[0] && store_key_stream(st, a->keys[2], STORE_KEY_MAX, route, a->tenant) < 0))
         return HOOKD_ETOO_LARGE;
-    if (!ev->order_key)
-        memcpy(a->keys[2], a->keys[0], (size_t)sl + 1);
-    a->klen[0] = (size_t)sl, a->klen[1] = strlen(a->keys[1]), a->klen[2] = (size_t)ol;
-    add_event_fields(argv, len, &n, ev, route, a->received, sizeof a->received);
-    snprintf(a->now, sizeof a->now, "%lld", (long long)ev->received_at_ms);
-    snprintf(a->nfields, sizeof a->nfields, "%d", n - 4);
-    argv[0] = a->now, len[0] = strlen(a->now);
-    argv[1] = a->tenant, len[1] = strlen(a->tenant);
-    argv[2] = ev->order_hold ? "1" : "", len[2] = ev->order_hold ? 1 : 0;
-    argv[3] = a->nfields, len[3] = strlen(a->nfields);
+    a->klen[0] = (size_t)sl, a->klen[1] = (size_t)ol;
+    a->klen[2] = a->tenant[0] ? strlen(a->keys[2]) : 0;
+    add_event_values(a->argv, a->len, &n, ev, a->tenant, a->now, sizeof a->now, a->flags);
     a->argc = n;
     return 0;
 }
 
 /* The jobs of one route (and ttl and watermark) in a batch: one call. */
 #define ROUTE_KEYS 4
-#define ROUTE_ARGS 3
+#define ROUTE_ARGS 5
 
 struct route_call {
     const struct store_enqueue_job *first; /* route, ttl_s, watermark */
     size_t n, *jobs;                       /* indexes into the batch, in order */
-    char keys[ROUTE_KEYS][STORE_KEY_MAX], ttl[24], wm[24], tmax[16];
+    char keys[ROUTE_KEYS][STORE_KEY_MAX], ttl[24], wm[24], tmax[16], nev[24];
     const char **argv;                     /* owned: the whole command */
     size_t *len;
     int argc, nkeys;
@@ -184,14 +192,18 @@ static int route_command(struct store *st, struct route_call *c, const struct ev
     size_t *len = c->len;
     for (int k = 0; k < ROUTE_KEYS; k++)
         ADD_STR(c->keys[k]);
+    for (size_t i = 0; i < c->n; i++) /* the seen keys, then the others, in order */
+        store_arg_add(argv, len, &n, ev[c->jobs[i]].keys[0], ev[c->jobs[i]].klen[0]);
     for (size_t i = 0; i < c->n; i++)
-        for (int k = 0; k < EV_KEYS; k++)
-            store_arg_add(argv, len, &n, ev[c->jobs[i]].keys[k], ev[c->jobs[i]].klen[k]);
+        for (int k = 1; k < EV_KEYS; k++)
+            if (ev[c->jobs[i]].klen[k])
+                store_arg_add(argv, len, &n, ev[c->jobs[i]].keys[k], ev[c->jobs[i]].klen[k]);
     c->nkeys = n - 3;
     snprintf(c->ttl, sizeof c->ttl, "%lld", (long long)c->first->ttl_s);
     snprintf(c->wm, sizeof c->wm, "%lld", (long long)c->first->watermark);
     snprintf(c->tmax, sizeof c->tmax, "%d", STORE_TENANTS_MAX);
-    ADD_STR(c->ttl), ADD_STR(c->wm), ADD_STR(c->tmax);
+    snprintf(c->nev, sizeof c->nev, "%zu", c->n);
+    ADD_STR(c->ttl), ADD_STR(c->wm), ADD_STR(c->tmax), ADD_STR(route), ADD_STR(c->nev);
     for (size_t i = 0; i < c->n; i++)
         for (int k = 0; k < ev[c->jobs[i]].argc; k++)
             store_arg_add(argv, len, &n, ev[c->jobs[i]].argv[k], ev[c->jobs[i]].len[k]);
@@ -203,14 +215,19 @@ static int route_command(struct store *st, struct route_call *c, const struct ev
 static void route_outcome(struct route_call *c, struct store_enqueue_job *const *jobs,
                           const redisReply *r, int rc)
 {
-    bool whole = r && r->type == REDIS_REPLY_ARRAY && r->elements == c->n;
+    bool whole = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 + 2 * c->n &&
+                 r->element[0]->type == REDIS_REPLY_INTEGER;
+    int64_t backlog = whole ? r->element[0]->integer : 0;
 
     if (r && !whole)
         log_msg(LOG_WARN, EV_ERROR, "enqueue step: %.200s",
                 r->type == REDIS_REPLY_ERROR ? r->str : "a reply of the wrong shape");
     for (size_t i = 0; i < c->n; i++) {
         struct store_enqueue_job *j = jobs[c->jobs[i]];
-        j->rc = !r ? rc : whole ? parse_enqueue_reply(r->element[i], &j->res) : HOOKD_EREDIS_REPLY;
+        j->rc = !r       ? rc
+                : !whole ? HOOKD_EREDIS_REPLY
+                         : parse_enqueue_pair(r->element[1 + 2 * i], r->element[2 + 2 * i],
+                                              &backlog, &j->res);
     }
 }
 
