@@ -196,6 +196,10 @@ row() {
 # read and malformed-entry ack are the only top-level uses).
 TOP_LEVEL_CMDS='evalsha|eval|evalsha_ro|wait|xautoclaim|xpending|xclaim|zrangebyscore|zrem|xgroup|ping|info|hgetall|smembers|client|hello|select|script'
 cmdstat_reset() { rcli CONFIG RESETSTAT >/dev/null; }
+cmdstat_calls() { # COMMAND: its calls since the reset
+    rcli INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v c="cmdstat_$1" \
+        '$1 == c {for (i = 2; i < NF; i++) if ($i == "calls") n += $(i + 1)} END {printf "%d", n}'
+}
 cmdstat_usec() {
     rcli INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v re="^cmdstat_($TOP_LEVEL_CMDS)\$" \
         '$1 ~ re {for (i = 2; i < NF; i++) if ($i == "usec") t += $(i + 1)} END {printf "%d", t}'
@@ -216,12 +220,13 @@ ingress_row() {
     want "$name-$AOF-c$conns" || return 0
     rcli FLUSHALL >/dev/null
     start_receiver
-    local c0 c1 r0 r1 hwm n logged ratio check stream cmd pratio=-
+    local c0 c1 r0 r1 hwm n logged ratio check stream cmd calls pratio=-
     cmdstat_reset
     c0=$(cpu_ticks "$RECV_PID") r0=$(cpu_ticks "$REDIS_PID")
     load "$tool" "$PORT" "$W/$file" "$conns" "$rate"
     c1=$(cpu_ticks "$RECV_PID") r1=$(cpu_ticks "$REDIS_PID")
     cmd=$(cmdstat_usec)
+    calls=$(cmdstat_calls evalsha)
     hwm=$(peak_rss_kib "$RECV_PID")
     stop_receiver
     stream=$(xlen "$route")
@@ -238,6 +243,7 @@ ingress_row() {
     [ "$n200" -gt 0 ] && check="$check, $n200 duplicates"
     [ "$nother" -gt 0 ] && check="$check, $nother other"
     [ "$wrapped" -gt 0 ] && check="$check, file wrapped"
+    [ "$calls" -gt 0 ] && check="$check; $(awk -v s="$stream" -v c="$calls" 'BEGIN{printf "%.1f", s/c}') per EVALSHA"
     ratio=-
     [ -n "${NGINX_RPS[$conns]:-}" ] && ratio=$(awk -v a="$rps" -v b="${NGINX_RPS[$conns]}" 'BEGIN{printf "%.2f", a/b}')
     [ -n "${PLAIN_RPS[$conns]:-}" ] && [ "$tool" = wrk ] &&
