@@ -27,6 +27,20 @@
 #define CELL_MAX 64
 #define LAST_ERROR_CELL_MAX 72
 
+/* What --state may name: an event's states (README, Redis layout) and
+ * "expired", a dead letter whose dedupe record is gone. */
+static const char *const event_states[] = {"queued",           "processing", "retry_scheduled",
+                                           "processed",        "replayed",   "held",
+                                           "failed_permanent", "expired",    NULL};
+
+static bool known_state(const char *s)
+{
+    for (size_t i = 0; event_states[i]; i++)
+        if (strcmp(s, event_states[i]) == 0)
+            return true;
+    return false;
+}
+
 /* A field of E as a terminal-safe cell. */
 static void cell(const struct store_entry *e, const char *name, char *buf, size_t cap)
 {
@@ -140,6 +154,13 @@ static int dead_list(struct ctl *c, const char *route, int argc, char **argv)
         }
         if (limit_s && ctl_parse_count(limit_s) <= 0) {
             ctl_err("dead list: --limit wants a positive number, got \"%s\"", limit_s);
+            return CTL_USAGE;
+        }
+        if (l.want && !known_state(l.want)) {
+            ctl_err("dead list: --state wants an event state (queued, processing, "
+                    "retry_scheduled, processed, replayed, held, failed_permanent, expired), "
+                    "got \"%s\"",
+                    l.want);
             return CTL_USAGE;
         }
     }

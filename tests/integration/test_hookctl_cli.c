@@ -250,6 +250,12 @@ TEST(hookctl_usage_and_config_errors_exit_2)
         {"dead", "purge", "billing"},   {"dead", "list", "billing", "--limit", "x"},
         {"verify", "nosuchsource", "--headers", "h", "--body"},
         {"reconcile", "stripe"},        {"replay", "billing", "--since", "yesterday"},
+        {"dead", "list", "billing", "--state", "bogus"},
+        {"dead", "show", "billing"},    {"dead", "purge", "billing", "--before", "xyz"},
+        {"replay", "billing", "--timeout", "abc"},
+        {"throttle", "github", "fast"}, {"throttle", "nosuchsource", "5/s"},
+        {"pause"},                      {"resume", "nosuchroute"},
+        {"sign", "github"},             {"stats", "extra"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int code = hk_ctl(&h, &out, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
@@ -263,6 +269,9 @@ TEST(hookctl_usage_and_config_errors_exit_2)
     ASSERT_INT_EQ(hk_ctl(&h, &out, "verify", "stripe", "--headers", "h", "--body", "b", "--at",
                          "noon", NULL), 2);
     ASSERT_STR_CONTAINS(out, "--at wants a time");
+    free(out);
+    ASSERT_INT_EQ(hk_ctl(&h, &out, "dead", "list", "billing", "--state", "procesed", NULL), 2);
+    ASSERT_STR_CONTAINS(out, "--state wants an event state");
     free(out);
     ASSERT_INT_EQ(hk_ctl(&h, &out, "replay", "nosuchroute", NULL), 2);
     ASSERT_STR_CONTAINS(out, "unknown route \"nosuchroute\"");
