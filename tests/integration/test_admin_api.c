@@ -2,8 +2,9 @@
  * test_admin_api.c — the admin JSON API and the dashboard's assets, against
  * a real receiver, worker and redis-server: counts, dead letters with their
  * last error and current state, replay of one / all dead letters through
- * the shared replay path (and its idempotency), the guards on POST, event
- * ids that are hostile text, and the page's security headers.
+ * the shared replay path (and its idempotency), purging resolved letters,
+ * the guards on POST, event ids that are hostile text, and the page's
+ * security headers.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -226,6 +227,74 @@ TEST(admin_api_hostile_ids_are_data)
     ASSERT_INT_EQ(afx_get(&f, "/api/dead/default", AFX_BEARER, &r), 200);
     ASSERT_STR_EQ(http_header(&r, "X-Content-Type-Options"), "nosniff");
     http_response_free(&r);
+}
+
+/* POST /api/purge/ROUTE with BODY (JSON); the answer parsed. */
+static json_t *post_purge(struct afx *f, const char *route, const char *body, int want_status)
+{
+    struct http_response r = {0};
+    char path[128];
+    json_t *j;
+
+    snprintf(path, sizeof path, "/api/purge/%s", route);
+    ASSERT_INT_EQ(afx_post_json(f, path, body, "application/json", NULL, &r), want_status);
+    j = json_loadb(r.body, r.body_len, 0, NULL);
+    ASSERT_NOT_NULL(j);
+    http_response_free(&r);
+    return j;
+}
+
+/* The dashboard's "Purge resolved": only letters whose event was processed
+ * since go; a bad body, an unknown route or a cross-site form change
+ * nothing. One letter by id, and 404 for an id with none. */
+TEST(admin_api_purge_resolved_and_one_letter)
+{
+    struct afx f;
+    struct http_response r = {0};
+    json_t *j;
+
+    afx_start(&f, 1);
+    ASSERT_INT_EQ(afx_post_event(&f, "p-1", "push", NULL, &r), 202);
+    http_response_free(&r);
+    ASSERT_INT_EQ(afx_post_event(&f, "p-2", "push", NULL, &r), 202);
+    http_response_free(&r);
+    afx_worker(&f);
+    WAIT_FOR(route_count(&f, "default", "dead_letters") == 2, 15000);
+    afx_set_failing(&f, 0);
+    json_decref(post_replay(&f, "default", "{\"id\":\"p-1\"}", 200));
+    WAIT_FOR(afx_state_is(&f, "default", "p-1", "processed"), 15000);
+
+    const char *bad[] = {"", "{}", "{\"resolved\":false}", "{\"resolved\":\"yes\"}", "[true]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        j = post_purge(&f, "default", bad[i], 400);
+        ASSERT_STR_CONTAINS(json_string_value(json_object_get(j, "error")), "resolved");
+        json_decref(j);
+    }
+    json_decref(post_purge(&f, "nosuch", "{\"resolved\":true}", 404));
+    ASSERT_INT_EQ(afx_post_json(&f, "/api/purge/default", "{\"resolved\":true}", "text/plain",
+                                NULL, &r),
+                  403);
+    http_response_free(&r);
+    ASSERT_INT_EQ(route_count(&f, "default", "dead_letters"), 2); /* nothing purged yet */
+
+    j = post_purge(&f, "default", "{\"resolved\":true}", 200);
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "route")), "default");
+    ASSERT_INT_EQ(jint(j, "purged"), 1);
+    json_decref(j);
+    j = get_json(&f, "/api/dead/default", 200);
+    ASSERT_INT_EQ(jint(j, "total"), 1);
+    json_t *d = json_array_get(json_object_get(j, "dead"), 0);
+    ASSERT_STR_EQ(json_string_value(json_object_get(d, "event_id")), "p-2");
+    ASSERT_STR_EQ(json_string_value(json_object_get(d, "state")), "failed_permanent");
+    json_decref(j);
+    j = get_json(&f, "/api/dead/default?id=p-2", 200);
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "event_id")), "p-2");
+    ASSERT_NOT_NULL(json_object_get(j, "body")); /* one letter: every field */
+    json_decref(j);
+    json_decref(get_json(&f, "/api/dead/default?id=p-1", 404)); /* purged */
+    j = post_purge(&f, "default", "{\"resolved\":true}", 200); /* again: nothing left */
+    ASSERT_INT_EQ(jint(j, "purged"), 0);
+    json_decref(j);
 }
 
 /* The route object of ROUTE in a /api/counts document (borrowed). */
