@@ -387,7 +387,7 @@ static void validate_redis_url(struct parse_ctx *c)
     struct redis_url u;
     char msg[200];
 
-    c->line = c->redis_url_line;
+    c->line = config_key_line(c, SEC_REDIS, "url");
     if (redis_url_parse(c->cfg->redis.url, &u, msg, sizeof msg) < 0) {
         config_fail(c, "url", "%s", msg);
         return;
@@ -401,10 +401,15 @@ static int validate(struct parse_ctx *c)
 
     if (receiver_defaults(cfg) < 0)
         return config_fail(c, NULL, "out of memory");
-    if (cfg->receiver.low_watermark > cfg->receiver.high_watermark)
-        return config_fail(c, "low_watermark", "must not exceed high_watermark");
-    if (!cv_valid_name(cfg->redis.prefix, strlen(cfg->redis.prefix)))
+    if (cfg->receiver.low_watermark > cfg->receiver.high_watermark) {
+        c->line = config_key_line(c, SEC_RECEIVER, "low_watermark");
+        config_fail(c, "low_watermark", "must not exceed high_watermark (%lld)",
+                    (long long)cfg->receiver.high_watermark);
+    }
+    if (!cv_valid_name(cfg->redis.prefix, strlen(cfg->redis.prefix))) {
+        c->line = config_key_line(c, SEC_REDIS, "prefix");
         config_fail(c, "prefix", "must be [A-Za-z0-9_.-]{1,64}");
+    }
     validate_redis_url(c);
     /* Each section on its own: every error of the file in one pass. */
     for (size_t i = 0; i < cfg->nsources; i++)

@@ -26,7 +26,7 @@ struct parse_ctx {
     bool skip_section; /* its header was bad: its keys are not checked */
     unsigned flags;    /* CONFIG_* of config_load_opts */
     int nerrors;       /* errors so far: every line is read, each error reported */
-    int redis_url_line; /* where [redis] url was set, for its message */
+    int top_line[128];  /* per keys[] row of [receiver] and [redis]: the line that set it */
     char *err;
     size_t errlen;
 };
@@ -40,6 +40,10 @@ int config_fail(struct parse_ctx *c, const char *key, const char *fmt, ...)
 
 /* Applies one "key = value" of the current section through the key table. */
 int config_set_key(struct parse_ctx *c, const char *key, const char *val);
+
+/* The line where KEY of section SEC ([receiver] or [redis]) was set, for
+ * the errors of checks made after reading (0: not in the file). */
+int config_key_line(const struct parse_ctx *c, enum section sec, const char *key);
 
 /* Sets a route's retry schedule from text (used for the default). */
 int config_set_schedule(struct parse_ctx *c, struct route_cfg *r, const char *text);

@@ -62,12 +62,6 @@ static int set_str(struct parse_ctx *c, void *f, const char *key, const char *va
     return 0;
 }
 
-static int set_redis_url(struct parse_ctx *c, void *f, const char *key, const char *val)
-{
-    c->redis_url_line = c->line; /* checked in validate, once the password is known */
-    return set_str(c, f, key, val);
-}
-
 static int set_size(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
     char msg[200];
@@ -437,7 +431,7 @@ static const struct key_row keys[] = {
     {SEC_RECEIVER, "polling", offsetof(struct receiver_cfg, epoll), set_polling},
     {RCV(user), set_str},
     {RCV(rejected_maxlen), set_size},
-    {RDS(url), set_redis_url},
+    {RDS(url), set_str}, /* checked in validate, once the password is known */
     {RDS(prefix), set_str},
     {SEC_REDIS, "dedupe_ttl", offsetof(struct redis_cfg, dedupe_ttl_s), set_s},
     {SEC_REDIS, "timeout", offsetof(struct redis_cfg, timeout_ms), set_ms},
@@ -527,9 +521,19 @@ int config_set_key(struct parse_ctx *c, const char *key, const char *val)
         if (c->seen[i / 64] & (1ULL << (i % 64)))
             return config_fail(c, key, "duplicate key");
         c->seen[i / 64] |= 1ULL << (i % 64);
+        if (c->sec == SEC_RECEIVER || c->sec == SEC_REDIS)
+            c->top_line[i] = c->line;
         return keys[i].set(c, (char *)c->target + keys[i].offset, key, val);
     }
     return unknown_key(c, key);
+}
+
+int config_key_line(const struct parse_ctx *c, enum section sec, const char *key)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].sec == sec && strcmp(keys[i].name, key) == 0)
+            return c->top_line[i];
+    return 0;
 }
 
 int config_set_schedule(struct parse_ctx *c, struct route_cfg *r, const char *text)

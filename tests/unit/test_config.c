@@ -180,7 +180,14 @@ TEST(config_errors_name_file_line_and_key)
                  "t.conf:3: secret.v1: [source gh] is not a valid standard secret");
     expect_error("[receiver]\nhigh_watermark = 10\nlow_watermark = 20\n[route default]\nhandler = "
                  "exec:/bin/true\n",
-                 "low_watermark: must not exceed high_watermark");
+                 "t.conf:3: low_watermark: must not exceed high_watermark (10)");
+    /* Checks made after reading still name the key's own line, and do not
+     * hide the errors after them. */
+    expect_error("[receiver]\nlow_watermark = 200000\n[redis]\nprefix = a b\n"
+                 "[route default]\nhandler = ftp://x\n",
+                 "t.conf:2: low_watermark: must not exceed high_watermark (100000)\n"
+                 "t.conf:4: prefix: must be [A-Za-z0-9_.-]{1,64}\n"
+                 "t.conf:5: handler: [route default] handler must be exec:PATH");
 }
 
 /* allow_from and trusted_proxies: CIDR lists, both families; a bad block is
