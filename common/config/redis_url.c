@@ -115,9 +115,13 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
         return rc;
     }
     if (strncmp(url, "redis://", 8) != 0) {
-        /* Only the scheme: the rest may carry a password. */
-        snprintf(err, errlen, "must start with redis:// or unix:, got \"%.*s\"",
-                 (int)strcspn(url, ":/@"), url);
+        /* Only a scheme (the text before a ':'): the rest, or text that
+         * ends at '@' or '/' ("PASSWORD@host"), may be a password. */
+        size_t n = strcspn(url, ":/@");
+        if (url[n] == ':' && n <= 16)
+            snprintf(err, errlen, "must start with redis:// or unix:, got \"%.*s\"", (int)n, url);
+        else
+            snprintf(err, errlen, "must start with redis:// or unix:");
         return HOOKD_ECONFIG;
     }
     const char *p = url + 8, *at = strrchr(p, '@');

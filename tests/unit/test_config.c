@@ -507,6 +507,16 @@ TEST(config_redis_url_checked_once_for_all)
     snprintf(text, sizeof text, "[redis]\nurl = redis://:hunter2@h:70000/0\n%s", minimal);
     ASSERT(parse(text, err, sizeof err) == NULL);
     ASSERT(strstr(err, "hunter2") == NULL);
+    /* Nor does a url without a scheme that starts with one ("PASSWORD@host",
+     * "PASSWORD/…"): only a scheme is echoed. */
+    static const char *const noscheme[] = {"hunter2@redis.internal:6379", "hunter2/0",
+                                           "hunter2hunter2hunter2:x@h"};
+    for (size_t i = 0; i < sizeof noscheme / sizeof noscheme[0]; i++) {
+        snprintf(text, sizeof text, "[redis]\nurl = %s\n%s", noscheme[i], minimal);
+        expect_error(text, "t.conf:2: url: must start with redis:// or unix:");
+        ASSERT(parse(text, err, sizeof err) == NULL);
+        ASSERT(strstr(err, "hunter2") == NULL);
+    }
 
     static const char *const good[] = {"redis://127.0.0.1:6379/0", "redis://localhost",
                                        "redis://:pw@10.0.0.1:6380/2", "redis://[::1]:6379",
