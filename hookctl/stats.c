@@ -67,7 +67,15 @@ static void print_consumers(json_t *routes)
     json_t *r, *c;
     size_t i, rows = 0;
 
-    printf("\nconsumers (group hookd-workers):\n");
+    bool labelled = false;
+    json_object_foreach(routes, name, r)
+    {
+        if (strchr(name, ':'))
+            labelled = true;
+    }
+    /* A labelled handler (ROUTE:LABEL) reads in a group of its own. */
+    printf("\nconsumers (group hookd-workers%s):\n",
+           labelled ? "; of ROUTE:LABEL, hookd-workers:LABEL" : "");
     ctl_table_init(&t, head);
     json_object_foreach(routes, name, r)
     {

@@ -270,6 +270,22 @@ TEST_T(fanout_dead_letter_of_one_handler_and_its_replay, 60)
     usleep(300 * 1000);
     ASSERT_INT_EQ(runs("a", "dl-1 1"), 1);
     ASSERT(state_is(&f, NULL, "dl-1", "processed"));
+    /* The replay went through the handler's own stream: counted in its
+     * figures, never listed as a tenant (its name in the store is "~"). */
+    ASSERT_INT_EQ(redis_int(f.rc, "EXISTS hookd:{default}:h:audit:stream"), 1);
+    const char *plain[] = {harness_bin("hookctl"), "-c", f.config_path, "stats", NULL};
+    ASSERT_INT_EQ(harness_run(plain, &out, 10000), 0);
+    ASSERT_STR_CONTAINS(out, "default:audit");
+    ASSERT_STR_CONTAINS(out, "consumers (group hookd-workers; of ROUTE:LABEL, hookd-workers:LABEL)");
+    if (strstr(out, "tenant streams") || strchr(out, '~'))
+        test_fail(__FILE__, __LINE__, "the own stream shows as a tenant:\n%s", out);
+    free(out);
+    ASSERT_INT_EQ(harness_run(stats, &out, 10000), 0);
+    ASSERT(strstr(out, "\"tenants\"") == NULL);
+    free(out);
+    api = admin_get(&f, "/api/counts");
+    ASSERT(strchr(api, '~') == NULL);
+    free(api);
     proc_stop(wa);
     proc_stop(wb);
 }

@@ -293,7 +293,9 @@ static int stream_stats(struct store *st, const char *route, const char *tenant,
     return 0;
 }
 
-/* The default stream, then each tenant's. */
+/* The default stream, then each tenant's. A labelled handler's own stream
+ * (STORE_OWN_STREAM, its retries and replays) counts in its sums like the
+ * others but is no tenant: it gets no row of its own. */
 static int read_streams(struct store *st, const char *route, struct store_route_stats *s)
 {
     char(*names)[STORE_TENANT_MAX + 1] = NULL;
@@ -306,9 +308,11 @@ static int read_streams(struct store *st, const char *route, struct store_route_
     if (rc == 0 && n && !(s->tenants = calloc(n, sizeof *s->tenants)))
         rc = HOOKD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
+        if ((rc = stream_stats(st, route, names[i], s, &f)) < 0 ||
+            strcmp(names[i], STORE_OWN_STREAM) == 0)
+            continue;
         struct store_tenant_stats *t = &s->tenants[s->ntenants++];
         memcpy(t->name, names[i], sizeof t->name);
-        rc = stream_stats(st, route, names[i], s, &f);
         t->stream_length = f.length, t->pending = f.pending, t->lag = f.lag;
     }
     free(names);
