@@ -26,9 +26,9 @@ static const char conf_head[] = HARNESS_CONF_HEAD("500ms")
                                 "handler_timeout = 60s\n"
                                 "handler = exec:@H@/record.sh @DIR@/a\n";
 
-/* Starts Redis and the receiver with conf_head plus ROUTE_TAIL (the
+/* Starts Redis and the receiver with HEAD plus ROUTE_TAIL (the
  * handler.LABEL lines), @A@ and @B@ being the two handlers' mark dirs. */
-static void start(struct fixture *f, const char *route_tail)
+static void start_with(struct fixture *f, const char *head, const char *route_tail)
 {
     char handlers[512], a[512], b[512], text[4096];
     const char *vars[] = {"@H@", handlers, "@DIR@", harness_tmpdir(), NULL};
@@ -39,10 +39,15 @@ static void start(struct fixture *f, const char *route_tail)
     snprintf(b, sizeof b, "%s/b", harness_tmpdir());
     ASSERT_INT_EQ(mkdir(a, 0700), 0);
     ASSERT_INT_EQ(mkdir(b, 0700), 0);
-    snprintf(text, sizeof text, "%s%s", conf_head, route_tail);
+    snprintf(text, sizeof text, "%s%s", head, route_tail);
     conf = harness_expand(text, vars);
     fixture_start(f, conf);
     free(conf);
+}
+
+static void start(struct fixture *f, const char *route_tail)
+{
+    start_with(f, conf_head, route_tail);
 }
 
 /* A worker with ARGS after -c; waits until the audit group exists (a
@@ -329,4 +334,83 @@ TEST_T(fanout_worker_refuses_unknown_label, 20)
     ASSERT_INT_EQ(harness_run(argv, &out, 10000), 2);
     ASSERT_STR_CONTAINS(out, "[route default] has no handler.nope");
     free(out);
+}
+
+/* The persistent handler's DIR/runs ("ID ATTEMPT PID" lines): the lines
+ * that start with PREFIX into *lines, and the distinct pids of all. */
+static int distinct_pids(const char *dir, const char *prefix, int *lines)
+{
+    char name[600];
+    snprintf(name, sizeof name, "%s/runs", dir);
+    char *text = harness_read_file(harness_path(name), NULL);
+    long pids[64];
+    int n = 0;
+
+    *lines = 0;
+    for (char *p = text; p && *p;) {
+        *lines += strncmp(p, prefix, strlen(prefix)) == 0;
+        char *nl = strchr(p, '\n'), *sp;
+        if (nl)
+            *nl = '\0';
+        long pid = (sp = strrchr(p, ' ')) ? strtol(sp + 1, NULL, 10) : 0;
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+            seen |= pids[i] == pid;
+        if (pid && !seen && n < 64)
+            pids[n++] = pid;
+        p = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return n;
+}
+
+/* exec_mode = persistent applies to each handler of the route: one
+ * long-lived process per handler (per worker thread), each told in its
+ * header line which handler it is, each event run once by each. */
+TEST_T(fanout_persistent_handlers, 60)
+{
+    static const char head[] = HARNESS_CONF_HEAD("500ms") "[source github]\n"
+                                                          "scheme = github\n"
+                                                          "secret.v1 = " SECRET "\n"
+                                                          "[route default]\n"
+                                                          "exec_mode = persistent\n"
+                                                          "retry_schedule = 0s\n"
+                                                          "handler = exec:@P@ @DIR@/a\n";
+    struct fixture f;
+    struct http_response r;
+    char id[32], name[64], tail[600];
+    int lines;
+
+    snprintf(tail, sizeof tail, "handler.audit = exec:%s @DIR@/b\n",
+             harness_bin("persistent_handler"));
+    char *text = harness_expand(head, (const char *const[]){"@P@",
+                                                             harness_bin("persistent_handler"),
+                                                             NULL});
+    start_with(&f, text, tail);
+    free(text);
+    const char *argv[] = {harness_bin("hookd-worker"), "-c", f.config_path, "--concurrency", "1",
+                          NULL};
+    struct proc *w = proc_start(argv, NULL, "worker");
+    WAIT_FOR(groups(&f) == 2, 10000);
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "pf-%d", i);
+        ASSERT_INT_EQ(fixture_post_github(&f, SECRET, id, "ok", "{\"n\":1}", &r), 202);
+        http_response_free(&r);
+    }
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "pf-%d", i);
+        WAIT_FOR(state_is(&f, NULL, id, "processed"), 15000);
+        WAIT_FOR(state_is(&f, "audit", id, "processed"), 15000);
+        snprintf(name, sizeof name, "%s 1 ", id);
+        ASSERT_INT_EQ(distinct_pids("a", name, &lines), 1); /* one process */
+        ASSERT_INT_EQ(lines, 1);                            /* one run */
+        ASSERT_INT_EQ(distinct_pids("b", name, &lines), 1);
+        ASSERT_INT_EQ(lines, 1);
+    }
+    char *ha = harness_read_file(harness_path("a/head.pf-0"), NULL);
+    char *hb = harness_read_file(harness_path("b/head.pf-0"), NULL);
+    ASSERT_STR_CONTAINS(ha, "\"route\":\"default\",\"handler\":\"default\"");
+    ASSERT_STR_CONTAINS(hb, "\"route\":\"default\",\"handler\":\"audit\"");
+    free(ha), free(hb);
+    proc_stop(w);
 }

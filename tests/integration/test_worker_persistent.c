@@ -103,7 +103,7 @@ TEST_T(worker_persistent_one_process_many_events, 30)
     head = harness_read_file(harness_path("head.p-0"), NULL);
     ASSERT_STR_EQ(head,
                   "{\"event_id\":\"p-0\",\"type\":\"ok\",\"source\":\"github\","
-                  "\"route\":\"default\",\"attempt\":1,\"idempotency_key\":\"github:p-0\","
+                  "\"route\":\"default\",\"handler\":\"default\",\"attempt\":1,\"idempotency_key\":\"github:p-0\","
                   "\"request_id\":\"req-p-0\",\"traceparent\":\"00-0af7651916cd43dd8448eb211c80"
                   "319c-b7ad6b7169203331-01\",\"body_length\":35}\n");
     free(head);

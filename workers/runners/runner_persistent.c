@@ -294,6 +294,8 @@ static char *header_line(const struct run_input *in, size_t *len)
     bad = bad || put(o, "type", json_text(ev->type, ev->type ? strlen(ev->type) : 0)) < 0;
     bad = bad || put(o, "source", json_text(ev->source, ev->source ? strlen(ev->source) : 0)) < 0;
     bad = bad || put(o, "route", json_text(in->route, strlen(in->route))) < 0;
+    if (in->handler) /* HOOKD_HANDLER of a spawned handler */
+        bad = bad || put(o, "handler", json_text(in->handler, strlen(in->handler))) < 0;
     bad = bad || put(o, "attempt", json_integer(in->attempt)) < 0;
     bad = bad || put(o, "idempotency_key", json_text(idem, idem ? strlen(idem) : 0)) < 0;
     bad = bad || put(o, "request_id",
