@@ -1,6 +1,7 @@
 /*
- * event.c — one event, from its stream entry to its outcome, on one worker
- * thread (called by loop.c with an entry just read, claimed or waited for):
+ * event.c — a batch of events of one route, each from its stream entry to
+ * its outcome, on one worker thread (called by loop.c with the entries just
+ * read, claimed or waited for):
  *
  *   BEGIN ──closed / stray copy──▶ acked, logged "skipped_duplicate"
  *     │  ──an earlier event of its order key open──▶ acked, logged "held"
@@ -15,20 +16,35 @@
  *     transient, n >= max_attempts ▶ DEAD "exhausted"
  *     transient ──────────────────▶ RETRY, due now + retry_delay_ms (retry.c)
  *
- * Round trips: an entry from a fair read arrives begun (the read script ran
- * BEGIN on it, store_read_begin); claimed entries, the idle wait's and the
- * rare entry the script cannot name (see SCRIPT_READ) get BEGIN here. The
- * outcome step of an entry from a fair read carries the next cycle's fair
- * read in the same write (store_outcome_then_read) when loop.c says which
- * route that read is (loop_read_ahead: not when stopping, claims or a
- * refresh are due); its answer waits in s->ahead, and loop.c handles that
- * entry first thing next cycle. So a busy thread makes one round trip per
- * event besides the handler. The entry is in this consumer's pending list
- * from the read on: if the outcome step fails, it is retried alone with
- * backoff while the entry waits (not yet heartbeated, as any entry before
- * its handler starts); if the read's reply is lost, the entry is claimed
- * after visibility_timeout, its attempt already counted — as when a worker
- * dies after BEGIN.
+ * Batches: a fair read hands a thread up to worker_batch entries of one
+ * route at once, begun by the read script (store_read_begin); claimed
+ * entries, the idle wait's and the rare entry the script cannot name (see
+ * SCRIPT_READ) get BEGIN here. Their handlers run one after another; each
+ * outcome waits in s->pending, and the batch's outcomes go to Redis in one
+ * step (SCRIPT_OUTCOMES: one call, the counters and the handler-duration
+ * histogram counted once), which carries the next cycle's fair read in the
+ * same write when loop.c says which route that read is (loop_read_ahead:
+ * not when stopping, claims or a refresh are due); its answer waits in
+ * s->ahead, and loop.c handles those entries first thing next cycle. So a
+ * busy thread makes one round trip per batch besides the handlers.
+ *
+ * How many entries a read takes: as many as the thread's recent handler
+ * runs (s->ewma_us) get through in BATCH_BUDGET_US, within worker_batch —
+ * a slow handler (a process per event) reads one entry at a time, as
+ * before batches. Every entry
+ * in hand is in inflight[] and heartbeated until its outcome step is sent,
+ * so an entry that waits behind a handler that turned slow is not claimed
+ * by another worker; and outcomes are sent early once the oldest waiting
+ * one is BATCH_FLUSH_US old, so a slow batch does not hold finished
+ * events (nor their order keys) back. A worker killed mid-batch leaves
+ * every entry without a recorded outcome pending in its list: each is
+ * claimed after visibility_timeout and runs again (its BEGIN counted one
+ * attempt; those whose handler had not started yet count one without a
+ * run, as when a worker dies after BEGIN). If an outcome step fails, it
+ * is retried alone with backoff while the entries read ahead wait in
+ * s->ahead (pending, not yet heartbeated, as any entry before its batch
+ * starts); if the read's reply is lost, its entries are claimed after
+ * visibility_timeout, their attempts already counted.
  *
  * One JSON line per attempt (event "attempt"). Redis errors never lose the
  * event: each step is retried with backoff (100 ms doubling to 2 s) until it
@@ -41,6 +57,7 @@
  * is why handlers get an idempotency key.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -117,22 +134,32 @@ static bool again(struct slot *s, struct redis_retry *rr, int rc, const char *st
     return false;
 }
 
-static void inflight_set(struct slot *s, int route, const struct store_event *ev)
+/* The slot's inflight entries are [index * batch, + batch): entry J of the
+ * batch in hand is the J-th. */
+static struct inflight *inflight_of(struct slot *s, size_t j)
 {
-    struct inflight *f = &s->w->inflight[s->index];
+    return &s->w->inflight[(size_t)s->index * (size_t)s->w->batch + j];
+}
 
+static void inflight_set(struct slot *s, int route, const struct store_taken *t, size_t n)
+{
     pthread_mutex_lock(&s->w->inflight_mu);
-    f->route = route;
-    snprintf(f->tenant, sizeof f->tenant, "%s", ev->stream_tenant);
-    snprintf(f->stream_id, sizeof f->stream_id, "%s", ev->stream_id);
-    f->lost_logged = false;
+    for (size_t j = 0; j < (size_t)s->w->batch; j++) {
+        struct inflight *f = inflight_of(s, j);
+        f->route = j < n ? route : -1;
+        if (j >= n)
+            continue;
+        snprintf(f->tenant, sizeof f->tenant, "%s", t[j].ev->stream_tenant);
+        snprintf(f->stream_id, sizeof f->stream_id, "%s", t[j].ev->stream_id);
+        f->lost_logged = false;
+    }
     pthread_mutex_unlock(&s->w->inflight_mu);
 }
 
-static void inflight_clear(struct slot *s)
+static void inflight_done(struct slot *s, size_t j)
 {
     pthread_mutex_lock(&s->w->inflight_mu);
-    s->w->inflight[s->index].route = -1;
+    inflight_of(s, j)->route = -1;
     pthread_mutex_unlock(&s->w->inflight_mu);
 }
 
@@ -225,57 +252,119 @@ static bool begin(struct slot *s, const struct store_event *ev, struct store_beg
     return true;
 }
 
-/* The outcome O with the next cycle's read (position K, route I) in the
- * same write; the read's answer is kept in s->ahead for that cycle. */
-static int outcome_then_read(struct slot *s, const struct store_outcome *o, bool *applied,
-                             size_t k, size_t i)
+/* An outcome waiting for its batch's step: what the step needs and what
+ * the attempt's log line says once the step has answered. */
+struct pending {
+    size_t j; /* its entry's place in the batch in hand */
+    struct store_outcome o;
+    struct attempt a;
+    struct store_handler_sample smp;
+    struct run_result res;
+    char last_error[RUN_WHAT_MAX + RUN_OUTPUT_MAX + 16];
+};
+
+int event_slot_init(struct slot *s)
+{
+    s->pending = calloc((size_t)s->w->batch, sizeof *s->pending);
+    s->ewma_us = BATCH_BUDGET_US; /* one entry per read until a handler has run */
+    return s->pending ? 0 : HOOKD_ENOMEM;
+}
+
+void event_slot_free(struct slot *s)
+{
+    free(s->pending);
+    s->pending = NULL;
+}
+
+size_t event_batch_cap(const struct slot *s, size_t route)
+{
+    int64_t fit = BATCH_BUDGET_US / (s->ewma_us > 0 ? s->ewma_us : 1);
+    size_t cap = (size_t)s->w->routes[route].cfg->worker_batch;
+
+    if (cap > (size_t)s->w->batch)
+        cap = (size_t)s->w->batch;
+    return fit < 1 ? 1 : (size_t)fit < cap ? (size_t)fit : cap;
+}
+
+/* The pending outcomes with the next cycle's read (position K, route I)
+ * in the same write; the read's answer is kept in s->ahead for that cycle. */
+static int outcomes_then_read(struct slot *s, const struct store_outcome *o, size_t n,
+                              bool *applied, size_t k, size_t i, size_t cap)
 {
     char token[WORKER_TOKEN_MAX];
     struct store_start start;
     int rc, read_rc;
 
     worker_start(s, &start, token);
-    rc = store_outcome_then_read(s->st, o, applied, &s->streams[i], s->w->consumer, &start,
-                                 &s->ahead.taken, &read_rc);
+    rc = store_outcomes_then_read(s->st, o, n, applied, &s->streams[i], s->w->consumer, &start,
+                                  s->ahead.taken, cap, &s->ahead.n, &read_rc);
     s->ahead.sent = read_rc == 0, s->ahead.k = k;
     return rc;
 }
 
-/* Records the outcome (FINISH, RETRY or DEAD), retried; fills a->applied.
- * THEN_READ: the first try carries the next cycle's read when loop.c says
- * which; a retry goes alone (an entry that read took waits in s->ahead,
- * pending in our list, and is handled right after). */
-static void record(struct slot *s, const struct store_event *ev, struct attempt *a,
-                   const char *last_error, int64_t due_ms, const struct store_handler_sample *smp,
-                   bool then_read)
+/* Records the pending outcomes (FINISH, RETRY, DEAD) in one step, retried,
+ * then logs their attempts. THEN_READ: the first try carries the next
+ * cycle's read when loop.c says which; a retry goes alone (the entries
+ * that read took wait in s->ahead, pending in our list, and are handled
+ * right after). */
+static void flush(struct slot *s, bool then_read)
 {
     struct redis_retry rr = {.grace_ms = STOP_REDIS_GRACE_MS};
-    struct store_outcome o = {.kind = a->reason            ? STORE_DEAD
-                                      : a->next_in_ms >= 0 ? STORE_RETRY
-                                                           : STORE_FINISH,
-                              .ev = ev,
-                              .ttl_s = s->w->cfg->redis.dedupe_ttl_s,
-                              .smp = smp,
-                              .due_ms = due_ms,
-                              .reason = a->reason,
-                              .last_error = last_error,
-                              .attempts = a->n};
-    size_t k, i;
-    bool ahead = then_read && loop_read_ahead(s, &k, &i);
+    struct store_outcome o[WORKER_BATCH_MAX];
+    bool applied[WORKER_BATCH_MAX];
+    size_t n = s->npending, k, i, cap;
+    bool ahead = then_read && loop_read_ahead(s, &k, &i, &cap);
     int rc;
 
+    if (n == 0)
+        return;
+    s->npending = 0;
+    for (size_t j = 0; j < n; j++) {
+        o[j] = s->pending[j].o;
+        inflight_done(s, s->pending[j].j); /* before the step acks: see event_batch */
+    }
     for (;;) {
         if (ahead)
-            rc = outcome_then_read(s, &o, &a->applied, k, i), ahead = false;
+            rc = outcomes_then_read(s, o, n, applied, k, i, cap), ahead = false;
         else
-            rc = store_outcome(s->st, &o, &a->applied);
-        if (rc == 0) {
-            log_attempt(s, ev, a);
-            return;
-        }
-        if (!again(s, &rr, rc, a->outcome, ev))
+            rc = store_outcomes(s->st, o, n, applied);
+        if (rc == 0)
+            break;
+        if (!again(s, &rr, rc, s->pending[0].a.outcome, o[0].ev))
             return;
     }
+    for (size_t j = 0; j < n; j++) {
+        s->pending[j].a.applied = applied[j];
+        log_attempt(s, o[j].ev, &s->pending[j].a);
+    }
+}
+
+/* Queues the outcome of attempt A of entry J, EV (RES NULL: the handler
+ * did not run; else its sample is counted under the verdict WORD). */
+static void add_pending(struct slot *s, size_t j, const struct store_event *ev,
+                        const struct attempt *a, const char *last_error, int64_t due_ms,
+                        const struct run_result *res, const char *word)
+{
+    struct pending *p = &s->pending[s->npending++];
+
+    p->j = j, p->a = *a;
+    p->a.res = NULL;
+    if (res) {
+        p->res = *res;
+        p->a.res = &p->res;
+        store_handler_sample(&p->smp, word, (double)res->duration_ms / 1000.0);
+    }
+    snprintf(p->last_error, sizeof p->last_error, "%s", last_error);
+    p->o = (struct store_outcome){.kind = a->reason            ? STORE_DEAD
+                                          : a->next_in_ms >= 0 ? STORE_RETRY
+                                                               : STORE_FINISH,
+                                  .ev = ev,
+                                  .ttl_s = s->w->cfg->redis.dedupe_ttl_s,
+                                  .smp = res ? &p->smp : NULL,
+                                  .due_ms = due_ms,
+                                  .reason = a->reason,
+                                  .last_error = p->last_error,
+                                  .attempts = a->n};
 }
 
 static void run_handler(struct slot *s, const struct worker_route *wr, const struct store_event *ev,
@@ -287,22 +376,23 @@ static void run_handler(struct slot *s, const struct worker_route *wr, const str
                            .attempt = attempt,
                            .timeout_ms = wr->cfg->handler_timeout_ms,
                            .cfg = s->w->cfg};
+    int64_t t0 = clock_mono_us(), d;
 
     wr->runner->run(wr->runner->needs_curl ? s->curl : NULL, &wr->handler, &in, res);
+    d = clock_mono_us() - t0;
+    s->ewma_us = (3 * s->ewma_us + d) / 4; /* sizes the next reads (event_batch_cap) */
 }
 
-/* Classifies RES and records what follows from it. */
-static void conclude(struct slot *s, const struct worker_route *wr, const struct store_event *ev,
-                     int n, const struct run_result *res, bool then_read)
+/* Classifies RES of entry J and queues what follows from it. */
+static void conclude(struct slot *s, const struct worker_route *wr, size_t j,
+                     const struct store_event *ev, int n, const struct run_result *res)
 {
     char last_error[RUN_WHAT_MAX + RUN_OUTPUT_MAX + 16];
     enum verdict v = classify(wr->cfg, res);
     struct attempt a = {.n = n, .res = res, .next_in_ms = -1, .classification = verdict_name(v)};
-    struct store_handler_sample smp; /* counted by the outcome step itself */
     int64_t due = 0;
 
     run_last_error(res, last_error, sizeof last_error);
-    store_handler_sample(&smp, verdict_name(v), (double)res->duration_ms / 1000.0);
     if (v == VERDICT_OK) {
         a.outcome = "processed";
     } else if (v == VERDICT_PERMANENT) {
@@ -314,22 +404,21 @@ static void conclude(struct slot *s, const struct worker_route *wr, const struct
         a.next_in_ms = retry_delay_ms(wr->cfg, n, res->retry_after_ms, &s->rng);
         due = clock_wall_ms() + a.next_in_ms;
     }
-    record(s, ev, &a, last_error, due, &smp, then_read);
+    add_pending(s, j, ev, &a, last_error, due, res, verdict_name(v));
 }
 
-void event_handle(struct slot *s, struct store_taken *t, bool then_read)
+/* Entry J of a batch: BEGIN unless begun, then skip, dead-letter or run. */
+static void event_one(struct slot *s, int ri, size_t j, struct store_taken *t)
 {
+    const struct worker_route *wr = &s->w->routes[ri];
     struct store_event *ev = t->ev;
-    int ri = worker_route_index(s->w, ev->route);
-    const struct worker_route *wr;
     struct store_begin_result *b = &t->b;
     struct run_result res;
 
-    if (ri < 0) /* cannot happen: we only read our routes */
-        goto out;
-    wr = &s->w->routes[ri];
-    if (!t->begun && !begin(s, ev, b))
-        goto out;
+    if (!t->begun && !begin(s, ev, b)) {
+        inflight_done(s, j); /* left pending: claimed after visibility_timeout */
+        return;
+    }
     if (!b->run) {
         /* "held": an earlier event of its order key is still open; the entry
          * was acknowledged and comes back when that one is done. */
@@ -338,6 +427,7 @@ void event_handle(struct slot *s, struct store_taken *t, bool then_read)
                             .prior_state = held ? NULL : b->state,
                             .next_in_ms = -1,
                             .applied = true};
+        inflight_done(s, j);
         log_attempt(s, ev, &a);
     } else if (b->attempts > wr->cfg->max_attempts) {
         struct attempt a = {.n = b->attempts,
@@ -345,20 +435,39 @@ void event_handle(struct slot *s, struct store_taken *t, bool then_read)
                             .reason = "exhausted",
                             .classification = "exhausted",
                             .next_in_ms = -1};
-        record(s, ev, &a,
-               "attempts exhausted: earlier attempts ended without an outcome "
-               "(their worker died or lost Redis)",
-               0, NULL, then_read);
+        add_pending(s, j, ev, &a,
+                    "attempts exhausted: earlier attempts ended without an outcome "
+                    "(their worker died or lost Redis)",
+                    0, NULL, NULL);
     } else {
-        /* Heartbeats cover the handler's run; the slot is cleared before
-         * the outcome step XACKs, so the heartbeat never mistakes an entry
-         * we just acknowledged for one claimed away. */
-        inflight_set(s, ri, ev);
         run_handler(s, wr, ev, b->attempts, &res);
-        inflight_clear(s);
-        conclude(s, wr, ev, b->attempts, &res, then_read);
+        conclude(s, wr, j, ev, b->attempts, &res);
     }
-out:
-    store_event_free(ev);
-    t->ev = NULL;
+}
+
+void event_batch(struct slot *s, struct store_taken *t, size_t n, bool then_read)
+{
+    int ri = n > 0 ? worker_route_index(s->w, t[0].ev->route) : -1;
+    int64_t first = 0;
+
+    /* Every entry in hand is heartbeated until its outcome step is sent
+     * (flush clears them first, so the heartbeat never mistakes an entry we
+     * just acknowledged for one claimed away): a batch's later entries wait
+     * for the earlier handlers, possibly past visibility_timeout. */
+    if (ri >= 0)
+        inflight_set(s, ri, t, n);
+    for (size_t j = 0; ri >= 0 && j < n; j++) {
+        /* An outcome waits for the batch's step at most BATCH_FLUSH_US
+         * (and one handler run): a slower batch sends what it has. */
+        if (s->npending > 0 && clock_mono_us() - first > BATCH_FLUSH_US)
+            flush(s, false);
+        if (s->npending == 0)
+            first = clock_mono_us();
+        event_one(s, ri, j, &t[j]);
+    }
+    flush(s, then_read);
+    for (size_t j = 0; j < n; j++) {
+        store_event_free(t[j].ev);
+        t[j].ev = NULL;
+    }
 }

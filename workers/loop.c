@@ -12,10 +12,11 @@
  *   2. new entries by priority — one fair read per route, highest priority
  *      first (config order within a level); the first route that has an
  *      entry wins and the cycle ends. A fair read (store_read_begin) is one
- *      Lua step: nothing if the route is paused, else one entry taken round
- *      robin over the route's streams — P:{ROUTE}:stream and one per tenant
- *      — so a tenant with a deep backlog cannot hold back the others; the
- *      same step runs BEGIN on it. Anti-starvation: every
+ *      Lua step: nothing if the route is paused, else a batch of entries
+ *      taken round robin over the route's streams — P:{ROUTE}:stream and
+ *      one per tenant, one entry per stream per pass — so a tenant with a
+ *      deep backlog cannot hold back the others; the same step runs BEGIN
+ *      on them. Anti-starvation: every
  *      ANTI_STARVATION_EVERY-th cycle starts with a
  *      route below the highest, each of them in turn, lowest first: with R
  *      routes a flooded high-priority route still leaves every other route
@@ -39,10 +40,14 @@
  * flag exactly, so workers take nothing from a paused route, and a paused
  * route costs no round trip per cycle until the next sample.
  *
- * A thread holds at most one event (COUNT 1; an idle wait may rarely hand
- * out one per stream that received one meanwhile, handled in turn), plus
- * the one read ahead while an outcome step is retried. On SIGTERM it
- * finishes the event in hand (and one read ahead, already begun), then
+ * A thread holds one batch (a fair read takes up to loop_read_cap entries:
+ * what its recent handler runs get through in BATCH_BUDGET_US, at most the
+ * route's worker_batch; event.c), plus the batch read ahead while an
+ * outcome step is retried. The anti-starvation turn counts entries, not
+ * calls: each entry read is one cycle, and a read never takes more entries
+ * than cycles remain before the next turn, so batches change how many
+ * round trips the order costs, not the order. On SIGTERM it finishes the
+ * batch in hand (and one read ahead, already begun), then
  * returns; a blocked read returns within block_ms. Redis errors: back off
  * (100 ms doubling to 2 s) and retry; the consumer groups are re-created in
  * case a stream was deleted meanwhile.
@@ -110,8 +115,8 @@ static int claim_stale(struct slot *s)
         if (ev) {
             struct store_taken t = {.ev = ev};
             log_claimed(ev);
-            event_handle(s, &t, false); /* the next cycle claims again: no read ahead */
-            return 1;                   /* come back at once: there may be more */
+            event_batch(s, &t, 1, false); /* the next cycle claims again: no read ahead */
+            return 1;                     /* come back at once: there may be more */
         }
     }
     if (!more) /* a full pass over every pending list found nothing */
@@ -123,19 +128,20 @@ static int claim_stale(struct slot *s)
 static int read_route(struct slot *s, size_t i)
 {
     struct store_streams *ss = &s->streams[i];
-    struct store_taken t = {0};
     char token[WORKER_TOKEN_MAX];
     struct store_start start;
+    size_t n = 0;
     int rc = 0;
 
     if ((rc = store_streams_refresh(s->st, ss, false)) == 0 && !ss->paused) {
         worker_start(s, &start, token);
-        rc = store_read_begin(s->st, ss, s->w->consumer, &start, &t);
+        rc = store_read_begin(s->st, ss, s->w->consumer, &start, s->batch,
+                              loop_read_cap(s, s->cycles, i), &n);
     }
-    if (rc < 0 || !t.ev)
-        return rc;
-    event_handle(s, &t, true);
-    return 1;
+    s->cycle_n = (unsigned)n;
+    if (n > 0)
+        event_batch(s, s->batch, n, true);
+    return rc < 0 ? rc : n > 0;
 }
 
 /* Step 3: block on one route not known to be paused (rotating by thread
@@ -151,9 +157,11 @@ static int wait_any(struct slot *s)
             continue;
         int rc = store_read_wait(s->st, &s->streams[i], s->w->consumer, s->w->block_ms, evs,
                                  WAIT_MAX_EVENTS, &n);
-        for (size_t e = 0; e < n; e++) {
-            struct store_taken t = {.ev = evs[e]};
-            event_handle(s, &t, false);
+        for (size_t e = 0; e < n; e += WORKER_BATCH_MAX) {
+            size_t m = n - e < WORKER_BATCH_MAX ? n - e : WORKER_BATCH_MAX;
+            for (size_t j = 0; j < m; j++)
+                s->batch[j] = (struct store_taken){.ev = evs[e + j]};
+            event_batch(s, s->batch, m, false);
         }
         return rc < 0 ? rc : n > 0;
     }
@@ -193,14 +201,36 @@ static size_t next_read(const struct slot *s, unsigned cycle, size_t k, size_t *
     return k;
 }
 
-bool loop_read_ahead(const struct slot *s, size_t *k, size_t *route)
+/* How many cycles from CYCLE on start with the same route as CYCLE. */
+static size_t cycles_alike(const struct slot *s, unsigned cycle)
 {
+    unsigned c = cycle % ANTI_STARVATION_EVERY;
+
+    if (s->w->nroutes < 2)
+        return WORKER_BATCH_MAX;
+    return c == ANTI_STARVATION_EVERY - 1 ? 1 : ANTI_STARVATION_EVERY - 1 - c;
+}
+
+size_t loop_read_cap(const struct slot *s, unsigned cycle, size_t route)
+{
+    size_t cap = event_batch_cap(s, route), alike = cycles_alike(s, cycle);
+
+    return cap < alike ? cap : alike;
+}
+
+bool loop_read_ahead(const struct slot *s, size_t *k, size_t *route, size_t *cap)
+{
+    unsigned next = s->cycles + (s->cycle_n ? s->cycle_n : 1);
+
     if (worker_stopping(s->w) || clock_mono_ms() >= s->next_claim_ms)
         return false;
-    *k = next_read(s, s->cycles + 1, 0, route);
+    *k = next_read(s, next, 0, route);
     /* A due pause sample asks Redis first: no read goes ahead of it. */
-    return *k < s->w->nroutes && store_streams_fresh(&s->streams[*route]) &&
-           s->streams[*route].n <= STORE_READ_WINDOW;
+    if (*k >= s->w->nroutes || !store_streams_fresh(&s->streams[*route]) ||
+        s->streams[*route].n > STORE_READ_WINDOW)
+        return false;
+    *cap = loop_read_cap(s, next, *route);
+    return true;
 }
 
 /* Step 2, then step 3. DONE: the position whose read went ahead with the
@@ -233,14 +263,15 @@ void *loop_thread(void *arg)
         struct read_ahead a = s->ahead; /* the previous outcome step's read */
         int rc = 0;
 
-        memset(&s->ahead, 0, sizeof s->ahead);
-        if (a.taken.ev) /* step 0: already begun, pending in our list */
-            event_handle(s, &a.taken, true), rc = 1;
+        s->ahead.sent = false, s->ahead.n = 0;
+        s->cycle_n = (unsigned)a.n;
+        if (a.n > 0) /* step 0: already begun, pending in our list */
+            event_batch(s, a.taken, a.n, true), rc = 1;
         else
             rc = claim_stale(s);
         if (rc == 0)
             rc = read_by_priority(s, a.sent ? a.k : s->w->nroutes);
-        s->cycles++;
+        s->cycles += s->cycle_n ? s->cycle_n : 1; /* a cycle per event read */
         if (rc >= 0) {
             tries = 0;
             continue;
@@ -249,7 +280,7 @@ void *loop_thread(void *arg)
             break;
         recover(s);
     }
-    if (s->ahead.taken.ev) /* begun just before the stop: finish it too */
-        event_handle(s, &s->ahead.taken, false);
+    if (s->ahead.n > 0) /* begun just before the stop: finish them too */
+        event_batch(s, s->ahead.taken, s->ahead.n, false);
     return NULL;
 }

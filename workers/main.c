@@ -222,9 +222,13 @@ static int setup(struct worker *w, const struct opts *o)
     }
     w->concurrency = o->concurrency;
     w->block_ms = idle_block_ms(w);
-    if (!(w->inflight = calloc((size_t)w->concurrency, sizeof *w->inflight)))
+    w->batch = 1;
+    for (size_t i = 0; i < w->nroutes; i++)
+        if (w->routes[i].cfg->worker_batch > w->batch)
+            w->batch = w->routes[i].cfg->worker_batch;
+    if (!(w->inflight = calloc((size_t)w->concurrency * (size_t)w->batch, sizeof *w->inflight)))
         return fprintf(stderr, "hookd-worker: out of memory\n"), HOOKD_ENOMEM;
-    for (int i = 0; i < w->concurrency; i++)
+    for (size_t i = 0; i < (size_t)w->concurrency * (size_t)w->batch; i++)
         w->inflight[i].route = -1;
     return -pthread_mutex_init(&w->inflight_mu, NULL);
 }
@@ -282,6 +286,8 @@ static int slots_open(struct worker *w, struct slot *slots)
     for (int i = 0; i < w->concurrency; i++) {
         struct slot *s = &slots[i];
         s->w = w, s->index = i, s->rng = retry_seed();
+        if ((rc = event_slot_init(s)) < 0)
+            return rc;
         for (size_t r = 0; r < w->nroutes; r++)
             if ((rc = store_streams_init(&s->streams[r], w->routes[r].name)) < 0)
                 return rc;
@@ -303,6 +309,7 @@ static void slots_close(struct worker *w, struct slot *slots)
         for (size_t r = 0; r < w->nroutes; r++)
             store_streams_clear(&slots[i].streams[r]);
         store_close(slots[i].st);
+        event_slot_free(&slots[i]);
         if (slots[i].curl)
             curl_easy_cleanup(slots[i].curl);
     }

@@ -6,8 +6,8 @@
  *                         their streams (store_move_due: one Lua step per
  *                         event, ZREM decides when several workers race, so
  *                         an event is never lost nor doubled)
- *   every visibility/3    heartbeat: reset the idle time of the entries whose
- *                         handlers still run here, so that a handler longer
+ *   every visibility/3    heartbeat: reset the idle time of the entries in
+ *                         hand here (a batch's, until its outcome step), so that a handler longer
  *                         than visibility_timeout is not claimed by another
  *                         worker while it is alive. An entry found claimed by
  *                         someone else is logged once (entry_claimed_away):
@@ -16,6 +16,7 @@
  * It stops last (main.c), so heartbeats go on while the threads drain.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,13 +73,18 @@ static void move_due(struct worker *w, struct store *st)
     }
 }
 
+static size_t inflight_count(const struct worker *w)
+{
+    return (size_t)w->concurrency * (size_t)w->batch;
+}
+
 /* Logs, once per run, an entry of ours that another consumer now owns. */
 static void note_lost(struct worker *w, int route, const char *id)
 {
     bool log_it = false;
 
     pthread_mutex_lock(&w->inflight_mu);
-    for (int k = 0; k < w->concurrency; k++) {
+    for (size_t k = 0; k < inflight_count(w); k++) {
         struct inflight *f = &w->inflight[k];
         if (f->route == route && strcmp(f->stream_id, id) == 0 && !f->lost_logged)
             f->lost_logged = log_it = true;
@@ -94,13 +100,15 @@ static void note_lost(struct worker *w, int route, const char *id)
 /* Heartbeats the entries in hand of one stream (ROUTE, TENANT). */
 static void heartbeat_stream(struct worker *w, struct store *st, int route, const char *tenant)
 {
-    char ids[WORKER_MAX_CONCURRENCY][STORE_STREAM_ID_MAX];
-    const char *views[WORKER_MAX_CONCURRENCY];
-    bool owned[WORKER_MAX_CONCURRENCY];
-    size_t n = 0;
+    size_t cap = inflight_count(w), n = 0;
+    char(*ids)[STORE_STREAM_ID_MAX] = malloc(cap * sizeof *ids);
+    const char **views = malloc(cap * sizeof *views);
+    bool *owned = malloc(cap * sizeof *owned);
 
+    if (!ids || !views || !owned)
+        goto out; /* next time */
     pthread_mutex_lock(&w->inflight_mu);
-    for (int k = 0; k < w->concurrency; k++)
+    for (size_t k = 0; k < cap; k++)
         if (w->inflight[k].route == route && strcmp(w->inflight[k].tenant, tenant) == 0) {
             memcpy(ids[n], w->inflight[k].stream_id, STORE_STREAM_ID_MAX);
             views[n] = ids[n];
@@ -109,21 +117,25 @@ static void heartbeat_stream(struct worker *w, struct store *st, int route, cons
     pthread_mutex_unlock(&w->inflight_mu);
     if (n == 0 ||
         store_heartbeat(st, w->routes[route].name, tenant, w->consumer, views, n, owned) < 0)
-        return;
+        goto out;
     for (size_t i = 0; i < n; i++)
         if (!owned[i])
             note_lost(w, route, ids[i]);
+out:
+    free(ids), free(views), free(owned);
 }
 
 /* One heartbeat per stream of ROUTE with entries in hand (tenants have a
  * stream each, and XCLAIM works on one stream). */
 static void heartbeat_route(struct worker *w, struct store *st, int route)
 {
-    char tenants[WORKER_MAX_CONCURRENCY][STORE_TENANT_MAX + 1];
-    size_t nt = 0;
+    size_t cap = inflight_count(w), nt = 0;
+    char(*tenants)[STORE_TENANT_MAX + 1] = malloc(cap * sizeof *tenants);
 
+    if (!tenants)
+        return;
     pthread_mutex_lock(&w->inflight_mu);
-    for (int k = 0; k < w->concurrency; k++) {
+    for (size_t k = 0; k < cap; k++) {
         const struct inflight *f = &w->inflight[k];
         size_t i = 0;
         if (f->route != route)
@@ -136,6 +148,7 @@ static void heartbeat_route(struct worker *w, struct store *st, int route)
     pthread_mutex_unlock(&w->inflight_mu);
     for (size_t i = 0; i < nt; i++)
         heartbeat_stream(w, st, route, tenants[i]);
+    free(tenants);
 }
 
 void *maint_thread(void *arg)

@@ -54,6 +54,7 @@
 #define DEFAULT_MAX_BACKOFF_MS (3600 * 1000)
 #define DEFAULT_HANDLER_TIMEOUT_MS (30 * 1000)
 #define DEFAULT_VISIBILITY_TIMEOUT_MS (60 * 1000)
+#define DEFAULT_WORKER_BATCH 16 /* entries per worker read at most (route worker_batch) */
 
 /* ------------------------------------------------------------- sections */
 
@@ -71,6 +72,7 @@ static void route_defaults(struct route_cfg *r)
     r->max_backoff_ms = DEFAULT_MAX_BACKOFF_MS;
     r->handler_timeout_ms = DEFAULT_HANDLER_TIMEOUT_MS;
     r->visibility_timeout_ms = DEFAULT_VISIBILITY_TIMEOUT_MS;
+    r->worker_batch = DEFAULT_WORKER_BATCH;
 }
 
 static int open_named_section(struct parse_ctx *c, enum section sec, const char *name,

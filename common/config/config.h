@@ -46,7 +46,7 @@ struct route_cfg {
     size_t nschedule;
     int64_t max_backoff_ms;
     int64_t handler_timeout_ms;
-    int64_t visibility_timeout_ms;
+    int64_t visibility_timeout_ms; int worker_batch; /* entries a worker read may take */
     int *permanent_exit_codes;
     size_t npermanent;
     int64_t high_watermark; /* per route; 0 = the receiver's */

@@ -84,6 +84,7 @@ INT_SETTER(set_i64, int64_t, 0, INT64_MAX / 2)
 INT_SETTER(set_uint, unsigned, 1, 1000000)
 INT_SETTER(set_int, int, 0, 1000000)
 INT_SETTER(set_attempts, int, 1, 1000)
+INT_SETTER(set_worker_batch, int, 1, 64)
 
 static int set_ms(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
@@ -475,6 +476,7 @@ static const struct key_row keys[] = {
     {SEC_ROUTE, "max_backoff", offsetof(struct route_cfg, max_backoff_ms), set_ms},
     {SEC_ROUTE, "handler_timeout", offsetof(struct route_cfg, handler_timeout_ms), set_ms},
     {SEC_ROUTE, "visibility_timeout", offsetof(struct route_cfg, visibility_timeout_ms), set_ms},
+    {RTE(worker_batch), set_worker_batch},
     {SEC_ROUTE, "permanent_exit_codes", 0, set_exit_codes},
     {RTE(high_watermark), set_i64},
     {RTE(order_by), set_field},

@@ -15,9 +15,7 @@
 enum store_script {
     SCRIPT_ENQUEUE,
     SCRIPT_BEGIN,
-    SCRIPT_FINISH,
-    SCRIPT_RETRY,
-    SCRIPT_DEAD,
+    SCRIPT_OUTCOMES, /* FINISH, RETRY, DEAD: a batch of outcome steps */
     SCRIPT_MOVE_DUE,
     SCRIPT_REPLAY,
     SCRIPT_READ,
@@ -125,6 +123,7 @@ bool store_tenant_name_valid(const char *name);
 
 /* The script bodies and their SHA1s (hex), from store_scripts.c. */
 const char *store_script_text(enum store_script which);
+const char *store_script_worker_text(enum store_script which); /* NULL: not a worker's */
 const char *store_script_sha(enum store_script which);
 
 /* A NUL-terminated malloc'd copy of n bytes that may hold NULs, or NULL. */

@@ -108,11 +108,14 @@ static void read_begin(struct wfx *f, const char *consumer, const char *token,
 {
     struct store_start start = {.ttl_s = 3600, .token = token};
     struct store_streams s;
+    size_t n = 0;
 
+    memset(t, 0, sizeof *t);
     ASSERT_INT_EQ(store_streams_init(&s, "default"), 0);
     ASSERT_INT_EQ(store_group_ensure(f->st, "default"), 0);
     ASSERT_INT_EQ(store_streams_refresh(f->st, &s, true), 0);
-    ASSERT_INT_EQ(store_read_begin(f->st, &s, consumer, &start, t), 0);
+    ASSERT_INT_EQ(store_read_begin(f->st, &s, consumer, &start, t, 1, &n), 0);
+    ASSERT(n == (t->ev ? 1u : 0u));
     store_streams_clear(&s);
 }
 
@@ -258,10 +261,12 @@ static void finish_then_read(struct store *st, const struct store_event *e1, boo
     struct store_start start = {.ttl_s = 3600, .token = "w1/0/2"};
     struct store_outcome o = {.kind = STORE_FINISH, .ev = e1, .ttl_s = 3600};
     struct store_streams s;
+    size_t n = 0;
 
+    memset(next, 0, sizeof *next);
     ASSERT_INT_EQ(store_streams_init(&s, "default"), 0);
     s.checked_ms = 1; /* the default stream only: no refresh needed */
-    *rc = store_outcome_then_read(st, &o, applied, &s, "w1", &start, next, read_rc);
+    *rc = store_outcomes_then_read(st, &o, 1, applied, &s, "w1", &start, next, 1, &n, read_rc);
     store_streams_clear(&s);
 }
 

@@ -58,6 +58,7 @@ TEST(config_minimal_gets_defaults)
     ASSERT_INT_EQ(r->nschedule, 7);
     ASSERT_INT_EQ(r->retry_schedule_ms[6], 600000);
     ASSERT_INT_EQ(r->visibility_timeout_ms, 60000);
+    ASSERT_INT_EQ(r->worker_batch, 16);
     ASSERT_INT_EQ(r->priority, PRIORITY_NORMAL);
     config_release(cfg);
 }
@@ -161,6 +162,12 @@ TEST(config_errors_name_file_line_and_key)
     expect_error("[receiver]\nmax_body = lots\n", "t.conf:2: max_body: expected a size");
     expect_error("[route default]\nhandler = exec:/bin/true\nhandler_timeout = 5 parsecs\n",
                  "t.conf:3: handler_timeout: expected a duration");
+    expect_error("[route default]\nhandler = exec:/bin/true\nworker_batch = 0\n",
+                 "t.conf:3: worker_batch:");
+    expect_error("[route default]\nhandler = exec:/bin/true\nworker_batch = 65\n",
+                 "t.conf:3: worker_batch:");
+    expect_error("[route default]\nhandler = exec:/bin/true\nworker_batch = many\n",
+                 "t.conf:3: worker_batch:");
     expect_error("[nonsense]\n", "t.conf:1: unknown section [nonsense]");
     expect_error("listen = x\n", "t.conf:1: listen: key outside of any section");
     expect_error("[receiver]\nlisten = a:1\nlisten = b:2\n", "t.conf:3: listen: duplicate key");

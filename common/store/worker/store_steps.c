@@ -1,9 +1,11 @@
 /*
  * store_steps.c — the worker's atomic state steps (store_worker.h): BEGIN
- * before a handler runs, and the outcome after it (FINISH, RETRY or DEAD),
- * each one EVALSHA of a script in store_scripts.c. An outcome step is built
- * as a command first (store_step_build) so that store_streams.c can send the
- * worker's next read in the same write (store_outcome_then_read).
+ * before a handler runs, and the outcomes after them (FINISH, RETRY or
+ * DEAD), a batch of them in one EVALSHA of SCRIPT_OUTCOMES (store_scripts_worker.c),
+ * with the batch's handler-duration samples summed here into one HINCRBY
+ * per histogram field. The call is built as a command first
+ * (store_steps_build) so that store_streams.c can send the worker's next
+ * read in the same write (store_outcomes_then_read).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,47 +17,31 @@
 #include "store_shared.h"
 #include "store_worker_int.h"
 
-/* KEYS seen, stream, counters (+ one more when EXTRA names it, and then
- * the handler histogram as a fifth). */
-static int step_keys(struct store *st, const struct store_event *ev, const char *extra,
-                     char keys[5][STORE_KEY_MAX], size_t klen[5])
+/* KEYS seen, stream, counters of BEGIN. */
+static int step_keys(struct store *st, const struct store_event *ev, char keys[3][STORE_KEY_MAX],
+                     size_t klen[3])
 {
     int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, ev->route, ev->source, ev->event_id,
                             ev->event_id_len);
 
     if (sl < 0 || store_key_stream(st, keys[1], STORE_KEY_MAX, ev->route, ev->stream_tenant) < 0 ||
-        store_key_route(st, keys[2], STORE_KEY_MAX, ev->route, "counters") < 0 ||
-        (extra && store_key_route(st, keys[3], STORE_KEY_MAX, ev->route, extra) < 0) ||
-        (extra &&
-         store_key_route(st, keys[4], STORE_KEY_MAX, ev->route, STORE_HANDLER_HIST_KEY) < 0))
+        store_key_route(st, keys[2], STORE_KEY_MAX, ev->route, "counters") < 0)
         return HOOKD_ETOO_LARGE;
     klen[0] = (size_t)sl, klen[1] = strlen(keys[1]), klen[2] = strlen(keys[2]);
-    klen[3] = extra ? strlen(keys[3]) : 0;
-    klen[4] = extra ? strlen(keys[4]) : 0;
     return 0;
-}
-
-/* The three sample arguments of LUA_OBSERVE ("" when SMP is NULL). */
-static void add_sample(const char **argv, size_t *len, int *n,
-                       const struct store_handler_sample *smp, char *num, size_t cap)
-{
-    snprintf(num, cap, "%lld", smp ? smp->sum_us : 0LL);
-    store_arg_add(argv, len, n, smp ? smp->bucket_field : "", smp ? strlen(smp->bucket_field) : 0);
-    store_arg_add(argv, len, n, smp ? smp->sum_field : "", smp ? strlen(smp->sum_field) : 0);
-    store_arg_add(argv, len, n, num, strlen(num));
 }
 
 int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out)
 {
-    char keys[5][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24], group[STORE_GROUP_MAX];
-    size_t klen[5], len[3 + 3 + 5];
+    char keys[3][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24], group[STORE_GROUP_MAX];
+    size_t klen[3], len[3 + 3 + 5];
     const char *argv[3 + 3 + 5];
     int n = 3, rc;
     redisReply *r;
 
     memset(out, 0, sizeof *out);
-    if ((rc = step_keys(st, ev, NULL, keys, klen)) < 0)
+    if ((rc = step_keys(st, ev, keys, klen)) < 0)
         return rc;
     for (int i = 0; i < 3; i++)
         store_arg_add(argv, len, &n, keys[i], klen[i]);
@@ -109,83 +95,177 @@ static bool dead_own_field(const char *name)
     return false;
 }
 
-/* The arguments after the keys: FINISH stream_id, group, now, ttl, sample;
- * RETRY stream_id, group, now, due, last_error, member, ttl, sample; DEAD
- * stream_id, group, now, reason, last_error, attempts, ttl, sample, fields. */
-static int step_args(const struct store_outcome *o, struct store_step *c, int ml)
+void store_steps_free(struct store_steps *c)
 {
-    const struct store_event *ev = o->ev;
-    const char **argv = c->argv;
-    size_t *len = c->len;
-    int n = c->argc;
-
-    ADD_STR(ev->stream_id), ADD_STR(store_group(ev->route, c->group, sizeof c->group)),
-        ADD_STR(c->now);
-    if (o->kind == STORE_RETRY) {
-        ADD_STR(c->due), ADD_STR(o->last_error ? o->last_error : "");
-        store_arg_add(argv, len, &n, c->member, (size_t)ml);
-    } else if (o->kind == STORE_DEAD) {
-        ADD_STR(o->reason), ADD_STR(o->last_error ? o->last_error : ""), ADD_STR(c->att);
-    }
-    ADD_STR(c->ttl);
-    add_sample(argv, len, &n, o->smp, c->us, sizeof c->us);
-    for (size_t i = 0; o->kind == STORE_DEAD && i < ev->nfields; i++) {
-        if (dead_own_field(ev->names[i]))
-            continue;
-        ADD_STR(ev->names[i]);
-        store_arg_add(argv, len, &n, ev->values[i], ev->value_lens[i]);
-    }
-    return n;
+    if (!c)
+        return;
+    free(c->argv), free(c->len), free(c->keys), free(c->nums), free(c->members);
+    free(c->hist);
+    memset(c, 0, sizeof *c);
 }
 
-int store_step_build(struct store *st, const struct store_outcome *o, struct store_step *c)
+/* Adds INC to the summed histogram field NAME of C (at most 2 per event). */
+static void hist_add(struct store_steps *c, const char *name, long long inc)
 {
-    static const enum store_script which[] = {
-        [STORE_FINISH] = SCRIPT_FINISH, [STORE_RETRY] = SCRIPT_RETRY, [STORE_DEAD] = SCRIPT_DEAD};
-    size_t klen[5];
-    int rc, ml = 0;
+    size_t i = 0;
 
-    c->which = which[o->kind];
-    c->nkeys = 5, c->argc = 3;
-    if ((rc = step_keys(st, o->ev, o->kind == STORE_RETRY ? "retry" : "dead", c->keys, klen)) < 0)
-        return rc;
-    if (o->kind == STORE_RETRY && (ml = retry_member(o->ev, c->member, sizeof c->member)) < 0)
-        return HOOKD_ETOO_LARGE;
-    for (int i = 0; i < 5; i++)
-        store_arg_add(c->argv, c->len, &c->argc, c->keys[i], klen[i]);
-    snprintf(c->now, sizeof c->now, "%lld", (long long)store_wall_ms());
-    snprintf(c->due, sizeof c->due, "%lld", (long long)o->due_ms);
-    snprintf(c->att, sizeof c->att, "%d", o->attempts);
-    snprintf(c->ttl, sizeof c->ttl, "%lld", (long long)o->ttl_s);
-    c->argc = step_args(o, c, ml);
+    while (i < c->nhist && strcmp(c->hist[i].field, name) != 0)
+        i++;
+    if (i == c->nhist)
+        snprintf(c->hist[c->nhist++].field, sizeof c->hist[0].field, "%s", name);
+    c->hist[i].n += inc;
+}
+
+/* The arguments of outcome O (event I of the batch) after the globals:
+ * 'f' stream_id | 'r' stream_id due last_error member | 'd' stream_id
+ * reason last_error attempts nfields fields... */
+static int step_args(struct store_steps *c, const struct store_outcome *o, size_t i)
+{
+    static const char *const kind[] = {[STORE_FINISH] = "f", [STORE_RETRY] = "r",
+                                       [STORE_DEAD] = "d"};
+    const struct store_event *ev = o->ev;
+    const char **argv = c->argv;
+    size_t *len = c->len, nf = 0;
+    int n = c->argc, ml = 0;
+
+    ADD_STR(kind[o->kind]), ADD_STR(ev->stream_id);
+    if (o->kind == STORE_RETRY) {
+        if ((ml = retry_member(ev, c->members[i], STORE_MEMBER_MAX)) < 0)
+            return HOOKD_ETOO_LARGE;
+        snprintf(c->nums[2 * i], sizeof c->nums[0], "%lld", (long long)o->due_ms);
+        ADD_STR(c->nums[2 * i]), ADD_STR(o->last_error ? o->last_error : "");
+        store_arg_add(argv, len, &n, c->members[i], (size_t)ml);
+    } else if (o->kind == STORE_DEAD) {
+        for (size_t f = 0; f < ev->nfields; f++)
+            nf += !dead_own_field(ev->names[f]);
+        snprintf(c->nums[2 * i], sizeof c->nums[0], "%d", o->attempts);
+        snprintf(c->nums[2 * i + 1], sizeof c->nums[0], "%zu", 2 * nf);
+        ADD_STR(o->reason), ADD_STR(o->last_error ? o->last_error : "");
+        ADD_STR(c->nums[2 * i]), ADD_STR(c->nums[2 * i + 1]);
+        for (size_t f = 0; f < ev->nfields; f++) {
+            if (dead_own_field(ev->names[f]))
+                continue;
+            ADD_STR(ev->names[f]);
+            store_arg_add(argv, len, &n, ev->values[f], ev->value_lens[f]);
+        }
+    }
+    c->argc = n;
     return 0;
 }
 
-int store_step_reply(enum store_script which, const redisReply *r, bool *applied)
+/* KEYS counters, handler_hist, retry, dead of ROUTE into c->keys[0..4). */
+static int batch_keys(struct store *st, const char *route, struct store_steps *c)
 {
-    if (r->type == REDIS_REPLY_INTEGER) {
-        if (applied)
-            *applied = r->integer == 1;
-        return 0;
+    static const char *const what[] = {"counters", STORE_HANDLER_HIST_KEY, "retry", "dead"};
+
+    for (int i = 0; i < 4; i++) {
+        if (store_key_route(st, c->keys[i], STORE_KEY_MAX, route, what[i]) < 0)
+            return HOOKD_ETOO_LARGE;
+        store_arg_add(c->argv, c->len, &c->argc, c->keys[i], strlen(c->keys[i]));
     }
-    log_msg(LOG_ERROR, EV_ERROR, "Redis worker script %d: unexpected reply type %d%s%.200s",
-            (int)which, r->type, r->type == REDIS_REPLY_ERROR ? ": " : "",
+    return 0;
+}
+
+static int steps_alloc(struct store_steps *c, size_t n)
+{
+    size_t cap = 3 + 4 + 2 * n + 4 + 4 * n + n * (6 + 2 * STORE_EVENT_MAX_FIELDS);
+
+    memset(c, 0, sizeof *c);
+    c->argv = calloc(cap, sizeof *c->argv);
+    c->len = calloc(cap, sizeof *c->len);
+    c->keys = malloc((4 + 2 * n) * sizeof *c->keys);
+    c->nums = calloc(2 * n + 3, sizeof *c->nums);
+    c->members = malloc(n * sizeof *c->members);
+    c->hist = calloc(2 * n, sizeof *c->hist);
+    return c->argv && c->len && c->keys && c->nums && c->members && c->hist ? 0 : HOOKD_ENOMEM;
+}
+
+/* The globals after the keys: group, now, ttl, nhist, (field, n)... */
+static void batch_globals(struct store_steps *c, const struct store_outcome *o, size_t n)
+{
+    char *now = c->nums[2 * n], *ttl = c->nums[2 * n + 1], *nh = c->nums[2 * n + 2];
+    const char *g = store_group(o->ev->route, c->group, sizeof c->group);
+
+    snprintf(now, sizeof c->nums[0], "%lld", (long long)store_wall_ms());
+    snprintf(ttl, sizeof c->nums[0], "%lld", (long long)o->ttl_s);
+    snprintf(nh, sizeof c->nums[0], "%zu", c->nhist);
+    store_arg_add(c->argv, c->len, &c->argc, g, strlen(g));
+    store_arg_add(c->argv, c->len, &c->argc, now, strlen(now));
+    store_arg_add(c->argv, c->len, &c->argc, ttl, strlen(ttl));
+    store_arg_add(c->argv, c->len, &c->argc, nh, strlen(nh));
+    for (size_t i = 0; i < c->nhist; i++) {
+        snprintf(c->hist[i].num, sizeof c->hist[i].num, "%lld", c->hist[i].n);
+        store_arg_add(c->argv, c->len, &c->argc, c->hist[i].field, strlen(c->hist[i].field));
+        store_arg_add(c->argv, c->len, &c->argc, c->hist[i].num, strlen(c->hist[i].num));
+    }
+}
+
+int store_steps_build(struct store *st, const struct store_outcome *o, size_t n,
+                      struct store_steps *c)
+{
+    int rc = n > 0 ? steps_alloc(c, n) : HOOKD_ESTATE;
+
+    c->argc = 3;
+    if (rc < 0 || (rc = batch_keys(st, o[0].ev->route, c)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        char *k = c->keys[4 + 2 * i], *sk = c->keys[5 + 2 * i];
+        const struct store_event *ev = o[i].ev;
+        int sl = store_key_seen(st, k, STORE_KEY_MAX, ev->route, ev->source, ev->event_id,
+                                ev->event_id_len);
+        if (strcmp(ev->route, o[0].ev->route) != 0)
+            return HOOKD_ESTATE; /* one route per call: one hash slot */
+        if (sl < 0 || store_key_stream(st, sk, STORE_KEY_MAX, ev->route, ev->stream_tenant) < 0)
+            return HOOKD_ETOO_LARGE;
+        store_arg_add(c->argv, c->len, &c->argc, k, (size_t)sl);
+        store_arg_add(c->argv, c->len, &c->argc, sk, strlen(sk));
+        if (o[i].smp) {
+            hist_add(c, o[i].smp->bucket_field, 1);
+            hist_add(c, o[i].smp->sum_field, o[i].smp->sum_us);
+        }
+    }
+    c->nkeys = c->argc - 3;
+    batch_globals(c, o, n);
+    for (size_t i = 0; i < n; i++)
+        if ((rc = step_args(c, &o[i], i)) < 0)
+            return rc;
+    return 0;
+}
+
+int store_steps_reply(const redisReply *r, size_t n, bool *applied)
+{
+    bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == n;
+
+    for (size_t i = 0; ok && i < n; i++)
+        ok = r->element[i]->type == REDIS_REPLY_INTEGER;
+    for (size_t i = 0; ok && applied && i < n; i++)
+        applied[i] = r->element[i]->integer == 1;
+    if (ok)
+        return 0;
+    log_msg(LOG_ERROR, EV_ERROR, "Redis OUTCOMES script: unexpected reply type %d%s%.200s",
+            r->type, r->type == REDIS_REPLY_ERROR ? ": " : "",
             r->type == REDIS_REPLY_ERROR ? r->str : "");
     return HOOKD_EREDIS_REPLY;
 }
 
-int store_outcome(struct store *st, const struct store_outcome *o, bool *applied)
+int store_outcomes(struct store *st, const struct store_outcome *o, size_t n, bool *applied)
 {
-    struct store_step c;
+    struct store_steps c;
     redisReply *r;
     int rc;
 
-    if ((rc = store_step_build(st, o, &c)) == 0 &&
-        (r = store_script(st, c.which, c.nkeys, c.argc, c.argv, c.len, &rc))) {
-        rc = store_step_reply(c.which, r, applied);
+    if ((rc = store_steps_build(st, o, n, &c)) == 0 &&
+        (r = store_script(st, SCRIPT_OUTCOMES, c.nkeys, c.argc, c.argv, c.len, &rc))) {
+        rc = store_steps_reply(r, n, applied);
         freeReplyObject(r);
     }
+    store_steps_free(&c);
     return rc;
+}
+
+int store_outcome(struct store *st, const struct store_outcome *o, bool *applied)
+{
+    return store_outcomes(st, o, 1, applied);
 }
 
 int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s,

@@ -1,7 +1,7 @@
 /*
  * store_streams.c — a worker thread's fair reads over a route's streams
  * (see store_streams.h). Key names come from store_keys.c, the read step
- * is SCRIPT_READ in store_scripts.c.
+ * is SCRIPT_READ in store_scripts_worker.c.
  *
  * Why a Lua step for the read: XREADGROUP over several streams with COUNT 1
  * hands out one entry *per stream*, so a thread would take a batch as wide
@@ -119,7 +119,7 @@ struct read_cmd {
     char (*keys)[STORE_KEY_MAX]; /* owned: paused, counters, the W streams */
     const char **argv;           /* owned */
     size_t *len;                 /* owned */
-    char seen[STORE_KEY_MAX], now[24], ttl[24], key_max[16], fields_max[16];
+    char seen[STORE_KEY_MAX], now[24], ttl[24], key_max[16], fields_max[16], count[24];
     char group[STORE_GROUP_MAX];
 };
 
@@ -128,12 +128,12 @@ static void read_cmd_free(struct read_cmd *c)
     free(c->keys), free(c->argv), free(c->len);
 }
 
-/* Builds the call; START_ NULL: read only, no BEGIN. */
+/* Builds the call for up to CAP entries; START_ NULL: read only, no BEGIN. */
 static int read_cmd_build(struct store *st, const struct store_streams *s, const char *consumer,
-                          size_t start, size_t w, const struct store_start *start_,
+                          size_t start, size_t w, const struct store_start *start_, size_t cap,
                           struct read_cmd *c)
 {
-    size_t nargs = w + 2 + 3 + 8;
+    size_t nargs = w + 2 + 3 + 9;
 
     memset(c, 0, sizeof *c);
     c->start = start, c->w = w, c->argc = 3;
@@ -156,10 +156,11 @@ static int read_cmd_build(struct store *st, const struct store_streams *s, const
     snprintf(c->ttl, sizeof c->ttl, "%lld", (long long)(start_ ? start_->ttl_s : 0));
     snprintf(c->key_max, sizeof c->key_max, "%d", STORE_KEY_MAX);
     snprintf(c->fields_max, sizeof c->fields_max, "%d", STORE_EVENT_MAX_FIELDS);
+    snprintf(c->count, sizeof c->count, "%zu", cap > 0 ? cap : 1);
     const char *args[] = {store_group(s->route, c->group, sizeof c->group), consumer, c->seen,
                           c->now,      c->ttl,       start_ ? start_->token : "",
-                          c->key_max,  c->fields_max};
-    for (size_t i = 0; i < 8; i++)
+                          c->key_max,  c->fields_max, c->count};
+    for (size_t i = 0; i < 9; i++)
         store_arg_add(c->argv, c->len, &c->argc, args[i], strlen(args[i]));
     return 0;
 }
@@ -203,31 +204,53 @@ static int take_begin(struct store *st, const redisReply *r, const struct store_
     return 0;
 }
 
-/* The reply R (not freed) to call C: *hit is the index (from c->start) of
- * the stream that gave out->ev. */
+/* One {i, [entry], begin} item of the read's reply into OUT[*n] (when it
+ * parses: malformed entries are acked and logged); *hit: its stream's
+ * index from c->start. */
+static int read_item(struct store *st, struct store_streams *s, const struct read_cmd *c,
+                     const redisReply *it, struct store_taken *out, size_t *n, size_t *hit)
+{
+    struct store_taken *t = &out[*n];
+    size_t got = 0;
+    int rc;
+
+    if (!store_reply_array(it, 3) || it->element[0]->type != REDIS_REPLY_INTEGER ||
+        it->element[0]->integer < 1 || (size_t)it->element[0]->integer > c->w)
+        return HOOKD_EREDIS_REPLY;
+    *hit = (size_t)it->element[0]->integer - 1;
+    memset(t, 0, sizeof *t);
+    store_take_entries(st, s->route, s->tenants[(c->start + *hit) % s->n], it->element[1], &t->ev,
+                       1, &got);
+    if (!t->ev)
+        return 0;
+    if ((rc = take_begin(st, it->element[2], t->ev, t)) < 0) {
+        store_event_free(t->ev); /* pending: claimed after visibility_timeout */
+        t->ev = NULL;
+        return rc;
+    }
+    (*n)++;
+    return 0;
+}
+
+/* The reply R (not freed) to call C: up to CAP entries into OUT, *n of
+ * them; *hit is the index (from c->start) of the stream of the last one. */
 static int read_reply(struct store *st, struct store_streams *s, const struct read_cmd *c,
-                      const redisReply *r, struct store_taken *out, size_t *hit)
+                      const redisReply *r, struct store_taken *out, size_t cap, size_t *n,
+                      size_t *hit)
 {
     char word[16];
-    size_t got = 0;
     int rc = HOOKD_EREDIS_REPLY;
 
+    *n = 0;
     if (!store_reply_array(r, 1) || !store_reply_text(r->element[0], word, sizeof word))
         goto out;
     rc = 0;
     if (strcmp(word, "paused") == 0)
         s->paused = true;
-    else if (strcmp(word, "event") == 0 && store_reply_array(r, 3) &&
-             r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 1 &&
-             (size_t)r->element[1]->integer <= c->w) {
-        *hit = (size_t)r->element[1]->integer - 1;
-        store_take_entries(st, s->route, s->tenants[(c->start + *hit) % s->n], r->element[2],
-                           &out->ev, 1, &got);
-        if (out->ev && r->elements > 3 && (rc = take_begin(st, r->element[3], out->ev, out)) < 0) {
-            store_event_free(out->ev); /* pending: claimed after visibility_timeout */
-            out->ev = NULL;
-        }
-    } else if (strcmp(word, "none") != 0)
+    else if (strcmp(word, "events") == 0)
+        for (size_t i = 1; rc == 0 && i < r->elements && *n < cap; i++)
+            rc = read_item(st, s, c, r->element[i], out, n, hit);
+    else if (strcmp(word, "none") != 0)
         rc = HOOKD_EREDIS_REPLY;
 out:
     if (rc == HOOKD_EREDIS_REPLY)
@@ -238,7 +261,7 @@ out:
 }
 
 /* After a read's answer: the round-robin position moves past the stream
- * that gave an entry. */
+ * that gave the last entry. */
 static void advance(struct store_streams *s, const struct read_cmd *c, size_t hit)
 {
     s->next = (c->start + hit + 1) % s->n;
@@ -247,15 +270,16 @@ static void advance(struct store_streams *s, const struct read_cmd *c, size_t hi
 
 static int read_window(struct store *st, struct store_streams *s, const char *consumer,
                        size_t start, size_t w, const struct store_start *start_,
-                       struct store_taken *out)
+                       struct store_taken *out, size_t cap, size_t *n)
 {
     struct read_cmd c;
     redisReply *r = NULL;
     size_t hit = 0;
-    int rc = read_cmd_build(st, s, consumer, start, w, start_, &c);
+    int rc = read_cmd_build(st, s, consumer, start, w, start_, cap, &c);
 
-    if (rc == 0 && (r = store_script(st, SCRIPT_READ, (int)w + 2, c.argc, c.argv, c.len, &rc)) &&
-        (rc = read_reply(st, s, &c, r, out, &hit)) == 0 && out->ev)
+    if (rc == 0 && (r = store_script(st, SCRIPT_READ, (int)w + 2, c.argc, c.argv, c.len, &rc)))
+        rc = read_reply(st, s, &c, r, out, cap, n, &hit);
+    if (*n > 0)
         advance(s, &c, hit);
     freeReplyObject(r);
     read_cmd_free(&c);
@@ -263,13 +287,14 @@ static int read_window(struct store *st, struct store_streams *s, const char *co
 }
 
 int store_read_begin(struct store *st, struct store_streams *s, const char *consumer,
-                     const struct store_start *start, struct store_taken *out)
+                     const struct store_start *start, struct store_taken *out, size_t cap,
+                     size_t *n)
 {
-    memset(out, 0, sizeof *out);
+    *n = 0;
     for (size_t done = 0; done < s->n; done += STORE_READ_WINDOW) {
         size_t w = s->n - done < STORE_READ_WINDOW ? s->n - done : STORE_READ_WINDOW;
-        int rc = read_window(st, s, consumer, (s->next + done) % s->n, w, start, out);
-        if (rc < 0 || out->ev || s->paused)
+        int rc = read_window(st, s, consumer, (s->next + done) % s->n, w, start, out, cap, n);
+        if (rc < 0 || *n > 0 || s->paused)
             return rc;
     }
     return 0;
@@ -278,10 +303,11 @@ int store_read_begin(struct store *st, struct store_streams *s, const char *cons
 int store_read_fair(struct store *st, struct store_streams *s, const char *consumer,
                     struct store_event **out)
 {
-    struct store_taken t;
-    int rc = store_read_begin(st, s, consumer, NULL, &t);
+    struct store_taken t = {0};
+    size_t n = 0;
+    int rc = store_read_begin(st, s, consumer, NULL, &t, 1, &n);
 
-    *out = t.ev;
+    *out = n ? t.ev : NULL;
     return rc;
 }
 
@@ -290,38 +316,41 @@ bool store_streams_fresh(const struct store_streams *s)
     return s->checked_ms && store_now_ms() - s->checked_ms < STORE_STREAMS_REFRESH_MS;
 }
 
-int store_outcome_then_read(struct store *st, const struct store_outcome *o, bool *applied,
-                            struct store_streams *s, const char *consumer,
-                            const struct store_start *start, struct store_taken *next, int *read_rc)
+int store_outcomes_then_read(struct store *st, const struct store_outcome *o, size_t no,
+                             bool *applied, struct store_streams *s, const char *consumer,
+                             const struct store_start *start, struct store_taken *next,
+                             size_t cap, size_t *nnext, int *read_rc)
 {
-    struct store_step step;
+    struct store_steps steps;
     struct read_cmd c;
     redisReply *replies[2] = {NULL, NULL};
     int rcs[2], rc;
     size_t hit = 0;
 
-    memset(next, 0, sizeof *next);
+    *nnext = 0;
     memset(&c, 0, sizeof c); /* read_cmd_free of it does nothing */
     *read_rc = HOOKD_ETOO_LARGE;
     if (s->n > STORE_READ_WINDOW ||
-        (*read_rc = read_cmd_build(st, s, consumer, s->next, s->n, start, &c)) < 0) {
+        (*read_rc = read_cmd_build(st, s, consumer, s->next, s->n, start, cap, &c)) < 0) {
         read_cmd_free(&c);
-        return store_outcome(st, o, applied); /* the read is left to the caller */
+        return store_outcomes(st, o, no, applied); /* the read is left to the caller */
     }
-    if ((rc = store_step_build(st, o, &step)) == 0) {
-        const enum store_script which[2] = {step.which, SCRIPT_READ};
-        const int nkeys[2] = {step.nkeys, (int)s->n + 2};
-        const struct store_argv cmds[2] = {{step.argc, step.argv, step.len},
+    if ((rc = store_steps_build(st, o, no, &steps)) == 0) {
+        const enum store_script which[2] = {SCRIPT_OUTCOMES, SCRIPT_READ};
+        const int nkeys[2] = {steps.nkeys, (int)s->n + 2};
+        const struct store_argv cmds[2] = {{steps.argc, steps.argv, steps.len},
                                            {c.argc, c.argv, c.len}};
         store_scripts_pipeline(st, 2, which, nkeys, cmds, replies, rcs, NULL);
         if ((rc = rcs[0]) == 0)
-            rc = store_step_reply(step.which, replies[0], applied);
-        if ((*read_rc = rcs[1]) == 0 &&
-            (*read_rc = read_reply(st, s, &c, replies[1], next, &hit)) == 0 && next->ev)
+            rc = store_steps_reply(replies[0], no, applied);
+        if ((*read_rc = rcs[1]) == 0)
+            *read_rc = read_reply(st, s, &c, replies[1], next, cap, nnext, &hit);
+        if (*nnext > 0)
             advance(s, &c, hit);
     } else {
         *read_rc = rc;
     }
+    store_steps_free(&steps);
     freeReplyObject(replies[0]), freeReplyObject(replies[1]);
     read_cmd_free(&c);
     return rc;

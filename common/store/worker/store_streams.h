@@ -15,10 +15,13 @@
  *                     position, first entry wins; the position moves past
  *                     it. A tenant with 100 000 entries waiting is read as
  *                     often as one with a single entry.
- *   store_read_begin  the same step, which also runs BEGIN on the entry it
- *                     hands out (the worker's read: one round trip less).
- *   store_outcome_then_read  an outcome step (store_outcome) and the next
- *                     store_read_begin in one write: one round trip for both.
+ *   store_read_begin  the same step for up to CAP entries (one per stream
+ *                     per pass, round robin), which also runs BEGIN on the
+ *                     entries it hands out (the worker's read: one round
+ *                     trip less, and one call for a batch).
+ *   store_outcomes_then_read  a batch of outcome steps (store_outcomes) and
+ *                     the next store_read_begin in one write: one round
+ *                     trip for both.
  *   store_read_wait   nothing anywhere: one blocking XREADGROUP COUNT 1 over
  *                     every stream of the route (may hand out one entry per
  *                     stream that received one meanwhile; usually one).
@@ -80,24 +83,28 @@ struct store_taken {
     struct store_begin_result b;
 };
 
-/* store_read_fair with BEGIN (START) on the entry handed out, in the same
- * step; an entry BEGIN cannot name (see SCRIPT_READ) comes back not begun. */
+/* Up to CAP entries, round robin over the streams (one per stream per
+ * pass), into OUT[0..*n), with BEGIN (START) on each in the same step; an
+ * entry BEGIN cannot name (see SCRIPT_READ) comes back not begun. *n 0:
+ * none, or the route is paused (s->paused then says so). */
 int store_read_begin(struct store *st, struct store_streams *s, const char *consumer,
-                     const struct store_start *start, struct store_taken *out);
+                     const struct store_start *start, struct store_taken *out, size_t cap,
+                     size_t *n);
 
 /* True when S's tenants and paused flag are recent enough that
  * store_streams_refresh would not ask Redis (a read now uses them as is). */
 bool store_streams_fresh(const struct store_streams *s);
 
-/* The outcome step O, then store_read_begin on S, pipelined (S must have at
- * most STORE_READ_WINDOW streams). Returns the outcome's result, as
- * store_outcome; *read_rc is the read's (0: NEXT is its answer, and
- * s->paused says when the route was found paused). The read runs even when
- * the outcome failed: its entry is then the caller's all the same. */
-int store_outcome_then_read(struct store *st, const struct store_outcome *o, bool *applied,
-                            struct store_streams *s, const char *consumer,
-                            const struct store_start *start, struct store_taken *next,
-                            int *read_rc);
+/* The outcome steps O[0..no) (store_outcomes), then store_read_begin on S
+ * for up to CAP entries, pipelined (S must have at most STORE_READ_WINDOW
+ * streams). Returns the outcomes' result, as store_outcomes; *read_rc is
+ * the read's (0: NEXT[0..*nnext) is its answer, and s->paused says when
+ * the route was found paused). The read runs even when the outcomes failed:
+ * its entries are then the caller's all the same. */
+int store_outcomes_then_read(struct store *st, const struct store_outcome *o, size_t no,
+                             bool *applied, struct store_streams *s, const char *consumer,
+                             const struct store_start *start, struct store_taken *next,
+                             size_t cap, size_t *nnext, int *read_rc);
 
 /* Blocks up to BLOCK_MS (> 0, below the store timeout) for new entries on
  * any of the route's streams; up to CAP events into OUT, *n of them. */

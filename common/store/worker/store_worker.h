@@ -96,11 +96,15 @@ struct store_outcome {
     const char *last_error; /* RETRY, DEAD */
     int attempts;           /* DEAD */
 };
-/* SCRIPT_FINISH: processed + XACK. *applied false: it already was.
- * SCRIPT_RETRY: XACK + retry zset at due_ms + last_error.
- * SCRIPT_DEAD: XACK + dead letter. RETRY and DEAD: *applied false when the
- * event was closed or superseded meanwhile (only acked). */
+/* SCRIPT_OUTCOMES, one step: FINISH: processed + XACK; *applied false: it
+ * already was. RETRY: XACK + retry zset at due_ms + last_error. DEAD:
+ * XACK + dead letter. RETRY and DEAD: *applied false when the event was
+ * closed or superseded meanwhile (only acked). */
 int store_outcome(struct store *st, const struct store_outcome *o, bool *applied);
+/* N outcome steps of one route in one call, each decided as if alone, in
+ * order; the counters and the samples' histogram fields are counted once
+ * per call. applied[i] as store_outcome's for o[i]. */
+int store_outcomes(struct store *st, const struct store_outcome *o, size_t n, bool *applied);
 int store_finish(struct store *st, const struct store_event *ev, int64_t ttl_s,
                  const struct store_handler_sample *smp, bool *applied);
 int store_retry(struct store *st, const struct store_event *ev, int64_t due_ms,

@@ -29,26 +29,35 @@ struct store_event *store_event_parse(const char *route, const redisReply *entry
 void store_take_entries(struct store *st, const char *route, const char *tenant,
                         const redisReply *list, struct store_event **out, size_t cap, size_t *n);
 
-#define STORE_STEP_MAXARGS (3 + 5 + 10 + 2 * STORE_EVENT_MAX_FIELDS)
 #define STORE_MEMBER_MAX (STORE_KEY_MAX + 64) /* a retry zset member */
 
-/* An outcome step (FINISH, RETRY or DEAD) as one EVALSHA; argv[0..2] are
- * left for store_script. argv points into the struct and into the event. */
-struct store_step {
-    enum store_script which;
+/* A batch of outcome steps (FINISH, RETRY, DEAD) of one route as one
+ * EVALSHA of SCRIPT_OUTCOMES; argv[0..2] are left for store_script. Owns
+ * its buffers (store_steps_free); argv points into them and into the
+ * events, which must outlive the call. */
+struct store_steps {
     int nkeys, argc;
-    const char *argv[STORE_STEP_MAXARGS];
-    size_t len[STORE_STEP_MAXARGS];
-    char keys[5][STORE_KEY_MAX];
-    char member[STORE_MEMBER_MAX];
-    char now[24], due[24], ttl[24], att[24], us[24];
+    const char **argv;             /* owned */
+    size_t *len;                   /* owned */
+    char (*keys)[STORE_KEY_MAX];   /* owned: 4 + 2 per event */
+    char (*nums)[24];              /* owned: 2 per event, then now, ttl, nhist */
+    char (*members)[STORE_MEMBER_MAX]; /* owned: one per event */
+    struct {
+        char field[64];
+        long long n;
+        char num[24];
+    } *hist; /* owned: the summed samples, 2 per event at most */
+    size_t nhist;
     char group[STORE_GROUP_MAX];
 };
 
-/* Builds the step of O into C: 0 or HOOKD_ETOO_LARGE. */
-int store_step_build(struct store *st, const struct store_outcome *o, struct store_step *c);
-/* Checks the reply R of step WHICH (not freed): 0 with *applied set, or
+/* Builds the N steps of O (all of one route) into C: 0, HOOKD_ENOMEM,
+ * HOOKD_ETOO_LARGE or HOOKD_ESTATE (routes differ). Free C either way. */
+int store_steps_build(struct store *st, const struct store_outcome *o, size_t n,
+                      struct store_steps *c);
+void store_steps_free(struct store_steps *c);
+/* Checks the reply R to N steps (not freed): 0 with applied[0..n) set, or
  * HOOKD_EREDIS_REPLY (logged). */
-int store_step_reply(enum store_script which, const redisReply *r, bool *applied);
+int store_steps_reply(const redisReply *r, size_t n, bool *applied);
 
 #endif
