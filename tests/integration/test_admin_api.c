@@ -28,18 +28,30 @@ static json_t *get_json(struct afx *f, const char *path, int want_status)
     return j;
 }
 
-static json_t *post_replay(struct afx *f, const char *route, const char *body, int want_status)
+/* POST /api/WHAT/ROUTE with BODY (JSON); the answer parsed. */
+static json_t *post_api(struct afx *f, const char *what, const char *route, const char *body,
+                        int want_status)
 {
     struct http_response r = {0};
     char path[128];
     json_t *j;
 
-    snprintf(path, sizeof path, "/api/replay/%s", route);
+    snprintf(path, sizeof path, "/api/%s/%s", what, route);
     ASSERT_INT_EQ(afx_post_json(f, path, body, "application/json", NULL, &r), want_status);
     j = json_loadb(r.body, r.body_len, 0, NULL);
     ASSERT_NOT_NULL(j);
     http_response_free(&r);
     return j;
+}
+
+static json_t *post_replay(struct afx *f, const char *route, const char *body, int want_status)
+{
+    return post_api(f, "replay", route, body, want_status);
+}
+
+static json_t *post_purge(struct afx *f, const char *route, const char *body, int want_status)
+{
+    return post_api(f, "purge", route, body, want_status);
 }
 
 static long long jint(json_t *o, const char *key)
@@ -227,21 +239,6 @@ TEST(admin_api_hostile_ids_are_data)
     ASSERT_INT_EQ(afx_get(&f, "/api/dead/default", AFX_BEARER, &r), 200);
     ASSERT_STR_EQ(http_header(&r, "X-Content-Type-Options"), "nosniff");
     http_response_free(&r);
-}
-
-/* POST /api/purge/ROUTE with BODY (JSON); the answer parsed. */
-static json_t *post_purge(struct afx *f, const char *route, const char *body, int want_status)
-{
-    struct http_response r = {0};
-    char path[128];
-    json_t *j;
-
-    snprintf(path, sizeof path, "/api/purge/%s", route);
-    ASSERT_INT_EQ(afx_post_json(f, path, body, "application/json", NULL, &r), want_status);
-    j = json_loadb(r.body, r.body_len, 0, NULL);
-    ASSERT_NOT_NULL(j);
-    http_response_free(&r);
-    return j;
 }
 
 /* The dashboard's "Purge resolved": only letters whose event was processed
