@@ -621,3 +621,42 @@ TEST(config_fanout_labels_and_hostile_cases)
                  "order_by and fan-out (handler.x) cannot be combined");
     expect_error("[route default]\nhandler.x = exec:/bin/cat\n", "[route default] needs a handler");
 }
+
+/* Keys that belong to another scheme, a scheme's missing key, the wrong
+ * kind of key, and repeated sections: each an error naming file:line and
+ * the key, and none of them silently ignored. */
+TEST(config_keys_of_another_scheme_and_repeated_sections)
+{
+    static const char *const bad[][2] = {
+        {"[source gh]\nscheme = github\nsecret.v1 = s\ntimestamp_format = milliseconds\n",
+         "t.conf:1: timestamp_format: [source gh] applies to scheme hmac only"},
+        {"[source gh]\nscheme = hmac\nsecret.v1 = s\n",
+         "t.conf:1: signature_header: [source gh] (scheme hmac) needs signature_header"},
+        {"[source gh]\nscheme = github\nsecret.v1 = s\npublic_url = https://h.example/x\n",
+         "t.conf:1: public_url: [source gh] applies to schemes twilio and hmac only"},
+        {"[source gh]\nscheme = github\nsecret.v1 = s\ntoken_header = X-Token\n",
+         "t.conf:1: token_header: [source gh] applies to scheme token only"},
+        {"[source gh]\nscheme = github\npublic_key.v1 = "
+         "6aa2f68fe36e67e8e4f83b2ab99bdb57309914eef7a37862f35fca8dab8acbd0\n",
+         "t.conf:3: public_key.v1: [source gh] scheme github verifies with secret.VERSION"},
+        {"[source dc]\nscheme = discord\nsecret.v1 = s\n",
+         "t.conf:3: secret.v1: [source dc] scheme discord verifies with public_key.VERSION"},
+        {"[source dc]\nscheme = discord\npublic_key.v1 = 6aa2f6\n",
+         "t.conf:3: public_key.v1: [source dc] "},
+        {"[source gh]\nscheme = github\nsecret.v1 = s\n[source gh]\n",
+         "t.conf:4: duplicate [source gh]"},
+        {"[route x]\nhandler = drop\n[route x]\n", "t.conf:3: duplicate [route x]"},
+    };
+    char text[1024];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* minimal has [source gh] and [route default]: only the route when
+         * the case has its own gh */
+        const char *tail = strstr(bad[i][0], "[source gh]")
+                               ? "[route default]\nhandler = exec:/bin/true\n"
+                               : minimal;
+        snprintf(text, sizeof text, "%s%s", bad[i][0], tail);
+        expect_error(text, bad[i][1]);
+    }
+}
+
