@@ -5,7 +5,9 @@
 #     function under 60 lines;
 #  3. the layers (docs/architecture.md): a file includes only headers of its
 #     own layer or of the layers below it;
-#  4. clang-format, when installed, as a dry run (advisory, CHECK_FORMAT=1).
+#  4. the docs keep up: every key of the config key table has its row in the
+#     README, every module its name in docs/architecture.md's table;
+#  5. clang-format, when installed, as a dry run (advisory, CHECK_FORMAT=1).
 set -u
 cd "$(dirname "$0")/.."
 status=0
@@ -96,6 +98,21 @@ for f in $SRC; do
         case "$f" in receiver/main.c | receiver/http.c) [ "$t" = receiver/admin ] && bad= ;; esac
         [ -z "$bad" ] || { echo "check: $f includes $t/$inc: against the layers (docs/architecture.md)"; status=1; }
     done
+done
+
+# Docs. A key row is {RCV(name), …} or {SEC_…, "name", …}; its README row
+# starts with | `name` |. A module is a .c file; scheme_NAME.c files are
+# named by the table's `scheme_NAME`.
+keys=$(sed -n -e 's/^[[:space:]]*{R[A-Z][A-Z](\([a-z_]*\)),.*/\1/p' \
+    -e 's/^[[:space:]]*{S[A-Z][A-Z](\([a-z_]*\)),.*/\1/p' \
+    -e 's/^[[:space:]]*{SEC_[A-Z]*, "\([a-z_]*\)",.*/\1/p' common/config/config_keys.c | sort -u)
+for k in $keys; do
+    grep -q "^| \`$k\` |" README.md || { echo "check: config key $k has no row in README.md"; status=1; }
+done
+for f in $(find common receiver workers hookctl tools -name '*.c' -not -name 'scheme_*.c' | sort); do
+    m=$(basename "$f" .c)
+    grep -q "\`$m\`" docs/architecture.md ||
+        { echo "check: module $f is not in docs/architecture.md's table"; status=1; }
 done
 
 if command -v clang-format >/dev/null 2>&1 && [ "${CHECK_FORMAT:-0}" = 1 ]; then
