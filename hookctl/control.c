@@ -48,6 +48,16 @@ static int set_paused(struct ctl *c, int argc, char **argv, bool paused)
         ctl_err("usage: hookctl %s ROUTE", word);
         return CTL_USAGE;
     }
+    /* The flag is the route's (ingress and every handler of it): a
+     * ROUTE:LABEL would pause them all while saying it paused one. */
+    const char *colon = strchr(argv[0], ':');
+    if (colon) {
+        ctl_err("%s: %s is one handler of route %.*s; %s acts on the whole route (ingress and "
+                "every handler): hookctl %s %.*s",
+                word, argv[0], (int)(colon - argv[0]), argv[0], word, word,
+                (int)(colon - argv[0]), argv[0]);
+        return CTL_USAGE;
+    }
     if (!ctl_route(c, argv[0]))
         return CTL_USAGE;
     if ((rc = ctl_store(c)) != 0)

@@ -323,7 +323,7 @@ TEST_T(fanout_worker_of_one_handler_killed_mid_event, 60)
     proc_stop(wa);
 }
 
-TEST_T(fanout_worker_refuses_unknown_label, 20)
+TEST_T(fanout_unknown_label_and_pause_of_one_handler, 20)
 {
     struct fixture f;
     char *out = NULL;
@@ -334,6 +334,14 @@ TEST_T(fanout_worker_refuses_unknown_label, 20)
     ASSERT_INT_EQ(harness_run(argv, &out, 10000), 2);
     ASSERT_STR_CONTAINS(out, "[route default] has no handler.nope");
     free(out);
+    /* pause is the route's flag: for ROUTE:LABEL hookctl says so and sets
+     * nothing, rather than pausing every handler while naming one. */
+    const char *pause[] = {harness_bin("hookctl"), "-c", f.config_path, "pause", "default:audit",
+                           NULL};
+    ASSERT_INT_EQ(harness_run(pause, &out, 10000), 2);
+    ASSERT_STR_CONTAINS(out, "hookctl pause default");
+    free(out);
+    ASSERT_INT_EQ(redis_int(f.rc, "EXISTS hookd:{default}:paused"), 0);
 }
 
 /* The persistent handler's DIR/runs ("ID ATTEMPT PID" lines): the lines
