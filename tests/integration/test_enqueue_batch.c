@@ -366,3 +366,33 @@ TEST_T(enqueue_batch_old_and_new_duplicates_in_one_call, 30)
     ASSERT_INT_EQ(wfx_counter(&f, "default", "backlog"), 4);
     ASSERT_INT_EQ(wfx_counter(&f, "default", "duplicates"), 2);
 }
+
+/* The paused flag and the records share the call's first EXISTS: on a
+ * paused route a redelivery is still a duplicate and a new event paused;
+ * resumed, the same call queues the new one. */
+TEST_T(enqueue_batch_paused_route_still_answers_duplicates, 30)
+{
+    struct wfx f;
+    struct batch b;
+
+    wfx_start(&f, config, NULL);
+    wfx_enqueue(&f, "default", "ev-a", "{}");
+    freeReplyObject(redisCommand(f.rc, "SET hookd:{default}:paused 1"));
+    batch_init(&b);
+    store_enqueue_many(f.st, 2, b.jobs, 0, 0); /* ev-a (seen), ev-b (new) */
+    ASSERT_INT_EQ(b.job[0].rc, 0);
+    ASSERT_INT_EQ(b.job[0].res.status, ENQ_DUPLICATE);
+    ASSERT_INT_EQ(b.job[0].res.backlog, 1);
+    ASSERT_INT_EQ(b.job[1].rc, 0);
+    ASSERT_INT_EQ(b.job[1].res.status, ENQ_PAUSED);
+    ASSERT_INT_EQ(stream_len(&f), 1);
+    freeReplyObject(redisCommand(f.rc, "DEL hookd:{default}:paused"));
+    batch_init(&b);
+    store_enqueue_many(f.st, 2, b.jobs + 1, 0, 0); /* ev-b, ev-c: both new */
+    ASSERT_INT_EQ(b.job[1].res.status, ENQ_QUEUED);
+    ASSERT_INT_EQ(b.job[2].res.status, ENQ_QUEUED);
+    ASSERT_INT_EQ(b.job[2].res.backlog, 3);
+    ASSERT_INT_EQ(stream_len(&f), 3);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "duplicates"), 1);
+    ASSERT_INT_EQ(wfx_counter(&f, "default", "received"), 3);
+}

@@ -78,10 +78,12 @@
  * by one EXISTS first: when none exists (no duplicate in the call, the
  * usual case) an event is tested again only when an earlier event of the
  * same call created its record (the same id twice in one batch: the
- * second is a duplicate of the first, as if each ran alone). A call of
- * more than 512 events (more than a committed batch holds) tests each.
- * A record's TTL is one PEXPIREAT at Redis's TIME + ttl_s, computed once
- * per call (EXPIRE is rewritten into PEXPIREAT for every key it sets).
+ * second is a duplicate of the first, as if each ran alone). The paused
+ * flag rides on that EXISTS: only when it counts something are the flag
+ * and the records tested apart. A call of more than 512 events (more than
+ * a committed batch holds) tests each. A record's TTL is one PEXPIREAT at
+ * Redis's TIME + ttl_s, computed at the call's first new event (EXPIRE is
+ * rewritten into PEXPIREAT for every key it sets).
  *
  * An event with a tenant ('t') goes to its tenant's stream, whose name
  * joins the tenants set; once the route has tenants_max tenants, new ones
@@ -102,12 +104,13 @@
 static const char enqueue_lua[] =
     "local A, K = ARGV, KEYS\n"
     "local ttl, wm, tmax, route, n = A[1], tonumber(A[2]), tonumber(A[3]), A[4], tonumber(A[5])\n"
-    "local paused = redis.call('EXISTS', K[2]) == 1\n"
-    "local clock = redis.call('TIME')\n"
-    "local expire_at = string.format('%.0f',\n"
-    "  clock[1] * 1000 + math.floor(clock[2] / 1000) + ttl * 1000)\n"
+    "local paused, anydup = false, n > 512\n"
+    "if anydup or redis.call('EXISTS', K[2], unpack(K, 5, 4 + n)) > 0 then\n"
+    "  paused = redis.call('EXISTS', K[2]) == 1\n"
+    "  anydup = anydup or (n > 0 and redis.call('EXISTS', unpack(K, 5, 4 + n)) > 0)\n"
+    "end\n"
+    "local expire_at\n"
     "local backlog = tonumber(redis.call('HGET', K[1], 'backlog') or '0')\n"
-    "local anydup = n > 512 or (n > 0 and redis.call('EXISTS', unpack(K, 5, 4 + n)) > 0)\n"
     "local out, dup, over, queued, ver, made = {backlog}, 0, 0, 0, {}, {}\n"
     "local lsrc, lsv, lvk\n"
     "local a, k = 6, 5 + n\n"
@@ -177,6 +180,11 @@ static const char enqueue_lua[] =
     "        end\n"
     "        redis.call('HSET', seen, 'order_list', order)\n"
     "        if hold then redis.call('HSET', seen, 'order_hold', '1') end\n"
+    "      end\n"
+    "      if not expire_at then\n"
+    "        local t = redis.call('TIME')\n"
+    "        expire_at = string.format('%.0f',\n"
+    "          t[1] * 1000 + math.floor(t[2] / 1000) + ttl * 1000)\n"
     "      end\n"
     "      redis.call('PEXPIREAT', seen, expire_at)\n"
     "      queued, backlog = queued + 1, backlog + 1\n"
