@@ -306,7 +306,10 @@ static redisReply *round_trip(struct store *st, redisContext *c, bool asking, in
     freeReplyObject(r);
     if (block > 0)
         set_timeout(c, st->timeout_ms + block);
-    r = redisCommandArgv(c, argc, argv, argvlen);
+    r = NULL;
+    if (store_append_argv(c, argc, argv, argvlen) == REDIS_OK &&
+        redisGetReply(c, (void **)&r) != REDIS_OK)
+        r = NULL;
     if (block > 0) {
         int saved = errno; /* read below to tell a timeout from a reset */
         set_timeout(c, st->timeout_ms);
@@ -453,7 +456,7 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
                      bool same, const struct store_argv *cmds, redisReply **replies, int *rcs,
                      uint64_t *conns)
 {
-    char nk[16]; /* rewritten per command: redisAppendCommandArgv copies it */
+    char nk[16]; /* rewritten per command: store_append_argv copies it */
     int64_t start = store_now_ms();
     size_t sent = 0;
     int rc;
@@ -471,8 +474,8 @@ static void pipeline(struct store *st, size_t n, const enum store_script *which,
                 snprintf(nk, sizeof nk, "%d", same ? nkeys[0] : nkeys[sent]);
                 cmds[sent].argv[2] = nk, cmds[sent].argvlen[2] = strlen(nk);
             }
-            if (redisAppendCommandArgv(st->ctx, cmds[sent].argc, cmds[sent].argv,
-                                       cmds[sent].argvlen) != REDIS_OK)
+            if (store_append_argv(st->ctx, cmds[sent].argc, cmds[sent].argv,
+                                  cmds[sent].argvlen) != REDIS_OK)
                 break;
         }
         read_replies(st, sent, replies, rcs);

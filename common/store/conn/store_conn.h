@@ -89,6 +89,10 @@ void store_cluster_drop(struct store *st, int node);
 /* Frees the node table; store_cluster_free(st) with no cluster does nothing. */
 void store_cluster_free(struct store *st);
 
+/* Appends argv to c's output buffer as one RESP command (binary-safe), as
+ * redisAppendCommandArgv does, formatted in one pass. store_resp.c. */
+int store_append_argv(redisContext *c, int argc, const char **argv, const size_t *len);
+
 /* Records why Redis could not be used, prefixed with the address tried
  * (store_address); read with store_last_error. store_why.c. */
 void store_why(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
