@@ -8,8 +8,9 @@
  * gives: tenant and order key none, a traceparent) in batches of BATCH on
  * one route, then prints Redis's process CPU (utime+stime from /proc, so
  * Redis must run on this host) and INFO commandstats (top-level calls and
- * every inner command) per event. The route's keys are deleted first;
- * CONFIG RESETSTAT is sent before the run.
+ * every inner command) per event, and its own CPU per event (the client's
+ * share: arguments, RESP, parsing). Redis is flushed first (FLUSHALL);
+ * CONFIG RESETSTAT is sent before the run. Point it at a Redis of its own.
  *
  * usage: enqstep REDIS_PORT [COUNT [BATCH]]
  */
