@@ -191,10 +191,12 @@ row() {
 # Redis's commandstats: reset, and the µs spent in the commands clients
 # send. A script's inner calls are counted under their own names as well
 # (and inside the script's time), so only top-level commands are summed:
-# the scripts, WAIT, and the worker's few plain commands. XREADGROUP and
-# XACK are left out: scripts call them too (the worker's idle blocking
-# read and malformed-entry ack are the only top-level uses).
-TOP_LEVEL_CMDS='evalsha|eval|evalsha_ro|wait|xautoclaim|xpending|xclaim|zrangebyscore|zrem|xgroup|ping|info|hgetall|smembers|client|hello|select|script'
+# the scripts, WAIT, and the worker's plain commands. XREADGROUP counts: a
+# worker reads a route with one stream (every bench route) with a plain
+# XREADGROUP (the read script, which calls it inside, serves only routes
+# with tenant streams). XACK is left out: scripts call it too (the
+# malformed-entry ack is its only top-level use).
+TOP_LEVEL_CMDS='evalsha|eval|evalsha_ro|wait|xreadgroup|xautoclaim|xpending|xclaim|zrangebyscore|zrem|xgroup|ping|info|hgetall|smembers|client|hello|select|script'
 cmdstat_reset() { rcli CONFIG RESETSTAT >/dev/null; }
 cmdstat_calls() { # COMMAND: its calls since the reset
     rcli INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v c="cmdstat_$1" \

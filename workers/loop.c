@@ -12,7 +12,8 @@
  *   2. new entries by priority — one fair read per route, highest priority
  *      first (config order within a level); the first route that has an
  *      entry wins and the cycle ends. A fair read (store_read_begin) is one
- *      Lua step: nothing if the route is paused, else a batch of entries
+ *      Lua step (with one stream, a plain XREADGROUP and one BEGIN call):
+ *      nothing if the route is paused, else a batch of entries
  *      taken round robin over the route's streams — P:{ROUTE}:stream and
  *      one per tenant, one entry per stream per pass — so a tenant with a
  *      deep backlog cannot hold back the others; the same step runs BEGIN

@@ -266,3 +266,45 @@ TEST_T(worker_batch_kill9_with_batch_in_hand, 60)
     ASSERT_STR_EQ(reason, "exhausted");
     free(reason);
 }
+
+/* A route paused after the worker's last sample of the flag: the plain
+ * read of its one stream takes entries, but BEGIN checks the flag and
+ * starts none of them (no attempt counted, no handler); they stay pending,
+ * idle past any visibility_timeout, so the first claim pass after the
+ * resume takes them over at once. */
+TEST_T(worker_batch_plain_read_of_paused_route_begins_nothing, 30)
+{
+    struct store_start start = {.ttl_s = 3600, .token = "w1/0/p"};
+    struct store_taken t[4];
+    struct store_streams s;
+    struct store_event *ev = NULL;
+    bool done = false;
+    size_t n = 9;
+    struct wfx f;
+
+    wfx_start(&f, config, NULL);
+    wfx_enqueue(&f, "default", "p-1", "{}");
+    wfx_enqueue(&f, "default", "p-2", "{}");
+    ASSERT_INT_EQ(store_streams_init(&s, "default"), 0);
+    ASSERT_INT_EQ(store_group_ensure(f.st, "default"), 0);
+    ASSERT_INT_EQ(store_streams_refresh(f.st, &s, true), 0);
+    ASSERT(!s.paused && s.n == 1);
+    redisReply *r = redis_cmd(f.rc, "SET hookd:{default}:paused 1");
+    freeReplyObject(r);
+    ASSERT_INT_EQ(store_read_begin(f.st, &s, "w1", &start, t, 4, &n), 0);
+    ASSERT_INT_EQ(n, 0);
+    ASSERT(s.paused);
+    ASSERT_INT_EQ(wfx_pending(&f, "default"), 2);
+    ASSERT(wfx_state_is(&f, "default", "p-1", "queued"));
+    char *att = wfx_seen(&f, "default", "p-1", "attempts");
+    ASSERT(att == NULL);
+    free(att);
+    /* Resumed: a claim with the default visibility_timeout takes them now. */
+    r = redis_cmd(f.rc, "DEL hookd:{default}:paused");
+    freeReplyObject(r);
+    ASSERT_INT_EQ(store_claim_next(f.st, &s, "w2", 60000, &ev, &done), 0);
+    ASSERT_NOT_NULL(ev);
+    ASSERT_STR_EQ(ev->event_id, "p-1");
+    store_event_free(ev);
+    store_streams_clear(&s);
+}

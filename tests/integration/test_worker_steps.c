@@ -254,20 +254,19 @@ TEST_T(worker_step_read_begin_names_record_as_c_does, 30)
     store_close(other);
 }
 
-/* FINISH of E1 and the read that begins E2, in one write: RC and READ_RC. */
-static void finish_then_read(struct store *st, const struct store_event *e1, bool *applied,
+/* FINISH of E1 and the read that begins E2 over the streams S: RC and
+ * READ_RC. In one write when S has several streams (the read script);
+ * with one, the read is a plain XREADGROUP after the outcome. */
+static void finish_then_read(struct store *st, struct store_streams *s,
+                             const struct store_event *e1, bool *applied,
                              struct store_taken *next, int *rc, int *read_rc)
 {
     struct store_start start = {.ttl_s = 3600, .token = "w1/0/2"};
     struct store_outcome o = {.kind = STORE_FINISH, .ev = e1, .ttl_s = 3600};
-    struct store_streams s;
     size_t n = 0;
 
     memset(next, 0, sizeof *next);
-    ASSERT_INT_EQ(store_streams_init(&s, "default"), 0);
-    s.checked_ms = 1; /* the default stream only: no refresh needed */
-    *rc = store_outcomes_then_read(st, &o, 1, applied, &s, "w1", &start, next, 1, &n, read_rc);
-    store_streams_clear(&s);
+    *rc = store_outcomes_then_read(st, &o, 1, applied, s, "w1", &start, next, 1, &n, read_rc);
 }
 
 TEST_T(worker_step_outcome_then_read_in_one_write, 30)
@@ -281,7 +280,11 @@ TEST_T(worker_step_outcome_then_read_in_one_write, 30)
     wfx_enqueue(&f, "default", "p-1", "{}");
     wfx_enqueue(&f, "default", "p-2", "{}");
     read_begin(&f, "w1", "w1/0/1", &t);
-    finish_then_read(f.st, t.ev, &applied, &next, &rc, &read_rc);
+    struct store_streams s;
+    ASSERT_INT_EQ(store_streams_init(&s, "default"), 0);
+    s.checked_ms = 1; /* the default stream only: no refresh needed */
+    finish_then_read(f.st, &s, t.ev, &applied, &next, &rc, &read_rc);
+    store_streams_clear(&s);
     ASSERT_INT_EQ(rc, 0);
     ASSERT(applied);
     ASSERT_INT_EQ(read_rc, 0);
@@ -294,7 +297,8 @@ TEST_T(worker_step_outcome_then_read_in_one_write, 30)
     store_event_free(next.ev);
 }
 
-/* The pipeline ran in Redis but its replies were lost (Redis was frozen
+/* The pipeline (outcome and read script, a route with several streams)
+ * ran in Redis but its replies were lost (Redis was frozen
  * past the store's timeout, which drops the connection; it ran the steps
  * when it woke): the outcome goes again alone, and the entry the read took
  * stays pending, begun, until it is claimed: nothing is lost or counted
@@ -314,6 +318,9 @@ TEST_T(worker_step_outcome_then_read_reply_lost, 30)
     wfx_enqueue(&f, "default", "lost-0", "{}");
     wfx_enqueue(&f, "default", "lost-1", "{}");
     wfx_enqueue(&f, "default", "lost-2", "{}");
+    /* A second stream (a tenant's, empty): reads go through the read
+     * script, in one write with the outcome. */
+    ASSERT_INT_EQ(redis_int(f.rc, "SADD hookd:{default}:tenants t"), 1);
     struct store *saved = f.st;
     f.st = st;
     read_begin(&f, "w1", "w1/0/0", &t); /* lost-0: loads the scripts (no NOSCRIPT later) */
@@ -322,6 +329,9 @@ TEST_T(worker_step_outcome_then_read_reply_lost, 30)
     read_begin(&f, "w1", "w1/0/1", &t);
     f.st = saved;
     ASSERT(t.ev && t.b.run);
+    ASSERT_INT_EQ(store_streams_init(&s, "default"), 0);
+    ASSERT_INT_EQ(store_streams_refresh(st, &s, true), 0);
+    ASSERT_INT_EQ(s.n, 2);
     /* Freeze Redis for 1 s from a connection of its own (reply read later). */
     redisContext *frozen = redis_connect(f.redis);
     ASSERT_INT_EQ(redisAppendCommand(frozen, "DEBUG SLEEP 1"), REDIS_OK);
@@ -329,7 +339,8 @@ TEST_T(worker_step_outcome_then_read_reply_lost, 30)
     while (!wdone)
         ASSERT_INT_EQ(redisBufferWrite(frozen, &wdone), REDIS_OK);
     usleep(100 * 1000);
-    finish_then_read(st, t.ev, &applied, &next, &rc, &read_rc);
+    finish_then_read(st, &s, t.ev, &applied, &next, &rc, &read_rc);
+    store_streams_clear(&s);
     ASSERT_INT_EQ(rc, HOOKD_EREDIS_TIMEOUT);
     ASSERT_INT_OP(read_rc, <, 0);
     ASSERT(next.ev == NULL);

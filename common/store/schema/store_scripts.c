@@ -14,10 +14,11 @@
  *                                                            │
  *                          replayed ◀──REPLAY────────────────┘
  *
- * BEGIN is also part of READ: the worker's fair read runs BEGIN's logic on
- * the entry it hands out, in the same step (read_lua); the BEGIN script
- * itself starts the entries READ did not hand out (claimed, or read by the
- * idle blocking XREADGROUP).
+ * BEGIN is also part of READ: the worker's fair read of a route with
+ * several streams runs BEGIN's logic on the entries it hands out, in the
+ * same step (read_lua); the BEGIN script itself starts a batch of entries
+ * READ did not hand out (the plain XREADGROUP of a route with one stream,
+ * claimed entries, the idle blocking XREADGROUP).
  *
  * Where an event lives: P:{ROUTE}:stream, or P:{ROUTE}:stream:TENANT when
  * its source names a tenant (ENQUEUE registers TENANT in P:{ROUTE}:tenants;

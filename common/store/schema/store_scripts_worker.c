@@ -23,11 +23,6 @@
     "local open = st ~= 'processed' and st ~= 'failed_permanent' and\n"                            \
     "  (not cur or cur == " id_argv ")\n"
 
-/* A state write on a dedupe record that expired meanwhile recreates it: give
- * it the TTL again so that it never lives forever. */
-#define LUA_KEEP_TTL(ttl_argv)                                                                     \
-    "if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], " ttl_argv ") end\n"
-
 /*
  * Per-key ordering (route order_by). P:{ROUTE}:order:KEY lists the dedupe
  * keys of KEY's open events in acceptance order (ENQUEUE appends); the
@@ -77,8 +72,7 @@
     "  end\n"                                                                                      \
     "  return nil\n"                                                                               \
     "end\n"                                                                                        \
-    "local function order_held(k, stream, group, id, now, counters, ttl)\n"                            \
-    "  local ol = redis.call('HGET', k, 'order_list')\n"                                           \
+    "local function order_held(k, ol, stream, group, id, now, counters, ttl)\n"                   \
     "  if not ol then return false end\n"                                                         \
     "  local head = order_release(ol, ttl)\n"                                                          \
     "  if not head or head == k then return false end\n"                                          \
@@ -111,34 +105,60 @@
     "  end\n"                                                                                      \
     "end\n"
 
-/* Before running a handler, for an entry READ did not begin (claimed, or
- * from the idle wait); read_lua repeats this logic. KEYS: seen, stream, counters
- * ARGV: stream_id, group, now_ms, ttl_s, attempt_token
- * Returns {'skip', state} when the event is closed or the entry is not its
+/* Before running handlers: BEGIN of N entries of one stream, in order.
+ * Used for the entries of a plain XREADGROUP (the worker's read of a
+ * route with one stream: the entries reach the worker without passing
+ * through Lua, and this call starts them all) and for entries READ did not
+ * begin (claimed, or from the idle wait; N = 1); read_lua repeats this
+ * logic for the entries it hands out.
+ * KEYS: counters, stream, paused, then seen_1..seen_n
+ * ARGV: group, now_ms, ttl_s, attempt_token, consumer ('' = no paused
+ *       check), then stream_id_1..stream_id_n
+ * Returns {'paused'} (CONSUMER given and the route paused: nothing begun;
+ * the entries, just read by CONSUMER, get an idle time past any
+ * visibility_timeout, so that the first claim pass after the resume takes
+ * them over instead of waiting visibility_timeout), else one answer per
+ * entry: {'skip', state} when the event is closed or the entry is not its
  * current one (and XACKs it), else {'run', attempts} after marking it
  * processing. attempts counts every start, so an event that kills its
  * workers still reaches max_attempts. attempt_token is the worker's name
  * for this one start: a BEGIN sent again after a timeout (the first one
  * may still have run, in a Redis that was frozen) finds its own token and
  * returns the same attempt instead of counting another. */
-static const char begin_lua[] = LUA_ORDER LUA_OPEN_AND_CURRENT(
-    "ARGV[1]") "if not open then\n"
-               "  redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])\n"
-               "  redis.call('HINCRBY', KEYS[3], 'duplicate_skipped', 1)\n"
-               "  return {'skip', st or ''}\n"
-               "end\n"
-               "if st == 'processing' and redis.call('HGET', KEYS[1], 'attempt_token') == ARGV[5] "
-               "then\n"
-               "  return {'run', redis.call('HGET', KEYS[1], 'attempts') or '1'}\n"
-               "end\n"
-               "if order_held(KEYS[1], KEYS[2], ARGV[2], ARGV[1], ARGV[3], KEYS[3], ARGV[4]) then\n"
-               "  return {'skip', 'held'}\n"
-               "end\n"
-               LUA_FIRST_SIGHT("KEYS[1]", "KEYS[3]")
-               "local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
-               "redis.call('HSET', KEYS[1], 'state', 'processing', 'stream_id', ARGV[1],\n"
-               "  'started_at', ARGV[3], 'updated_at', ARGV[3], 'attempt_token', "
-               "ARGV[5])\n" LUA_KEEP_TTL("ARGV[4]") "return {'run', tostring(n)}\n";
+static const char begin_lua[] =
+    LUA_ORDER
+    "local group, now, ttl, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then\n"
+    "  for i = 6, #ARGV do\n"
+    "    redis.call('XCLAIM', KEYS[2], group, ARGV[5], 0, ARGV[i], 'IDLE', 315360000000, 'JUSTID')\n"
+    "  end\n"
+    "  return {'paused'}\n"
+    "end\n"
+    "local dup, out = 0, {}\n"
+    "local function begin(k, id)\n"
+    "  local h = redis.call('HMGET', k, 'state', 'stream_id', 'attempt_token', 'order_list')\n"
+    "  local st, cur = h[1], h[2]\n"
+    "  if st == 'processed' or st == 'failed_permanent' or (cur and cur ~= id) then\n"
+    "    redis.call('XACK', KEYS[2], group, id)\n"
+    "    dup = dup + 1\n"
+    "    return {'skip', st or ''}\n"
+    "  end\n"
+    "  if st == 'processing' and h[3] == token then\n"
+    "    return {'run', redis.call('HGET', k, 'attempts') or '1'}\n"
+    "  end\n"
+    "  if order_held(k, h[4], KEYS[2], group, id, now, KEYS[1], ttl) then\n"
+    "    return {'skip', 'held'}\n"
+    "  end\n"
+    LUA_FIRST_SIGHT("k", "KEYS[1]")
+    "  local n = redis.call('HINCRBY', k, 'attempts', 1)\n"
+    "  redis.call('HSET', k, 'state', 'processing', 'stream_id', id,\n"
+    "    'started_at', now, 'updated_at', now, 'attempt_token', token)\n"
+    "  if redis.call('TTL', k) < 0 then redis.call('EXPIRE', k, ttl) end\n"
+    "  return {'run', n}\n"
+    "end\n"
+    "for i = 6, #ARGV do out[#out + 1] = begin(KEYS[i - 2], ARGV[i]) end\n"
+    "if dup > 0 then redis.call('HINCRBY', KEYS[1], 'duplicate_skipped', dup) end\n"
+    "return out\n";
 
 /*
  * The outcomes of a batch of handler runs on one route, in one call: each
@@ -337,14 +357,14 @@ static const char read_lua[] =
     "local function begin(stream, e)\n"
     "  local k = seen_key(e[2])\n"
     "  if not k then return {'unbegun'} end\n"
-    "  local h = redis.call('HMGET', k, 'state', 'stream_id')\n"
+    "  local h = redis.call('HMGET', k, 'state', 'stream_id', 'order_list')\n"
     "  local st, cur = h[1], h[2]\n"
     "  if st == 'processed' or st == 'failed_permanent' or (cur and cur ~= e[1]) then\n"
     "    redis.call('XACK', stream, ARGV[1], e[1])\n"
     "    redis.call('HINCRBY', KEYS[2], 'duplicate_skipped', 1)\n"
     "    return {'skip', st or '', k}\n"
     "  end\n"
-    "  if order_held(k, stream, ARGV[1], e[1], ARGV[4], KEYS[2], ARGV[5]) then\n"
+    "  if order_held(k, h[3], stream, ARGV[1], e[1], ARGV[4], KEYS[2], ARGV[5]) then\n"
     "    return {'skip', 'held', k}\n"
     "  end\n"
     LUA_FIRST_SIGHT("k", "KEYS[2]")

@@ -17,56 +17,108 @@
 #include "store_shared.h"
 #include "store_worker_int.h"
 
-/* KEYS seen, stream, counters of BEGIN. */
-static int step_keys(struct store *st, const struct store_event *ev, char keys[3][STORE_KEY_MAX],
-                     size_t klen[3])
-{
-    int sl = store_key_seen(st, keys[0], STORE_KEY_MAX, ev->route, ev->source, ev->event_id,
-                            ev->event_id_len);
+static int steps_alloc(struct store_steps *c, size_t n);
 
-    if (sl < 0 || store_key_stream(st, keys[1], STORE_KEY_MAX, ev->route, ev->stream_tenant) < 0 ||
-        store_key_route(st, keys[2], STORE_KEY_MAX, ev->route, "counters") < 0)
+/* One answer of BEGIN ({'run', attempts} | {'skip', state}) into OUT. */
+static int begin_answer(const redisReply *r, struct store_begin_result *out)
+{
+    char word[8], num[24];
+
+    memset(out, 0, sizeof *out);
+    if (!store_reply_array(r, 2) || !store_reply_text(r->element[0], word, sizeof word))
+        return HOOKD_EREDIS_REPLY;
+    if (strcmp(word, "skip") == 0) {
+        if (!store_reply_text(r->element[1], out->state, sizeof out->state))
+            out->state[0] = '\0';
+        return 0;
+    }
+    if (strcmp(word, "run") != 0 || !store_reply_text(r->element[1], num, sizeof num))
+        return HOOKD_EREDIS_REPLY;
+    out->run = true;
+    out->attempts = (int)strtol(num, NULL, 10);
+    return out->attempts > 0 && out->attempts <= 1000000 ? 0 : HOOKD_EREDIS_REPLY;
+}
+
+/* BEGIN's KEYS (counters, stream, paused, seen...) and ARGV for EV[0..n),
+ * all of one stream, into C (argv[0..2] left for store_script). */
+static int begin_build(struct store *st, struct store_event *const *ev, size_t n,
+                       const char *token, int64_t ttl_s, const char *consumer,
+                       struct store_steps *c)
+{
+    const char *route = ev[0]->route;
+    const char *g;
+    int rc = steps_alloc(c, n);
+
+    c->argc = 3;
+    if (rc < 0)
+        return rc;
+    if (store_key_route(st, c->keys[0], STORE_KEY_MAX, route, "counters") < 0 ||
+        store_key_stream(st, c->keys[1], STORE_KEY_MAX, route, ev[0]->stream_tenant) < 0 ||
+        store_key_route(st, c->keys[2], STORE_KEY_MAX, route, "paused") < 0)
         return HOOKD_ETOO_LARGE;
-    klen[0] = (size_t)sl, klen[1] = strlen(keys[1]), klen[2] = strlen(keys[2]);
+    for (int i = 0; i < 3; i++)
+        store_arg_add(c->argv, c->len, &c->argc, c->keys[i], strlen(c->keys[i]));
+    for (size_t i = 0; i < n; i++) {
+        int kl = store_key_seen(st, c->keys[3 + i], STORE_KEY_MAX, ev[i]->route, ev[i]->source,
+                                ev[i]->event_id, ev[i]->event_id_len);
+        if (kl < 0 || strcmp(ev[i]->route, route) || strcmp(ev[i]->stream_tenant, ev[0]->stream_tenant))
+            return kl < 0 ? HOOKD_ETOO_LARGE : HOOKD_ESTATE; /* one stream per call */
+        store_arg_add(c->argv, c->len, &c->argc, c->keys[3 + i], (size_t)kl);
+    }
+    c->nkeys = c->argc - 3;
+    g = store_group(route, c->group, sizeof c->group);
+    snprintf(c->nums[0], sizeof c->nums[0], "%lld", (long long)store_wall_ms());
+    snprintf(c->nums[1], sizeof c->nums[0], "%lld", (long long)ttl_s);
+    const char *args[] = {g, c->nums[0], c->nums[1], token, consumer ? consumer : ""};
+    for (size_t i = 0; i < 5; i++)
+        store_arg_add(c->argv, c->len, &c->argc, args[i], strlen(args[i]));
+    for (size_t i = 0; i < n; i++)
+        store_arg_add(c->argv, c->len, &c->argc, ev[i]->stream_id, strlen(ev[i]->stream_id));
     return 0;
+}
+
+int store_begin_many(struct store *st, struct store_event *const *ev, size_t n, int64_t ttl_s,
+                     const char *token, const char *consumer, struct store_begin_result *out,
+                     bool *paused)
+{
+    struct store_steps c;
+    redisReply *r = NULL;
+    char word[8];
+    int rc;
+
+    *paused = false;
+    if (n == 0)
+        return 0;
+    rc = begin_build(st, ev, n, token, ttl_s, consumer, &c);
+    if (rc < 0 || !(r = store_script(st, SCRIPT_BEGIN, c.nkeys, c.argc, c.argv, c.len, &rc)))
+        goto out;
+    rc = HOOKD_EREDIS_REPLY;
+    if (store_reply_array(r, 1) && store_reply_text(r->element[0], word, sizeof word) &&
+        strcmp(word, "paused") == 0) {
+        *paused = true, rc = 0;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == n) {
+        rc = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = begin_answer(r->element[i], &out[i]);
+    }
+    if (rc < 0)
+        log_msg(LOG_ERROR, EV_ERROR, "Redis BEGIN script: unexpected reply (type %d)%s%.200s",
+                r->type, r->type == REDIS_REPLY_ERROR ? ": " : "",
+                r->type == REDIS_REPLY_ERROR ? r->str : "");
+out:
+    freeReplyObject(r);
+    store_steps_free(&c);
+    return rc;
 }
 
 int store_begin(struct store *st, const struct store_event *ev, int64_t ttl_s, const char *token,
                 struct store_begin_result *out)
 {
-    char keys[3][STORE_KEY_MAX], now[24], ttl[24], word[8], num[24], group[STORE_GROUP_MAX];
-    size_t klen[3], len[3 + 3 + 5];
-    const char *argv[3 + 3 + 5];
-    int n = 3, rc;
-    redisReply *r;
+    struct store_event *one = (struct store_event *)ev; /* only read */
+    bool paused;
 
     memset(out, 0, sizeof *out);
-    if ((rc = step_keys(st, ev, keys, klen)) < 0)
-        return rc;
-    for (int i = 0; i < 3; i++)
-        store_arg_add(argv, len, &n, keys[i], klen[i]);
-    snprintf(now, sizeof now, "%lld", (long long)store_wall_ms());
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
-    ADD_STR(ev->stream_id), ADD_STR(store_group(ev->route, group, sizeof group)), ADD_STR(now),
-        ADD_STR(ttl), ADD_STR(token);
-    if (!(r = store_script(st, SCRIPT_BEGIN, 3, n, argv, len, &rc)))
-        return rc;
-    rc = HOOKD_EREDIS_REPLY;
-    if (store_reply_array(r, 2) && store_reply_text(r->element[0], word, sizeof word)) {
-        if (strcmp(word, "skip") == 0) {
-            if (!store_reply_text(r->element[1], out->state, sizeof out->state))
-                out->state[0] = '\0';
-            rc = 0;
-        } else if (strcmp(word, "run") == 0 && store_reply_text(r->element[1], num, sizeof num)) {
-            out->run = true;
-            out->attempts = (int)strtol(num, NULL, 10);
-            rc = out->attempts > 0 ? 0 : HOOKD_EREDIS_REPLY;
-        }
-    }
-    if (rc < 0)
-        log_msg(LOG_ERROR, EV_ERROR, "Redis BEGIN script: unexpected reply (type %d)", r->type);
-    freeReplyObject(r);
-    return rc;
+    return store_begin_many(st, &one, 1, ttl_s, token, NULL, out, &paused);
 }
 
 /* "[TENANT:]STREAM_ID|SOURCE|EVENT_ID" into buf (the tenant names the

@@ -18,7 +18,9 @@
  *   store_read_begin  the same step for up to CAP entries (one per stream
  *                     per pass, round robin), which also runs BEGIN on the
  *                     entries it hands out (the worker's read: one round
- *                     trip less, and one call for a batch).
+ *                     trip less, and one call for a batch); a route with
+ *                     one stream: a plain XREADGROUP COUNT CAP, then one
+ *                     BEGIN call over the entries (store_streams.c).
  *   store_outcomes_then_read  a batch of outcome steps (store_outcomes) and
  *                     the next store_read_begin in one write: one round
  *                     trip for both.
@@ -43,6 +45,7 @@
 
 #define STORE_STREAMS_REFRESH_MS 1000 /* tenants list and paused flag re-read at most this often */
 #define STORE_READ_WINDOW 64          /* streams tried by one SCRIPT_READ call */
+#define STORE_READ_MAX 64             /* entries one read of a one-stream route takes at most */
 
 struct store_streams {
     char route[STORE_ROUTE_MAX + 1];
@@ -100,7 +103,8 @@ bool store_streams_fresh(const struct store_streams *s);
  * streams). Returns the outcomes' result, as store_outcomes; *read_rc is
  * the read's (0: NEXT[0..*nnext) is its answer, and s->paused says when
  * the route was found paused). The read runs even when the outcomes failed:
- * its entries are then the caller's all the same. */
+ * its entries are then the caller's all the same. A route with one stream
+ * reads after the outcome step, not in its write (store_streams.c). */
 int store_outcomes_then_read(struct store *st, const struct store_outcome *o, size_t no,
                              bool *applied, struct store_streams *s, const char *consumer,
                              const struct store_start *start, struct store_taken *next,

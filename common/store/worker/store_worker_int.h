@@ -56,6 +56,13 @@ struct store_steps {
 int store_steps_build(struct store *st, const struct store_outcome *o, size_t n,
                       struct store_steps *c);
 void store_steps_free(struct store_steps *c);
+/* BEGIN of the N events EV (all of one stream) in one call, answers in
+ * OUT; CONSUMER (the reader: NULL for none) asks for the paused check: a
+ * paused route begins nothing, sets *paused and leaves the entries
+ * pending for the first claim pass after the resume (SCRIPT_BEGIN). */
+int store_begin_many(struct store *st, struct store_event *const *ev, size_t n, int64_t ttl_s,
+                     const char *token, const char *consumer, struct store_begin_result *out,
+                     bool *paused);
 /* Checks the reply R to N steps (not freed): 0 with applied[0..n) set, or
  * HOOKD_EREDIS_REPLY (logged). */
 int store_steps_reply(const redisReply *r, size_t n, bool *applied);
