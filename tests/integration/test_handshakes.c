@@ -337,6 +337,27 @@ TEST_T(receiver_sighup_reparses_public_keys, 60)
 
 /* Hostile headers for every new scheme through the socket: each a clean 400
  * or 401 with its reason, nothing queued, the receiver still serving. */
+/* True when an entry of hookd:rejected (of SOURCE, or any) has a field value
+ * containing NEEDLE. */
+static int rejected_has(struct fixture *f, const char *source, const char *needle)
+{
+    redisReply *r = redisCommand(f->rc, "XRANGE hookd:rejected - +");
+    int found = 0;
+
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *kv = r->element[i]->element[1];
+        int src_ok = !source;
+        for (size_t k = 0; k + 1 < kv->elements; k += 2)
+            if (strcmp(kv->element[k]->str, "source") == 0 && source &&
+                strcmp(kv->element[k + 1]->str, source) == 0)
+                src_ok = 1;
+        for (size_t k = 1; src_ok && k < kv->elements; k += 2)
+            found |= strstr(kv->element[k]->str, needle) != NULL;
+    }
+    freeReplyObject(r);
+    return found;
+}
+
 TEST(receiver_v2_hostile_headers_are_clean_refusals)
 {
     static const struct {
@@ -381,5 +402,12 @@ TEST(receiver_v2_hostile_headers_are_clean_refusals)
     }
     ASSERT_INT_EQ(fixture_stream_len(&h.f, "default"), 0);
     ASSERT(proc_alive(h.f.receiver));
+    /* A wrong token is a credential too (an old one, or the real one but for
+     * a byte): it reaches neither the log nor the rejected stream, whose
+     * entry says only that the header was there. */
+    WAIT_FOR(rejected_has(&h.f, "gitlab", "(token)"), 5000);
+    ASSERT(!rejected_has(&h.f, NULL, "gitlab-token-valu"));
+    ASSERT_INT_EQ(proc_log_count(h.f.receiver, "gitlab-token-valu"), 0);
+    ASSERT_INT_EQ(proc_log_count(h.f.receiver, "\"received\":\"(token)\""), 1);
     test_keypair_free(&h.kp);
 }
