@@ -6,7 +6,8 @@
 #  3. the layers (docs/architecture.md): a file includes only headers of its
 #     own layer or of the layers below it;
 #  4. the docs keep up: every key of the config key table has its row in the
-#     README, every module its name in docs/architecture.md's table;
+#     README, every Redis key name the store spells a row of its key table,
+#     every module its name in docs/architecture.md's table;
 #  5. clang-format, when installed, as a dry run (advisory, CHECK_FORMAT=1).
 set -u
 cd "$(dirname "$0")/.."
@@ -108,6 +109,17 @@ keys=$(sed -n -e 's/^[[:space:]]*{R[A-Z][A-Z](\([a-z_]*\)),.*/\1/p' \
     -e 's/^[[:space:]]*{SEC_[A-Z]*, "\([a-z_]*\)",.*/\1/p' common/config/config_keys.c | sort -u)
 for k in $keys; do
     grep -q "^| \`$k\` |" README.md || { echo "check: config key $k has no row in README.md"; status=1; }
+done
+# Redis keys: the last word of each name store_key_route/store_key_global
+# are given, of the STORE_*_KEY constants and of the formats in store_keys.c
+# must end a name (or stand before ':') in a row of the README's key table.
+rkeys=$(perl -0ne 'while (/store_key_(?:route|global)\s*\([^;]*?"([a-z_]+):?"/g) { print "$1\n" }
+    while (/#define STORE_\w+_KEY "([a-z_]+)"/g) { print "$1\n" }
+    while (/"%s:\{[^"]*\}:([a-z_]+)/g) { print "$1\n" }' $(find common/store -name '*.[ch]') |
+    grep -vx h | sort -u)
+for k in $rkeys; do
+    grep -q "^| \`hookd:\(.*:\)\{0,1\}$k[\`:]" README.md ||
+        { echo "check: Redis key ...:$k has no row in README.md's key table"; status=1; }
 done
 for f in $(find common receiver workers hookctl tools -name '*.c' -not -name 'scheme_*.c' | sort); do
     m=$(basename "$f" .c)
