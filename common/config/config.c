@@ -345,40 +345,41 @@ static int validate_source(struct parse_ctx *c, struct source_cfg *s)
     return prepare_keys(c, s);
 }
 
+/* Every error of the route is reported (not only its first): they are
+ * independent once it has a handler. */
 static int validate_route(struct parse_ctx *c, struct route_cfg *r)
 {
+    int before = c->nerrors;
+
     c->line = r->line;
     if (!r->handler)
         return config_fail(c, "handler", "[route %s] needs a handler", r->name);
     r->drop = strcmp(r->handler, "drop") == 0;
     if (r->order_by.kind == FIELD_SHA256 || r->order_by.kind == FIELD_SOURCE)
-        return config_fail(c, "order_by", "[route %s] orders by header:NAME or json:/pointer",
-                           r->name);
+        config_fail(c, "order_by", "[route %s] orders by header:NAME or json:/pointer", r->name);
     if (r->nfilter && strcmp(r->name, "default") == 0)
-        return config_fail(c, "filter", "[route default] takes what no other route takes: it "
-                                        "cannot have filters");
+        config_fail(c, "filter", "[route default] takes what no other route takes: it "
+                                 "cannot have filters");
     if (!r->drop && strncmp(r->handler, "exec:", 5) != 0 && strncmp(r->handler, "http://", 7) != 0 &&
         strncmp(r->handler, "https://", 8) != 0)
-        return config_fail(c, "handler", "[route %s] handler must be exec:PATH [ARGS], an http(s):// URL or drop",
+        config_fail(c, "handler", "[route %s] handler must be exec:PATH [ARGS], an http(s):// URL or drop",
                     r->name);
     if (r->exec_mode_line && strncmp(r->handler, "exec:", 5) != 0) {
         c->line = r->exec_mode_line;
-        return config_fail(c, "exec_mode", "[route %s] applies to exec: handlers only", r->name);
+        config_fail(c, "exec_mode", "[route %s] applies to exec: handlers only", r->name);
+        c->line = r->line;
     }
     for (size_t i = 0; i < r->nmatch; i++)
         if (strcmp(r->match[i].source, "*") != 0 &&
             !config_source(c->cfg, r->match[i].source, strlen(r->match[i].source)))
-            return config_fail(c, "match", "[route %s] names unknown source \"%s\"", r->name,
+            config_fail(c, "match", "[route %s] names unknown source \"%s\"", r->name,
                         r->match[i].source);
-    if (config_check_fanout(c, r) < 0)
-        return HOOKD_ECONFIG;
-    if (!r->retry_schedule_ms) {
-        if (config_set_schedule(c, r, DEFAULT_RETRY_SCHEDULE) < 0)
-            return HOOKD_ECONFIG;
-    }
+    config_check_fanout(c, r);
+    if (!r->retry_schedule_ms)
+        config_set_schedule(c, r, DEFAULT_RETRY_SCHEDULE);
     if (!r->high_watermark)
         r->high_watermark = c->cfg->receiver.high_watermark;
-    return 0;
+    return c->nerrors > before ? HOOKD_ECONFIG : 0;
 }
 
 /* The one check of a Redis URL (redis_url.c), the store's own parser: a

@@ -472,6 +472,16 @@ TEST(config_reports_every_error_with_suggestions)
     ASSERT(parse(text, err, sizeof err) == NULL);
     ASSERT_STR_CONTAINS(err, "[source a] needs at least one secret.VERSION");
     ASSERT_STR_CONTAINS(err, "[source b] needs at least one secret.VERSION");
+    /* ... within a route too, not only its first. */
+    text = "[source a]\nscheme = github\nsecret.v1 = s\n"
+           "[route x]\nmatch = ghost:*, a:*, phantom:push\nhandler = ftp://h\nexec_mode = persistent\n"
+           "[route default]\nhandler = exec:/bin/true\nfilter = json:/a == b\n";
+    ASSERT(parse(text, err, sizeof err) == NULL);
+    ASSERT_STR_CONTAINS(err, "t.conf:4: handler: [route x] handler must be exec:PATH");
+    ASSERT_STR_CONTAINS(err, "t.conf:7: exec_mode: [route x] applies to exec: handlers only\n"
+                             "t.conf:4: match: [route x] names unknown source \"ghost\"\n"
+                             "t.conf:4: match: [route x] names unknown source \"phantom\"\n");
+    ASSERT_STR_CONTAINS(err, "t.conf:8: filter: [route default] takes what no other route takes");
 
     /* A small buffer keeps whole lines only. */
     char small[80];
