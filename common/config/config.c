@@ -239,30 +239,30 @@ static int receiver_defaults(struct config *cfg)
     return 0;
 }
 
-/* Scheme-specific keys set on a source whose scheme does not read them. */
+/* Scheme-specific keys set on a source whose scheme does not read them
+ * (each reported), or missing where it needs them. */
 static int check_scheme_keys(struct parse_ctx *c, const struct source_cfg *s)
 {
     const char *name = s->scheme->name;
     bool hmac = strcmp(name, "hmac") == 0;
+    int before = c->nerrors;
 
     if (hmac && !s->sig_header)
-        return config_fail(c, "signature_header",
-                           "[source %s] (scheme hmac) needs signature_header", s->name);
+        config_fail(c, "signature_header", "[source %s] (scheme hmac) needs signature_header",
+                    s->name);
     if (!hmac && s->ts_format != TS_SECONDS)
-        return config_fail(c, "timestamp_format", "[source %s] applies to scheme hmac only",
-                           s->name);
+        config_fail(c, "timestamp_format", "[source %s] applies to scheme hmac only", s->name);
     if (strcmp(name, "twilio") == 0 && !s->public_url)
-        return config_fail(
-            c, "public_url",
-            "[source %s] (scheme twilio) needs public_url, the exact URL Twilio calls", s->name);
+        config_fail(c, "public_url",
+                    "[source %s] (scheme twilio) needs public_url, the exact URL Twilio calls",
+                    s->name);
     if (s->public_url && !hmac && strcmp(name, "twilio") != 0)
-        return config_fail(c, "public_url", "[source %s] applies to schemes twilio and hmac only",
-                           s->name);
+        config_fail(c, "public_url", "[source %s] applies to schemes twilio and hmac only", s->name);
     if (s->verify_token && strcmp(name, "meta") != 0)
-        return config_fail(c, "verify_token", "[source %s] applies to scheme meta only", s->name);
+        config_fail(c, "verify_token", "[source %s] applies to scheme meta only", s->name);
     if (s->token_header && strcmp(name, "token") != 0)
-        return config_fail(c, "token_header", "[source %s] applies to scheme token only", s->name);
-    return 0;
+        config_fail(c, "token_header", "[source %s] applies to scheme token only", s->name);
+    return c->nerrors > before ? HOOKD_ECONFIG : 0;
 }
 
 /* Each key's text into what the scheme verifies with: a public key parsed
@@ -316,16 +316,19 @@ static int prepare_keys(struct parse_ctx *c, struct source_cfg *s)
 
 static int validate_source(struct parse_ctx *c, struct source_cfg *s)
 {
+    int before = c->nerrors;
+
     c->line = s->line;
     if (!s->scheme)
         return config_fail(c, "scheme", "[source %s] needs a scheme (one of %s)", s->name,
                            scheme_names());
     if (s->keys.n == 0)
-        return config_fail(c, NULL,
-                           "[source %s] needs at least one secret.VERSION (or, for a public-key "
-                           "scheme, public_key.VERSION) key",
-                           s->name);
-    if (check_scheme_keys(c, s) < 0)
+        config_fail(c, NULL,
+                    "[source %s] needs at least one secret.VERSION (or, for a public-key "
+                    "scheme, public_key.VERSION) key",
+                    s->name);
+    check_scheme_keys(c, s);
+    if (c->nerrors > before) /* the rest reads what these checked */
         return HOOKD_ECONFIG;
     if (!s->max_body)
         s->max_body = c->cfg->receiver.max_body;

@@ -482,6 +482,14 @@ TEST(config_reports_every_error_with_suggestions)
                              "t.conf:4: match: [route x] names unknown source \"ghost\"\n"
                              "t.conf:4: match: [route x] names unknown source \"phantom\"\n");
     ASSERT_STR_CONTAINS(err, "t.conf:8: filter: [route default] takes what no other route takes");
+    /* ... and within a source. */
+    text = "[source a]\nscheme = github\ntoken_header = X-T\nverify_token = v\n"
+           "timestamp_format = rfc3339\n[route default]\nhandler = exec:/bin/true\n";
+    ASSERT(parse(text, err, sizeof err) == NULL);
+    ASSERT_STR_CONTAINS(err, "t.conf:1: [source a] needs at least one secret.VERSION");
+    ASSERT_STR_CONTAINS(err, "t.conf:1: timestamp_format: [source a] applies to scheme hmac only\n"
+                             "t.conf:1: verify_token: [source a] applies to scheme meta only\n"
+                             "t.conf:1: token_header: [source a] applies to scheme token only");
 
     /* A small buffer keeps whole lines only. */
     char small[80];
