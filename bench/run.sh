@@ -73,6 +73,7 @@ low_watermark = 90000000
 connection_timeout = 60s
 log_level = info
 ${BENCH_RECEIVER_THREADS:+threads = $BENCH_RECEIVER_THREADS}
+${BENCH_POLLING:+polling = $BENCH_POLLING}
 
 [redis]
 url = redis://127.0.0.1:$REDIS_PORT/0

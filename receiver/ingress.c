@@ -166,7 +166,12 @@ void ingress_traceparent(const char *p, size_t len, char out[INGRESS_TRACEPARENT
     }
     random_bytes(rnd, sizeof rnd);
     codec_hex_encode(rnd, sizeof rnd, hex);
-    snprintf(out, INGRESS_TRACEPARENT_LEN + 1, "00-%.32s-%.16s-01", hex, hex + 32);
+    /* "00-%.32s-%.16s-01", without printf's cost on every request */
+    memcpy(out, "00-", 3);
+    memcpy(out + 3, hex, 32);
+    out[35] = '-';
+    memcpy(out + 36, hex + 32, 16);
+    memcpy(out + 52, "-01", 4); /* with the NUL */
 }
 
 static void log_request(const struct ingress_work *w, const struct ingress_response *resp)

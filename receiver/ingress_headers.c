@@ -43,9 +43,13 @@ static int cmp_kept(const void *a, const void *b)
  * mangled). "{}" when it would exceed HEADERS_JSON_MAX. */
 char *ingress_headers_json(const struct headers *h, const struct source_cfg *src)
 {
-    static const char *const dropped[] = {
-        "authorization",     "cookie",  "connection",     "keep-alive", "proxy-authorization", "te",
-        "transfer-encoding", "upgrade", "content-length", NULL};
+    static const struct {
+        const char *name;
+        size_t len; /* compared first: most names differ in length from all nine */
+    } dropped[] = {{"authorization", 13},  {"cookie", 6},   {"connection", 10},
+                   {"keep-alive", 10},     {"proxy-authorization", 19},
+                   {"te", 2},              {"transfer-encoding", 17},
+                   {"upgrade", 7},         {"content-length", 14}};
     const char *cred = credential(src);
     struct kept_header *kept = malloc(sizeof *kept * (h->n ? h->n : 1));
     size_t nk = 0, cap = 3, len = 0;
@@ -60,8 +64,9 @@ char *ingress_headers_json(const struct headers *h, const struct source_cfg *src
                 (char)(hd->name[c] >= 'A' && hd->name[c] <= 'Z' ? hd->name[c] + 32 : hd->name[c]);
         if (!drop)
             k->name[hd->name_len] = '\0';
-        for (size_t d = 0; !drop && dropped[d]; d++)
-            drop = strcmp(k->name, dropped[d]) == 0;
+        for (size_t d = 0; !drop && d < sizeof dropped / sizeof *dropped; d++)
+            drop = hd->name_len == dropped[d].len &&
+                   memcmp(k->name, dropped[d].name, dropped[d].len) == 0;
         drop = drop || (cred && strcasecmp(k->name, cred) == 0);
         if (drop)
             continue;

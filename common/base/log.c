@@ -105,10 +105,43 @@ static void put_key(struct logline *l, const char *key)
     put(l, "\":", 2);
 }
 
+/* Writes v's decimal digits ending at end (no sign): the first one. */
+static char *put_digits(char *end, unsigned long long v)
+{
+    do
+        *--end = (char)('0' + v % 10);
+    while (v /= 10);
+    return end;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" for ts into out (≥ 25 bytes): its length. The
+ * part up to the seconds is formatted once per second per thread; gmtime_r
+ * and strftime cost more than the rest of a request's log line. */
+static size_t format_ts(const struct timespec *ts, char out[25])
+{
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[24];
+    static _Thread_local size_t cached_len;
+    long ms = ts->tv_nsec / 1000000;
+
+    if (ts->tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts->tv_sec, &tm);
+        cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_sec = ts->tv_sec;
+    }
+    memcpy(out, cached, cached_len);
+    out[cached_len] = '.';
+    out[cached_len + 1] = (char)('0' + ms / 100);
+    out[cached_len + 2] = (char)('0' + ms / 10 % 10);
+    out[cached_len + 3] = (char)('0' + ms % 10);
+    out[cached_len + 4] = 'Z';
+    return cached_len + 5;
+}
+
 bool log_begin(struct logline *l, enum log_level lvl, const char *event)
 {
     struct timespec ts;
-    struct tm tm;
     char tbuf[40];
 
     if (!log_enabled(lvl))
@@ -117,11 +150,8 @@ bool log_begin(struct logline *l, enum log_level lvl, const char *event)
     l->truncated = false;
     l->first = true;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(tbuf, sizeof tbuf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(tbuf + n, sizeof tbuf - n, ".%03ldZ", ts.tv_nsec / 1000000);
     put(l, "{", 1);
-    log_str(l, "ts", tbuf);
+    log_strn(l, "ts", tbuf, format_ts(&ts, tbuf));
     log_str(l, "level", level_names[lvl]);
     log_str(l, "event", event);
     return true;
@@ -153,18 +183,34 @@ void log_str(struct logline *l, const char *key, const char *val)
 
 void log_int(struct logline *l, const char *key, int64_t val)
 {
-    char b[24];
-    int n = snprintf(b, sizeof b, "%lld", (long long)val);
+    char b[24], *end = b + sizeof b;
+    unsigned long long mag = val < 0 ? 0ULL - (unsigned long long)val : (unsigned long long)val;
+    char *p = put_digits(end, mag);
+
+    if (val < 0)
+        *--p = '-';
     put_key(l, key);
-    put(l, b, (size_t)n);
+    put(l, p, (size_t)(end - p));
 }
+
+#define LOG_DOUBLE_FAST_MAX 1e12 /* below it, "%.3f" by hand: exact in a long long */
 
 void log_double(struct logline *l, const char *key, double val)
 {
-    char b[32];
-    int n = snprintf(b, sizeof b, "%.3f", val);
+    char b[48], *end = b + sizeof b, *p;
+    int n;
+
     put_key(l, key);
-    put(l, b, (size_t)n);
+    if (!(val >= 0 && val < LOG_DOUBLE_FAST_MAX)) { /* negative, huge, NaN: printf's way */
+        n = snprintf(b, sizeof b, "%.3f", val);
+        put(l, b, (size_t)n);
+        return;
+    }
+    unsigned long long thousandths = (unsigned long long)(val * 1000.0 + 0.5);
+    p = put_digits(end, thousandths % 1000 + 1000); /* "1ddd": the leading 1 becomes '.' */
+    *p = '.';
+    p = put_digits(p, thousandths / 1000);
+    put(l, p, (size_t)(end - p));
 }
 
 void log_bool(struct logline *l, const char *key, bool val)

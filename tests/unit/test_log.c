@@ -58,7 +58,8 @@ TEST(log_lines_are_valid_json)
     if (!a)
         test_fail(__FILE__, __LINE__, "line 1 not JSON: %s: %s", e.text, out);
     ASSERT_STR_EQ(json_string_value(json_object_get(a, "quote")), "a\"b\\c\n\t\x01");
-    ASSERT_STR_EQ(json_string_value(json_object_get(a, "bad_utf8")), "\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
+    ASSERT_STR_EQ(json_string_value(json_object_get(a, "bad_utf8")),
+                  "\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
     ASSERT_INT_EQ(json_integer_value(json_object_get(a, "n")), -42);
     ASSERT_STR_EQ(json_string_value(json_object_get(a, "event")), "request");
     json_decref(a);
@@ -95,4 +96,54 @@ TEST(log_json_escape_runs_and_cuts)
     n = 0;
     ASSERT(log_json_escape(buf, 4, &n, "abc", 3));
     ASSERT_INT_EQ(n, 3);
+}
+
+static const double doubles[] = {0,        0.0004,      0.0006,      1,    1.5,  12.3456,
+                                 999.9996, 1234567.891, 1e11 + 0.25, 2e12, -3.25};
+
+static void write_numbers(void)
+{
+    struct logline l;
+    static const int64_t ints[] = {0, 7, -42, 1234567890123, INT64_MAX, INT64_MIN};
+
+    log_set_level(LOG_DEBUG);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        ASSERT(log_begin(&l, LOG_INFO, EV_REQUEST));
+        log_int(&l, "n", ints[i]);
+        log_end(&l);
+    }
+    for (size_t i = 0; i < sizeof doubles / sizeof *doubles; i++) {
+        ASSERT(log_begin(&l, LOG_INFO, EV_REQUEST));
+        log_double(&l, "d", doubles[i]);
+        log_end(&l);
+    }
+}
+
+/* Numbers and the timestamp are formatted by hand (printf cost more than
+ * the rest of a request's line): the same text printf gives. */
+TEST(log_numbers_and_time_as_printf_writes_them)
+{
+    static const char *const ints[] = {
+        "0", "7", "-42", "1234567890123", "9223372036854775807", "-9223372036854775808"};
+    char *out = capture(write_numbers), *line = out, want[64], got[64];
+    size_t i = 0;
+
+    for (char *nl; (nl = strchr(line, '\n')); line = nl + 1, i++) {
+        const char *key = i < 6 ? "\"n\":" : "\"d\":", *v = strstr(line, key), *ts;
+        ASSERT_NOT_NULL(v);
+        v += 4;
+        snprintf(got, sizeof got, "%.*s", (int)(nl - 1 - v), v); /* up to the closing } */
+        if (i < 6)
+            snprintf(want, sizeof want, "%s", ints[i]);
+        else
+            snprintf(want, sizeof want, "%.3f", doubles[i - 6]);
+        ASSERT_STR_EQ(got, want);
+        ASSERT_NOT_NULL(ts = strstr(line, "\"ts\":\""));
+        ts += 6; /* 2026-12-03T12:00:00.123Z */
+        ASSERT(strlen(ts) > 24 && ts[4] == '-' && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
+        for (int k = 20; k < 23; k++)
+            ASSERT(ts[k] >= '0' && ts[k] <= '9');
+    }
+    ASSERT_INT_EQ(i, 6 + sizeof doubles / sizeof *doubles);
+    free(out);
 }

@@ -7,6 +7,8 @@
  * (a MAC prefix only, the received header truncated and sanitised).
  */
 #define _GNU_SOURCE /* memmem */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string.h>
 
 #include "../lib/test.h"
@@ -15,6 +17,7 @@
 #include "err.h"
 #include "extract.h"
 #include "handshake.h"
+#include "mac.h"
 #include "scheme.h"
 #include "verify.h"
 
@@ -543,4 +546,31 @@ TEST(verify_http_status_table)
     ASSERT_INT_EQ(verify_http_status(VERIFY_MALFORMED), 400);
     ASSERT_INT_EQ(verify_http_status(VERIFY_MISMATCH), 401);
     ASSERT_INT_EQ(verify_http_status(VERIFY_STALE), 401);
+}
+
+/* mac_compute writes HMAC's two digests itself: the same bytes as
+ * OpenSSL's HMAC for every algorithm, keys shorter than, as long as and
+ * longer than a block (hashed first), empty ones, and content in parts. */
+TEST(verify_mac_matches_openssl_hmac)
+{
+    static const size_t key_lens[] = {0, 1, 20, 63, 64, 65, 127, 128, 129, 300};
+    const EVP_MD *mds[] = {EVP_sha1(), EVP_sha256(), EVP_sha512()};
+    unsigned char key[300], text[1500], want[EVP_MAX_MD_SIZE], got[64];
+    unsigned int want_len;
+    size_t got_len;
+
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (unsigned char)(i * 7 + 3);
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (unsigned char)(i * 13 + 1);
+    for (int a = MAC_SHA1; a <= MAC_SHA512; a++)
+        for (size_t k = 0; k < sizeof key_lens / sizeof *key_lens; k++) {
+            struct mac_part parts[] = {{text, 10}, {NULL, 0}, {text + 10, sizeof text - 10}};
+            ASSERT_NOT_NULL(
+                HMAC(mds[a], key, (int)key_lens[k], text, sizeof text, want, &want_len));
+            ASSERT_INT_EQ(mac_compute((enum mac_algo)a, key, key_lens[k], parts, 3, got, &got_len),
+                          0);
+            ASSERT_INT_EQ(got_len, want_len);
+            ASSERT(memcmp(got, want, want_len) == 0);
+        }
 }
