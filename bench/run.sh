@@ -7,7 +7,8 @@
 # runs under a temporary directory and is stopped by PID on exit.
 #
 # Environment: BENCH_SECONDS (5) per run, BENCH_COUNT (400000) requests per
-# pre-signed file, BENCH_RECEIVER_THREADS (the config default),
+# pre-signed file, BENCH_RECEIVER_THREADS (the config default), BENCH_POLLING
+# (the receiver's `polling`: poll, its default, or epoll),
 # BENCH_ROWS (a regex of row names to run; all by default),
 # BENCH_KEEP=1 keeps the temporary directory.
 set -euo pipefail
