@@ -48,6 +48,7 @@
 #include "cidr.h"
 #include "err.h"
 #include "headers.h"
+#include "hostport.h"
 #include "ingress.h"
 #include "log.h"
 #include "runtime.h"
@@ -83,30 +84,6 @@ struct request_ctx {
     struct ingress_work w;
     struct ingress_response resp; /* the answer, whoever decided it */
 };
-
-int http_parse_listen(const char *s, char *host, size_t cap, int *port)
-{
-    const char *colon = strrchr(s, ':'), *h = s;
-    size_t hlen;
-    char *end;
-    long p;
-
-    if (!colon)
-        return HOOKD_EPARSE;
-    hlen = (size_t)(colon - s);
-    if (s[0] == '[') { /* [::1]:8080 */
-        if (hlen < 2 || s[hlen - 1] != ']')
-            return HOOKD_EPARSE;
-        h = s + 1, hlen -= 2;
-    }
-    p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535 || hlen == 0 || hlen >= cap)
-        return HOOKD_EPARSE;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (int)p;
-    return 0;
-}
 
 /* Sends rq->resp, the one answer of the request. */
 static enum MHD_Result send_answer(struct MHD_Connection *c, struct request_ctx *rq)
@@ -426,7 +403,7 @@ static int start_daemon(struct MHD_Daemon **out, const char *listen, unsigned th
                      (cfg->receiver.epoll ? MHD_USE_EPOLL : MHD_USE_POLL) | extra_flags;
     struct MHD_Daemon *d;
 
-    if (http_parse_listen(listen, host, sizeof host, &port) < 0) {
+    if (hostport_parse(listen, host, sizeof host, &port) < 0) {
         snprintf(err, errlen, "bad listen address \"%.100s\" (want HOST:PORT)", listen);
         return -1;
     }

@@ -21,7 +21,4 @@ void http_quiesce(struct http_server *srv);
 /* Stops both daemons: in-flight callbacks complete first. Frees srv. */
 void http_stop(struct http_server *srv);
 
-/* Splits "host:port" (IPv4, [IPv6] or a name) for binding; 0 or HOOKD_EPARSE. */
-int http_parse_listen(const char *s, char *host, size_t cap, int *port);
-
 #endif

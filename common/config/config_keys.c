@@ -3,6 +3,7 @@
  * goes, how its value is parsed) and the setters it uses. Adding a key is
  * one row here plus its field in config.h and its line in the README.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "err.h"
 #include "extract.h"
 #include "filter.h"
+#include "hostport.h"
 #include "log.h"
 #include "scheme.h"
 
@@ -210,6 +212,21 @@ static int set_url(struct parse_ctx *c, void *f, const char *key, const char *va
         strpbrk(val, "?# \t"))
         return config_fail(c, key, "expected the http(s):// URL the provider calls, without a "
                                    "query string, got \"%.60s\"", val);
+    return set_str(c, f, key, val);
+}
+
+/* A listen address is bound as written: an IP literal and a port, so a
+ * typo is a config error (exit 2) and never a failed start. */
+static int set_listen(struct parse_ctx *c, void *f, const char *key, const char *val)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    unsigned char addr[sizeof(struct in6_addr)];
+    int port;
+
+    if (hostport_parse(val, host, sizeof host, &port) < 0 ||
+        (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1))
+        return config_fail(c, key, "expected IP:PORT or [IPV6]:PORT with a port up to 65535, "
+                                   "got \"%.60s\"", val);
     return set_str(c, f, key, val);
 }
 
@@ -414,8 +431,8 @@ struct key_row {
 };
 
 static const struct key_row keys[] = {
-    {RCV(listen), set_str},
-    {RCV(admin_listen), set_str},
+    {RCV(listen), set_listen},
+    {RCV(admin_listen), set_listen},
     {RCV(admin_token), config_set_secret_str},
     {RCV(max_body), set_size},
     {RCV(high_watermark), set_i64},

@@ -32,6 +32,20 @@ static void expect_error(const char *text, const char *needle)
     ASSERT_STR_CONTAINS(err, needle);
 }
 
+TEST(config_listen_takes_ipv4_and_bracketed_ipv6)
+{
+    static const char text[] = "[receiver]\nlisten = [::1]:18080\nadmin_listen = 0.0.0.0:0\n"
+                               "[source gh]\nscheme = github\nsecret.v1 = s\n"
+                               "[route default]\nhandler = exec:/bin/true\n";
+    char err[512];
+    struct config *cfg = parse(text, err, sizeof err);
+
+    ASSERT_NOT_NULL(cfg);
+    ASSERT_STR_EQ(cfg->receiver.listen, "[::1]:18080");
+    ASSERT_STR_EQ(cfg->receiver.admin_listen, "0.0.0.0:0");
+    config_release(cfg);
+}
+
 TEST(config_minimal_gets_defaults)
 {
     char err[512];
@@ -170,7 +184,14 @@ TEST(config_errors_name_file_line_and_key)
                  "t.conf:3: worker_batch:");
     expect_error("[nonsense]\n", "t.conf:1: unknown section [nonsense]");
     expect_error("listen = x\n", "t.conf:1: listen: key outside of any section");
-    expect_error("[receiver]\nlisten = a:1\nlisten = b:2\n", "t.conf:3: listen: duplicate key");
+    expect_error("[receiver]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\n",
+                 "t.conf:3: listen: duplicate key");
+    /* Listen addresses are checked as the listener binds them: exit 2, not a failed start. */
+    expect_error("[receiver]\nlisten = 127.0.0.1:99999\n", "t.conf:2: listen: expected IP:PORT");
+    expect_error("[receiver]\nlisten = 127.0.0.1\n", "t.conf:2: listen: expected IP:PORT");
+    expect_error("[receiver]\nlisten = 127.0.0.1:\n", "t.conf:2: listen: expected IP:PORT");
+    expect_error("[receiver]\nadmin_listen = localhost:9090\n", "t.conf:2: admin_listen:");
+    expect_error("[receiver]\nlisten = [::1:8080\n", "t.conf:2: listen:");
     expect_error("[source gh]\nscheme = nope\n", "t.conf:2: scheme: unknown scheme \"nope\"");
     expect_error("[source gh]\nscheme = github\n[route default]\nhandler = exec:/bin/true\n",
                  "needs at least one secret");
