@@ -244,6 +244,31 @@ void admin_api_dead_one(const struct config *cfg, struct store *st, const char *
 
 /* ---- POST /api/purge/ROUTE ---- */
 
+/*
+ * A POST body names only the keys its action reads: a filter the API does
+ * not know ({"all": true, "since": "1h"}) must not be dropped silently and
+ * widen the action. Writes a 400 naming the key and returns false.
+ */
+static bool only_keys(json_t *req, const char *const *keys, struct admin_reply *out)
+{
+    const char *k;
+    json_t *v;
+    char msg[160];
+
+    json_object_foreach(req, k, v)
+    {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], k) != 0)
+            i++;
+        if (!keys[i]) {
+            snprintf(msg, sizeof msg, "unknown key \"%.60s\" in the request body", k);
+            admin_api_error(out, 400, msg);
+            return false;
+        }
+    }
+    return true;
+}
+
 void admin_api_purge(const struct config *cfg, struct store *st, const char *route,
                      const char *body, size_t len, const char *client, struct admin_reply *out)
 {
@@ -251,8 +276,12 @@ void admin_api_purge(const struct config *cfg, struct store *st, const char *rou
     int64_t n = 0;
     int rc;
 
+    static const char *const keys[] = {"resolved", NULL};
+
     if (!config_route_handler(cfg, route)) {
         admin_api_error(out, 404, "unknown route");
+    } else if (json_is_object(req) && !only_keys(req, keys, out)) {
+        /* the 400 is written */
     } else if (!json_is_true(json_object_get(req, "resolved"))) {
         admin_api_error(out, 400, "body must be {\"resolved\": true}");
     } else if ((rc = store_dead_purge_resolved(st, route, false, &n)) < 0) {
@@ -270,8 +299,11 @@ void admin_api_purge(const struct config *cfg, struct store *st, const char *rou
 /* {"id": "..."} or {"all": true}; false (and a 400 in out) otherwise. */
 static bool parse_replay(json_t *req, struct replay_request *rq, struct admin_reply *out)
 {
+    static const char *const keys[] = {"id", "all", NULL};
     json_t *id = json_object_get(req, "id"), *all = json_object_get(req, "all");
 
+    if (json_is_object(req) && !only_keys(req, keys, out))
+        return false;
     if (json_is_object(req) && json_is_string(id) && !all && json_string_length(id) > 0) {
         rq->select = REPLAY_DEAD_ONE;
         rq->id = json_string_value(id);

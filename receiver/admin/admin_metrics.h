@@ -4,7 +4,7 @@
  * Redis at scrape time, so they cover every receiver and worker:
  *
  *   hookd_redis_up                                  1 when the reads below worked
- *   hookd_route_{stream_entries,in_flight,consumer_lag,retry_scheduled,
+ *   hookd_route_{stream_entries,in_flight,queued,retry_scheduled,
  *                dead_letters,backlog,consumers}{route}        gauges
  *   hookd_route_{received,duplicates,overload_rejected,processed,retried,
  *                failed_permanent,duplicate_skipped,replayed}_total{route}

@@ -203,9 +203,15 @@ TEST(admin_api_errors_and_post_guards)
                          "{\"id\":5}",
                          "{\"id\":\"\"}",
                          "{\"all\":false}",
-                         "{\"id\":\"x\",\"all\":true}"};
+                         "{\"id\":\"x\",\"all\":true}",
+                         "{\"all\":true,\"since\":\"1h\"}",
+                         "{\"id\":\"x\",\"route\":\"default\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         json_decref(post_replay(&f, "default", bad[i], 400));
+    /* A filter the API does not know is named, never dropped to replay everything. */
+    json_t *e = post_replay(&f, "default", "{\"all\":true,\"since\":\"1h\"}", 400);
+    ASSERT_STR_CONTAINS(json_string_value(json_object_get(e, "error")), "\"since\"");
+    json_decref(e);
     json_decref(post_replay(&f, "default", "{\"id\":\"never-seen\"}", 404));
     json_decref(post_replay(&f, "nosuch", "{\"all\":true}", 404));
     /* And without the token, nothing. */
@@ -267,6 +273,9 @@ TEST(admin_api_purge_resolved_and_one_letter)
         ASSERT_STR_CONTAINS(json_string_value(json_object_get(j, "error")), "resolved");
         json_decref(j);
     }
+    j = post_purge(&f, "default", "{\"resolved\":true,\"older_than\":\"1d\"}", 400);
+    ASSERT_STR_CONTAINS(json_string_value(json_object_get(j, "error")), "\"older_than\"");
+    json_decref(j);
     json_decref(post_purge(&f, "nosuch", "{\"resolved\":true}", 404));
     ASSERT_INT_EQ(afx_post_json(&f, "/api/purge/default", "{\"resolved\":true}", "text/plain",
                                 NULL, &r),
