@@ -29,13 +29,14 @@
  * busy thread makes one round trip per batch besides the handlers.
  *
  * How many entries a read takes: as many as the thread's recent handler
- * runs (s->ewma_us) get through in BATCH_BUDGET_US, within worker_batch —
+ * runs (s->ewma_us) get through in BATCH_BUDGET_US (times the threads per
+ * CPU when there are more threads than CPUs: w->budget_us), within worker_batch —
  * a slow handler (a process per event) reads one entry at a time, as
  * before batches. Every entry
  * in hand is in inflight[] and heartbeated until its outcome step is sent,
  * so an entry that waits behind a handler that turned slow is not claimed
  * by another worker; and outcomes are sent early once the oldest waiting
- * one is BATCH_FLUSH_US old, so a slow batch does not hold finished
+ * one is older than that budget, so a slow batch does not hold finished
  * events (nor their order keys) back. A worker killed mid-batch leaves
  * every entry without a recorded outcome pending in its list: each is
  * claimed after visibility_timeout and runs again (its BEGIN counted one
@@ -266,7 +267,7 @@ struct pending {
 int event_slot_init(struct slot *s)
 {
     s->pending = calloc((size_t)s->w->batch, sizeof *s->pending);
-    s->ewma_us = BATCH_BUDGET_US; /* one entry per read until a handler has run */
+    s->ewma_us = s->w->budget_us; /* one entry per read until a handler has run */
     return s->pending ? 0 : HOOKD_ENOMEM;
 }
 
@@ -278,7 +279,7 @@ void event_slot_free(struct slot *s)
 
 size_t event_batch_cap(const struct slot *s, size_t route)
 {
-    int64_t fit = BATCH_BUDGET_US / (s->ewma_us > 0 ? s->ewma_us : 1);
+    int64_t fit = s->w->budget_us / (s->ewma_us > 0 ? s->ewma_us : 1);
     size_t cap = (size_t)s->w->routes[route].cfg->worker_batch;
 
     if (cap > (size_t)s->w->batch)
@@ -457,9 +458,9 @@ void event_batch(struct slot *s, struct store_taken *t, size_t n, bool then_read
     if (ri >= 0)
         inflight_set(s, ri, t, n);
     for (size_t j = 0; ri >= 0 && j < n; j++) {
-        /* An outcome waits for the batch's step at most BATCH_FLUSH_US
+        /* An outcome waits for the batch's step about the batch's budget
          * (and one handler run): a slower batch sends what it has. */
-        if (s->npending > 0 && clock_mono_us() - first > BATCH_FLUSH_US)
+        if (s->npending > 0 && clock_mono_us() - first > s->w->budget_us)
             flush(s, false);
         if (s->npending == 0)
             first = clock_mono_us();

@@ -223,6 +223,11 @@ static int setup(struct worker *w, const struct opts *o)
     w->concurrency = o->concurrency;
     w->block_ms = idle_block_ms(w);
     w->batch = 1;
+    /* More threads than CPUs: each handler run also waits for a CPU, so a
+     * run's wall time grows with the threads per CPU while the reads the
+     * process makes per second, all threads together, do not. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    w->budget_us = BATCH_BUDGET_US * (cpus > 0 && w->concurrency > cpus ? w->concurrency / cpus : 1);
     for (size_t i = 0; i < w->nroutes; i++)
         if (w->routes[i].cfg->worker_batch > w->batch)
             w->batch = w->routes[i].cfg->worker_batch;

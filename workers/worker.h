@@ -54,10 +54,9 @@
 #define STOP_REDIS_GRACE_MS 10000 /* draining: how long to retry Redis for an outcome */
 #define WORKER_BATCH_MAX 64 /* entries one read may hand a thread (route worker_batch) */
 /* A read takes what recent handler runs get through in BATCH_BUDGET_US
- * (1..worker_batch); an outcome waits for its batch's step at most
- * BATCH_FLUSH_US past its run's end (plus the run in progress). */
+ * (1..worker_batch); an outcome waits for its batch's step about as long
+ * (plus the run in progress). Both grow with the threads per CPU. */
 #define BATCH_BUDGET_US 5000
-#define BATCH_FLUSH_US 2000
 
 struct worker_route {
     const struct route_cfg *cfg; /* borrowed from worker.cfg */
@@ -76,7 +75,7 @@ struct inflight {
 
 struct worker {
     struct config *cfg;          /* owned reference */
-    int batch;                   /* the largest worker_batch of its routes */
+    int batch; int64_t budget_us; /* largest worker_batch; BATCH_BUDGET_US x threads/CPU */
     struct worker_route *routes; /* owned; highest priority first, config order within */
     size_t nroutes;
     char consumer[WORKER_CONSUMER_MAX];
