@@ -451,6 +451,11 @@ void event_batch(struct slot *s, struct store_taken *t, size_t n, bool then_read
     int ri = n > 0 ? worker_route_index(s->w, t[0].ev->route) : -1;
     int64_t first = 0;
 
+    if (n > (size_t)s->w->batch) { /* s->pending and inflight[] hold w->batch */
+        event_batch(s, t, (size_t)s->w->batch, false);
+        event_batch(s, t + s->w->batch, n - (size_t)s->w->batch, then_read);
+        return;
+    }
     /* Every entry in hand is heartbeated until its outcome step is sent
      * (flush clears them first, so the heartbeat never mistakes an entry we
      * just acknowledged for one claimed away): a batch's later entries wait

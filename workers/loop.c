@@ -158,8 +158,8 @@ static int wait_any(struct slot *s)
             continue;
         int rc = store_read_wait(s->st, &s->streams[i], s->w->consumer, s->w->block_ms, evs,
                                  WAIT_MAX_EVENTS, &n);
-        for (size_t e = 0; e < n; e += WORKER_BATCH_MAX) {
-            size_t m = n - e < WORKER_BATCH_MAX ? n - e : WORKER_BATCH_MAX;
+        for (size_t e = 0, b = (size_t)s->w->batch; e < n; e += b) {
+            size_t m = n - e < b ? n - e : b; /* a batch holds w->batch at most */
             for (size_t j = 0; j < m; j++)
                 s->batch[j] = (struct store_taken){.ev = evs[e + j]};
             event_batch(s, s->batch, m, false);

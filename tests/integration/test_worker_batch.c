@@ -308,3 +308,27 @@ TEST_T(worker_batch_plain_read_of_paused_route_begins_nothing, 30)
     store_event_free(ev);
     store_streams_clear(&s);
 }
+
+/* worker_batch = 1 and two tenant streams: the idle wait (one entry per
+ * stream that has one) hands the thread two entries at once; they are
+ * handled as batches of one, each counted once. */
+TEST_T(worker_batch_of_one_idle_wait_hands_out_two, 30)
+{
+    struct wfx f;
+
+    wfx_start(&f, "[route default]\nhandler = exec:/bin/true\nworker_batch = 1\n", NULL);
+    ASSERT_INT_EQ(redis_int(f.rc, "SADD hookd:{default}:tenants a b"), 2);
+    ASSERT_INT_EQ(store_group_ensure(f.st, "default"), 0);
+    struct proc *w = wfx_worker(&f, (const char *const[]){"-r", "default", NULL});
+    usleep(1500 * 1000); /* idle: blocked on both tenant streams */
+    ASSERT_INT_EQ(proc_signal(w, SIGSTOP), 0);
+    freeReplyObject(redis_cmd(f.rc, "XADD hookd:{default}:stream:a * event_id ta source github "
+                                    "type push body {} attempt 1"));
+    freeReplyObject(redis_cmd(f.rc, "XADD hookd:{default}:stream:b * event_id tb source github "
+                                    "type push body {} attempt 1"));
+    ASSERT_INT_EQ(proc_signal(w, SIGCONT), 0);
+    WAIT_FOR(wfx_counter(&f, "default", "processed") == 2, 10000);
+    ASSERT(wfx_state_is(&f, "default", "ta", "processed"));
+    ASSERT(wfx_state_is(&f, "default", "tb", "processed"));
+    ASSERT_INT_EQ(proc_log_count(w, "\"outcome\":\"processed\""), 2);
+}
