@@ -110,10 +110,7 @@ static int last_light(const struct order *o, int first, int n)
 
 static long long counter(struct fixture *f, const char *name)
 {
-    char *v = redis_str(f->rc, "HGET hookd:{default}:counters %s", name);
-    long long n = v ? strtoll(v, NULL, 10) : 0;
-    free(v);
-    return n;
+    return redis_num(f->rc, "HGET hookd:{default}:counters %s", name);
 }
 
 static void check_keys(struct fixture *f)

@@ -76,10 +76,7 @@ static int groups(struct fixture *f)
 /* An integer field of a hash (0 when absent). */
 static long long hget_int(struct fixture *f, const char *key, const char *field)
 {
-    char *v = redis_str(f->rc, "HGET %s %s", key, field);
-    long long n = v ? strtoll(v, NULL, 10) : 0;
-    free(v);
-    return n;
+    return redis_num(f->rc, "HGET %s %s", key, field);
 }
 
 static void post(struct fixture *f, const char *id)

@@ -26,10 +26,7 @@ static const char brakes_conf[] =
 
 static long long counter(struct fixture *f, const char *route, const char *name)
 {
-    char *v = redis_str(f->rc, "HGET hookd:{%s}:counters %s", route, name);
-    long long n = v ? strtoll(v, NULL, 10) : 0;
-    free(v);
-    return n;
+    return redis_num(f->rc, "HGET hookd:{%s}:counters %s", route, name);
 }
 
 /* Handler starts recorded by slow.sh. */

@@ -60,11 +60,7 @@ static void start(struct fixture *f, const char *fail)
 
 static long long counter(struct fixture *f, const char *route, const char *name)
 {
-    char *v = redis_str(f->rc, "HGET hookd:{%s}:counters %s", route, name);
-    long long n = v ? strtoll(v, NULL, 10) : 0;
-
-    free(v);
-    return n;
+    return redis_num(f->rc, "HGET hookd:{%s}:counters %s", route, name);
 }
 
 /* Sends N events of TYPE over NKEYS keys, interleaved at random, each

@@ -36,11 +36,7 @@ static size_t read_batch(struct wfx *f, struct store_taken *t, size_t cap)
 
 static long long hist_field(struct wfx *f, const char *field)
 {
-    char *v = redis_str(f->rc, "HGET hookd:{default}:handler_hist %s", field);
-    long long n = v ? strtoll(v, NULL, 10) : 0;
-
-    free(v);
-    return n;
+    return redis_num(f->rc, "HGET hookd:{default}:handler_hist %s", field);
 }
 
 TEST_T(worker_batch_read_hands_out_several_begun_round_robin, 30)

@@ -145,14 +145,7 @@ int wfx_state_is(struct wfx *f, const char *route, const char *id, const char *s
 
 long long wfx_counter(struct wfx *f, const char *route, const char *name)
 {
-    char key[256], *s;
-    long long v;
-
-    snprintf(key, sizeof key, "hookd:{%s}:counters", route);
-    s = redis_str(f->rc, "HGET %s %s", key, name);
-    v = s ? strtoll(s, NULL, 10) : 0;
-    free(s);
-    return v;
+    return redis_num(f->rc, "HGET hookd:{%s}:counters %s", route, name);
 }
 
 long long wfx_pending(struct wfx *f, const char *route)

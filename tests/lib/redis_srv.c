@@ -298,3 +298,28 @@ void redis_srv_teardown(void)
     }
     nservers = 0;
 }
+
+long long redis_num(redisContext *c, const char *fmt, ...)
+{
+    redisReply *reply;
+    long long value = 0;
+    char *end = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply = vcmd(c, fmt, ap);
+    va_end(ap);
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        value = reply->integer;
+    } else if (reply->type == REDIS_REPLY_STRING) {
+        value = strtoll(reply->str, &end, 10);
+        if (reply->len == 0 || *end)
+            test_fail(__FILE__, __LINE__, "redis \"%s\": expected a number, got \"%.40s\"", fmt,
+                      reply->str);
+    } else if (reply->type != REDIS_REPLY_NIL) {
+        test_fail(__FILE__, __LINE__, "redis \"%s\": expected a number, got type %d (%s)", fmt,
+                  reply->type, reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+    }
+    freeReplyObject(reply);
+    return value;
+}

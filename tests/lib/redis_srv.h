@@ -55,5 +55,8 @@ long long redis_int(redisContext *c, const char *fmt, ...);
 /* A string or status reply (malloc'd) or NULL for nil; fails the test on
  * any other reply. */
 char *redis_str(redisContext *c, const char *fmt, ...);
+/* A number however Redis answers it: an integer, a decimal string (a hash
+ * field, HGET) or nil, which is 0; fails the test on anything else. */
+long long redis_num(redisContext *c, const char *fmt, ...);
 
 #endif
