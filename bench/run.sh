@@ -10,7 +10,9 @@
 # pre-signed file, BENCH_RECEIVER_THREADS (the config default), BENCH_POLLING
 # (the receiver's `polling`: poll, its default, or epoll),
 # BENCH_ROWS (a regex of row names to run; all by default),
-# BENCH_KEEP=1 keeps the temporary directory.
+# BENCH_E2E_RATE (4000) events/s offered and BENCH_E2E_SECONDS (30) for the
+# end-to-end row, BENCH_KEEP=1 keeps the temporary directory (with the
+# end-to-end row's INFO commandstats in e2e.commandstats).
 set -euo pipefail
 
 BIN=${BENCH_BIN:-build-bench}
@@ -357,6 +359,7 @@ e2e_row() {
     kill -TERM "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
     mapfile -t backlog <"$W/e2e.backlog"
     cmd=$(cmdstat_usec)
+    rcli INFO commandstats | tr -d '\r' >"$W/e2e.commandstats" # per command, kept by BENCH_KEEP=1
     backlog+=("$(rcli HGET "hookd:{default}:counters" backlog)")
     eval "$(grep '^RESULT' "$W/e2e.out" | cut -d' ' -f2-)"
     for _ in $(seq 200); do # drain: 20 s at most
