@@ -184,3 +184,11 @@ bool codec_utf8_valid(const void *p, size_t n)
             return false;
     return true;
 }
+
+char *codec_dec_digits(char *end, unsigned long long v)
+{
+    do
+        *--end = (char)('0' + v % 10);
+    while (v /= 10);
+    return end;
+}

@@ -28,6 +28,12 @@ size_t codec_base64_encode(const unsigned char *in, size_t n, char *out);
  * Returns byte count, HOOKD_EPARSE if malformed, HOOKD_ETOO_LARGE if > cap. */
 long codec_base64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
+/* Writes v's decimal digits (no sign, no NUL) so that they end just before
+ * end, and returns where they start: at most 20 bytes before end. One
+ * formatter for the hot paths (log lines, RESP headers, the enqueue step's
+ * numbers), where snprintf cost more than the rest of the work. */
+char *codec_dec_digits(char *end, unsigned long long v);
+
 /* SHA-256 of data as 64 lower-case hex chars + NUL. */
 void codec_sha256_hex(const void *data, size_t n, char out[CODEC_SHA256_HEX_LEN + 1]);
 

@@ -105,15 +105,6 @@ static void put_key(struct logline *l, const char *key)
     put(l, "\":", 2);
 }
 
-/* Writes v's decimal digits ending at end (no sign): the first one. */
-static char *put_digits(char *end, unsigned long long v)
-{
-    do
-        *--end = (char)('0' + v % 10);
-    while (v /= 10);
-    return end;
-}
-
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" for ts into out (≥ 25 bytes): its length. The
  * part up to the seconds is formatted once per second per thread; gmtime_r
  * and strftime cost more than the rest of a request's log line. */
@@ -185,7 +176,7 @@ void log_int(struct logline *l, const char *key, int64_t val)
 {
     char b[24], *end = b + sizeof b;
     unsigned long long mag = val < 0 ? 0ULL - (unsigned long long)val : (unsigned long long)val;
-    char *p = put_digits(end, mag);
+    char *p = codec_dec_digits(end, mag);
 
     if (val < 0)
         *--p = '-';
@@ -207,9 +198,9 @@ void log_double(struct logline *l, const char *key, double val)
         return;
     }
     unsigned long long thousandths = (unsigned long long)(val * 1000.0 + 0.5);
-    p = put_digits(end, thousandths % 1000 + 1000); /* "1ddd": the leading 1 becomes '.' */
+    p = codec_dec_digits(end, thousandths % 1000 + 1000); /* "1ddd": the leading 1 becomes '.' */
     *p = '.';
-    p = put_digits(p, thousandths / 1000);
+    p = codec_dec_digits(p, thousandths / 1000);
     put(l, p, (size_t)(end - p));
 }
 

@@ -138,3 +138,16 @@ TEST(codec_utf8_strict)
     ASSERT(!codec_utf8_valid("\xff", 1));
     ASSERT_INT_EQ(codec_utf8_seq_len((const unsigned char *)"\xe2\x82\xac!", 4), 3);
 }
+
+TEST(codec_dec_digits_as_printf_writes_them)
+{
+    const unsigned long long cases[] = {0, 7, 10, 99, 1234567890123ULL, 18446744073709551615ULL};
+    char buf[32], want[32];
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *end = buf + sizeof buf - 1, *d = codec_dec_digits(end, cases[i]);
+        *end = '\0';
+        snprintf(want, sizeof want, "%llu", cases[i]);
+        ASSERT_STR_EQ(d, want);
+    }
+}

@@ -8,20 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "store_conn.h"
 
 /* TYPE, the decimal digits of N, CRLF. */
 static char *put_header(char *p, char type, size_t n)
 {
-    char digits[24];
-    int k = 0;
+    char digits[24], *end = digits + sizeof digits, *d = codec_dec_digits(end, n);
 
-    do
-        digits[k++] = (char)('0' + n % 10);
-    while ((n /= 10) > 0);
     *p++ = type;
-    while (k > 0)
-        *p++ = digits[--k];
+    memcpy(p, d, (size_t)(end - d));
+    p += end - d;
     *p++ = '\r', *p++ = '\n';
     return p;
 }

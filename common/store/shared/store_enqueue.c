@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "err.h"
 #include "log.h"
 #include "store_enqueue.h"
@@ -21,18 +22,13 @@
  * a tenth of the step's client instructions. */
 static void put_i64(char *buf, int64_t v)
 {
-    char digits[24];
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    int k = 0;
+    char digits[24], *end = digits + sizeof digits;
+    char *d = codec_dec_digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 
-    do
-        digits[k++] = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
     if (v < 0)
         *buf++ = '-';
-    while (k > 0)
-        *buf++ = digits[--k];
-    *buf = '\0';
+    memcpy(buf, d, (size_t)(end - d));
+    buf[end - d] = '\0';
 }
 
 /*
