@@ -16,6 +16,21 @@
 #include "config_values.h"
 #include "err.h"
 
+/* Adds an env: secret's variable name to cfg->secret_env: 0, or -1 out of
+ * memory. */
+static int remember_env(struct config *cfg, const char *name)
+{
+    char **names = realloc(cfg->secret_env, (cfg->nsecret_env + 1) * sizeof *names);
+
+    if (!names)
+        return -1;
+    cfg->secret_env = names;
+    if (!(names[cfg->nsecret_env] = strdup(name)))
+        return -1;
+    cfg->nsecret_env++;
+    return 0;
+}
+
 /* cv_secret, remembering an env: variable's name in cfg->secret_env so
  * that workers keep it out of their handlers' environment. With
  * CONFIG_SKIP_SECRETS (hookctl's commands that need no secret, workers)
@@ -23,8 +38,7 @@
 static int read_secret(struct parse_ctx *c, const char *key, const char *val, char **out,
                        size_t *len)
 {
-    struct config *cfg = c->cfg;
-    char msg[256], **names;
+    char msg[256];
 
     bool wanted = !(c->flags & CONFIG_SKIP_SECRETS) || strcmp(key, "password") == 0;
 
@@ -38,15 +52,11 @@ static int read_secret(struct parse_ctx *c, const char *key, const char *val, ch
     }
     if (strncmp(val, "env:", 4) != 0)
         return 0;
-    names = realloc(cfg->secret_env, (cfg->nsecret_env + 1) * sizeof *names);
-    if (names)
-        cfg->secret_env = names;
-    if (!names || !(names[cfg->nsecret_env] = strdup(val + 4))) {
+    if (remember_env(c->cfg, val + 4) < 0) {
         config_secret_free(*out, *len);
         *out = NULL;
         return config_fail(c, key, "out of memory");
     }
-    cfg->nsecret_env++;
     return 0;
 }
 
@@ -70,20 +80,13 @@ int config_set_secret_str(struct parse_ctx *c, void *f, const char *key, const c
  * variable still joins cfg->secret_env: handlers never see it. */
 int config_set_secret_ref(struct parse_ctx *c, void *f, const char *key, const char *val)
 {
-    struct config *cfg = c->cfg;
-    char **dst = f, **names;
+    char **dst = f;
     bool env = strncmp(val, "env:", 4) == 0;
 
     if ((env && !val[4]) || (strncmp(val, "file:", 5) == 0 && !val[5]))
         return config_fail(c, key, "expected a secret: a literal, env:VAR or file:PATH");
-    if (env) {
-        names = realloc(cfg->secret_env, (cfg->nsecret_env + 1) * sizeof *names);
-        if (names)
-            cfg->secret_env = names;
-        if (!names || !(names[cfg->nsecret_env] = strdup(val + 4)))
-            return config_fail(c, key, "out of memory");
-        cfg->nsecret_env++;
-    }
+    if (env && remember_env(c->cfg, val + 4) < 0)
+        return config_fail(c, key, "out of memory");
     if (*dst)
         config_secret_free(*dst, strlen(*dst));
     if (!(*dst = strdup(val)))
