@@ -125,7 +125,7 @@ int config_set_secret_version(struct parse_ctx *c, const char *key, const char *
     k->line = c->line;
     k->is_public = public;
     if (!(k->version = strdup(version))) {
-        free(text);
+        config_secret_free(text, len);
         k->key = NULL;
         return config_fail(c, key, "out of memory");
     }
