@@ -1,6 +1,7 @@
 /* ingress_fixture.c — see ingress_fixture.h. */
 #include "ingress_fixture.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,18 @@ void fixture_rewrite_config(struct fixture *f, const char *tpl)
     char *text = expand(f, tpl ? tpl : fixture_default_conf);
     f->config_path = harness_write_file("receiver.conf", text);
     free(text);
+}
+
+void fixture_reload_fails(struct fixture *f, const char *text, const char *expect)
+{
+    int before = proc_log_count(f->receiver, "config_reload_failed");
+
+    harness_write_file("receiver.conf", text);
+    proc_signal(f->receiver, SIGHUP);
+    WAIT_FOR(proc_log_count(f->receiver, "config_reload_failed") == before + 1, 5000);
+    char *log = proc_log(f->receiver);
+    ASSERT_STR_CONTAINS(log, expect);
+    free(log);
 }
 
 void fixture_start(struct fixture *f, const char *tpl)

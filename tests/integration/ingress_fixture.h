@@ -26,6 +26,9 @@ extern const char fixture_default_conf[];
 void fixture_start(struct fixture *f, const char *template_text);
 /* Writes TEMPLATE (placeholders replaced) over the config file. */
 void fixture_rewrite_config(struct fixture *f, const char *template_text);
+/* Writes TEXT (as is) over the config file, sends SIGHUP and waits for the
+ * receiver's config_reload_failed; its log must contain EXPECT. */
+void fixture_reload_fails(struct fixture *f, const char *text, const char *expect);
 
 /* POSTs a GitHub-signed event; returns the status; *resp filled if non-NULL. */
 int fixture_post_github(struct fixture *f, const char *secret, const char *delivery,
