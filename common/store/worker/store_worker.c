@@ -47,6 +47,16 @@ static redisReply *command(struct store *st, int argc, const char **argv, size_t
     return r;
 }
 
+/* command() for ARGC (at most 8) NUL-terminated arguments. */
+static redisReply *command_strs(struct store *st, int argc, const char **argv, int *rc)
+{
+    size_t len[8];
+
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    return command(st, argc, argv, len, rc);
+}
+
 /* Where a labelled handler's group starts on the route's shared streams:
  * P:{ROUTE}:h:LABEL:since, set once (NX) to the time its first worker
  * started ("MS-0"), so a handler added to a route runs the events accepted
@@ -289,17 +299,14 @@ static int pending_of(struct store *st, const char *key, const char *group, cons
                       const char *const *ids, size_t nids, bool *owned, size_t *nowned)
 {
     const char *argv[7] = {"XPENDING", key, group, "-", "+", NULL, consumer};
-    size_t len[7];
     char cnt[24];
     int rc;
     redisReply *r;
 
     snprintf(cnt, sizeof cnt, "%d", HEARTBEAT_SCAN_MAX);
     argv[5] = cnt;
-    for (int i = 0; i < 7; i++)
-        len[i] = strlen(argv[i]);
     *nowned = 0;
-    if (!(r = command(st, 7, argv, len, &rc)))
+    if (!(r = command_strs(st, 7, argv, &rc)))
         return rc;
     if (r->type != REDIS_REPLY_ARRAY)
         rc = HOOKD_EREDIS_REPLY;
@@ -357,16 +364,13 @@ static int retire_from(struct store *st, const char *route, const char *tenant, 
     char key[STORE_KEY_MAX], gbuf[STORE_GROUP_MAX];
     const char *group = store_group(route, gbuf, sizeof gbuf);
     const char *argv[7] = {"XPENDING", key, group, "-", "+", "1", consumer};
-    size_t len[7];
     int rc;
     bool empty;
     redisReply *r;
 
     if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
-    for (int i = 0; i < 7; i++)
-        len[i] = strlen(argv[i]);
-    if (!(r = command(st, 7, argv, len, &rc)))
+    if (!(r = command_strs(st, 7, argv, &rc)))
         return rc;
     empty = r->type == REDIS_REPLY_ARRAY && r->elements == 0;
     freeReplyObject(r);
@@ -374,9 +378,7 @@ static int retire_from(struct store *st, const char *route, const char *tenant, 
         return 0; /* entries still pending: keep them visible as ours */
     argv[0] = "XGROUP", argv[1] = "DELCONSUMER", argv[2] = key, argv[3] = group;
     argv[4] = consumer;
-    for (int i = 0; i < 5; i++)
-        len[i] = strlen(argv[i]);
-    if (!(r = command(st, 5, argv, len, &rc)))
+    if (!(r = command_strs(st, 5, argv, &rc)))
         return rc;
     freeReplyObject(r);
     return 0;
@@ -393,15 +395,12 @@ static int join_in(struct store *st, const char *route, const char *tenant, void
     char key[STORE_KEY_MAX], gbuf[STORE_GROUP_MAX];
     const char *argv[5] = {"XGROUP", "CREATECONSUMER", key, store_group(route, gbuf, sizeof gbuf),
                            arg};
-    size_t len[5];
     int rc;
     redisReply *r;
 
     if (store_key_stream(st, key, sizeof key, route, tenant) < 0)
         return HOOKD_ETOO_LARGE;
-    for (int i = 0; i < 5; i++)
-        len[i] = strlen(argv[i]);
-    if (!(r = command(st, 5, argv, len, &rc)))
+    if (!(r = command_strs(st, 5, argv, &rc)))
         return rc;
     rc = r->type == REDIS_REPLY_INTEGER ? 0 : HOOKD_EREDIS_REPLY;
     freeReplyObject(r);
