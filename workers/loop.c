@@ -149,6 +149,7 @@ static int read_route(struct slot *s, size_t i)
  * and cycle, so N threads cover N routes); every route paused: sleep. */
 static int wait_any(struct slot *s)
 {
+    _Static_assert(WAIT_MAX_EVENTS <= WORKER_BATCH_MAX, "a wait's entries fit in s->batch");
     struct store_event *evs[WAIT_MAX_EVENTS];
     size_t nr = s->w->nroutes, n = 0;
 
@@ -158,12 +159,9 @@ static int wait_any(struct slot *s)
             continue;
         int rc = store_read_wait(s->st, &s->streams[i], s->w->consumer, s->w->block_ms, evs,
                                  WAIT_MAX_EVENTS, &n);
-        for (size_t e = 0, b = (size_t)s->w->batch; e < n; e += b) {
-            size_t m = n - e < b ? n - e : b; /* a batch holds w->batch at most */
-            for (size_t j = 0; j < m; j++)
-                s->batch[j] = (struct store_taken){.ev = evs[e + j]};
-            event_batch(s, s->batch, m, false);
-        }
+        for (size_t j = 0; j < n; j++) /* event_batch splits what exceeds w->batch */
+            s->batch[j] = (struct store_taken){.ev = evs[j]};
+        event_batch(s, s->batch, n, false);
         return rc < 0 ? rc : n > 0;
     }
     struct timespec ts = {s->w->block_ms / 1000, (s->w->block_ms % 1000) * 1000000};
