@@ -65,8 +65,8 @@ static redisReply *command_strs(struct store *st, int argc, const char **argv, i
 static int group_since(struct store *st, const char *route, char since[32])
 {
     char key[STORE_KEY_MAX], now[32];
-    const char *set[5] = {"SET", key, now, "NX", NULL}, *get[2] = {"GET", key};
-    size_t len[4];
+    const char *set[4] = {"SET", key, now, "NX"}, *get[2] = {"GET", key};
+    size_t len[4], glen[2];
     int rc;
     redisReply *r;
 
@@ -75,10 +75,11 @@ static int group_since(struct store *st, const char *route, char since[32])
     snprintf(now, sizeof now, "%lld-0", (long long)store_wall_ms());
     for (int i = 0; i < 4; i++)
         len[i] = strlen(set[i]);
+    glen[0] = strlen(get[0]), glen[1] = len[1];
     if (!(r = store_command(st, 4, set, len, &rc)))
         return rc;
     freeReplyObject(r);
-    if (!(r = store_command(st, 2, get, len, &rc)))
+    if (!(r = store_command(st, 2, get, glen, &rc)))
         return rc;
     rc = store_reply_text(r, since, 32) ? 0 : HOOKD_EREDIS_REPLY;
     freeReplyObject(r);
