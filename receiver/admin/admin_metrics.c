@@ -190,7 +190,12 @@ void admin_metrics_render(const struct config *cfg, struct store *st, struct met
         out->truncated = true;
         return;
     }
-    for (size_t i = 0, j = 0; i < cfg->nroutes; i++)
+    /* The lease first: a receiver that does not export the route figures
+     * has no use for them, and reading them costs Redis a few commands per
+     * route at every scrape. */
+    if (up && store_metrics_lease(st, lease_holder(), ROUTE_EXPORT_LEASE_MS, &exporter) < 0)
+        up = false;
+    for (size_t i = 0, j = 0; exporter && i < cfg->nroutes; i++)
         for (size_t k = 0; k <= cfg->routes[i].nhandlers; k++, j++) {
             f[j].route = cfg->routes[i].name;
             f[j].handler = k ? cfg->routes[i].handlers[k - 1].label : NULL;
@@ -198,6 +203,7 @@ void admin_metrics_render(const struct config *cfg, struct store *st, struct met
             if (up) /* after one failure the rest would only wait for timeouts */
                 up = read_route(st, &f[j]);
         }
+    exporter = exporter && up;
     metrics_render(ingress_metrics(), out);
     metrics_write_header(out, "hookd_redis_up", "1 when this scrape could read Redis, else 0.", "gauge");
     metrics_write_sample(out, "hookd_redis_up", NULL, NULL, up ? 1 : 0);
@@ -207,8 +213,6 @@ void admin_metrics_render(const struct config *cfg, struct store *st, struct met
                          "gauge");
     metrics_write_sample(out, "hookd_redis_durable", NULL, NULL,
                          durable_state() == DURABLE_ON ? 1 : 0);
-    if (up && store_metrics_lease(st, lease_holder(), ROUTE_EXPORT_LEASE_MS, &exporter) < 0)
-        exporter = false;
     metrics_write_header(out, "hookd_route_exporter",
                          "1 when this receiver exports the Redis-wide hookd_route_* and "
                          "hookd_handler_duration_seconds series (one receiver at a time).",

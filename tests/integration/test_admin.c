@@ -319,7 +319,15 @@ TEST(admin_route_metrics_exported_by_one_receiver)
 
     struct http_response r1 = {0}, r2 = {0};
     ASSERT_INT_EQ(http_request(f.admin_port, "GET", "/metrics", h, NULL, 0, &r1), 0);
+    freeReplyObject(redis_cmd(f.rc, "CONFIG RESETSTAT"));
     ASSERT_INT_EQ(http_request(a2, "GET", "/metrics", h, NULL, 0, &r2), 0);
+    /* The one that does not export reads no route figures (ZCARD of the
+     * retry set, among others), only the lease. */
+    redisReply *stats = redis_cmd(f.rc, "INFO commandstats");
+    ASSERT(stats && stats->str);
+    ASSERT_STR_CONTAINS(stats->str, "cmdstat_set:");
+    ASSERT(strstr(stats->str, "cmdstat_zcard:") == NULL);
+    freeReplyObject(stats);
     bool first_exports = strstr(r1.body, "\nhookd_route_exporter 1\n") != NULL;
     bool second_exports = strstr(r2.body, "\nhookd_route_exporter 1\n") != NULL;
     ASSERT(first_exports && !second_exports); /* the first scraped took the lease */
