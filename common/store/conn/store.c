@@ -57,7 +57,9 @@ static int parse_url(struct store *st, const char *url, char *err, size_t errlen
     st->host = u.host, st->unix_path = u.unix_path;
     st->port = u.port, st->db = u.db;
     u.host = u.unix_path = NULL;
-    if (u.password) {
+    if (u.password) { /* the URL's password wins over [redis] password */
+        if (st->password)
+            OPENSSL_cleanse(st->password, strlen(st->password));
         free(st->password);
         st->password = u.password, u.password = NULL;
     }
